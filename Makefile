@@ -1,0 +1,58 @@
+# Two commands from a fresh clone: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+STAMP := $(VENV)/.installed
+LANDING ?= data/landing
+HOME_DIR ?= data
+DEMO_VOTES ?= 300000
+DEMO_DAYS ?= 90
+
+.PHONY: run test ui bench lint format demo-data clean install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(UV): $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+
+$(STAMP): pyproject.toml $(UV)
+	$(UV) pip install --python $(BIN)/python --compile-bytecode --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The demo landing zone is written only when data/landing/ has no files.
+demo-data: $(STAMP)
+	@if [ -z "$$(find $(LANDING) -type f 2>/dev/null | head -1)" ]; then \
+		echo "writing the demo world to $(LANDING) ($(DEMO_VOTES) votes over $(DEMO_DAYS) days)"; \
+		$(BIN)/showdown demo-data --out $(LANDING) --votes $(DEMO_VOTES) --days $(DEMO_DAYS) --truth $(HOME_DIR)/demo-truth; \
+	else echo "using the existing landing zone $(LANDING)"; fi
+
+run: demo-data
+	$(BIN)/showdown run --landing $(LANDING) --home $(HOME_DIR)
+
+test: $(STAMP)
+	bash .ci/install-test-deps.sh
+	$(BIN)/python -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$status
+
+ui: $(STAMP)
+	mkdir -p $(HOME_DIR)/dagster
+	@test -f $(HOME_DIR)/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(HOME_DIR)/dagster/dagster.yaml
+	DAGSTER_HOME=$(abspath $(HOME_DIR))/dagster SHOWDOWN_LANDING=$(abspath $(LANDING)) SHOWDOWN_HOME=$(abspath $(HOME_DIR)) \
+		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,161 @@
+"""The `showdown` command: run the pipeline, rate a vote table, make demo data, show a snapshot."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from showdown_pipeline import settings
+
+
+class CliError(Exception):
+    """A reason the command cannot run, printed as one line."""
+
+
+def parse_anchor(value: str | None) -> tuple[str | None, float]:
+    if value is None:
+        return None, 1000.0
+    model, sep, rating = value.rpartition("=")
+    if not sep or not model:
+        raise CliError(f"--anchor must be MODEL_ID=RATING, got {value!r}")
+    try:
+        return model, float(rating)
+    except ValueError as exc:
+        raise CliError(f"--anchor rating must be a number, got {rating!r}") from exc
+
+
+def _prepare_dagster_home(home: Path) -> Path:
+    dagster_home = settings.dagster_home(home)
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    return dagster_home
+
+
+def run_pipeline(
+    landing: Path, home: Path, as_of: str | None = None, anchor: str | None = None, verbose: bool = False
+):
+    """Materialize every asset in-process (runs recorded in the Dagster instance under the home)."""
+    import dagster as dg
+
+    from showdown_pipeline.definitions import build_definitions
+
+    landing, home = Path(landing).resolve(), Path(home).resolve()
+    try:
+        as_of_date = settings.parse_as_of(as_of)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    anchor_model, anchor_rating = parse_anchor(anchor)
+    if not landing.is_dir():
+        raise CliError(f"landing zone {landing} does not exist")
+    _prepare_dagster_home(home)
+    defs = build_definitions(landing, home)
+    job = defs.resolve_job_def("showdown_full_rebuild")
+    rating_config = {"as_of": as_of_date.isoformat(), "anchor_rating": anchor_rating}
+    if anchor_model:
+        rating_config["anchor_model"] = anchor_model
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={
+                "ops": {"overall_ratings": {"config": rating_config}},
+                "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
+            },
+            raise_on_error=False,
+        )
+    if not result.success:
+        raise CliError(f"run {result.run_id} failed: {failure_reason(result)}")
+    return result
+
+
+def failure_reason(result) -> str:
+    """The first failed blocking check or step error of a run, in one line."""
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                return f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+            cause = error
+            while cause.cause is not None:
+                cause = cause.cause
+            message = (error.message or "").strip().splitlines()
+            inner = (cause.message or "").strip().splitlines()
+            text = inner[0] if inner else (message[0] if message else "unknown error")
+            return f"{event.step_key}: {text}"
+    return "unknown failure (see the Dagster run log)"
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from showdown_pipeline import snapshots
+
+    home = Path(args.home) if args.home else settings.home_dir_from_env()
+    landing = Path(args.landing) if args.landing else settings.landing_dir_from_env()
+    run_pipeline(landing, home, args.as_of, args.anchor, verbose=args.verbose)
+    snap = snapshots.latest(home)
+    board = snap.leaderboard()
+    overall = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
+    print(_format_board(overall.head(args.top)))
+    manifest = snap.manifest
+    inputs = manifest["input"]
+    print(
+        f"\nrows in {inputs['rows_in']:,} = counted {inputs['valid']:,} + duplicates {inputs['duplicates']:,}"
+        f" + quarantined {inputs['quarantined']['total']:,}"
+    )
+    print(f"snapshot: {snap.path}")
+    return 0
+
+
+def _format_board(board) -> str:
+    lines = [f"{'rank':>4}  {'model':<36} {'rating':>8}  {'95% CI':>17}  {'votes':>9}"]
+    for r in board.itertuples(index=False):
+        mark = " *" if r.provisional else ""
+        lines.append(
+            f"{r.rank:>4}  {str(r.model_id)[:36]:<36} {r.rating:>8.1f}  "
+            f"[{r.ci_lower:>7.1f}, {r.ci_upper:>7.1f}]  {r.votes:>9,}{mark}"
+        )
+    if any(board["provisional"]):
+        lines.append("  * provisional (too few votes or voters)")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="showdown", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="ingest, validate, rate and publish a snapshot through Dagster")
+    run.add_argument("--landing", help="landing zone (default: $SHOWDOWN_LANDING or data/landing)")
+    run.add_argument(
+        "--home", help="home for warehouse, snapshots, Dagster runs (default: $SHOWDOWN_HOME or data)"
+    )
+    run.add_argument(
+        "--as-of", dest="as_of", help="data cut YYYY-MM-DD (the instant 00:00 UTC; default today)"
+    )
+    run.add_argument("--anchor", help="MODEL_ID=RATING pinned (default: the registry's first model = 1000)")
+    run.add_argument("--top", type=int, default=15, help="rows of the overall board to print")
+    run.add_argument("-v", "--verbose", action="store_true", help="print the Dagster run log (INFO)")
+    run.set_defaults(handler=_cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except CliError as exc:
+        print(f"showdown: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("showdown: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The Great Expectations 1.x suite over the counted votes (`votes_clean`).
+
+These re-check, with an independent engine, what the SQL validation promises about every counted
+vote. GX is imported inside the function: it takes seconds to import and most commands never need it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from showdown_pipeline.core.vote_schema import WINNERS
+
+SUITE_NAME = "votes_clean_suite"
+
+# Columns the suite needs; fetched alone so a large table is not pulled into pandas whole.
+SUITE_COLUMNS: tuple[str, ...] = (
+    "vote_id",
+    "battle_id",
+    "user_id",
+    "source_kind",
+    "voted_at",
+    "model_left",
+    "model_right",
+    "winner",
+    "tokens_left",
+    "tokens_right",
+    "latency_ms_left",
+    "latency_ms_right",
+)
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    expectation: str
+    column: str | None
+    success: bool
+    unexpected_count: int
+    sample: list
+
+
+def _suite():
+    import great_expectations as gx
+
+    e = gx.expectations
+    expectations = [
+        *(
+            e.ExpectColumnValuesToNotBeNull(column=c)
+            for c in ("vote_id", "battle_id", "user_id", "model_left", "model_right", "winner")
+        ),
+        e.ExpectColumnValuesToBeUnique(column="vote_id"),
+        e.ExpectColumnValuesToBeInSet(column="winner", value_set=list(WINNERS)),
+        e.ExpectCompoundColumnsToBeUnique(column_list=["user_id", "battle_id"]),
+        e.ExpectColumnValuesToBeInSet(column="models_differ", value_set=[True]),
+        e.ExpectColumnValuesToBeInSet(column="dated_unless_arena", value_set=[True]),
+        *(
+            e.ExpectColumnValuesToBeBetween(column=c, min_value=0)
+            for c in ("tokens_left", "tokens_right", "latency_ms_left", "latency_ms_right")
+        ),
+    ]
+    suite = gx.ExpectationSuite(name=SUITE_NAME)
+    for expectation in expectations:
+        suite.add_expectation(expectation)
+    return suite
+
+
+def validate_votes(frame: pd.DataFrame) -> tuple[bool, list[ExpectationOutcome]]:
+    """Run the suite on a frame holding SUITE_COLUMNS; returns (all passed, one outcome per expectation)."""
+    import great_expectations as gx
+
+    frame = frame.copy()
+    frame["models_differ"] = frame["model_left"] != frame["model_right"]
+    frame["dated_unless_arena"] = frame["voted_at"].notna() | (frame["source_kind"] == "arena")
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    source = context.data_sources.add_pandas("warehouse")
+    asset = source.add_dataframe_asset("votes_clean")
+    batch_definition = asset.add_batch_definition_whole_dataframe("all_rows")
+    suite = context.suites.add(_suite())
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
+    outcomes = []
+    for r in result.results:
+        config = r.expectation_config
+        kwargs = config.kwargs
+        outcomes.append(
+            ExpectationOutcome(
+                expectation=config.type,
+                column=kwargs.get("column") or ",".join(kwargs.get("column_list", []) or []) or None,
+                success=bool(r.success),
+                unexpected_count=int((r.result or {}).get("unexpected_count") or 0),
+                sample=[str(v) for v in (r.result or {}).get("partial_unexpected_list", [])][:5],
+            )
+        )
+    return bool(result.success), outcomes

@@ -1,0 +1,191 @@
+"""Published snapshots (DESIGN §6): written whole or not at all, never rewritten, verifiable.
+
+Layout: `<home>/snapshots/<snapshot_id>/{leaderboard.parquet, leaderboard.json, manifest.json,
+index.html}` and `<home>/snapshots/LATEST` naming the newest complete snapshot. A snapshot is built in
+a hidden temporary folder and renamed into place, so a crash leaves no half snapshot; LATEST is
+replaced atomically only after the rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SCHEMA_VERSION = 1
+LATEST_FILE = "LATEST"
+DATA_FILES = ("leaderboard.parquet", "leaderboard.json", "index.html")
+TMP_PREFIX = ".tmp-"
+
+LEADERBOARD_SCHEMA = pa.schema(
+    [
+        ("board", pa.string()),
+        ("segment_dim", pa.string()),
+        ("segment_value", pa.string()),
+        ("model_id", pa.string()),
+        ("rating", pa.float64()),
+        ("ci_lower", pa.float64()),
+        ("ci_upper", pa.float64()),
+        ("rank", pa.int64()),
+        ("votes", pa.int64()),
+        ("users", pa.int64()),
+        ("provisional", pa.bool_()),
+        ("provisional_reason", pa.string()),
+    ]
+)
+
+
+class SnapshotError(RuntimeError):
+    pass
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def new_snapshot_id(as_of: str, created_at: datetime, run_id: str) -> str:
+    """`<as-of>_<UTC creation time>_<run id prefix>`: sortable by data cut, then creation."""
+    return f"{as_of}_{created_at.strftime('%Y%m%dT%H%M%SZ')}_{run_id[:8]}"
+
+
+def write_snapshot(
+    snapshots_root: Path,
+    snapshot_id: str,
+    leaderboard: pd.DataFrame,
+    manifest: dict,
+    report_html: str,
+) -> Path:
+    """Write a complete snapshot atomically and move LATEST to it; returns its folder."""
+    snapshots_root = Path(snapshots_root)
+    snapshots_root.mkdir(parents=True, exist_ok=True)
+    final = snapshots_root / snapshot_id
+    if final.exists():
+        raise SnapshotError(f"snapshot {snapshot_id} already exists; snapshots are never rewritten")
+    tmp = snapshots_root / f"{TMP_PREFIX}{snapshot_id}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        table = pa.Table.from_pandas(
+            leaderboard[LEADERBOARD_SCHEMA.names].reset_index(drop=True),
+            schema=LEADERBOARD_SCHEMA,
+            preserve_index=False,
+        )
+        pq.write_table(table, tmp / "leaderboard.parquet")
+        rows = json.loads(
+            leaderboard[LEADERBOARD_SCHEMA.names].to_json(orient="records", double_precision=15)
+        )
+        _write_json(
+            tmp / "leaderboard.json",
+            {
+                "schema_version": SCHEMA_VERSION,
+                "snapshot_id": snapshot_id,
+                "data_cut": manifest.get("data_cut"),
+                "anchor": manifest.get("parameters", {}).get("anchor"),
+                "columns": LEADERBOARD_SCHEMA.names,
+                "rows": rows,
+            },
+        )
+        (tmp / "index.html").write_text(report_html, encoding="utf-8")
+        manifest = {
+            **manifest,
+            "schema_version": SCHEMA_VERSION,
+            "snapshot_id": snapshot_id,
+            "files": {
+                name: {"sha256": sha256_of(tmp / name), "bytes": (tmp / name).stat().st_size}
+                for name in DATA_FILES
+            },
+        }
+        _write_json(tmp / "manifest.json", manifest)
+        _fsync_dir(tmp)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    point_latest(snapshots_root, snapshot_id)
+    return final
+
+
+def point_latest(snapshots_root: Path, snapshot_id: str) -> None:
+    tmp = Path(snapshots_root) / f"{TMP_PREFIX}{LATEST_FILE}-{uuid.uuid4().hex[:8]}"
+    tmp.write_text(snapshot_id + "\n", encoding="utf-8")
+    os.replace(tmp, Path(snapshots_root) / LATEST_FILE)
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+
+
+def _fsync_dir(folder: Path) -> None:
+    for child in folder.iterdir():
+        with child.open("rb") as handle:
+            os.fsync(handle.fileno())
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A published snapshot, for downstream readers."""
+
+    path: Path
+
+    @property
+    def snapshot_id(self) -> str:
+        return self.path.name
+
+    @property
+    def manifest(self) -> dict:
+        return json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+
+    def leaderboard(self) -> pd.DataFrame:
+        return pq.read_table(self.path / "leaderboard.parquet").to_pandas()
+
+    def verify(self) -> list[str]:
+        """Problems found (empty when every file is present and matches its manifest hash)."""
+        problems = []
+        manifest_path = self.path / "manifest.json"
+        if not manifest_path.is_file():
+            return [f"{self.snapshot_id}: manifest.json missing"]
+        for name, entry in self.manifest.get("files", {}).items():
+            target = self.path / name
+            if not target.is_file():
+                problems.append(f"{self.snapshot_id}: {name} missing")
+            elif sha256_of(target) != entry["sha256"]:
+                problems.append(f"{self.snapshot_id}: {name} does not match its sha256")
+        return problems
+
+
+def list_snapshots(snapshots_root: Path) -> list[Snapshot]:
+    """Complete snapshots, oldest first (temporary folders of unfinished writes are not listed)."""
+    root = Path(snapshots_root)
+    if not root.is_dir():
+        return []
+    return [
+        Snapshot(p)
+        for p in sorted(root.iterdir())
+        if p.is_dir() and not p.name.startswith(".") and (p / "manifest.json").is_file()
+    ]
+
+
+def latest_snapshot(snapshots_root: Path) -> Snapshot:
+    pointer = Path(snapshots_root) / LATEST_FILE
+    if not pointer.is_file():
+        raise SnapshotError(f"no snapshot published yet under {snapshots_root} (no {LATEST_FILE})")
+    return snapshot_by_id(snapshots_root, pointer.read_text(encoding="utf-8").strip())
+
+
+def snapshot_by_id(snapshots_root: Path, snapshot_id: str) -> Snapshot:
+    path = Path(snapshots_root) / snapshot_id
+    if snapshot_id.startswith(".") or "/" in snapshot_id or not (path / "manifest.json").is_file():
+        raise SnapshotError(f"no complete snapshot {snapshot_id!r} under {snapshots_root}")
+    return Snapshot(path)

@@ -1,0 +1,56 @@
+"""One way to reach the SQL in `sql/<stage>/<name>.sql`.
+
+Each file holds one idempotent statement; values are bound parameters (`$name`), never
+formatted into the text. A missing file is an error that names the file, not a silent no-op.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+SQL_ROOT = Path(__file__).resolve().parents[2] / "sql"
+
+
+class SqlFileMissing(FileNotFoundError):
+    pass
+
+
+@functools.cache
+def load_sql(name: str) -> str:
+    """Text of `sql/<name>.sql`, e.g. `load_sql("validate/votes_checked")`."""
+    path = SQL_ROOT / f"{name}.sql"
+    if not path.is_file():
+        raise SqlFileMissing(f"SQL file not found: {path} (looked up as {name!r})")
+    text = path.read_text(encoding="utf-8")
+    statements = duckdb.extract_statements(text)
+    if len(statements) != 1:
+        raise ValueError(f"{path} must hold exactly one statement, found {len(statements)}")
+    return text
+
+
+def run_sql(conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None):
+    """Execute `sql/<name>.sql` with bound parameters; returns the connection for fetching."""
+    return conn.execute(load_sql(name), params or {})
+
+
+def query_arrow(conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None):
+    """Result of `sql/<name>.sql` as an Arrow table (DuckDB's fast path; `.df()` is slow on millions of rows)."""
+    return conn.sql(load_sql(name), params=params or None).to_arrow_table()
+
+
+def query_frame(conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None):
+    """Result of `sql/<name>.sql` as a pandas DataFrame, through Arrow."""
+    return query_arrow(conn, name, params).to_pandas()
+
+
+def all_sql_files() -> list[Path]:
+    return sorted(SQL_ROOT.rglob("*.sql"))
+
+
+def prepare_connection(conn: duckdb.DuckDBPyConnection) -> None:
+    """Session settings every pipeline connection shares: UTC timestamps everywhere."""
+    conn.execute("SET TimeZone = 'UTC'")

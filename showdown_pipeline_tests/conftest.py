@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from showdown_pipeline.definitions import ASSET_CHECKS, ASSETS
+from showdown_pipeline.defs.resources import build_resources
+from showdown_pipeline_tests.landing_builder import REAL_FIXTURES
+
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+def materialize_pipeline(
+    landing: Path, home: Path, as_of: str = "2026-06-01", anchor: str | None = None, instance=None, **rating
+) -> dg.ExecuteInProcessResult:
+    """Materialize every asset and check in-process on a landing zone (warehouse under `home`)."""
+    config = {"as_of": as_of, **rating}
+    if anchor:
+        config["anchor_model"] = anchor
+    return dg.materialize(
+        [*ASSETS, *ASSET_CHECKS],
+        resources=build_resources(landing, home),
+        run_config={"ops": {"overall_ratings": {"config": config}}},
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def materialization_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    events = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(asset)]
+    assert events, f"{asset} was not materialized"
+    return {k: v.value for k, v in events[-1].materialization.metadata.items()}
+
+
+def check_evaluations(result: dg.ExecuteInProcessResult) -> dict[str, object]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+@pytest.fixture(scope="session")
+def real_fixtures() -> Path:
+    if not REAL_FIXTURES.is_dir():
+        pytest.skip(f"shared real fixtures not found at {REAL_FIXTURES}")
+    return REAL_FIXTURES

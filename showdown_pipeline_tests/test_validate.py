@@ -1,0 +1,163 @@
+"""Ingest + validate + dedupe on a landing zone holding every kind of bad input (real assets, in-process)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from showdown_pipeline.core.vote_schema import QUARANTINE_REASONS
+from showdown_pipeline_tests.conftest import check_evaluations, materialization_metadata, materialize_pipeline
+from showdown_pipeline_tests.landing_builder import build_messy_landing
+
+
+@pytest.fixture(scope="module")
+def messy_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("messy")
+    landing = build_messy_landing(root / "landing")
+    result = materialize_pipeline(landing.root, root / "home")
+    return landing, root / "home", result
+
+
+def query(home, sql, params=None):
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        return conn.execute(sql, params or {}).fetchall()
+
+
+def test_run_succeeds_and_every_check_passes(messy_run):
+    _, _, result = messy_run
+    assert result.success
+    checks = check_evaluations(result)
+    assert set(checks) == {"input_rows_reconcile", "no_duplicate_vote_ids", "votes_clean_passes_expectations"}
+    assert all(c.passed for c in checks.values())
+
+
+def test_every_bad_row_is_quarantined_with_its_reason(messy_run):
+    landing, home, _ = messy_run
+    got = dict(query(home, "SELECT vote_id, reason FROM vote_quarantine WHERE vote_id IS NOT NULL"))
+    assert got == landing.expected_reasons
+    unparseable = query(home, "SELECT record FROM vote_quarantine WHERE reason = 'unparseable_line' ORDER BY source_row")
+    assert [r[0] for r in unparseable] == ["this is not json {", "[1, 2, 3]"]
+    assert {r for (r,) in query(home, "SELECT DISTINCT reason FROM vote_quarantine")} <= set(QUARANTINE_REASONS)
+
+
+def test_unknown_winner_is_never_a_tie(messy_run):
+    _, home, _ = messy_run
+    assert query(home, "SELECT count(*) FROM votes_clean WHERE vote_id IN ('v-1000', 'v-1010')") == [(0,)]
+    detail = dict(query(home, "SELECT vote_id, reason_detail FROM vote_quarantine WHERE reason = 'invalid_winner'"))
+    assert detail == {"v-1000": "tie", "v-1010": "draw"}
+
+
+def test_quarantine_keeps_every_reason_and_the_record(messy_run):
+    _, home, _ = messy_run
+    rows = query(home, "SELECT reasons, record, reason_detail FROM vote_quarantine WHERE vote_id = 'v-1003'")
+    reasons, record, detail = rows[0]
+    assert reasons == ["missing_required_field"] and detail == "user_id"
+    assert '"vote_id":"v-1003"' in record
+
+
+def test_duplicates_point_at_the_kept_row(messy_run):
+    landing, home, _ = messy_run
+    rows = query(
+        home,
+        "SELECT d.reason, d.vote_id, k.vote_id, k.exported_at FROM vote_duplicates d "
+        "JOIN votes_checked k ON k.row_key = d.kept_row_key ORDER BY d.reason",
+    )
+    by_reason = {r[0]: r for r in rows}
+    assert {r: by_reason[r][1] for r in by_reason} == landing.expected_duplicates
+    assert by_reason["exact_duplicate"][2] == "v-5"
+    assert by_reason["duplicate_user_battle"][2] == "v-7"
+    # The re-export with the later exported_at is the one that counts, with its corrected winner.
+    superseded = query(
+        home,
+        "SELECT c.winner, c.exported_at > o.exported_at FROM votes_clean c, votes_checked o "
+        "WHERE c.vote_id = 'v-6' AND o.row_key = (SELECT row_key FROM vote_duplicates WHERE reason = 'superseded')",
+    )
+    assert superseded and superseded[0][1] is True
+
+
+def test_reconciliation_metadata_adds_up(messy_run):
+    landing, _, result = messy_run
+    check = check_evaluations(result)["input_rows_reconcile"]
+    meta = {k: v.value for k, v in check.metadata.items()}
+    assert meta["rows_in"] == landing.rows_in
+    assert meta["valid"] == landing.valid_votes
+    assert meta["duplicates"] == 3
+    assert meta["quarantined"] == len(landing.expected_reasons) + 2
+    assert meta["rows_in"] == meta["valid"] + meta["duplicates"] + meta["quarantined"]
+    clean = materialization_metadata(result, "votes_clean")
+    assert clean["dagster/row_count"] == landing.valid_votes
+    assert clean["drop_reasons"]["quarantined:invalid_winner"] == 2
+
+
+def test_unreadable_files_are_rejected_with_their_error_and_the_rest_counts(messy_run):
+    landing, home, result = messy_run
+    rejected = dict(query(home, "SELECT path, error FROM landing_files WHERE status = 'rejected'"))
+    assert set(rejected) == landing.rejected_files
+    assert "GZIP" in rejected["votes/2026-03-03/truncated.jsonl.gz"].upper()
+    assert "magic" in rejected["votes/2026-03-03/random.parquet"].lower()
+    assert "utf-8" in rejected["votes/2026-03-03/latin1.jsonl"].lower()
+    assert "unsupported" in rejected["votes/2026-03-03/notes.txt"]
+    assert query(home, "SELECT sum(rows_in) FROM landing_files WHERE status = 'rejected'") == [(0,)]
+    meta = materialization_metadata(result, "landing_files")
+    assert meta["files_rejected"] == 4 and meta["files_ingested"] == 5  # models, contributors, 3 vote files
+
+
+def test_parquet_and_gzip_votes_count(messy_run):
+    _, home, _ = messy_run
+    per_file = dict(
+        query(home, "SELECT f.path, count(*) FROM votes_clean v JOIN landing_files f ON f.sha256 = v.source_sha256 GROUP BY 1")
+    )
+    assert per_file["votes/2026-03-03/votes.parquet"] == 50
+    assert per_file["votes/2026-03-02/votes.jsonl.gz"] == 51  # 50 new + the corrected v-6
+
+
+def test_latest_verified_contributor_record_wins(messy_run):
+    _, home, _ = messy_run
+    assert query(home, "SELECT country, profession FROM contributor_profiles WHERE user_id = 'u-1'") == [("FR", "teacher")]
+    reasons = dict(query(home, "SELECT reason, count(*) FROM contributors_checked WHERE reason IS NOT NULL GROUP BY 1"))
+    assert reasons == {"invalid_field": 1, "unparseable_line": 1}
+    # u-2's invalid later record does not replace its valid one
+    assert query(home, "SELECT age_band FROM contributor_profiles WHERE user_id = 'u-2'") == [("25-34",)]
+
+
+def test_second_run_over_the_same_landing_changes_no_count(messy_run, tmp_path):
+    landing, home, first = messy_run
+    before = query(home, "SELECT count(*) FROM raw_votes UNION ALL SELECT count(*) FROM votes_clean UNION ALL SELECT count(*) FROM vote_quarantine")
+    second = materialize_pipeline(landing.root, home)
+    assert second.success
+    after = query(home, "SELECT count(*) FROM raw_votes UNION ALL SELECT count(*) FROM votes_clean UNION ALL SELECT count(*) FROM vote_quarantine")
+    assert before == after
+    meta = materialization_metadata(second, "landing_files")
+    assert meta["files_ingested"] == 0 and meta["files_unchanged"] == meta["files_seen"]
+    assert materialization_metadata(second, "raw_votes")["rows_added"] == 0
+
+
+def test_gx_suite_blocks_ratings_when_counted_votes_break_it(messy_run, tmp_path):
+    """Corrupt the counted table behind the validator's back: the GX check fails and blocks ratings."""
+    import dagster as dg
+
+    from showdown_pipeline.defs.resources import build_resources
+    from showdown_pipeline.definitions import ASSETS
+    from showdown_pipeline.defs.validate.checks import votes_clean_passes_expectations
+
+    landing, home, _ = messy_run
+    import shutil
+
+    copy = tmp_path / "home"
+    copy.mkdir()
+    shutil.copy(home / "warehouse.duckdb", copy / "warehouse.duckdb")
+    with duckdb.connect(str(copy / "warehouse.duckdb")) as conn:
+        conn.execute("UPDATE votes_clean SET winner = 'tie' WHERE vote_id = 'v-1'")
+    ratings = next(a for a in ASSETS if dg.AssetKey("overall_ratings") in a.keys)
+    checks_only = dg.materialize(
+        [votes_clean_passes_expectations, ratings],
+        selection=dg.AssetSelection.assets("overall_ratings") | dg.AssetSelection.checks(votes_clean_passes_expectations),
+        resources=build_resources(landing.root, copy),
+        run_config={"ops": {"overall_ratings": {"config": {"as_of": "2026-06-01"}}}},
+        raise_on_error=False,
+    )
+    evaluation = check_evaluations(checks_only)["votes_clean_passes_expectations"]
+    assert not evaluation.passed
+    failed = evaluation.metadata["failed_expectations"].value
+    assert any(f["column"] == "winner" and f["unexpected"] == 1 for f in failed)

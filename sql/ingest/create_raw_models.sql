@@ -1,0 +1,11 @@
+-- One row per line of every ingested models.csv (DESIGN §2.3), as text.
+CREATE TABLE IF NOT EXISTS raw_models (
+    source_sha256 VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL,
+    model_id VARCHAR,
+    display_name VARCHAR,
+    provider VARCHAR,
+    released_at VARCHAR,
+    deprecated_at VARCHAR,
+    PRIMARY KEY (source_sha256, source_row)
+)

@@ -1,0 +1,7 @@
+-- Stage a Parquet file as one JSON object per row, so Parquet and JSON Lines share one parser.
+CREATE OR REPLACE TEMP TABLE landing_lines AS
+SELECT
+    file_row_number + 1 AS source_row,
+    to_json(p)::VARCHAR AS line,
+    false AS is_blank
+FROM read_parquet($path, file_row_number = true) AS p

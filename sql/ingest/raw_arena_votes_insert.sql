@@ -1,0 +1,78 @@
+-- LMArena / FastChat battle-log rows (DESIGN §2.4) mapped into the canonical vote fields:
+-- a -> left, b -> right, tie -> both_good, tie (bothbad) -> both_bad; any other label is kept as
+-- it is so validation quarantines it as invalid_winner. vote_id and battle_id derive from the
+-- row's content and its position in the file, so a re-delivered log maps to the same ids.
+-- A row without `judge` gets a voter of its own: one synthetic user per row invents no voter
+-- behaviour for the integrity checks to find. A row without `tstamp` stays undated.
+INSERT INTO raw_votes
+SELECT
+    $sha256 AS source_sha256,
+    source_row,
+    'arena' AS source_kind,
+    CASE WHEN NOT is_object THEN 'unparseable_line' END AS parse_error,
+    CASE WHEN NOT is_object THEN line END AS raw_line,
+    row_id AS vote_id,
+    row_id AS battle_id,
+    CASE
+        WHEN rec.judge IS NOT NULL AND trim(rec.judge) <> '' THEN 'arena:' || rec.judge
+        ELSE 'arena-row:' || row_id
+    END AS user_id,
+    NULL AS session_id,
+    CASE
+        WHEN try_cast(rec.tstamp AS DOUBLE) IS NOT NULL
+            THEN strftime(to_timestamp(try_cast(rec.tstamp AS DOUBLE)), '%Y-%m-%dT%H:%M:%S.%f+00:00')
+        ELSE rec.tstamp
+    END AS voted_at,
+    NULL AS shown_at,
+    NULL AS exported_at,
+    rec.model_a AS model_left,
+    rec.model_b AS model_right,
+    NULL AS in_flow_side,
+    coalesce(
+        CASE rec.winner
+            WHEN 'model_a' THEN 'left'
+            WHEN 'model_b' THEN 'right'
+            WHEN 'tie' THEN 'both_good'
+            WHEN 'tie (bothbad)' THEN 'both_bad'
+        END,
+        rec.winner
+    ) AS winner,
+    'arena' AS distribution,
+    rec.language AS language,
+    NULL AS category,
+    NULL AS prompt_hash,
+    CASE lower(rec.anony) WHEN 'false' THEN 'false' WHEN 'true' THEN 'true' ELSE rec.anony END AS identities_hidden,
+    NULL AS tokens_left,
+    NULL AS tokens_right,
+    NULL AS headers_left,
+    NULL AS headers_right,
+    NULL AS lists_left,
+    NULL AS lists_right,
+    NULL AS bold_left,
+    NULL AS bold_right,
+    NULL AS latency_ms_left,
+    NULL AS latency_ms_right,
+    NULL AS error_left,
+    NULL AS error_right,
+    NULL AS ip_hash,
+    NULL AS device_hash
+FROM (
+    SELECT
+        source_row,
+        line,
+        is_object,
+        'arena-' || substr(sha256(coalesce(line, '') || '#' || source_row::VARCHAR), 1, 24) AS row_id,
+        json_transform(
+            CASE WHEN is_object THEN line END,
+            '{"model_a":"VARCHAR","model_b":"VARCHAR","winner":"VARCHAR","tstamp":"VARCHAR","judge":"VARCHAR","anony":"VARCHAR","language":"VARCHAR","question_id":"VARCHAR"}'
+        ) AS rec
+    FROM (
+        SELECT
+            source_row,
+            line,
+            coalesce(json_valid(line), false) AND coalesce(try(json_type(line)) = 'OBJECT', false) AS is_object
+        FROM landing_lines
+        WHERE NOT is_blank
+    )
+)
+ORDER BY source_row

@@ -1,0 +1,32 @@
+-- Contributor records from the staged lines; `languages` stays a JSON text list.
+INSERT INTO raw_contributors
+SELECT
+    $sha256 AS source_sha256,
+    source_row,
+    CASE WHEN NOT is_object THEN 'unparseable_line' END AS parse_error,
+    CASE WHEN NOT is_object THEN line END AS raw_line,
+    rec.user_id,
+    rec.country,
+    rec.age_band,
+    rec.education,
+    rec.profession,
+    rec.languages,
+    rec.verified,
+    rec.verified_at,
+    rec.account_created_at
+FROM (
+    SELECT
+        source_row,
+        line,
+        is_object,
+        json_transform(CASE WHEN is_object THEN line END, '{"user_id":"VARCHAR","country":"VARCHAR","age_band":"VARCHAR","education":"VARCHAR","profession":"VARCHAR","languages":"VARCHAR","verified":"VARCHAR","verified_at":"VARCHAR","account_created_at":"VARCHAR"}') AS rec
+    FROM (
+        SELECT
+            source_row,
+            line,
+            coalesce(json_valid(line), false) AND coalesce(try(json_type(line)) = 'OBJECT', false) AS is_object
+        FROM landing_lines
+        WHERE NOT is_blank
+    )
+)
+ORDER BY source_row

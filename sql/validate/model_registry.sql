@@ -1,0 +1,43 @@
+-- One row per model of the most recently delivered models.csv (DESIGN §2.3), typed, in file order.
+-- A model is active on [released_at, deprecated_at): a vote at the deprecation instant is outside.
+-- `problem` names a row the registry cannot use (no id, a repeated id, an unreadable date);
+-- votes naming such a model are quarantined as unregistered.
+CREATE OR REPLACE TABLE model_registry AS
+WITH latest_file AS (
+    SELECT sha256
+    FROM landing_files
+    WHERE kind = 'models' AND status = 'ingested'
+    ORDER BY ingest_seq DESC
+    LIMIT 1
+),
+typed AS (
+    SELECT
+        m.source_row AS registry_order,
+        m.model_id,
+        m.display_name,
+        m.provider,
+        m.released_at AS released_at_text,
+        m.deprecated_at AS deprecated_at_text,
+        try_cast(m.released_at AS TIMESTAMPTZ) AS released_at,
+        try_cast(m.deprecated_at AS TIMESTAMPTZ) AS deprecated_at,
+        count(*) OVER (PARTITION BY m.model_id) AS id_count
+    FROM raw_models AS m
+    WHERE m.source_sha256 = (SELECT sha256 FROM latest_file)
+)
+SELECT
+    registry_order,
+    model_id,
+    display_name,
+    provider,
+    released_at,
+    deprecated_at,
+    CASE
+        WHEN model_id IS NULL THEN 'missing_model_id'
+        WHEN id_count > 1 THEN 'repeated_model_id'
+        WHEN released_at_text IS NOT NULL AND released_at IS NULL THEN 'invalid_released_at'
+        WHEN deprecated_at_text IS NOT NULL AND deprecated_at IS NULL THEN 'invalid_deprecated_at'
+        WHEN released_at IS NOT NULL AND deprecated_at IS NOT NULL AND deprecated_at <= released_at
+            THEN 'deprecated_before_release'
+    END AS problem
+FROM typed
+ORDER BY registry_order
