@@ -63,7 +63,7 @@ def run_pipeline(
             instance=instance,
             run_config={
                 "ops": {"overall_ratings": {"config": rating_config}},
-                "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
+                "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
             },
             raise_on_error=False,
         )
@@ -108,6 +108,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"\nrows in {inputs['rows_in']:,} = counted {inputs['valid']:,} + duplicates {inputs['duplicates']:,}"
         f" + quarantined {inputs['quarantined']['total']:,}"
     )
+    rejected = [f for f in inputs["files"] if f["status"] == "rejected"]
+    rejected += [f for f in manifest.get("other_landing_files", []) if f["status"] == "rejected"]
+    for f in rejected:
+        print(f"rejected {f['path']}: {f['error']}")
     print(f"snapshot: {snap.path}")
     return 0
 

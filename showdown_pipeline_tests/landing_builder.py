@@ -79,7 +79,8 @@ def write_parquet(path: Path, records: list[dict]) -> Path:
     for key in ("voted_at", "shown_at", "exported_at"):
         if key in columns:
             columns[key] = pa.array(
-                [datetime.fromisoformat(v) if v else None for v in columns[key]], type=pa.timestamp("us", tz="UTC")
+                [datetime.fromisoformat(v) if v else None for v in columns[key]],
+                type=pa.timestamp("us", tz="UTC"),
             )
     pq.write_table(pa.table(columns), path)
     return path
@@ -104,7 +105,9 @@ def random_valid_votes(start: int, n: int, models: list[str], seed: int, users: 
         p = 1.0 / (1.0 + np.exp(-(strength[left] - strength[right])))
         u = rng.random()
         winner = "both_good" if u < 0.1 else ("left" if rng.random() < p else "right")
-        out.append(vote(i, model_left=left, model_right=right, winner=winner, user_id=f"u-{rng.integers(users)}"))
+        out.append(
+            vote(i, model_left=left, model_right=right, winner=winner, user_id=f"u-{rng.integers(users)}")
+        )
     return out
 
 
@@ -154,8 +157,12 @@ def build_messy_landing(root: Path) -> MessyLanding:
     v5, v6, v7 = good[5], good[6], good[7]
     corrected = dict(v6, winner="right" if v6["winner"] != "right" else "left")
     corrected["exported_at"] = iso(datetime.fromisoformat(v6["exported_at"]) + timedelta(days=1))
-    second = dict(v7, vote_id="v-7-again", voted_at=iso(datetime.fromisoformat(v7["voted_at"]) + timedelta(seconds=30)))
-    write_jsonl(root / "votes" / "2026-03-02" / "votes.jsonl.gz", [v5, corrected, second, *good[300:350]], gz=True)
+    second = dict(
+        v7, vote_id="v-7-again", voted_at=iso(datetime.fromisoformat(v7["voted_at"]) + timedelta(seconds=30))
+    )
+    write_jsonl(
+        root / "votes" / "2026-03-02" / "votes.jsonl.gz", [v5, corrected, second, *good[300:350]], gz=True
+    )
 
     write_parquet(root / "votes" / "2026-03-03" / "votes.parquet", good[350:400])
 
@@ -172,14 +179,29 @@ def build_messy_landing(root: Path) -> MessyLanding:
     write_jsonl(
         root / "contributors" / "contributors.jsonl",
         [
-            {"user_id": f"u-{k}", "country": "BR" if k % 2 else "DE", "age_band": "25-34", "education": "master",
-             "profession": "nurse", "languages": ["pt", "en"], "verified": True,
-             "verified_at": "2026-01-01T00:00:00Z"}
+            {
+                "user_id": f"u-{k}",
+                "country": "BR" if k % 2 else "DE",
+                "age_band": "25-34",
+                "education": "master",
+                "profession": "nurse",
+                "languages": ["pt", "en"],
+                "verified": True,
+                "verified_at": "2026-01-01T00:00:00Z",
+            }
             for k in range(60)
         ]
         + [
-            {"user_id": "u-1", "country": "FR", "age_band": "35-44", "education": "bachelor", "profession": "teacher",
-             "languages": ["fr"], "verified": True, "verified_at": "2026-02-01T00:00:00Z"},
+            {
+                "user_id": "u-1",
+                "country": "FR",
+                "age_band": "35-44",
+                "education": "bachelor",
+                "profession": "teacher",
+                "languages": ["fr"],
+                "verified": True,
+                "verified_at": "2026-02-01T00:00:00Z",
+            },
             {"user_id": "u-2", "age_band": "12-17", "verified": True},
             "{broken",
         ],

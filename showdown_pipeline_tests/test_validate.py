@@ -36,15 +36,21 @@ def test_every_bad_row_is_quarantined_with_its_reason(messy_run):
     landing, home, _ = messy_run
     got = dict(query(home, "SELECT vote_id, reason FROM vote_quarantine WHERE vote_id IS NOT NULL"))
     assert got == landing.expected_reasons
-    unparseable = query(home, "SELECT record FROM vote_quarantine WHERE reason = 'unparseable_line' ORDER BY source_row")
+    unparseable = query(
+        home, "SELECT record FROM vote_quarantine WHERE reason = 'unparseable_line' ORDER BY source_row"
+    )
     assert [r[0] for r in unparseable] == ["this is not json {", "[1, 2, 3]"]
-    assert {r for (r,) in query(home, "SELECT DISTINCT reason FROM vote_quarantine")} <= set(QUARANTINE_REASONS)
+    assert {r for (r,) in query(home, "SELECT DISTINCT reason FROM vote_quarantine")} <= set(
+        QUARANTINE_REASONS
+    )
 
 
 def test_unknown_winner_is_never_a_tie(messy_run):
     _, home, _ = messy_run
     assert query(home, "SELECT count(*) FROM votes_clean WHERE vote_id IN ('v-1000', 'v-1010')") == [(0,)]
-    detail = dict(query(home, "SELECT vote_id, reason_detail FROM vote_quarantine WHERE reason = 'invalid_winner'"))
+    detail = dict(
+        query(home, "SELECT vote_id, reason_detail FROM vote_quarantine WHERE reason = 'invalid_winner'")
+    )
     assert detail == {"v-1000": "tie", "v-1010": "draw"}
 
 
@@ -106,7 +112,10 @@ def test_unreadable_files_are_rejected_with_their_error_and_the_rest_counts(mess
 def test_parquet_and_gzip_votes_count(messy_run):
     _, home, _ = messy_run
     per_file = dict(
-        query(home, "SELECT f.path, count(*) FROM votes_clean v JOIN landing_files f ON f.sha256 = v.source_sha256 GROUP BY 1")
+        query(
+            home,
+            "SELECT f.path, count(*) FROM votes_clean v JOIN landing_files f ON f.sha256 = v.source_sha256 GROUP BY 1",
+        )
     )
     assert per_file["votes/2026-03-03/votes.parquet"] == 50
     assert per_file["votes/2026-03-02/votes.jsonl.gz"] == 51  # 50 new + the corrected v-6
@@ -114,8 +123,12 @@ def test_parquet_and_gzip_votes_count(messy_run):
 
 def test_latest_verified_contributor_record_wins(messy_run):
     _, home, _ = messy_run
-    assert query(home, "SELECT country, profession FROM contributor_profiles WHERE user_id = 'u-1'") == [("FR", "teacher")]
-    reasons = dict(query(home, "SELECT reason, count(*) FROM contributors_checked WHERE reason IS NOT NULL GROUP BY 1"))
+    assert query(home, "SELECT country, profession FROM contributor_profiles WHERE user_id = 'u-1'") == [
+        ("FR", "teacher")
+    ]
+    reasons = dict(
+        query(home, "SELECT reason, count(*) FROM contributors_checked WHERE reason IS NOT NULL GROUP BY 1")
+    )
     assert reasons == {"invalid_field": 1, "unparseable_line": 1}
     # u-2's invalid later record does not replace its valid one
     assert query(home, "SELECT age_band FROM contributor_profiles WHERE user_id = 'u-2'") == [("25-34",)]
@@ -123,10 +136,16 @@ def test_latest_verified_contributor_record_wins(messy_run):
 
 def test_second_run_over_the_same_landing_changes_no_count(messy_run, tmp_path):
     landing, home, first = messy_run
-    before = query(home, "SELECT count(*) FROM raw_votes UNION ALL SELECT count(*) FROM votes_clean UNION ALL SELECT count(*) FROM vote_quarantine")
+    before = query(
+        home,
+        "SELECT count(*) FROM raw_votes UNION ALL SELECT count(*) FROM votes_clean UNION ALL SELECT count(*) FROM vote_quarantine",
+    )
     second = materialize_pipeline(landing.root, home)
     assert second.success
-    after = query(home, "SELECT count(*) FROM raw_votes UNION ALL SELECT count(*) FROM votes_clean UNION ALL SELECT count(*) FROM vote_quarantine")
+    after = query(
+        home,
+        "SELECT count(*) FROM raw_votes UNION ALL SELECT count(*) FROM votes_clean UNION ALL SELECT count(*) FROM vote_quarantine",
+    )
     assert before == after
     meta = materialization_metadata(second, "landing_files")
     assert meta["files_ingested"] == 0 and meta["files_unchanged"] == meta["files_seen"]
@@ -137,8 +156,8 @@ def test_gx_suite_blocks_ratings_when_counted_votes_break_it(messy_run, tmp_path
     """Corrupt the counted table behind the validator's back: the GX check fails and blocks ratings."""
     import dagster as dg
 
-    from showdown_pipeline.defs.resources import build_resources
     from showdown_pipeline.definitions import ASSETS
+    from showdown_pipeline.defs.resources import build_resources
     from showdown_pipeline.defs.validate.checks import votes_clean_passes_expectations
 
     landing, home, _ = messy_run
@@ -152,7 +171,8 @@ def test_gx_suite_blocks_ratings_when_counted_votes_break_it(messy_run, tmp_path
     ratings = next(a for a in ASSETS if dg.AssetKey("overall_ratings") in a.keys)
     checks_only = dg.materialize(
         [votes_clean_passes_expectations, ratings],
-        selection=dg.AssetSelection.assets("overall_ratings") | dg.AssetSelection.checks(votes_clean_passes_expectations),
+        selection=dg.AssetSelection.assets("overall_ratings")
+        | dg.AssetSelection.checks(votes_clean_passes_expectations),
         resources=build_resources(landing.root, copy),
         run_config={"ops": {"overall_ratings": {"config": {"as_of": "2026-06-01"}}}},
         raise_on_error=False,

@@ -10,6 +10,7 @@ convention and are not looked at.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,7 +157,7 @@ def ingest_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) -
     return IngestOutcome(lf.rel_path, sha256, lf.kind, status, rows_in, error)
 
 
-_NOISE_PREFIXES = ("original line", "possible solution", "line 1:", "^", "file:", "to solve this")
+_NOISE = re.compile(r"^(original line|possible solution|line \d+:|\^|to solve this)", re.IGNORECASE)
 
 
 def _first_line(message: str) -> str:
@@ -164,7 +165,7 @@ def _first_line(message: str) -> str:
     kept = [
         line.strip()
         for line in message.strip().splitlines()
-        if line.strip() and not line.strip().lower().startswith(_NOISE_PREFIXES)
+        if line.strip() and not _NOISE.match(line.strip())
     ]
     return " — ".join(kept[:2]) if kept else "unreadable file"
 

@@ -1,0 +1,157 @@
+"""The rating math against numbers someone else published, an independent fit, and hand-computed cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import minimize
+
+from showdown_pipeline.core import boards
+from showdown_pipeline.core import bradley_terry as bt
+
+
+def _llmfao_counts(real_fixtures):
+    df = pd.read_csv(real_fixtures / "llmfao_crowd_comparisons.csv")
+    df["score"] = df["winner"].map({"left": 1.0, "right": 0.0, "tie": 0.5})
+    assert df["score"].notna().all()
+    cells = df.groupby(["left", "right", "score"]).size().reset_index(name="n")
+    return df, bt.PairCounts.from_cells(list(cells["left"]), list(cells["right"]), cells["score"], cells["n"])
+
+
+def test_llmfao_golden_bradley_terry_scores_reproduced(real_fixtures):
+    """evalica's published `bradley_terry` scores (exp θ / Σ exp θ, ties ½) on the LLMFAO crowd data."""
+    golden = pd.read_csv(real_fixtures / "llmfao_golden_scores.csv")
+    golden = golden[golden["algorithm"] == "bradley_terry"].set_index("item")["score"]
+    _, counts = _llmfao_counts(real_fixtures)
+    fit = bt.fit_bradley_terry(counts, anchor=counts.models[0])
+    assert fit.converged and fit.mle_exists
+    ours = pd.Series(np.exp(fit.theta) / np.exp(fit.theta).sum(), index=counts.models)
+    assert set(ours.index) == set(golden.index) and len(ours) == 59
+    np.testing.assert_allclose(ours.sort_index(), golden.sort_index(), atol=1e-4, rtol=0)
+
+
+def test_agrees_with_an_independent_fit_on_unaggregated_rows(real_fixtures):
+    """scipy's BFGS on the per-vote log-likelihood (no aggregation, no Newton) agrees to 0.01 Elo."""
+    df, counts = _llmfao_counts(real_fixtures)
+    models = list(counts.models)
+    index = {m: i for i, m in enumerate(models)}
+    li = df["left"].map(index).to_numpy()
+    ri = df["right"].map(index).to_numpy()
+    y = df["score"].to_numpy()
+    anchor = 0
+
+    def negloglik(free):
+        theta = np.insert(free, anchor, 0.0)
+        d = theta[li] - theta[ri]
+        p = 1 / (1 + np.exp(-d))
+        grad_d = y - p
+        g = np.bincount(li, grad_d, len(models)) - np.bincount(ri, grad_d, len(models))
+        ll = np.sum(y * np.log(p) + (1 - y) * np.log1p(-p))
+        return -ll, -np.delete(g, anchor)
+
+    res = minimize(
+        negloglik,
+        np.zeros(len(models) - 1),
+        jac=True,
+        method="BFGS",
+        options={"gtol": 1e-10, "maxiter": 5000},
+    )
+    independent = np.insert(res.x, anchor, 0.0) * bt.ELO_SCALE
+    fit = bt.fit_bradley_terry(counts, anchor=models[anchor])
+    assert np.max(np.abs(fit.theta * bt.ELO_SCALE - independent)) < 0.01
+
+
+def test_two_models_hand_computed():
+    """70 wins, 20 losses, 10 ties: θ = ln(75/25); the sandwich SE matches the per-vote formula."""
+    counts = bt.PairCounts.from_cells(["a", "a", "a"], ["b", "b", "b"], [1.0, 0.0, 0.5], [70, 20, 10])
+    fit = bt.fit_bradley_terry(counts, anchor="b")
+    assert fit.theta[0] == pytest.approx(math.log(75 / 25), abs=1e-10)
+    rating = fit.ratings(1000.0)
+    assert rating[1] == 1000.0 and rating[0] == pytest.approx(1000 + 400 * math.log10(3), abs=1e-8)
+    p = 0.75
+    hessian = 100 * p * (1 - p)
+    meat = 70 * (1 - p) ** 2 + 20 * p**2 + 10 * (0.5 - p) ** 2
+    var = meat / hessian**2
+    assert fit.cov[0, 0] == pytest.approx(var, rel=1e-9)
+    # centred: θ_a − mean = θ/2, so its SE is half the difference's SE, for both models
+    np.testing.assert_allclose(fit.centred_se(), [math.sqrt(var) / 2] * 2, rtol=1e-9)
+
+
+def test_rank_is_one_plus_models_clearly_above():
+    lower = np.array([10.0, 8.0, 2.0, 1.0])
+    upper = np.array([14.0, 12.0, 9.0, 3.0])
+    # a: nobody above; b: a's lower 10 is not above b's upper 12; c: a (10>9) is above;
+    # d: a, b (8>3) and c (2 > 3? no) -> 3
+    assert list(bt.rank_by_intervals(lower, upper)) == [1, 1, 2, 3]
+
+
+def test_model_that_never_wins_is_finite_and_flagged():
+    counts = bt.PairCounts.from_cells(
+        ["a", "a", "b", "a", "b"], ["b", "b", "a", "c", "c"], [1.0, 0.0, 1.0, 1.0, 1.0], [30, 20, 5, 40, 10]
+    )
+    # c never scores: the MLE has c at −∞
+    assert not bt.mle_exists(counts)
+    fit = bt.fit_bradley_terry(counts, anchor="a")
+    assert not fit.mle_exists and fit.ridge == bt.FALLBACK_RIDGE and fit.notes
+    assert np.all(np.isfinite(fit.theta)) and fit.theta[2] < fit.theta[1] < fit.theta[0] + 1
+
+
+def test_disconnected_graph_is_refused_and_the_board_rates_only_the_anchor_component():
+    counts = bt.PairCounts.from_cells(["a", "b", "c"], ["b", "a", "d"], [1.0, 1.0, 1.0], [10, 5, 8])
+    with pytest.raises(bt.RatingError, match="disconnected"):
+        bt.fit_bradley_terry(counts, anchor="a")
+    cells = pd.DataFrame(
+        {
+            "model_left": ["a", "b", "c", "d"],
+            "model_right": ["b", "a", "d", "c"],
+            "winner": ["left"] * 4,
+            "n": [10, 5, 8, 3],
+        }
+    )
+    stats = pd.DataFrame(
+        {"model_id": list("abcd"), "votes": [15, 15, 11, 11], "users": [9, 9, 9, 9], "top_user_share": 0.2}
+    )
+    board = boards.build_board(cells, stats, anchor="a", anchor_rating=1000.0)
+    assert list(board.frame["model_id"]) == ["a", "b"]
+    assert set(board.unrated) == {"c", "d"}
+
+
+def test_anchor_without_votes_is_a_clear_error():
+    cells = pd.DataFrame({"model_left": ["a"], "model_right": ["b"], "winner": ["left"], "n": [3]})
+    stats = pd.DataFrame(
+        {"model_id": ["a", "b"], "votes": [3, 3], "users": [1, 1], "top_user_share": [1.0, 1.0]}
+    )
+    with pytest.raises(bt.RatingError, match="anchor model 'zzz'"):
+        boards.build_board(cells, stats, anchor="zzz", anchor_rating=1000.0)
+
+
+def test_provisional_reasons_follow_the_thresholds():
+    cells = pd.DataFrame(
+        {
+            "model_left": ["a", "b", "a"],
+            "model_right": ["b", "a", "b"],
+            "winner": ["left", "left", "both_bad"],
+            "n": [400, 300, 50],
+        }
+    )
+    stats = pd.DataFrame(
+        {"model_id": ["a", "b"], "votes": [750, 299], "users": [60, 49], "top_user_share": [0.05, 0.2]}
+    )
+    frame = boards.build_board(cells, stats, anchor="a", anchor_rating=1000.0).frame.set_index("model_id")
+    assert not frame.loc["a", "provisional"]
+    reason = frame.loc["b", "provisional_reason"]
+    assert (
+        frame.loc["b", "provisional"]
+        and "votes 299 < 300" in reason
+        and "users 49 < 50" in reason
+        and "20%" in reason
+    )
+
+
+def test_unknown_winner_label_is_refused_not_scored():
+    cells = pd.DataFrame({"model_left": ["a"], "model_right": ["b"], "winner": ["tie"], "n": [3]})
+    with pytest.raises(bt.RatingError, match="unexpected winner"):
+        boards.pair_counts_from_frame(cells)

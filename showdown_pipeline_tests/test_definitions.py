@@ -1,0 +1,69 @@
+"""The Definitions load, every job/schedule/sensor resolves, and the asset keys are pinned."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from showdown_pipeline.core.sql import all_sql_files, load_sql
+from showdown_pipeline.definitions import build_definitions
+
+ASSET_KEYS = {
+    "landing_files": "ingest",
+    "raw_votes": "ingest",
+    "raw_contributors": "ingest",
+    "raw_models": "ingest",
+    "model_registry": "validate",
+    "contributor_profiles": "validate",
+    "votes_checked": "validate",
+    "vote_quarantine": "validate",
+    "vote_duplicates": "validate",
+    "votes_clean": "validate",
+    "overall_ratings": "ratings",
+    "leaderboard_snapshot": "publish",
+}
+
+
+def test_definitions_resolve(tmp_path):
+    defs = build_definitions(tmp_path / "landing", tmp_path / "home")
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == set(ASSET_KEYS)
+    for key, group in ASSET_KEYS.items():
+        node = graph.get(dg.AssetKey(key))
+        assert node.group_name == group
+        assert node.description and node.description.split("\n")[0].strip()
+    checks = {k.name for k in graph.asset_check_keys}
+    assert checks == {"input_rows_reconcile", "no_duplicate_vote_ids", "votes_clean_passes_expectations"}
+    job = defs.resolve_job_def("showdown_full_rebuild")
+    assert job is not None
+    schedule = defs.resolve_schedule_def("nightly_full_rebuild")
+    assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "UTC"
+    assert defs.resolve_sensor_def("landing_files_sensor") is not None
+
+
+def test_every_sql_file_holds_one_statement():
+    files = all_sql_files()
+    assert len(files) > 10
+    for path in files:
+        load_sql(path.relative_to(path.parents[1]).with_suffix("").as_posix())
+
+
+def test_landing_sensor_requests_a_run_only_when_files_land(tmp_path):
+    from showdown_pipeline.defs.automation import landing_files_sensor
+    from showdown_pipeline.defs.resources import ShowdownPaths
+
+    landing = tmp_path / "landing"
+    (landing / "votes").mkdir(parents=True)
+    paths = ShowdownPaths(landing_dir=str(landing), home_dir=str(tmp_path / "home"))
+    with dg.build_sensor_context(resources={"paths": paths}) as context:
+        first = landing_files_sensor(context)
+        cursor = context.cursor
+    (landing / "votes" / "new.jsonl").write_text("{}\n")
+    with dg.build_sensor_context(cursor=cursor, resources={"paths": paths}) as context:
+        second = landing_files_sensor(context)
+        cursor2 = context.cursor
+    with dg.build_sensor_context(cursor=cursor2, resources={"paths": paths}) as context:
+        third = landing_files_sensor(context)
+    assert isinstance(second, dg.RunRequest) and cursor2 != cursor
+    assert isinstance(third, dg.SkipReason)
+    assert isinstance(first, dg.RunRequest | dg.SkipReason)

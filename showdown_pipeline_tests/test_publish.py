@@ -1,0 +1,211 @@
+"""Snapshots: layout, manifest accounting, hashes, immutability, the data cut, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from showdown_pipeline import cli, snapshots
+from showdown_pipeline.core.snapshots import LEADERBOARD_SCHEMA
+from showdown_pipeline_tests.conftest import materialize_pipeline
+from showdown_pipeline_tests.landing_builder import (
+    build_messy_landing,
+    random_valid_votes,
+    vote,
+    write_jsonl,
+    write_models,
+)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    root = tmp_path_factory.mktemp("publish")
+    landing = build_messy_landing(root / "landing")
+    result = materialize_pipeline(landing.root, root / "home", as_of="2026-06-01")
+    assert result.success
+    return landing, root / "home"
+
+
+def test_snapshot_layout_and_columns(published):
+    _, home = published
+    snap = snapshots.latest(home)
+    assert sorted(p.name for p in snap.path.iterdir()) == [
+        "index.html",
+        "leaderboard.json",
+        "leaderboard.parquet",
+        "manifest.json",
+    ]
+    board = snap.leaderboard()
+    assert list(board.columns) == LEADERBOARD_SCHEMA.names
+    assert (
+        set(board["board"]) == {"raw"}
+        and set(board["segment_dim"]) == {"overall"}
+        and set(board["segment_value"]) == {"all"}
+    )
+    assert list(board["model_id"][:1]) == ["m-a"]  # the strongest model of the fixture's world
+    as_json = json.loads((snap.path / "leaderboard.json").read_text())
+    from_json = pd.DataFrame(as_json["rows"])[LEADERBOARD_SCHEMA.names]
+    pd.testing.assert_frame_equal(from_json, board, check_dtype=False)
+    assert (home / "snapshots" / "LATEST").read_text().strip() == snap.snapshot_id
+    assert not snap.verify()
+
+
+def test_manifest_input_accounting(published):
+    landing, home = published
+    manifest = snapshots.latest(home).manifest
+    inputs = manifest["input"]
+    assert inputs["rows_in"] == landing.rows_in
+    assert inputs["valid"] == landing.valid_votes
+    assert inputs["duplicates"] == 3
+    assert inputs["quarantined"]["total"] == len(landing.expected_reasons) + 2
+    assert inputs["quarantined"]["by_reason"]["unparseable_line"] == 2
+    assert inputs["rows_in"] == inputs["valid"] + inputs["duplicates"] + inputs["quarantined"]["total"]
+    by_path = {f["path"]: f for f in inputs["files"]}
+    for path in landing.rejected_files:
+        assert (
+            by_path[path]["status"] == "rejected" and by_path[path]["error"] and by_path[path]["rows_in"] == 0
+        )
+    assert by_path["votes/2026-03-01/votes.jsonl"]["status"] == "ingested"
+    for f in inputs["files"]:
+        assert f["rows_in"] == f["valid"] + f["duplicates"] + f["quarantined"]
+    assert manifest["parameters"]["anchor"] == {
+        "model_id": "m-a",
+        "rating": 1000.0,
+        "source": "the registry's first model",
+    }
+    assert manifest["data_cut"] == {
+        "as_of": "2026-06-01",
+        "cutoff_utc": "2026-06-01T00:00:00Z",
+        "rule": manifest["data_cut"]["rule"],
+        "counted_before_cut": 400,
+        "waiting_after_cut": 0,
+        "undated_counted": 0,
+    }
+    assert manifest["code_version"]["source_sha256"]
+    # no raw contributor ids or network hashes in what leaves the warehouse
+    text = "".join(
+        (snapshots.latest(home).path / name).read_text()
+        for name in ("manifest.json", "leaderboard.json", "index.html")
+    )
+    assert "u-1" not in text and "ip1" not in text
+
+
+def test_second_run_makes_a_new_snapshot_and_leaves_the_first_unchanged(published):
+    landing, home = published
+    first = snapshots.latest(home)
+    before = {p.name: p.read_bytes() for p in first.path.iterdir()}
+    assert materialize_pipeline(landing.root, home, as_of="2026-06-01").success
+    second = snapshots.latest(home)
+    assert second.snapshot_id != first.snapshot_id
+    assert {p.name: p.read_bytes() for p in first.path.iterdir()} == before
+    assert [s.snapshot_id for s in snapshots.list_all(home)][-2:] == [first.snapshot_id, second.snapshot_id]
+    statuses = {f["status"] for f in second.manifest["input"]["files"]}
+    assert statuses == {"unchanged", "rejected"}
+    pd.testing.assert_frame_equal(first.leaderboard(), second.leaderboard())
+
+
+def test_tampered_file_fails_verification(published, tmp_path):
+    import shutil
+
+    _, home = published
+    snap = snapshots.latest(home)
+    copy = tmp_path / "snapshots" / snap.snapshot_id
+    shutil.copytree(snap.path, copy)
+    (copy / "leaderboard.json").write_text("{}")
+    problems = snapshots.Snapshot(copy).verify()
+    assert problems == [f"{snap.snapshot_id}: leaderboard.json does not match its sha256"]
+
+
+def test_data_cut_is_midnight_utc_and_offsets_are_normalised(tmp_path):
+    """A vote at exactly D 00:00:00 UTC waits; one second before counts, whatever offset it was written in."""
+    landing = tmp_path / "landing"
+    write_models(landing / "models.csv", [("m-a", "A", "p", None, None), ("m-b", "B", "p", None, None)])
+    votes = random_valid_votes(0, 40, ["m-a", "m-b"], seed=4)
+    cut = datetime(2026, 4, 1, tzinfo=UTC)
+    just_before = (cut - timedelta(seconds=1)).astimezone(datetime.now().astimezone().tzinfo)
+    votes += [
+        vote(100, voted_at="2026-04-01T00:00:00Z", exported_at="2026-04-02T00:00:00Z"),
+        vote(101, voted_at="2026-04-01T02:00:00+02:00", exported_at="2026-04-02T00:00:00Z"),  # = the cut
+        vote(102, voted_at="2026-03-31T19:59:59-04:00", exported_at="2026-04-02T00:00:00Z"),  # 1 s before
+        vote(103, voted_at=just_before.isoformat(), exported_at="2026-04-02T00:00:00Z"),
+    ]
+    write_jsonl(landing / "votes" / "v.jsonl", votes)
+    result = materialize_pipeline(landing, tmp_path / "home", as_of="2026-04-01")
+    assert result.success
+    cut_meta = snapshots.latest(tmp_path / "home").manifest["data_cut"]
+    assert cut_meta["counted_before_cut"] == 42 and cut_meta["waiting_after_cut"] == 2
+
+
+def test_cli_run_prints_the_board_and_exits_zero(tmp_path):
+    landing = tmp_path / "landing"
+    build_messy_landing(landing)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "showdown_pipeline.cli",
+            "run",
+            "--landing",
+            str(landing),
+            "--home",
+            str(tmp_path / "home"),
+            "--as-of",
+            "2026-06-01",
+            "--anchor",
+            "m-b=1200",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "snapshot: " in out.stdout and "m-a" in out.stdout
+    snap = snapshots.latest(tmp_path / "home")
+    board = snap.leaderboard().set_index("model_id")
+    assert board.loc["m-b", "rating"] == pytest.approx(1200.0)
+    assert snap.manifest["parameters"]["anchor"]["source"] == "--anchor"
+    assert (tmp_path / "home" / "dagster").is_dir()  # runs recorded in the persistent instance
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--landing", "/nonexistent/landing"], "does not exist"),
+        (["run", "--as-of", "2026-13-01"], "--as-of must be YYYY-MM-DD"),
+        (["run", "--anchor", "no-rating"], "--anchor must be MODEL_ID=RATING"),
+    ],
+)
+def test_cli_refuses_with_one_line(argv, message, tmp_path, capsys):
+    argv = [*argv, "--home", str(tmp_path / "home")]
+    if "--landing" not in argv:
+        (tmp_path / "landing").mkdir()
+        argv += ["--landing", str(tmp_path / "landing")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_cli_unknown_anchor_fails_with_one_line_reason(tmp_path, capsys):
+    landing = tmp_path / "landing"
+    build_messy_landing(landing)
+    code = cli.main(
+        [
+            "run",
+            "--landing",
+            str(landing),
+            "--home",
+            str(tmp_path / "home"),
+            "--as-of",
+            "2026-06-01",
+            "--anchor",
+            "zzz=1000",
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "anchor model 'zzz' has no counted votes" in err[0]
