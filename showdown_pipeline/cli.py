@@ -129,6 +129,39 @@ def _format_board(board) -> str:
     return "\n".join(lines)
 
 
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from tqdm import tqdm
+
+    from showdown_pipeline.core import demo_world
+
+    try:
+        end = date.fromisoformat(args.end) if args.end else demo_world.WorldConfig.end
+    except ValueError as exc:
+        raise CliError(f"--end must be YYYY-MM-DD, got {args.end!r}") from exc
+    if args.votes <= 0 or args.days <= 0:
+        raise CliError("--votes and --days must be positive")
+    if not 0 <= args.corrupt < 0.5:
+        raise CliError("--corrupt must be a rate in [0, 0.5)")
+    out = Path(args.out)
+    if out.exists() and any(out.rglob("*.*")):
+        raise CliError(f"{out} is not empty; demo data is written only into an empty landing zone")
+    config = demo_world.WorldConfig(
+        votes=args.votes, days=args.days, end=end, seed=args.seed, corrupt_rate=args.corrupt
+    )
+    with tqdm(total=args.votes, unit="vote", unit_scale=True, desc="demo world", disable=args.quiet) as bar:
+        summary = demo_world.generate(
+            out, config, Path(args.truth) if args.truth else None, progress=bar.update
+        )
+    print(
+        f"wrote {summary['votes']:,} votes of {sum(summary['users'].values()):,} contributors and "
+        f"{summary['models']} models to {out} ({summary['window']['start']} .. {summary['window']['end_exclusive']}, "
+        f"anchor {summary['anchor']}); rate it with --as-of {summary['window']['end_exclusive']}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="showdown", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--top", type=int, default=15, help="rows of the overall board to print")
     run.add_argument("-v", "--verbose", action="store_true", help="print the Dagster run log (INFO)")
     run.set_defaults(handler=_cmd_run)
+
+    demo = sub.add_parser(
+        "demo-data", help="write a synthetic showdown world (with adversaries) as a landing zone"
+    )
+    demo.add_argument("--out", required=True, help="landing zone to write (must be empty)")
+    demo.add_argument("--votes", type=int, default=300_000)
+    demo.add_argument("--days", type=int, default=90)
+    demo.add_argument("--end", help="first day after the window, YYYY-MM-DD (default 2026-11-01)")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--truth", help="folder for the truth files (never read by the pipeline)")
+    demo.add_argument("--corrupt", type=float, default=0.0, help="share of malformed rows, plus bad files")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(handler=_cmd_demo_data)
     return parser
 
 
