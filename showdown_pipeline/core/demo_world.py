@@ -130,6 +130,7 @@ def build_world(config: WorldConfig) -> World:
         for k in range(m)
     ]
     strength = np.sort(rng.normal(0.0, 0.55, size=m))[::-1].copy()
+    strength[1] = strength[0] - 0.1  # a close runner-up, so that region effects can reorder the top
     released = [start - timedelta(days=int(rng.integers(30, 400))) for _ in range(m)]
     deprecated: list[date | None] = [None] * m
     late = rng.choice(np.arange(1, m), size=max(1, m // 6), replace=False)  # released inside the window
@@ -171,8 +172,11 @@ def build_world(config: WorldConfig) -> World:
     # --- effects (model × segment value), on the logit scale ---------------------------------
     reg = rng.normal(0, 0.1, size=(m, len(regions)))
     eu = regions.index("europe")
+    elsewhere = np.arange(len(regions)) != eu
     reg[eu_leader, eu] += 0.45
-    reg[0, eu] -= 0.2
+    reg[eu_leader, elsewhere] -= 0.1
+    reg[0, eu] -= 0.25
+    reg[0, elsewhere] += 0.1
     lang = rng.normal(0, 0.05, size=(m, len(languages)))
     non_en = np.array([lg != "en" for lg in languages])
     lang[polyglot, non_en] += 0.35
@@ -284,6 +288,11 @@ def _iso(seconds: np.ndarray) -> np.ndarray:
     return np.datetime_as_string(millis.astype("datetime64[ms]"), unit="ms", timezone="UTC")
 
 
+def _epoch_seconds(iso_strings: pd.Series) -> np.ndarray:
+    stamps = pd.to_datetime(iso_strings, utc=True, format="ISO8601")
+    return ((stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
+
+
 def _hashes(prefix: str, keys: np.ndarray) -> np.ndarray:
     """Hash each key, computing each distinct key once (prompts and sessions repeat a lot)."""
     unique, inverse = np.unique(keys, return_inverse=True)
@@ -296,7 +305,6 @@ def votes_for_day(
 ) -> pd.DataFrame:
     """One day's votes, canonical columns, before any corruption."""
     users, models, fx = world.users, world.models, world.effects
-    m = len(models)
     active = np.array(
         [
             (r <= day) and (d is None or day < d)
@@ -424,11 +432,12 @@ def votes_for_day(
 
 def corrupt(
     frame: pd.DataFrame, rate: float, rng: np.random.Generator
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Break a share of rows in every way the validator must catch; returns (frame, count by reason)."""
+) -> tuple[pd.DataFrame, dict[str, int], np.ndarray]:
+    """Break a share of rows in every way the validator must catch; returns (frame, count by reason,
+    positions of the broken rows)."""
     n_bad = int(round(rate * len(frame)))
     if n_bad == 0:
-        return frame, {}
+        return frame, {}, np.array([], dtype=np.int64)
     frame = frame.copy()
     for col in ("tokens_left",):
         frame[col] = frame[col].astype("Int64")
@@ -457,7 +466,7 @@ def corrupt(
             frame.at[i, "voted_at"] = str(frame.at[i, "voted_at"]).rstrip("Z")
         elif reason == "invalid_field":
             frame.at[i, "tokens_left"] = -1
-    return frame, counts
+    return frame, counts, rows
 
 
 def _write_day(frame: pd.DataFrame, path: Path) -> None:
@@ -479,7 +488,7 @@ def _write_day(frame: pd.DataFrame, path: Path) -> None:
             path,
             orient="records",
             lines=True,
-            compression={"method": "gzip", "compresslevel": 1},
+            compression={"method": "gzip", "compresslevel": 1, "mtime": 0},
             date_format="iso",
         )
 
@@ -516,26 +525,18 @@ def generate(
         day = start + timedelta(days=k)
         frame = votes_for_day(world, day, int(per_day[k]), rng, pair_counts, written)
         if config.corrupt_rate > 0:
-            frame, counts = corrupt(frame, config.corrupt_rate, rng)
+            frame, counts, broken_rows = corrupt(frame, config.corrupt_rate, rng)
             for reason, c in counts.items():
                 corrupted[reason] = corrupted.get(reason, 0) + c
             # Realistic re-deliveries: exact copies and later re-exports of a few clean rows.
             n_dup = max(1, int(config.corrupt_rate * len(frame) / 4))
-            clean_rows = frame[
-                frame["user_id"].notna() & frame["winner"].isin(["left", "right", "both_good", "both_bad"])
-            ]
+            clean_rows = frame.drop(index=frame.index[broken_rows])  # re-deliveries copy intact rows only
             copies = clean_rows.sample(n=min(n_dup, len(clean_rows)), random_state=int(rng.integers(2**31)))
             reexports = clean_rows.drop(copies.index).sample(
                 n=min(n_dup, max(0, len(clean_rows) - len(copies))), random_state=int(rng.integers(2**31))
             )
             reexports = reexports.assign(
-                exported_at=_iso(
-                    pd.to_datetime(reexports["exported_at"], utc=True, format="ISO8601")
-                    .astype("int64")
-                    .to_numpy()
-                    / 1e9
-                    + 86_400.0
-                )
+                exported_at=_iso(_epoch_seconds(reexports["exported_at"]) + 86_400.0)
             )
             frame = pd.concat([frame, copies, reexports], ignore_index=True)
             duplicates["exact_duplicate"] += len(copies)
