@@ -43,6 +43,7 @@ def run_pipeline(
     import dagster as dg
 
     from showdown_pipeline.definitions import build_definitions
+    from showdown_pipeline.defs.partitions import landing_range_tags
 
     landing, home = Path(landing).resolve(), Path(home).resolve()
     try:
@@ -61,6 +62,7 @@ def run_pipeline(
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
+            tags=landing_range_tags(landing),
             run_config={
                 "ops": {"overall_ratings": {"config": rating_config}},
                 "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from showdown_pipeline import settings
-from showdown_pipeline.defs.automation import full_rebuild_job, landing_files_sensor, nightly_rebuild_schedule
+from showdown_pipeline.defs.automation import full_rebuild_job, landing_files_sensor, nightly_full_rebuild
 from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
 from showdown_pipeline.defs.publish.assets import leaderboard_snapshot
 from showdown_pipeline.defs.ratings.assets import overall_ratings
@@ -36,7 +36,7 @@ def build_definitions(landing_dir: Path | None = None, home_dir: Path | None = N
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
         jobs=[full_rebuild_job],
-        schedules=[nightly_rebuild_schedule],
+        schedules=[nightly_full_rebuild],
         sensors=[landing_files_sensor],
         resources=build_resources(
             landing_dir or settings.landing_dir_from_env(), home_dir or settings.home_dir_from_env()

@@ -7,6 +7,7 @@ import dagster as dg
 import pytest
 
 from showdown_pipeline.definitions import ASSET_CHECKS, ASSETS
+from showdown_pipeline.defs.partitions import landing_range_tags
 from showdown_pipeline.defs.resources import build_resources
 from showdown_pipeline_tests.landing_builder import REAL_FIXTURES
 
@@ -25,6 +26,7 @@ def materialize_pipeline(
         resources=build_resources(landing, home),
         run_config={"ops": {"overall_ratings": {"config": config}}},
         instance=instance or dg.DagsterInstance.ephemeral(),
+        tags=landing_range_tags(landing),
         raise_on_error=False,
     )
 

@@ -1,8 +1,11 @@
 """Jobs, the nightly schedule and the landing sensor."""
 
+from datetime import UTC
+
 import dagster as dg
 
 from showdown_pipeline.core import landing
+from showdown_pipeline.defs.partitions import landing_range_tags
 from showdown_pipeline.defs.resources import ShowdownPaths
 
 full_rebuild_job = dg.define_asset_job(
@@ -11,14 +14,20 @@ full_rebuild_job = dg.define_asset_job(
     description="Ingest new landing files, validate, rate and publish a new snapshot (with every asset check).",
 )
 
-nightly_rebuild_schedule = dg.ScheduleDefinition(
-    name="nightly_full_rebuild",
+@dg.schedule(
     job=full_rebuild_job,
     cron_schedule="0 2 * * *",
     execution_timezone="UTC",
-    description="The nightly full rebuild at 02:00 UTC: its data cut is that day's 00:00 UTC.",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
+def nightly_full_rebuild(context: dg.ScheduleEvaluationContext, paths: ShowdownPaths) -> dg.RunRequest:
+    """The nightly full rebuild at 02:00 UTC: ingest every landing day with files, data cut today 00:00 UTC."""
+    today = context.scheduled_execution_time.astimezone(UTC).date()
+    return dg.RunRequest(
+        run_key=f"nightly-{today.isoformat()}",
+        tags=landing_range_tags(paths.landing, today),
+        run_config={"ops": {"overall_ratings": {"config": {"as_of": today.isoformat()}}}},
+    )
 
 
 @dg.sensor(job=full_rebuild_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
@@ -28,4 +37,4 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, paths: ShowdownPat
     if fingerprint == context.cursor:
         return dg.SkipReason("no new landing files")
     context.update_cursor(fingerprint)
-    return dg.RunRequest(run_key=f"landing-{fingerprint[:16]}")
+    return dg.RunRequest(run_key=f"landing-{fingerprint[:16]}", tags=landing_range_tags(paths.landing))

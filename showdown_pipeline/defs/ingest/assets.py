@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from showdown_pipeline.core import landing
 from showdown_pipeline.defs.metadata import row_count
+from showdown_pipeline.defs.partitions import landing_days, landing_partition_of
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, warehouse
 
 INGEST_SPECS = [
@@ -42,10 +43,22 @@ INGEST_SPECS = [
 ]
 
 
-@dg.multi_asset(specs=INGEST_SPECS, pool=WAREHOUSE_POOL)
+@dg.multi_asset(
+    specs=INGEST_SPECS,
+    pool=WAREHOUSE_POOL,
+    partitions_def=landing_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
 def landing_zone_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: ShowdownPaths):
-    """Read every new landing file with DuckDB into the raw tables; record each in the ledger."""
-    files = landing.discover_landing_files(paths.landing)
+    """Read the files that landed on the run's days with DuckDB into the raw tables; record each in the ledger.
+
+    A file already in the ledger (same sha256) is skipped, so re-running a day is a no-op.
+    """
+    days = set(context.partition_keys)
+    discovered = landing.discover_landing_files(paths.landing)
+    files = [lf for lf in discovered if landing_partition_of(lf.landed_at) in days]
+    if len(files) < len(discovered):
+        context.log.info(f"{len(discovered) - len(files)} landing files belong to days outside this run")
     outcomes: list[landing.IngestOutcome] = []
     with warehouse(duckdb) as conn:
         landing.create_ingest_tables(conn)
@@ -74,6 +87,7 @@ def landing_zone_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
         metadata={
             **row_count(totals["landing_files"]),
             "landing_dir": str(paths.landing),
+            "days": f"{min(days)} .. {max(days)}" if days else "",
             "files_seen": len(outcomes),
             "files_ingested": status_counts.get("ingested", 0),
             "files_unchanged": status_counts.get("unchanged", 0),
