@@ -30,11 +30,24 @@ def main() -> None:
         root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-demo-"))
         out = root / f"landing-{votes}"
         seconds, peak, _ = measure(
-            [showdown, "demo-data", "--quiet", "--out", str(out), "--votes", str(votes), "--days", str(args.days),
-             "--truth", str(root / f"truth-{votes}")]
+            [
+                showdown,
+                "demo-data",
+                "--quiet",
+                "--out",
+                str(out),
+                "--votes",
+                str(votes),
+                "--days",
+                str(args.days),
+                "--truth",
+                str(root / f"truth-{votes}"),
+            ]
         )
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20
-        print(f"{votes:>12,} {seconds:>9.1f} {votes / seconds:>10,.0f} {peak:>9.0f} {size:>12.0f}", flush=True)
+        print(
+            f"{votes:>12,} {seconds:>9.1f} {votes / seconds:>10,.0f} {peak:>9.0f} {size:>12.0f}", flush=True
+        )
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 

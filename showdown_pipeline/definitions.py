@@ -10,7 +10,7 @@ from showdown_pipeline import settings
 from showdown_pipeline.defs.automation import full_rebuild_job, landing_files_sensor, nightly_full_rebuild
 from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
 from showdown_pipeline.defs.publish.assets import leaderboard_snapshot
-from showdown_pipeline.defs.ratings.assets import overall_ratings
+from showdown_pipeline.defs.ratings.assets import overall_ratings, segment_ratings, style_ratings
 from showdown_pipeline.defs.resources import build_resources
 from showdown_pipeline.defs.validate.assets import contributor_profiles, model_registry, validated_votes
 from showdown_pipeline.defs.validate.checks import (
@@ -25,6 +25,8 @@ ASSETS = [
     contributor_profiles,
     validated_votes,
     overall_ratings,
+    style_ratings,
+    segment_ratings,
     leaderboard_snapshot,
 ]
 ASSET_CHECKS = [input_rows_reconcile, no_duplicate_vote_ids, votes_clean_passes_expectations]

@@ -15,16 +15,27 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 
 def materialize_pipeline(
-    landing: Path, home: Path, as_of: str = "2026-06-01", anchor: str | None = None, instance=None, **rating
+    landing: Path,
+    home: Path,
+    as_of: str = "2026-06-01",
+    anchor: str | None = None,
+    instance=None,
+    segment_bootstrap: int = 0,
+    **rating,
 ) -> dg.ExecuteInProcessResult:
     """Materialize every asset and check in-process on a landing zone (warehouse under `home`)."""
-    config = {"as_of": as_of, **rating}
+    config = {"as_of": as_of, "bootstrap_rounds": 100, "workers": 1, **rating}
     if anchor:
         config["anchor_model"] = anchor
     return dg.materialize(
         [*ASSETS, *ASSET_CHECKS],
         resources=build_resources(landing, home),
-        run_config={"ops": {"overall_ratings": {"config": config}}},
+        run_config={
+            "ops": {
+                "overall_ratings": {"config": config},
+                "segment_ratings": {"config": {"bootstrap_rounds": segment_bootstrap}},
+            }
+        },
         instance=instance or dg.DagsterInstance.ephemeral(),
         tags=landing_range_tags(landing),
         raise_on_error=False,

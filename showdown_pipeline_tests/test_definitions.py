@@ -19,6 +19,12 @@ ASSET_KEYS = {
     "vote_duplicates": "validate",
     "votes_clean": "validate",
     "overall_ratings": "ratings",
+    "style_ratings": "ratings",
+    "country_ratings": "ratings",
+    "age_band_ratings": "ratings",
+    "education_ratings": "ratings",
+    "language_ratings": "ratings",
+    "profession_ratings": "ratings",
     "leaderboard_snapshot": "publish",
 }
 

@@ -42,12 +42,20 @@ def test_snapshot_layout_and_columns(published):
     ]
     board = snap.leaderboard()
     assert list(board.columns) == LEADERBOARD_SCHEMA.names
-    assert (
-        set(board["board"]) == {"raw"}
-        and set(board["segment_dim"]) == {"overall"}
-        and set(board["segment_value"]) == {"all"}
-    )
-    assert list(board["model_id"][:1]) == ["m-a"]  # the strongest model of the fixture's world
+    assert set(board["board"]) == {"raw", "style"}
+    assert set(board["segment_dim"]) == {
+        "overall",
+        "country",
+        "age_band",
+        "education",
+        "language",
+        "profession",
+    }
+    overall = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
+    assert set(overall["segment_value"]) == {"all"} and len(overall) == 3
+    assert list(board["model_id"][:1]) == ["m-a"]  # the raw overall board comes first, best model first
+    countries = board[board["segment_dim"] == "country"]
+    assert set(countries["segment_value"]) == {"BR", "DE", "FR"}
     as_json = json.loads((snap.path / "leaderboard.json").read_text())
     from_json = pd.DataFrame(as_json["rows"])[LEADERBOARD_SCHEMA.names]
     pd.testing.assert_frame_equal(from_json, board, check_dtype=False)
@@ -166,8 +174,9 @@ def test_cli_run_prints_the_board_and_exits_zero(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "snapshot: " in out.stdout and "m-a" in out.stdout
     snap = snapshots.latest(tmp_path / "home")
-    board = snap.leaderboard().set_index("model_id")
-    assert board.loc["m-b", "rating"] == pytest.approx(1200.0)
+    board = snap.leaderboard()
+    overall = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")].set_index("model_id")
+    assert overall.loc["m-b", "rating"] == pytest.approx(1200.0)
     assert snap.manifest["parameters"]["anchor"]["source"] == "--anchor"
     assert (tmp_path / "home" / "dagster").is_dir()  # runs recorded in the persistent instance
 

@@ -1,12 +1,12 @@
-"""A leaderboard from aggregated counts: fit, interval, rank, and whether each row is provisional.
-
-Plain pandas/numpy; the rating math itself is in `bradley_terry.py`.
-"""
+"""Leaderboards from aggregated counts: the overall raw board, the style-controlled board and the
+segment boards (fit, intervals, rank, provisional flags). Plain pandas/numpy; the estimators are in
+`bradley_terry.py`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from showdown_pipeline.core import bradley_terry as bt
@@ -25,7 +25,22 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
     "users",
     "provisional",
     "provisional_reason",
+    "ci_method",
+    "sandwich_lower",
+    "sandwich_upper",
+    "rating_unshrunk",
+    "diff_vs_overall",
+    "diff_lower",
+    "diff_upper",
+    "differs_from_overall",
 )
+
+SEGMENT_DIMENSIONS: tuple[str, ...] = ("country", "age_band", "education", "language", "profession")
+STYLE_FEATURES: tuple[str, ...] = ("tokens", "headers", "lists", "bold", "latency_ms")
+# Prior standard deviations (logit scale) of a segment's deviation from the overall board that the
+# held-out likelihood chooses between; the penalty is 1/sd².
+SHRINKAGE_SD_GRID: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.4, 1.0, 3.0)
+UNSHRUNK_PENALTY = 1e-6  # only pins the level of a segment's maximum-likelihood estimate
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,7 @@ class Board:
     unrated: dict[str, str] = field(default_factory=dict)  # model -> why it has no row
     notes: list[str] = field(default_factory=list)
     fit: bt.BTFit | None = None
+    extra: dict = field(default_factory=dict)
 
 
 def pair_counts_from_frame(cells: pd.DataFrame) -> bt.PairCounts:
@@ -61,21 +77,48 @@ def pair_counts_from_frame(cells: pd.DataFrame) -> bt.PairCounts:
     )
 
 
-def build_board(
-    cells: pd.DataFrame,
-    stats: pd.DataFrame,
-    anchor: str,
-    anchor_rating: float,
-    thresholds: Thresholds = Thresholds(),
-    board: str = "raw",
-    segment_dim: str = "overall",
-    segment_value: str = "all",
-) -> Board:
-    """Fit the models connected to the anchor; the others are listed as unrated with the reason."""
-    counts = pair_counts_from_frame(cells)
-    unrated: dict[str, str] = {}
+def provisional_reasons(
+    frame: pd.DataFrame, stats: pd.DataFrame, thresholds: Thresholds, extra: dict | None = None
+):
+    stats = stats.set_index("model_id")
+    frame["votes"] = frame["model_id"].map(stats["votes"]).fillna(0).astype("int64")
+    frame["users"] = frame["model_id"].map(stats["users"]).fillna(0).astype("int64")
+    share = frame["model_id"].map(stats["top_user_share"]).fillna(1.0)
+    reasons = []
+    for model, votes, users, top_share in zip(
+        frame["model_id"], frame["votes"], frame["users"], share, strict=True
+    ):
+        why = []
+        if votes < thresholds.min_votes:
+            why.append(f"votes {votes} < {thresholds.min_votes}")
+        if users < thresholds.min_users:
+            why.append(f"users {users} < {thresholds.min_users}")
+        if top_share > thresholds.max_user_share:
+            why.append(f"one user cast {top_share:.0%} of its votes (> {thresholds.max_user_share:.0%})")
+        if extra and model in extra:
+            why.append(extra[model])
+        reasons.append("; ".join(why) or None)
+    frame["provisional_reason"] = reasons
+    frame["provisional"] = frame["provisional_reason"].notna()
+
+
+def _finish(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in LEADERBOARD_COLUMNS:
+        if column not in frame:
+            frame[column] = False if column == "differs_from_overall" else np.nan
+    frame["differs_from_overall"] = frame["differs_from_overall"].astype(bool)
+    frame["provisional"] = frame["provisional"].astype(bool)
+    frame["rank"] = bt.rank_by_intervals(frame["ci_lower"].to_numpy(), frame["ci_upper"].to_numpy())
+    frame = frame.sort_values(["rank", "rating", "model_id"], ascending=[True, False, True]).reset_index(
+        drop=True
+    )
+    return frame[[*LEADERBOARD_COLUMNS, "theta", "se"]]
+
+
+def _anchor_component(counts: bt.PairCounts, anchor: str) -> tuple[bt.PairCounts, dict[str, str]]:
     if anchor not in counts.models:
         raise bt.RatingError(f"anchor model {anchor!r} has no counted votes; choose another with --anchor")
+    unrated: dict[str, str] = {}
     groups = bt.components(counts)
     if len(groups) > 1:
         anchor_group = next(g for g in groups if anchor in g)
@@ -84,9 +127,31 @@ def build_board(
                 for m in g:
                     unrated[m] = "not connected to the anchor's comparison graph"
         counts = counts.subset(anchor_group)
+    return counts, unrated
+
+
+def build_board(
+    cells: pd.DataFrame,
+    stats: pd.DataFrame,
+    anchor: str,
+    anchor_rating: float,
+    thresholds: Thresholds = Thresholds(),
+    *,
+    bootstrap_rounds: int = 0,
+    seed: int = 0,
+    workers: int = 1,
+    board: str = "raw",
+    segment_dim: str = "overall",
+    segment_value: str = "all",
+) -> Board:
+    """The raw overall board: fit the models connected to the anchor; the others are listed as unrated.
+
+    With `bootstrap_rounds` > 0 the published interval is the percentile bootstrap; the sandwich
+    interval is always computed and published beside it."""
+    counts, unrated = _anchor_component(pair_counts_from_frame(cells), anchor)
     fit = bt.fit_bradley_terry(counts, anchor)
     rating = fit.ratings(anchor_rating)
-    lower, upper = fit.intervals(anchor_rating)
+    s_lower, s_upper = fit.intervals(anchor_rating)
     frame = pd.DataFrame(
         {
             "board": board,
@@ -94,40 +159,250 @@ def build_board(
             "segment_value": segment_value,
             "model_id": list(fit.models),
             "rating": rating,
-            "ci_lower": lower,
-            "ci_upper": upper,
-            "rank": bt.rank_by_intervals(lower, upper),
+            "sandwich_lower": s_lower,
+            "sandwich_upper": s_upper,
+            "rating_unshrunk": rating,
             "theta": fit.theta,
             "se": fit.centred_se(),
         }
     )
-    stats = stats.set_index("model_id")
-    frame["votes"] = frame["model_id"].map(stats["votes"]).fillna(0).astype("int64")
-    frame["users"] = frame["model_id"].map(stats["users"]).fillna(0).astype("int64")
-    share = frame["model_id"].map(stats["top_user_share"]).fillna(1.0)
-    reasons = []
-    for votes, users, top_share in zip(frame["votes"], frame["users"], share, strict=True):
-        why = []
-        if votes < thresholds.min_votes:
-            why.append(f"votes {votes} < {thresholds.min_votes}")
-        if users < thresholds.min_users:
-            why.append(f"users {users} < {thresholds.min_users}")
-        if top_share > thresholds.max_user_share:
-            why.append(f"one user cast {top_share:.0%} of its votes (> {thresholds.max_user_share:.0%})")
-        if not fit.mle_exists:
-            why.append("ratings fitted with a ridge because the maximum-likelihood estimate does not exist")
-        reasons.append("; ".join(why) or None)
-    frame["provisional_reason"] = reasons
-    frame["provisional"] = frame["provisional_reason"].notna()
-    frame = frame.sort_values(["rank", "rating", "model_id"], ascending=[True, False, True]).reset_index(
-        drop=True
-    )
-    ordered = [*LEADERBOARD_COLUMNS, "theta", "se"]
+    extra: dict = {}
+    if bootstrap_rounds > 0:
+        free = np.array([m != anchor for m in counts.models])
+        thetas = bt.bootstrap_thetas(counts, fit.theta, bootstrap_rounds, seed, free=free, workers=workers)
+        lo, hi = bt.percentile_interval(thetas, fit.theta)
+        frame["ci_lower"] = anchor_rating + bt.ELO_SCALE * lo
+        frame["ci_upper"] = anchor_rating + bt.ELO_SCALE * hi
+        frame["ci_method"] = f"bootstrap percentile ({bootstrap_rounds} rounds, seed {seed})"
+        extra["bootstrap"] = {"rounds": bootstrap_rounds, "seed": seed}
+    else:
+        frame["ci_lower"], frame["ci_upper"] = s_lower, s_upper
+        frame["ci_method"] = "sandwich"
+    not_finite = {}
+    if not fit.mle_exists:
+        not_finite = {
+            m: "ratings fitted with a ridge because the maximum-likelihood estimate does not exist"
+            for m in fit.models
+        }
+    provisional_reasons(frame, stats, thresholds, not_finite)
     return Board(
-        frame=frame[ordered],
+        frame=_finish(frame),
         anchor=anchor,
         anchor_rating=anchor_rating,
         unrated=unrated,
         notes=list(fit.notes),
         fit=fit,
+        extra=extra,
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Style-controlled board
+
+
+def build_style_board(
+    rows: pd.DataFrame,
+    stats: pd.DataFrame,
+    anchor: str,
+    anchor_rating: float,
+    thresholds: Thresholds = Thresholds(),
+    ridge: float = 1.0,
+) -> Board:
+    """`rows`: model_left, model_right, winner, one column per STYLE_FEATURES (normalised
+    differences (L−R)/(L+R)) and n (identical rows aggregated in SQL)."""
+    counts = pair_counts_from_frame(rows)
+    _, unrated = _anchor_component(counts, anchor)
+    keep = ~(rows["model_left"].isin(unrated) | rows["model_right"].isin(unrated))
+    rows = rows[keep]
+    models = tuple(sorted(set(rows["model_left"]) | set(rows["model_right"])))
+    index = {m: i for i, m in enumerate(models)}
+    fit = bt.fit_style_bradley_terry(
+        models,
+        rows["model_left"].map(index).to_numpy(),
+        rows["model_right"].map(index).to_numpy(),
+        rows["winner"].map(WINNER_SCORE).to_numpy(dtype=float),
+        rows[list(STYLE_FEATURES)].to_numpy(dtype=float),
+        rows["n"].to_numpy(dtype=float),
+        anchor,
+        ridge=ridge,
+    )
+    se = fit.centred_se()
+    rating = anchor_rating + bt.ELO_SCALE * fit.theta
+    frame = pd.DataFrame(
+        {
+            "board": "style",
+            "segment_dim": "overall",
+            "segment_value": "all",
+            "model_id": list(models),
+            "rating": rating,
+            "ci_lower": rating - bt.Z_95 * bt.ELO_SCALE * se,
+            "ci_upper": rating + bt.Z_95 * bt.ELO_SCALE * se,
+            "ci_method": "sandwich",
+            "rating_unshrunk": rating,
+            "theta": fit.theta,
+            "se": se,
+        }
+    )
+    frame["sandwich_lower"], frame["sandwich_upper"] = frame["ci_lower"], frame["ci_upper"]
+    provisional_reasons(frame, stats, thresholds)
+    beta_se = fit.beta_se()
+    coefficients = [
+        {
+            "feature": name,
+            "definition": f"({name}_left - {name}_right) / ({name}_left + {name}_right), divided by its standard deviation",
+            "coefficient": float(b),
+            "ci_lower": float(b - bt.Z_95 * s),
+            "ci_upper": float(b + bt.Z_95 * s),
+            "feature_sd": float(sd),
+            "coefficient_per_unit_difference": float(b / sd),
+        }
+        for name, b, s, sd in zip(STYLE_FEATURES, fit.beta, beta_se, fit.feature_scale, strict=True)
+    ]
+    return Board(
+        frame=_finish(frame),
+        anchor=anchor,
+        anchor_rating=anchor_rating,
+        unrated=unrated,
+        extra={
+            "coefficients": coefficients,
+            "ridge": ridge,
+            "converged": fit.converged,
+            "rows": int(rows["n"].sum()),
+        },
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Segment boards
+
+
+def _segment_counts(cells: pd.DataFrame, known: set[str]) -> bt.PairCounts | None:
+    cells = cells[cells["model_left"].isin(known) & cells["model_right"].isin(known)]
+    if cells.empty:
+        return None
+    return pair_counts_from_frame(cells)
+
+
+def choose_shrinkage(
+    cells: pd.DataFrame,
+    overall: Board,
+    grid: tuple[float, ...] = SHRINKAGE_SD_GRID,
+    folds: int = 3,
+    seed: int = 0,
+) -> tuple[float, dict[str, float]]:
+    """The prior sd whose shrunk fits predict held-out votes best, over every value of one dimension.
+
+    Each cell's count is split at random into `folds` parts (multinomially, like assigning each vote
+    to a fold); each part is predicted by the fit on the others. Returns (chosen sd, held-out
+    log-likelihood per sd)."""
+    prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
+    rng = np.random.default_rng(seed)
+    scores = dict.fromkeys(grid, 0.0)
+    for _, group in cells.groupby("segment_value", sort=True):
+        counts = _segment_counts(group, set(prior_of))
+        if counts is None:
+            continue
+        prior = np.array([prior_of[m] for m in counts.models])
+        split = np.array([rng.multinomial(int(c), [1.0 / folds] * folds) for c in counts.count], dtype=float)
+        for f in range(folds):
+            train = bt.PairCounts(
+                counts.models, counts.left, counts.right, counts.score, counts.count - split[:, f]
+            )
+            test = bt.PairCounts(counts.models, counts.left, counts.right, counts.score, split[:, f])
+            if test.count.sum() == 0:
+                continue
+            for sd in grid:
+                fit = bt.fit_shrunk(train, prior, 1.0 / sd**2, tol=1e-8)
+                scores[sd] += bt.heldout_loglik(test, fit.theta)
+    best = max(grid, key=lambda sd: scores[sd])
+    return best, {f"{sd:g}": round(v, 3) for sd, v in scores.items()}
+
+
+def build_segment_boards(
+    cells: pd.DataFrame,
+    stats: pd.DataFrame,
+    overall: Board,
+    segment_dim: str,
+    prior_sd: float,
+    thresholds: Thresholds = Thresholds(),
+    *,
+    bootstrap_rounds: int = 0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One board per value of `segment_dim`, shrunk towards the overall board with prior sd `prior_sd`.
+
+    `cells`: segment_value, model_left, model_right, winner, n. `stats`: segment_value, model_id,
+    votes, users, top_user_share. Each row keeps the unshrunk estimate (NaN where the segment alone
+    cannot rate the model) and the difference from the overall rating with its 95% interval."""
+    prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
+    penalty = 1.0 / prior_sd**2
+    frames = []
+    for k, (value, group) in enumerate(cells.groupby("segment_value", sort=True)):
+        counts = _segment_counts(group, set(prior_of))
+        if counts is None:
+            continue
+        prior = np.array([prior_of[m] for m in counts.models])
+        shrunk = bt.fit_shrunk(counts, prior, penalty)
+        extra_reason: dict[str, str] = {}
+        groups = bt.components(counts)
+        main = set(groups[0])
+        for g in groups[1:]:
+            for m in g:
+                extra_reason[m] = "not connected to the rest of this segment's comparisons"
+        if bt.mle_exists(counts) and len(groups) == 1:
+            unshrunk = bt.fit_shrunk(counts, prior, UNSHRUNK_PENALTY).theta
+        else:
+            unshrunk = np.full(counts.n_models, np.nan)
+            for m in counts.models:
+                extra_reason.setdefault(
+                    m,
+                    "the segment alone cannot rate it (a model that never wins or loses here); shown shrunk",
+                )
+        se = np.sqrt(np.clip(np.diag(shrunk.cov), 0.0, None))
+        sandwich_lo, sandwich_hi = shrunk.theta - bt.Z_95 * se, shrunk.theta + bt.Z_95 * se
+        if bootstrap_rounds > 0:
+            thetas = bt.bootstrap_thetas(
+                counts,
+                shrunk.theta,
+                bootstrap_rounds,
+                seed + k,
+                free=np.ones(counts.n_models, dtype=bool),
+                prior=prior,
+                penalty=penalty,
+            )
+            lo, hi = np.quantile(thetas, [0.025, 0.975], axis=0)
+            dlo, dhi = np.quantile(thetas - prior, [0.025, 0.975], axis=0)
+            method = f"bootstrap percentile ({bootstrap_rounds} rounds, seed {seed + k}), shrunk (prior sd {prior_sd:g})"
+        else:
+            lo, hi = sandwich_lo, sandwich_hi
+            dlo, dhi = shrunk.theta - prior - bt.Z_95 * se, shrunk.theta - prior + bt.Z_95 * se
+            method = f"sandwich, shrunk (prior sd {prior_sd:g})"
+        base, scale = overall.anchor_rating, bt.ELO_SCALE
+        frame = pd.DataFrame(
+            {
+                "board": "raw",
+                "segment_dim": segment_dim,
+                "segment_value": str(value),
+                "model_id": list(counts.models),
+                "rating": base + scale * shrunk.theta,
+                "ci_lower": base + scale * lo,
+                "ci_upper": base + scale * hi,
+                "ci_method": method,
+                "sandwich_lower": base + scale * sandwich_lo,
+                "sandwich_upper": base + scale * sandwich_hi,
+                "rating_unshrunk": base + scale * unshrunk,
+                "diff_vs_overall": scale * (shrunk.theta - prior),
+                "diff_lower": scale * dlo,
+                "diff_upper": scale * dhi,
+                "theta": shrunk.theta,
+                "se": se,
+            }
+        )
+        frame["differs_from_overall"] = (frame["diff_lower"] > 0) | (frame["diff_upper"] < 0)
+        seg_stats = stats[stats["segment_value"] == value]
+        provisional_reasons(frame, seg_stats, thresholds, extra_reason)
+        frame.loc[~frame["model_id"].isin(main), "differs_from_overall"] = False
+        frames.append(_finish(frame))
+    if not frames:
+        return pd.DataFrame(columns=[*LEADERBOARD_COLUMNS, "theta", "se"])
+    return pd.concat(frames, ignore_index=True)

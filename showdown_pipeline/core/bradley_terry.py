@@ -289,3 +289,327 @@ def _solve(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
         return np.linalg.solve(hess, grad)
     except np.linalg.LinAlgError:
         return np.linalg.lstsq(hess, grad, rcond=None)[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# Bootstrap: resample votes (multinomial over the aggregated cells) and refit every replicate.
+
+
+def design_matrix(counts: PairCounts):
+    """K × m sparse matrix with +1 at the left model and −1 at the right model of each cell."""
+    from scipy.sparse import csr_matrix
+
+    k = len(counts.left)
+    rows = np.concatenate([np.arange(k), np.arange(k)])
+    cols = np.concatenate([counts.left, counts.right])
+    vals = np.concatenate([np.ones(k), -np.ones(k)])
+    return csr_matrix((vals, (rows, cols)), shape=(k, counts.n_models))
+
+
+def bootstrap_thetas(
+    counts: PairCounts,
+    theta_hat: np.ndarray,
+    rounds: int,
+    seed: int,
+    *,
+    free: np.ndarray | None = None,
+    prior: np.ndarray | None = None,
+    penalty: float = 0.0,
+    batch: int = 50,
+    workers: int = 1,
+    tol: float = 1e-7,
+    max_iter: int = 60,
+) -> np.ndarray:
+    """`rounds` × m bootstrap replicates of θ, each a full refit on votes resampled with replacement.
+
+    The votes are resampled as multinomial counts over the aggregated cells (identical to resampling
+    votes one by one). Replicates are solved together, starting from θ̂ with the Hessian at θ̂ held
+    fixed (a chord method): each step costs two sparse products, and converges because a replicate's
+    Hessian differs from θ̂'s only by sampling noise. A replicate that has not converged after
+    `max_iter` steps is refitted alone with full Newton steps, so every replicate is an exact fit
+    (to `tol` on θ, i.e. 4e-5 Elo by default).
+
+    Batches draw from their own child seed (numpy SeedSequence.spawn), so the replicates are the same
+    whatever `workers` is. `free` marks the parameters that move (default: all but the anchor, θ = 0);
+    `penalty` adds penalty/2 · |θ − prior|² (segment boards, where no model is pinned).
+    """
+    m = counts.n_models
+    if free is None:
+        raise ValueError("bootstrap_thetas needs `free`: which parameters move (all but a pinned anchor)")
+    free = np.asarray(free, dtype=bool)
+    prior = np.zeros(m) if prior is None else np.asarray(prior, dtype=float)
+    design = design_matrix(counts)
+    p_hat = _sigmoid(design @ theta_hat)
+    hess = (design.T @ design.multiply((counts.count * p_hat * (1 - p_hat))[:, None])).toarray()
+    hess = hess[np.ix_(free, free)] + penalty * np.eye(int(free.sum()))
+    sizes = [min(batch, rounds - start) for start in range(0, rounds, batch)]
+    seeds = np.random.SeedSequence(seed).spawn(len(sizes))
+    job = _BootstrapJob(counts, theta_hat, free, prior, penalty, hess, tol, max_iter)
+    if workers > 1 and len(sizes) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
+            parts = list(pool.map(job.run, sizes, seeds))
+    else:
+        parts = [job.run(size, s) for size, s in zip(sizes, seeds, strict=True)]
+    return np.concatenate(parts, axis=0) if parts else np.empty((0, m))
+
+
+@dataclass
+class _BootstrapJob:
+    counts: PairCounts
+    theta_hat: np.ndarray
+    free: np.ndarray
+    prior: np.ndarray
+    penalty: float
+    hess: np.ndarray
+    tol: float
+    max_iter: int
+
+    def run(self, size: int, seed: np.random.SeedSequence) -> np.ndarray:
+        counts, free = self.counts, self.free
+        design = design_matrix(counts)
+        chol = _cholesky(self.hess)
+        y = counts.score
+        total = int(round(counts.count.sum()))
+        rng = np.random.default_rng(seed)
+        weights = rng.multinomial(total, counts.count / counts.count.sum(), size=size).astype(float)
+        theta = np.tile(self.theta_hat, (size, 1))
+        active = np.ones(size, dtype=bool)
+        free_idx = np.flatnonzero(free)
+        for _ in range(self.max_iter):
+            idx = np.flatnonzero(active)
+            p = _sigmoid((design @ theta[idx].T).T)
+            grad = (design.T @ (weights[idx] * (y - p)).T).T - self.penalty * (theta[idx] - self.prior)
+            step = _chol_solve(chol, grad[:, free].T).T
+            theta[np.ix_(idx, free_idx)] += step
+            active[idx[np.max(np.abs(step), axis=1) < self.tol]] = False
+            if not active.any():
+                break
+        for i in np.flatnonzero(active):  # rare: refit alone, exactly
+            theta[i] = _newton_weighted(
+                counts, weights[i], theta[i], free, self.prior, self.penalty, self.tol
+            )
+        return theta
+
+
+def _newton_weighted(counts, weights, theta, free, prior, penalty, tol, max_iter=100) -> np.ndarray:
+    design = design_matrix(counts)
+    y = counts.score
+    theta = theta.copy()
+    for _ in range(max_iter):
+        p = _sigmoid(design @ theta)
+        grad = design.T @ (weights * (y - p)) - penalty * (theta - prior)
+        hess = (design.T @ design.multiply((weights * p * (1 - p))[:, None])).toarray()
+        hess = hess[np.ix_(free, free)] + penalty * np.eye(int(free.sum()))
+        step = _solve(hess, grad[free])
+        theta[free] += step
+        if np.max(np.abs(step)) < tol:
+            break
+    return theta
+
+
+def _cholesky(matrix: np.ndarray):
+    from scipy.linalg import cho_factor
+
+    try:
+        return ("chol", cho_factor(matrix))
+    except np.linalg.LinAlgError:
+        return ("pinv", np.linalg.pinv(matrix))
+
+
+def _chol_solve(factor, rhs: np.ndarray) -> np.ndarray:
+    from scipy.linalg import cho_solve
+
+    kind, value = factor
+    return cho_solve(value, rhs) if kind == "chol" else value @ rhs
+
+
+def percentile_interval(
+    thetas: np.ndarray, theta_hat: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of each model's θ relative to the board's mean, placed around θ̂.
+
+    Relative to the mean (not to the pinned anchor), so the anchor's interval is not degenerate
+    and the interval does not depend on which model is pinned."""
+    centred = thetas - thetas.mean(axis=1, keepdims=True)
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(centred, [alpha, 1.0 - alpha], axis=0)
+    shift = theta_hat.mean()
+    return lo + shift, hi + shift
+
+
+# ------------------------------------------------------------------------------------------------
+# Shrinkage: a segment's board borrows strength from the overall board.
+
+
+@dataclass
+class ShrunkFit:
+    models: tuple[str, ...]
+    theta: np.ndarray  # on the overall board's scale; Σ(θ − prior) = 0
+    cov: np.ndarray  # sandwich covariance of the penalised estimate
+    penalty: float
+    converged: bool
+
+
+def fit_shrunk(
+    counts: PairCounts, prior: np.ndarray, penalty: float, tol: float = 1e-10, max_iter: int = 100
+) -> ShrunkFit:
+    """Maximise loglik − penalty/2 · |θ − prior|² with every θ free.
+
+    The likelihood does not move when all θ shift together, so the penalty alone sets the level:
+    at the optimum Σ(θ − prior) = 0, i.e. the segment's ratings sit on the overall board's scale
+    even when the anchor has no votes in the segment. A tiny penalty gives the (unshrunk) maximum
+    likelihood estimate on that scale."""
+    m = counts.n_models
+    design = design_matrix(counts)
+    y, w = counts.score, counts.count
+    theta = prior.astype(float).copy()
+    eye = np.eye(m)
+    converged = False
+
+    def objective(t: np.ndarray) -> float:
+        d = design @ t
+        ll = np.sum(w * (y * -np.logaddexp(0.0, -d) + (1.0 - y) * -np.logaddexp(0.0, d)))
+        return float(ll - 0.5 * penalty * np.sum((t - prior) ** 2))
+
+    current = objective(theta)
+    for _ in range(max_iter):
+        p = _sigmoid(design @ theta)
+        grad = design.T @ (w * (y - p)) - penalty * (theta - prior)
+        hess = (design.T @ design.multiply((w * p * (1 - p))[:, None])).toarray() + penalty * eye
+        step = _solve(hess, grad)
+        t = 1.0
+        while True:
+            candidate = theta + t * step
+            value = objective(candidate)
+            if value >= current - 1e-12 or t < 1e-8:
+                break
+            t *= 0.5
+        theta, current = candidate, value
+        if np.max(np.abs(t * step)) < tol:
+            converged = True
+            break
+    p = _sigmoid(design @ theta)
+    hess = (design.T @ design.multiply((w * p * (1 - p))[:, None])).toarray() + penalty * eye
+    meat = (design.T @ design.multiply((w * (y - p) ** 2)[:, None])).toarray()
+    h_inv = np.linalg.pinv(hess)
+    return ShrunkFit(counts.models, theta, h_inv @ meat @ h_inv, penalty, converged)
+
+
+def heldout_loglik(counts: PairCounts, theta: np.ndarray) -> float:
+    d = design_matrix(counts) @ theta
+    y, w = counts.score, counts.count
+    return float(np.sum(w * (y * -np.logaddexp(0.0, -d) + (1.0 - y) * -np.logaddexp(0.0, d))))
+
+
+# ------------------------------------------------------------------------------------------------
+# Style control: Bradley-Terry plus covariates of the two responses (DESIGN §3).
+
+
+@dataclass
+class StyleFit:
+    models: tuple[str, ...]
+    anchor: str
+    theta: np.ndarray  # anchor at 0
+    beta: np.ndarray  # coefficients on the scaled features
+    cov: np.ndarray  # sandwich covariance of (θ, β), anchor row/col zero
+    feature_scale: np.ndarray  # the standard deviations the features were divided by
+    converged: bool
+    iterations: int
+
+    def centred_se(self) -> np.ndarray:
+        m = len(self.models)
+        centre = np.eye(m) - 1.0 / m
+        cov = self.cov[:m, :m]
+        return np.sqrt(np.clip(np.diag(centre @ cov @ centre), 0.0, None))
+
+    def beta_se(self) -> np.ndarray:
+        m = len(self.models)
+        return np.sqrt(np.clip(np.diag(self.cov)[m:], 0.0, None))
+
+
+def fit_style_bradley_terry(
+    models: tuple[str, ...],
+    left: np.ndarray,
+    right: np.ndarray,
+    score: np.ndarray,
+    features: np.ndarray,
+    weight: np.ndarray,
+    anchor: str,
+    ridge: float = 1.0,
+    tol: float = 1e-9,
+    max_iter: int = 50,
+) -> StyleFit:
+    """P(left wins) = σ(θ_left − θ_right + Σ β_k x_k) on rows of (left, right, score, features, weight).
+
+    Features are divided by their (weighted) standard deviation but not centred: a difference
+    (L−R)/(L+R) flips sign when the sides swap, and centring would break that symmetry. The ridge
+    penalises β only (ridge/2 · |β|²), never the ratings; with millions of votes the default ridge of
+    1 moves β by less than 1e-5."""
+    m, k = len(models), features.shape[1]
+    anchor_index = models.index(anchor)
+    w = np.asarray(weight, dtype=float)
+    x = np.asarray(features, dtype=float)
+    scale = np.sqrt(np.sum(w[:, None] * x**2, axis=0) / w.sum())
+    scale[scale == 0] = 1.0
+    x = x / scale
+    free = np.arange(m) != anchor_index
+    theta = np.zeros(m)
+    beta = np.zeros(k)
+    converged = False
+    iteration = 0
+
+    def parts(theta, beta):
+        d = theta[left] - theta[right] + x @ beta
+        return d, _sigmoid(d)
+
+    def objective(theta, beta):
+        d, _ = parts(theta, beta)
+        ll = np.sum(w * (score * -np.logaddexp(0.0, -d) + (1.0 - score) * -np.logaddexp(0.0, d)))
+        return float(ll - 0.5 * ridge * beta @ beta)
+
+    def blocks(a):
+        h_tt = _weighted_outer(left, right, a, m)
+        ax = a[:, None] * x
+        h_tb = np.stack(
+            [np.bincount(left, ax[:, j], m) - np.bincount(right, ax[:, j], m) for j in range(k)], axis=1
+        )
+        h_bb = x.T @ ax
+        full = np.zeros((m + k, m + k))
+        full[:m, :m], full[:m, m:], full[m:, :m], full[m:, m:] = h_tt, h_tb, h_tb.T, h_bb
+        return full
+
+    keep = np.concatenate([free, np.ones(k, dtype=bool)])
+    current = objective(theta, beta)
+    for iteration in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
+        _, p = parts(theta, beta)
+        r = w * (score - p)
+        grad = np.concatenate([np.bincount(left, r, m) - np.bincount(right, r, m), x.T @ r - ridge * beta])
+        hess = blocks(w * p * (1 - p))
+        hess[m:, m:] += ridge * np.eye(k)
+        step = np.zeros(m + k)
+        step[keep] = _solve(hess[np.ix_(keep, keep)], grad[keep])
+        t = 1.0
+        while True:
+            cand_t, cand_b = theta + t * step[:m], beta + t * step[m:]
+            value = objective(cand_t, cand_b)
+            if value >= current - 1e-12 or t < 1e-8:
+                break
+            t *= 0.5
+        theta, beta, current = cand_t, cand_b, value
+        if np.max(np.abs(t * step)) < tol:
+            converged = True
+            break
+    _, p = parts(theta, beta)
+    hess = blocks(w * p * (1 - p))
+    hess[m:, m:] += ridge * np.eye(k)
+    meat = blocks(w * (score - p) ** 2)
+    reduced_h = np.linalg.pinv(hess[np.ix_(keep, keep)])
+    reduced = reduced_h @ meat[np.ix_(keep, keep)] @ reduced_h
+    cov = np.zeros((m + k, m + k))
+    cov[np.ix_(keep, keep)] = reduced
+    return StyleFit(models, anchor, theta, beta, cov, scale, converged, iteration)

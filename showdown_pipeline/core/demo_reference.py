@@ -205,3 +205,38 @@ _ROLES = (
 PROFESSIONS: tuple[str, ...] = tuple(f"{f} {r}" for f in _FIELDS for r in _ROLES)  # 200
 
 PROVIDERS: tuple[str, ...] = ("aurora", "basalt", "cirrus", "delta", "ember", "fjord", "gale", "harbor")
+
+# Relative contributor pools of the largest countries (the rest weigh 1): big enough pools both in
+# Europe and elsewhere that regional differences show on real segment boards.
+COUNTRY_WEIGHTS: dict[str, float] = {
+    "US": 60,
+    "IN": 50,
+    "BR": 30,
+    "GB": 25,
+    "DE": 25,
+    "FR": 20,
+    "NG": 18,
+    "PH": 18,
+    "ID": 15,
+    "MX": 15,
+    "ES": 12,
+    "IT": 12,
+    "PL": 10,
+    "JP": 10,
+    "KE": 10,
+    "EG": 10,
+    "PK": 10,
+    "TR": 8,
+    "VN": 8,
+    "CA": 8,
+    "AR": 8,
+    "CO": 8,
+    "ZA": 8,
+    "NL": 6,
+    "UA": 6,
+    "KR": 6,
+    "BD": 6,
+    "MA": 5,
+    "RO": 5,
+    "PT": 5,
+}

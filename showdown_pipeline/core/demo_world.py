@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from showdown_pipeline.core.demo_reference import (
     AGE_BAND_SHARES,
     COUNTRIES,
+    COUNTRY_WEIGHTS,
     EDUCATION_SHARES,
     EXTRA_LANGUAGES,
     PROFESSIONS,
@@ -191,7 +192,9 @@ def build_world(config: WorldConfig) -> World:
 
     # --- users -------------------------------------------------------------------------------
     n_honest = max(300, config.votes // 12)
-    country_weight = rng.zipf(1.6, size=len(countries)).astype(float) + rng.random(len(countries))
+    country_weight = np.array([COUNTRY_WEIGHTS.get(c, 1.0) for c in countries]) * rng.uniform(
+        0.8, 1.2, len(countries)
+    )
     country_idx = rng.choice(len(countries), size=n_honest, p=country_weight / country_weight.sum())
     first_lang = np.array([languages.index(COUNTRIES[countries[c]][1]) for c in country_idx])
     second = rng.random(n_honest) < 0.35

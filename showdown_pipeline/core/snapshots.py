@@ -40,6 +40,14 @@ LEADERBOARD_SCHEMA = pa.schema(
         ("users", pa.int64()),
         ("provisional", pa.bool_()),
         ("provisional_reason", pa.string()),
+        ("ci_method", pa.string()),
+        ("sandwich_lower", pa.float64()),
+        ("sandwich_upper", pa.float64()),
+        ("rating_unshrunk", pa.float64()),
+        ("diff_vs_overall", pa.float64()),
+        ("diff_lower", pa.float64()),
+        ("diff_upper", pa.float64()),
+        ("differs_from_overall", pa.bool_()),
     ]
 )
 

@@ -14,6 +14,7 @@ full_rebuild_job = dg.define_asset_job(
     description="Ingest new landing files, validate, rate and publish a new snapshot (with every asset check).",
 )
 
+
 @dg.schedule(
     job=full_rebuild_job,
     cron_schedule="0 2 * * *",

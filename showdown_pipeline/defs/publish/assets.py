@@ -1,14 +1,16 @@
 """Publish: an immutable snapshot of the boards with its manifest and report."""
 
-import json
 from datetime import UTC, datetime
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from showdown_pipeline.core import provenance, report, snapshots
+from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
 from showdown_pipeline.core.sql import query_arrow, run_sql
 from showdown_pipeline.defs.metadata import row_count
+from showdown_pipeline.defs.ratings.assets import BOARD_TABLES, load_parameters
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, warehouse
 
 
@@ -48,7 +50,34 @@ def input_section(conn, run_id: str) -> dict:
     }
 
 
-@dg.asset(group_name="publish", deps=["overall_ratings", "vote_quarantine"], pool=WAREHOUSE_POOL)
+def read_boards(conn) -> tuple[pd.DataFrame, dict]:
+    """Every board table that exists, stacked, and each board's parameters."""
+    existing = {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    frames, parameters = [], {}
+    for board, table in BOARD_TABLES.items():
+        if table in existing:
+            frames.append(conn.sql(f"SELECT * FROM {table}").to_arrow_table().to_pandas())  # noqa: S608 - fixed names
+            parameters[board] = load_parameters(conn, "overall" if board == "raw" else board)
+    board = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else pd.DataFrame()
+    order = {"raw": 0, "style": 1}
+    dims = {d: i for i, d in enumerate(("overall", *SEGMENT_DIMENSIONS))}
+    board = board.assign(_b=board["board"].map(order), _d=board["segment_dim"].map(dims))
+    board = board.sort_values(
+        ["_b", "_d", "segment_value", "rank", "rating"], ascending=[True, True, True, True, False]
+    )
+    return board.drop(columns=["_b", "_d"]).reset_index(drop=True), parameters
+
+
+@dg.asset(
+    group_name="publish",
+    deps=[
+        "overall_ratings",
+        "style_ratings",
+        *[f"{d}_ratings" for d in SEGMENT_DIMENSIONS],
+        "vote_quarantine",
+    ],
+    pool=WAREHOUSE_POOL,
+)
 def leaderboard_snapshot(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: ShowdownPaths
 ) -> dg.MaterializeResult:
@@ -57,12 +86,8 @@ def leaderboard_snapshot(
     One leaderboard row per (board, segment, model).
     """
     with warehouse(duckdb) as conn:
-        board = (
-            conn.sql("SELECT * FROM overall_ratings ORDER BY rank, rating DESC").to_arrow_table().to_pandas()
-        )
-        parameters = json.loads(
-            conn.execute("SELECT parameters FROM rating_parameters WHERE board = 'overall'").fetchall()[0][0]
-        )
+        board, board_parameters = read_boards(conn)
+        parameters = board_parameters["raw"]
         inputs = input_section(conn, context.run_id)
         records_in, invalid, profiles = run_sql(conn, "publish/contributor_accounting").fetchall()[0]
         usable, unusable = run_sql(conn, "publish/registry_summary").fetchall()[0]
@@ -83,7 +108,9 @@ def leaderboard_snapshot(
             **parameters["votes"],
         },
         "parameters": {k: v for k, v in parameters.items() if k not in ("votes",)},
-        "boards": ["raw"],
+        "boards": sorted(set(board["board"])),
+        "segments": {dim: board_parameters[dim] for dim in SEGMENT_DIMENSIONS if dim in board_parameters},
+        "style": board_parameters.get("style", {}),
         "registry": {
             "source": "models.csv"
             if usable + unusable
@@ -111,6 +138,9 @@ def leaderboard_snapshot(
             "valid": inputs["valid"],
             "duplicates": inputs["duplicates"],
             "quarantined": inputs["quarantined"]["total"],
+            "rows_per_board": dg.MetadataValue.json(
+                {f"{b}/{d}": int(n) for (b, d), n in board.groupby(["board", "segment_dim"]).size().items()}
+            ),
             "top_model": str(board.iloc[0]["model_id"]) if len(board) else "",
         }
     )

@@ -1,17 +1,27 @@
-"""Ratings: Bradley-Terry boards from counts aggregated in SQL."""
+"""Ratings: the raw and style-controlled overall boards and the segment boards, from counts
+aggregated in SQL. The math lives in `core/bradley_terry.py` and `core/boards.py`."""
 
 import json
+import os
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from showdown_pipeline import settings
 from showdown_pipeline.core import boards
-from showdown_pipeline.core.bradley_terry import ELO_SCALE
+from showdown_pipeline.core.bradley_terry import ELO_SCALE, RatingError
 from showdown_pipeline.core.sql import query_frame, run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, warehouse
+
+# Tables the boards are written to; publish reads them all.
+BOARD_TABLES = {
+    "raw": "overall_ratings",
+    "style": "style_ratings",
+    **{dim: f"{dim}_ratings" for dim in boards.SEGMENT_DIMENSIONS},
+}
 
 
 class RatingConfig(dg.Config):
@@ -25,6 +35,11 @@ class RatingConfig(dg.Config):
         default=None, description="Model pinned at anchor_rating. Default: the registry's first model."
     )
     anchor_rating: float = Field(default=1000.0, description="Rating of the anchor model.")
+    bootstrap_rounds: int = Field(
+        default=1000, description="Percentile bootstrap rounds (0: sandwich interval only)."
+    )
+    seed: int = Field(default=20_240_601, description="Seed of the bootstrap (and of the shrinkage folds).")
+    workers: int = Field(default=min(2, os.cpu_count() or 1), description="Processes for the bootstrap.")
     min_votes: int = Field(default=300, description="Fewer votes than this: the row is provisional.")
     min_users: int = Field(default=50, description="Fewer distinct voters than this: the row is provisional.")
     max_user_share: float = Field(
@@ -32,11 +47,56 @@ class RatingConfig(dg.Config):
     )
 
 
+class StyleConfig(dg.Config):
+    ridge: float = Field(default=1.0, description="L2 penalty on the style coefficients (never on ratings).")
+
+
+class SegmentConfig(dg.Config):
+    bootstrap_rounds: int = Field(
+        default=200,
+        description="Bootstrap rounds per segment board (0: sandwich interval of the shrunk fit).",
+    )
+    prior_sd: float | None = Field(
+        default=None,
+        description="Prior sd (logit) of a segment's deviation from the overall board. Default: chosen by held-out likelihood.",
+    )
+    folds: int = Field(default=3, description="Folds of the held-out likelihood that chooses the shrinkage.")
+
+
+def _save(conn, table: str, frame: pd.DataFrame) -> None:
+    conn.register("board_frame", frame)
+    conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM board_frame")  # noqa: S608 - table from BOARD_TABLES
+    conn.unregister("board_frame")
+
+
+def _save_parameters(conn, board: str, parameters: dict) -> None:
+    run_sql(conn, "ratings/create_rating_parameters")
+    run_sql(
+        conn,
+        "ratings/save_rating_parameters",
+        {"board": board, "parameters": json.dumps(parameters, default=str)},
+    )
+
+
+def load_parameters(conn, board: str) -> dict:
+    rows = run_sql(conn, "ratings/rating_parameters", {"board": board}).fetchall()
+    if not rows:
+        raise dg.Failure(
+            description=f"no parameters for the {board} board: materialize overall_ratings first"
+        )
+    return json.loads(rows[0][0])
+
+
+def _preview(frame: pd.DataFrame, n: int = 10) -> dg.MetadataValue:
+    top = frame.head(n)[["rank", "model_id", "rating", "ci_lower", "ci_upper", "votes"]]
+    return dg.MetadataValue.md(markdown_table(top.itertuples(index=False), list(top.columns)))
+
+
 @dg.asset(group_name="ratings", deps=["votes_clean"], pool=WAREHOUSE_POOL)
 def overall_ratings(
     context: dg.AssetExecutionContext, config: RatingConfig, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    """One row per model: raw Bradley-Terry rating on all counted votes before the cut, 95% sandwich CI, rank.
+    """One row per model: raw Bradley-Terry rating on counted votes before the cut, 95% bootstrap and sandwich CIs, rank.
 
     Ties count ½ (LMArena convention); rating = anchor_rating + 400/ln10 · θ with the anchor pinned.
     Rank = 1 + number of models whose lower bound is above this model's upper bound.
@@ -64,8 +124,17 @@ def overall_ratings(
     )
     thresholds = boards.Thresholds(config.min_votes, config.min_users, config.max_user_share)
     try:
-        board = boards.build_board(cells, stats, anchor, config.anchor_rating, thresholds)
-    except boards.bt.RatingError as exc:
+        board = boards.build_board(
+            cells,
+            stats,
+            anchor,
+            config.anchor_rating,
+            thresholds,
+            bootstrap_rounds=config.bootstrap_rounds,
+            seed=config.seed,
+            workers=config.workers,
+        )
+    except RatingError as exc:
         raise dg.Failure(description=str(exc)) from exc
 
     parameters = {
@@ -74,7 +143,17 @@ def overall_ratings(
         "anchor": {"model_id": anchor, "rating": config.anchor_rating, "source": anchor_source},
         "scale": {"elo_per_logit": ELO_SCALE, "formula": "rating = anchor_rating + 400/ln(10) * theta"},
         "tie_score": 0.5,
-        "interval": {"method": "sandwich (robust), votes independent", "level": 0.95},
+        "interval": {
+            "published": board.frame["ci_method"].iloc[0],
+            "also": "sandwich (robust) 95%, votes independent: sandwich_lower/sandwich_upper",
+            "level": 0.95,
+            "relative_to": "the board's mean (so the anchor's interval is not degenerate)",
+        },
+        "bootstrap": {
+            "rounds": config.bootstrap_rounds,
+            "seed": config.seed,
+            "resampling": "multinomial over votes",
+        },
         "thresholds": {
             "min_votes": config.min_votes,
             "min_users": config.min_users,
@@ -91,25 +170,195 @@ def overall_ratings(
         "unrated_models": board.unrated,
         "notes": board.notes,
     }
-    frame = board.frame
     with warehouse(duckdb) as conn:
-        conn.register("board_frame", frame)
-        conn.execute("CREATE OR REPLACE TABLE overall_ratings AS SELECT * FROM board_frame")
-        conn.unregister("board_frame")
-        conn.execute("CREATE OR REPLACE TABLE rating_parameters (board VARCHAR, parameters JSON)")
-        conn.execute("INSERT INTO rating_parameters VALUES ('overall', $p)", {"p": json.dumps(parameters)})
+        _save(conn, BOARD_TABLES["raw"], board.frame)
+        _save_parameters(conn, "overall", parameters)
     for model, why in board.unrated.items():
         context.log.warning(f"{model} is not rated: {why}")
-    top = frame.head(10)[["rank", "model_id", "rating", "ci_lower", "ci_upper", "votes"]]
     return dg.MaterializeResult(
         metadata={
-            **row_count(len(frame)),
+            **row_count(len(board.frame)),
             "as_of": as_of.isoformat(),
             "anchor": f"{anchor} = {config.anchor_rating:g} ({anchor_source})",
             "votes_counted": before + undated,
             "votes_waiting_after_cut": after,
+            "interval": board.frame["ci_method"].iloc[0],
             "unrated_models": dg.MetadataValue.json(board.unrated),
             "parameters": dg.MetadataValue.json(parameters),
-            "preview": dg.MetadataValue.md(markdown_table(top.itertuples(index=False), list(top.columns))),
+            "preview": _preview(board.frame),
         }
     )
+
+
+@dg.asset(group_name="ratings", deps=["overall_ratings"], pool=WAREHOUSE_POOL)
+def style_ratings(
+    context: dg.AssetExecutionContext, config: StyleConfig, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """One row per model: style-controlled Bradley-Terry rating (length, markdown, loading time held equal), 95% sandwich CI.
+
+    Same data cut, anchor and thresholds as overall_ratings; the fitted style coefficients are
+    published with each snapshot.
+    """
+    with warehouse(duckdb) as conn:
+        overall = load_parameters(conn, "overall")
+        cutoff = settings.cutoff_instant(settings.parse_as_of(overall["as_of"]))
+        with_features, counted = run_sql(
+            conn, "ratings/style_feature_coverage", {"cutoff": cutoff}
+        ).fetchall()[0]
+        rows = (
+            query_frame(conn, "ratings/style_feature_rows", {"cutoff": cutoff})
+            if with_features
+            else pd.DataFrame()
+        )
+        stats = query_frame(conn, "ratings/model_vote_stats", {"cutoff": cutoff})
+    anchor = overall["anchor"]["model_id"]
+    thresholds = boards.Thresholds(**overall["thresholds"])
+    parameters = {"ridge": config.ridge, "votes_with_features": with_features, "votes_counted": counted}
+    if rows.empty or anchor not in set(rows["model_left"]) | set(rows["model_right"]):
+        reason = (
+            "no counted votes carry style features"
+            if rows.empty
+            else f"the anchor {anchor} has no votes with style features"
+        )
+        context.log.warning(f"style board skipped: {reason}")
+        frame = pd.DataFrame(columns=[*boards.LEADERBOARD_COLUMNS, "theta", "se"])
+        parameters.update(skipped=reason, coefficients=[])
+    else:
+        try:
+            board = boards.build_style_board(
+                rows, stats, anchor, overall["anchor"]["rating"], thresholds, ridge=config.ridge
+            )
+        except RatingError as exc:
+            raise dg.Failure(description=str(exc)) from exc
+        frame = board.frame
+        parameters.update(
+            coefficients=board.extra["coefficients"],
+            converged=board.extra["converged"],
+            unrated_models=board.unrated,
+        )
+    with warehouse(duckdb) as conn:
+        _save(conn, BOARD_TABLES["style"], frame)
+        _save_parameters(conn, "style", parameters)
+    coefficients = parameters["coefficients"]
+    return dg.MaterializeResult(
+        metadata={
+            **row_count(len(frame)),
+            "votes_with_features": with_features,
+            "votes_without_features": counted - with_features,
+            "coefficients": dg.MetadataValue.md(
+                markdown_table(
+                    [
+                        (
+                            c["feature"],
+                            round(c["coefficient"], 4),
+                            round(c["ci_lower"], 4),
+                            round(c["ci_upper"], 4),
+                        )
+                        for c in coefficients
+                    ],
+                    ("feature", "coefficient (per sd)", "95% lower", "95% upper"),
+                )
+            ),
+            "preview": _preview(frame) if len(frame) else dg.MetadataValue.md("(skipped)"),
+        }
+    )
+
+
+SEGMENT_SPECS = [
+    dg.AssetSpec(
+        f"{dim}_ratings",
+        group_name="ratings",
+        deps=["overall_ratings"],
+        description=(
+            f"One row per ({dim} value, model): Bradley-Terry rating shrunk towards the overall board, 95% CI, rank, "
+            "the unshrunk estimate and the difference from the overall rating with its interval."
+        ),
+    )
+    for dim in boards.SEGMENT_DIMENSIONS
+]
+
+
+@dg.multi_asset(specs=SEGMENT_SPECS, can_subset=True, pool=WAREHOUSE_POOL)
+def segment_ratings(context: dg.AssetExecutionContext, config: SegmentConfig, duckdb: DuckDBResource):
+    """Segment boards, one asset per dimension (materialize one dimension alone from the UI)."""
+    for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
+        dim = key.to_user_string().removesuffix("_ratings")
+        with warehouse(duckdb) as conn:
+            overall_params = load_parameters(conn, "overall")
+            cutoff = settings.cutoff_instant(settings.parse_as_of(overall_params["as_of"]))
+            cells = query_frame(
+                conn, "ratings/segment_outcome_counts", {"cutoff": cutoff, "segment_dim": dim}
+            )
+            stats = query_frame(conn, "ratings/segment_model_stats", {"cutoff": cutoff, "segment_dim": dim})
+            overall_frame = conn.sql("SELECT * FROM overall_ratings").to_arrow_table().to_pandas()
+        overall = boards.Board(
+            frame=overall_frame,
+            anchor=overall_params["anchor"]["model_id"],
+            anchor_rating=overall_params["anchor"]["rating"],
+        )
+        thresholds = boards.Thresholds(**overall_params["thresholds"])
+        seed = int(overall_params["bootstrap"]["seed"])
+        if cells.empty:
+            frame, prior_sd, scores = (
+                pd.DataFrame(columns=[*boards.LEADERBOARD_COLUMNS, "theta", "se"]),
+                None,
+                {},
+            )
+        else:
+            if config.prior_sd is not None:
+                prior_sd, scores = config.prior_sd, {}
+            else:
+                prior_sd, scores = boards.choose_shrinkage(cells, overall, folds=config.folds, seed=seed)
+            frame = boards.build_segment_boards(
+                cells,
+                stats,
+                overall,
+                dim,
+                prior_sd,
+                thresholds,
+                bootstrap_rounds=config.bootstrap_rounds,
+                seed=seed,
+            )
+        parameters = {
+            "dimension": dim,
+            "prior_sd": prior_sd,
+            "prior_sd_source": "config" if config.prior_sd is not None else "held-out likelihood",
+            "heldout_loglik_by_prior_sd": scores,
+            "folds": config.folds,
+            "bootstrap_rounds": config.bootstrap_rounds,
+            "seed": seed,
+            "segments": int(frame["segment_value"].nunique()) if len(frame) else 0,
+        }
+        with warehouse(duckdb) as conn:
+            _save(conn, BOARD_TABLES[dim], frame)
+            _save_parameters(conn, dim, parameters)
+        differs = (
+            frame[frame["differs_from_overall"].astype(bool) & ~frame["provisional"].astype(bool)]
+            if len(frame)
+            else frame
+        )
+        context.log.info(
+            f"{dim}: {parameters['segments']} boards, prior sd {prior_sd}, {len(differs)} significant differences"
+        )
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                **row_count(len(frame)),
+                "segments": parameters["segments"],
+                "prior_sd": prior_sd if prior_sd is not None else float("nan"),
+                "heldout_loglik_by_prior_sd": dg.MetadataValue.json(scores),
+                "significant_differences": len(differs),
+                "differences_preview": dg.MetadataValue.md(
+                    markdown_table(
+                        differs.reindex(differs["diff_vs_overall"].abs().sort_values(ascending=False).index)
+                        .head(15)[
+                            ["segment_value", "model_id", "diff_vs_overall", "diff_lower", "diff_upper"]
+                        ]
+                        .itertuples(index=False),
+                        ("value", "model", "Δ vs overall", "95% lower", "95% upper"),
+                    )
+                    if len(differs)
+                    else "(none)"
+                ),
+            },
+        )

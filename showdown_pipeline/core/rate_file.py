@@ -1,0 +1,95 @@
+"""`showdown rate`: a leaderboard from any plain vote table, without the rest of the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from showdown_pipeline.core import boards
+from showdown_pipeline.core import bradley_terry as bt
+from showdown_pipeline.core.sql import prepare_connection, query_frame, run_sql
+
+RATE_COLUMNS = ("model_id", "rating", "ci_lower", "ci_upper", "rank", "votes")
+
+
+@dataclass
+class RatedTable:
+    board: pd.DataFrame  # RATE_COLUMNS (+ sandwich_lower, sandwich_upper)
+    rows_in: int
+    rows_scored: int
+    anchor: str
+    labels: str  # arena | canonical
+
+
+def _loader(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        return "rate/load_vote_table_parquet"
+    if name.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson")):
+        return "rate/load_vote_table_json"
+    if name.endswith((".csv", ".csv.gz", ".tsv")):
+        return "rate/load_vote_table_csv"
+    raise ValueError(f"unsupported vote table {path.name}: use .parquet, .jsonl[.gz], .json or .csv")
+
+
+def load_cells(path: Path) -> tuple[pd.DataFrame, int, str]:
+    """(cells, rows in the file, label kind) aggregated in DuckDB."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no vote table at {path}")
+    with duckdb.connect() as conn:
+        prepare_connection(conn)
+        run_sql(conn, _loader(path), {"path": str(path)})
+        columns = {c.lower() for c in conn.sql("SELECT * FROM vote_table LIMIT 0").columns}
+        if {"model_a", "model_b", "winner"} <= columns:
+            labels = "arena"
+        elif {"model_left", "model_right", "winner"} <= columns:
+            labels = "canonical"
+        else:
+            raise ValueError(
+                f"{path.name} needs columns model_a, model_b, winner (LMArena labels) or "
+                f"model_left, model_right, winner (canonical); found {sorted(columns)}"
+            )
+        cells = query_frame(conn, f"rate/{labels}_cells")
+        rows_in = int(run_sql(conn, "rate/row_count").fetchall()[0][0])
+    return cells, rows_in, labels
+
+
+def rate_table(
+    path: Path,
+    bootstrap: int = 1000,
+    anchor: str | None = None,
+    anchor_rating: float = 1000.0,
+    seed: int = 0,
+    workers: int = 1,
+) -> RatedTable:
+    cells, rows_in, labels = load_cells(path)
+    if cells.empty:
+        raise bt.RatingError(f"{Path(path).name} has no scorable votes")
+    counts = boards.pair_counts_from_frame(cells)
+    anchor = anchor or counts.models[0]
+    votes = (
+        pd.concat([cells.groupby("model_left")["n"].sum(), cells.groupby("model_right")["n"].sum()])
+        .groupby(level=0)
+        .sum()
+    )
+    stats = pd.DataFrame(
+        {"model_id": votes.index, "votes": votes.to_numpy(), "users": 0, "top_user_share": 0.0}
+    )
+    board = boards.build_board(
+        cells, stats, anchor, anchor_rating, bootstrap_rounds=bootstrap, seed=seed, workers=workers
+    )
+    frame = board.frame
+    out = frame[
+        ["model_id", "rating", "ci_lower", "ci_upper", "rank", "votes", "sandwich_lower", "sandwich_upper"]
+    ]
+    return RatedTable(
+        board=out.reset_index(drop=True),
+        rows_in=rows_in,
+        rows_scored=int(cells["n"].sum()),
+        anchor=anchor,
+        labels=labels,
+    )

@@ -1,0 +1,2 @@
+-- Replace one board's parameters.
+INSERT OR REPLACE INTO rating_parameters VALUES ($board, $parameters)
