@@ -164,6 +164,45 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rate(args: argparse.Namespace) -> int:
+    from showdown_pipeline.core import rate_file
+    from showdown_pipeline.core.bradley_terry import RatingError
+
+    anchor_model, anchor_rating = parse_anchor(args.anchor)
+    if args.bootstrap < 0:
+        raise CliError("--bootstrap must be >= 0")
+    try:
+        rated = rate_file.rate_table(
+            Path(args.votes),
+            bootstrap=args.bootstrap,
+            anchor=anchor_model,
+            anchor_rating=anchor_rating,
+            seed=args.seed,
+            workers=args.workers,
+        )
+    except (FileNotFoundError, ValueError, RatingError) as exc:
+        raise CliError(str(exc)) from exc
+    board = rated.board
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        board[list(rate_file.RATE_COLUMNS)].to_parquet(out, index=False)
+    print(_format_board(board.assign(provisional=False).head(args.top)))
+    skipped = rated.rows_in - rated.rows_scored
+    print(
+        f"\n{rated.rows_scored:,} of {rated.rows_in:,} rows scored ({rated.labels} labels"
+        + (
+            f"; {skipped:,} rows with an unknown winner, a missing model or the same model twice were not scored"
+            if skipped
+            else ""
+        )
+        + f"); anchor {rated.anchor} = {anchor_rating:g}; interval: {rated.ci_method}"
+    )
+    if args.out:
+        print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="showdown", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -180,6 +219,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--top", type=int, default=15, help="rows of the overall board to print")
     run.add_argument("-v", "--verbose", action="store_true", help="print the Dagster run log (INFO)")
     run.set_defaults(handler=_cmd_run)
+
+    rate = sub.add_parser(
+        "rate", help="rate a plain vote table (Parquet/JSONL/CSV) without the rest of the pipeline"
+    )
+    rate.add_argument(
+        "votes", help="model_a, model_b, winner (LMArena labels) or model_left, model_right, winner"
+    )
+    rate.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds (0: sandwich interval)")
+    rate.add_argument(
+        "--anchor", help="MODEL_ID=RATING pinned (default: the alphabetically first model = 1000)"
+    )
+    rate.add_argument("--seed", type=int, default=0)
+    rate.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="bootstrap processes")
+    rate.add_argument("--out", help="write model_id, rating, ci_lower, ci_upper, rank, votes as Parquet")
+    rate.add_argument("--top", type=int, default=25, help="rows to print")
+    rate.set_defaults(handler=_cmd_rate)
 
     demo = sub.add_parser(
         "demo-data", help="write a synthetic showdown world (with adversaries) as a landing zone"

@@ -22,6 +22,7 @@ class RatedTable:
     rows_scored: int
     anchor: str
     labels: str  # arena | canonical
+    ci_method: str
 
 
 def _loader(path: Path) -> str:
@@ -92,4 +93,5 @@ def rate_table(
         rows_scored=int(cells["n"].sum()),
         anchor=anchor,
         labels=labels,
+        ci_method=str(frame["ci_method"].iloc[0]),
     )
