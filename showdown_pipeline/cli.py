@@ -179,6 +179,7 @@ def _cmd_rate(args: argparse.Namespace) -> int:
             anchor_rating=anchor_rating,
             seed=args.seed,
             workers=args.workers,
+            style=args.style,
         )
     except (FileNotFoundError, ValueError, RatingError) as exc:
         raise CliError(str(exc)) from exc
@@ -198,6 +199,11 @@ def _cmd_rate(args: argparse.Namespace) -> int:
         )
         + f"); anchor {rated.anchor} = {anchor_rating:g}; interval: {rated.ci_method}"
     )
+    for c in rated.coefficients:
+        print(
+            f"style {c['feature']:<11} {c['coefficient']:+.4f} per sd  [{c['ci_lower']:+.4f}, {c['ci_upper']:+.4f}]"
+            f"  ({c['coefficient_per_unit_difference']:+.4f} per unit of (L-R)/(L+R))"
+        )
     if args.out:
         print(f"wrote {args.out}")
     return 0
@@ -234,6 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="bootstrap processes")
     rate.add_argument("--out", help="write model_id, rating, ci_lower, ci_upper, rank, votes as Parquet")
     rate.add_argument("--top", type=int, default=25, help="rows to print")
+    rate.add_argument(
+        "--style",
+        action="store_true",
+        help="style-controlled board: needs tokens/headers/lists/bold/latency_ms per side (_a/_b or _left/_right)",
+    )
     rate.set_defaults(handler=_cmd_rate)
 
     demo = sub.add_parser(

@@ -23,6 +23,7 @@ class RatedTable:
     anchor: str
     labels: str  # arena | canonical
     ci_method: str
+    coefficients: list[dict]
 
 
 def _loader(path: Path) -> str:
@@ -36,8 +37,9 @@ def _loader(path: Path) -> str:
     raise ValueError(f"unsupported vote table {path.name}: use .parquet, .jsonl[.gz], .json or .csv")
 
 
-def load_cells(path: Path) -> tuple[pd.DataFrame, int, str]:
-    """(cells, rows in the file, label kind) aggregated in DuckDB."""
+def load_cells(path: Path, style: bool = False) -> tuple[pd.DataFrame, int, str]:
+    """(cells, rows in the file, label kind) aggregated in DuckDB; with `style`, one row per distinct
+    (models, winner, style features) instead."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no vote table at {path}")
@@ -54,7 +56,7 @@ def load_cells(path: Path) -> tuple[pd.DataFrame, int, str]:
                 f"{path.name} needs columns model_a, model_b, winner (LMArena labels) or "
                 f"model_left, model_right, winner (canonical); found {sorted(columns)}"
             )
-        cells = query_frame(conn, f"rate/{labels}_cells")
+        cells = query_frame(conn, f"rate/{labels}_style_rows" if style else f"rate/{labels}_cells")
         rows_in = int(run_sql(conn, "rate/row_count").fetchall()[0][0])
     return cells, rows_in, labels
 
@@ -66,8 +68,11 @@ def rate_table(
     anchor_rating: float = 1000.0,
     seed: int = 0,
     workers: int = 1,
+    style: bool = False,
 ) -> RatedTable:
-    cells, rows_in, labels = load_cells(path)
+    """Rate a vote table; with `style`, the style-controlled board (sandwich interval) and its
+    coefficients (in `RatedTable.coefficients`)."""
+    cells, rows_in, labels = load_cells(path, style=style)
     if cells.empty:
         raise bt.RatingError(f"{Path(path).name} has no scorable votes")
     counts = boards.pair_counts_from_frame(cells)
@@ -80,9 +85,14 @@ def rate_table(
     stats = pd.DataFrame(
         {"model_id": votes.index, "votes": votes.to_numpy(), "users": 0, "top_user_share": 0.0}
     )
-    board = boards.build_board(
-        cells, stats, anchor, anchor_rating, bootstrap_rounds=bootstrap, seed=seed, workers=workers
-    )
+    coefficients: list[dict] = []
+    if style:
+        board = boards.build_style_board(cells, stats, anchor, anchor_rating)
+        coefficients = board.extra["coefficients"]
+    else:
+        board = boards.build_board(
+            cells, stats, anchor, anchor_rating, bootstrap_rounds=bootstrap, seed=seed, workers=workers
+        )
     frame = board.frame
     out = frame[
         ["model_id", "rating", "ci_lower", "ci_upper", "rank", "votes", "sandwich_lower", "sandwich_upper"]
@@ -94,4 +104,5 @@ def rate_table(
         anchor=anchor,
         labels=labels,
         ci_method=str(frame["ci_method"].iloc[0]),
+        coefficients=coefficients,
     )
