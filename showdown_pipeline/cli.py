@@ -131,6 +131,62 @@ def _format_board(board) -> str:
     return "\n".join(lines)
 
 
+def export_licensed(
+    home: Path, licensee: str, as_of: str | None = None, landing: Path | None = None, verbose: bool = False
+):
+    """Run the licensed-export job for one licensee partition in-process; returns the published folder."""
+    import dagster as dg
+
+    from showdown_pipeline.core import holdout
+    from showdown_pipeline.definitions import build_definitions
+
+    home = Path(home).resolve()
+    try:
+        holdout.check_licensee(licensee)
+        as_of_date = settings.parse_as_of(as_of)
+        holdout.license_secret()
+    except (holdout.HoldoutError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    if not settings.warehouse_path(home).is_file():
+        raise CliError(
+            f"no warehouse at {settings.warehouse_path(home)}: run `showdown run --home {home}` first"
+        )
+    _prepare_dagster_home(home)
+    defs = build_definitions(landing or settings.landing_dir_from_env(), home)
+    job = defs.resolve_job_def("licensed_export_job")
+    with dg.DagsterInstance.get() as instance:
+        if not instance.has_dynamic_partition("licensees", licensee):
+            instance.add_dynamic_partitions("licensees", [licensee])
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=licensee,
+            run_config={
+                "ops": {"licensed_export_staged": {"config": {"as_of": as_of_date.isoformat()}}},
+                "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
+            },
+            raise_on_error=False,
+        )
+    if not result.success:
+        raise CliError(f"export not published: {failure_reason(result)}")
+    return home / "exports" / licensee / as_of_date.isoformat()
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import json
+
+    home = Path(args.home) if args.home else settings.home_dir_from_env()
+    folder = export_licensed(
+        home, args.licensee, args.as_of, Path(args.landing) if args.landing else None, args.verbose
+    )
+    manifest = json.loads((folder / "manifest.json").read_text())
+    print(
+        f"published {manifest['rows']:,} votes of {manifest['contributors']:,} contributors for {manifest['licensee']} "
+        f"as of {manifest['as_of']} (live votes after {manifest['holdout_cutoff_utc']} held out; policy "
+        f"{manifest['policy_version']})\n{folder}"
+    )
+    return 0
+
+
 def _cmd_demo_data(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -225,6 +281,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--top", type=int, default=15, help="rows of the overall board to print")
     run.add_argument("-v", "--verbose", action="store_true", help="print the Dagster run log (INFO)")
     run.set_defaults(handler=_cmd_run)
+
+    export = sub.add_parser(
+        "export", help="write a licensed, pseudonymised export that obeys the 60-day holdout"
+    )
+    export.add_argument("--licensee", required=True)
+    export.add_argument("--as-of", dest="as_of", help="YYYY-MM-DD (the instant 00:00 UTC; default today)")
+    export.add_argument("--home", help="home holding the warehouse (default: $SHOWDOWN_HOME or data)")
+    export.add_argument("--landing", help="landing zone (only to build the definitions; default as for run)")
+    export.add_argument("-v", "--verbose", action="store_true")
+    export.set_defaults(handler=_cmd_export)
 
     rate = sub.add_parser(
         "rate", help="rate a plain vote table (Parquet/JSONL/CSV) without the rest of the pipeline"

@@ -7,8 +7,14 @@ from pathlib import Path
 import dagster as dg
 
 from showdown_pipeline import settings
-from showdown_pipeline.defs.automation import full_rebuild_job, landing_files_sensor, nightly_full_rebuild
+from showdown_pipeline.defs.automation import (
+    full_rebuild_job,
+    landing_files_sensor,
+    licensed_export_job,
+    nightly_full_rebuild,
+)
 from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
+from showdown_pipeline.defs.licensing.assets import licensed_export, licensed_export_staged
 from showdown_pipeline.defs.publish.assets import leaderboard_snapshot
 from showdown_pipeline.defs.ratings.assets import overall_ratings, segment_ratings, style_ratings
 from showdown_pipeline.defs.resources import build_resources
@@ -19,7 +25,8 @@ from showdown_pipeline.defs.validate.checks import (
     votes_clean_passes_expectations,
 )
 
-ASSETS = [
+# Everything the nightly rebuild materializes (daily landing partitions, then unpartitioned).
+REBUILD_ASSETS = [
     landing_zone_ingest,
     model_registry,
     contributor_profiles,
@@ -29,6 +36,9 @@ ASSETS = [
     segment_ratings,
     leaderboard_snapshot,
 ]
+# Partitioned by licensee: their own job.
+LICENSING_ASSETS = [licensed_export_staged, licensed_export]
+ASSETS = [*REBUILD_ASSETS, *LICENSING_ASSETS]
 ASSET_CHECKS = [input_rows_reconcile, no_duplicate_vote_ids, votes_clean_passes_expectations]
 
 
@@ -37,7 +47,7 @@ def build_definitions(landing_dir: Path | None = None, home_dir: Path | None = N
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
-        jobs=[full_rebuild_job],
+        jobs=[full_rebuild_job, licensed_export_job],
         schedules=[nightly_full_rebuild],
         sensors=[landing_files_sensor],
         resources=build_resources(

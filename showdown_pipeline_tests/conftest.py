@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from showdown_pipeline.definitions import ASSET_CHECKS, ASSETS
+from showdown_pipeline.definitions import ASSET_CHECKS, REBUILD_ASSETS
 from showdown_pipeline.defs.partitions import landing_range_tags
 from showdown_pipeline.defs.resources import build_resources
 from showdown_pipeline_tests.landing_builder import REAL_FIXTURES
@@ -28,7 +28,7 @@ def materialize_pipeline(
     if anchor:
         config["anchor_model"] = anchor
     return dg.materialize(
-        [*ASSETS, *ASSET_CHECKS],
+        [*REBUILD_ASSETS, *ASSET_CHECKS],
         resources=build_resources(landing, home),
         run_config={
             "ops": {

@@ -26,6 +26,8 @@ ASSET_KEYS = {
     "language_ratings": "ratings",
     "profession_ratings": "ratings",
     "leaderboard_snapshot": "publish",
+    "licensed_export_staged": "licensing",
+    "licensed_export": "licensing",
 }
 
 
@@ -39,9 +41,17 @@ def test_definitions_resolve(tmp_path):
         assert node.group_name == group
         assert node.description and node.description.split("\n")[0].strip()
     checks = {k.name for k in graph.asset_check_keys}
-    assert checks == {"input_rows_reconcile", "no_duplicate_vote_ids", "votes_clean_passes_expectations"}
-    job = defs.resolve_job_def("showdown_full_rebuild")
-    assert job is not None
+    assert checks == {
+        "input_rows_reconcile",
+        "no_duplicate_vote_ids",
+        "votes_clean_passes_expectations",
+        "holdout_window_respected",
+    }
+    rebuild = defs.resolve_job_def("showdown_full_rebuild")
+    rebuilt = {k.to_user_string() for k in rebuild.asset_layer.executable_asset_keys}
+    assert rebuilt == {k for k, g in ASSET_KEYS.items() if g != "licensing"}
+    export_job = defs.resolve_job_def("licensed_export_job")
+    assert export_job.partitions_def.name == "licensees"
     schedule = defs.resolve_schedule_def("nightly_full_rebuild")
     assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "UTC"
     assert defs.resolve_sensor_def("landing_files_sensor") is not None

@@ -5,13 +5,21 @@ from datetime import UTC
 import dagster as dg
 
 from showdown_pipeline.core import landing
-from showdown_pipeline.defs.partitions import landing_range_tags
+from showdown_pipeline.defs.partitions import landing_range_tags, licensees
 from showdown_pipeline.defs.resources import ShowdownPaths
 
 full_rebuild_job = dg.define_asset_job(
     "showdown_full_rebuild",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("licensing"),
     description="Ingest new landing files, validate, rate and publish a new snapshot (with every asset check).",
+)
+
+
+licensed_export_job = dg.define_asset_job(
+    "licensed_export_job",
+    selection=dg.AssetSelection.groups("licensing"),
+    partitions_def=licensees,
+    description="Stage, verify (blocking holdout check) and publish one licensee's export; config as_of.",
 )
 
 

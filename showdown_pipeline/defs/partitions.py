@@ -33,3 +33,7 @@ def landing_range_tags(landing_root: Path, today: date | None = None) -> dict[st
     days = sorted({landing_partition_of(lf.landed_at, today) for lf in discover_landing_files(landing_root)})
     first, last = (days[0], days[-1]) if days else (today.isoformat(), today.isoformat())
     return {RANGE_START_TAG: first, RANGE_END_TAG: last}
+
+
+# One partition per licensee: `showdown export --licensee NAME` adds it when it is new.
+licensees = dg.DynamicPartitionsDefinition(name="licensees")

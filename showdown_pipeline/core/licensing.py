@@ -1,0 +1,138 @@
+"""Licensed exports: stage, verify independently, publish (rename) — the rule itself is `holdout.py`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+from showdown_pipeline.core import holdout
+from showdown_pipeline.core.snapshots import sha256_of
+from showdown_pipeline.core.sql import query_arrow
+
+VOTES_FILE = "votes.parquet"
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ExportLocation:
+    final: Path
+    staging: Path
+
+
+def export_location(home: Path, licensee: str, as_of: date, run_id: str) -> ExportLocation:
+    root = Path(home) / "exports" / holdout.check_licensee(licensee)
+    return ExportLocation(
+        final=root / as_of.isoformat(), staging=root / ".staging" / f"{as_of.isoformat()}-{run_id}"
+    )
+
+
+def _sql_params(licensee: str, as_of: date) -> dict:
+    key = holdout.licensee_key(holdout.license_secret(), licensee)
+    inner, outer = holdout.hmac_pads(key)
+    holdout_cutoff, data_cut = holdout.export_window(as_of)
+    return {"inner_key": inner, "outer_key": outer, "holdout_cutoff": holdout_cutoff, "data_cut": data_cut}
+
+
+def stage_export(
+    conn: duckdb.DuckDBPyConnection, home: Path, licensee: str, as_of: date, run_id: str
+) -> tuple[ExportLocation, dict]:
+    """Write the export to its staging folder (votes.parquet + manifest.json); returns (location, manifest).
+
+    Nothing is written when the secret is missing."""
+    params = _sql_params(licensee, as_of)  # raises before anything is written
+    location = export_location(home, licensee, as_of, run_id)
+    if location.final.exists():
+        raise holdout.HoldoutError(
+            f"an export for {licensee} as of {as_of} is already published at {location.final}"
+        )
+    table = query_arrow(conn, "licensing/licensed_votes", {**params, "k_anonymity": holdout.K_ANONYMITY})
+    location.staging.mkdir(parents=True, exist_ok=False)
+    pq.write_table(table, location.staging / VOTES_FILE)
+    frame_stats = {
+        "rows": table.num_rows,
+        "contributors": len(set(table.column("contributor_key").to_pylist())),
+        "by_distribution": _value_counts(table.column("distribution").to_pylist()),
+    }
+    manifest = {
+        "licensee": licensee,
+        "as_of": as_of.isoformat(),
+        "data_cut_utc": params["data_cut"].isoformat().replace("+00:00", "Z"),
+        "holdout_cutoff_utc": params["holdout_cutoff"].isoformat().replace("+00:00", "Z"),
+        "policy_version": holdout.POLICY_VERSION,
+        "holdout_days": holdout.HOLDOUT_DAYS,
+        "k_anonymity": holdout.K_ANONYMITY,
+        "pseudonyms": "HMAC-SHA256 under a per-licensee key derived from SHOWDOWN_LICENSE_KEY",
+        **frame_stats,
+        "columns": table.column_names,
+        "files": {VOTES_FILE: {"sha256": sha256_of(location.staging / VOTES_FILE), "rows": table.num_rows}},
+        "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "dagster_run_id": run_id,
+    }
+    (location.staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return location, manifest
+
+
+def _value_counts(values: list) -> dict:
+    out: dict = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def verify_export(conn: duckdb.DuckDBPyConnection, folder: Path, licensee: str, as_of: date) -> list[dict]:
+    """Every rule re-checked on the written file with queries independent of the one that wrote it.
+    Returns the violations (empty: the export may be published)."""
+    path = Path(folder) / VOTES_FILE
+    violations: list[dict] = []
+    names = set(pq.read_schema(path).names)
+    leaked = sorted(names & set(holdout.FORBIDDEN_COLUMNS))
+    if leaked:
+        violations.append({"rule": "forbidden_column", "rows": len(leaked), "sample": leaked})
+    manifest = json.loads((Path(folder) / MANIFEST_FILE).read_text(encoding="utf-8"))
+    if sha256_of(path) != manifest["files"][VOTES_FILE]["sha256"]:
+        violations.append({"rule": "file_differs_from_manifest", "rows": 1, "sample": [VOTES_FILE]})
+    params = _sql_params(licensee, as_of)
+    rows = query_arrow(
+        conn,
+        "licensing/export_violations",
+        {
+            "export_path": str(path),
+            "inner_key": params["inner_key"],
+            "outer_key": params["outer_key"],
+            "data_cut": params["data_cut"],
+            "holdout_days": holdout.HOLDOUT_DAYS,
+        },
+    ).to_pylist()
+    violations.extend({"rule": r["rule"], "rows": r["rows"], "sample": r["sample"]} for r in rows)
+    small = query_arrow(
+        conn, "licensing/export_small_groups", {"export_path": str(path), "k_anonymity": holdout.K_ANONYMITY}
+    ).to_pylist()
+    if small:
+        violations.append(
+            {
+                "rule": "demographic_value_below_k",
+                "rows": len(small),
+                "sample": [f"{s['field']}={s['value']}" for s in small[:5]],
+            }
+        )
+    return violations
+
+
+def publish_export(staging: Path, final: Path) -> Path:
+    """Move a verified export into place in one rename; the staging folder disappears."""
+    if final.exists():
+        raise holdout.HoldoutError(f"{final} already exists; published exports are never rewritten")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(staging, final)
+    return final
+
+
+def discard_staging(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)

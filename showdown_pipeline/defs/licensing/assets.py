@@ -1,0 +1,130 @@
+"""Licensing: pseudonymised exports that obey the 60-day holdout, verified before they are published."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from showdown_pipeline import settings
+from showdown_pipeline.core import holdout, licensing
+from showdown_pipeline.core.sql import run_sql
+from showdown_pipeline.defs.partitions import licensees
+from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, warehouse
+
+CHECK_NAME = "holdout_window_respected"
+
+
+class ExportConfig(dg.Config):
+    as_of: str | None = Field(
+        default=None, description="Export as of YYYY-MM-DD (the instant 00:00 UTC). Default: today."
+    )
+
+
+@dg.asset(
+    group_name="licensing",
+    partitions_def=licensees,
+    deps=["votes_clean"],
+    pool=WAREHOUSE_POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECK_NAME,
+            asset="licensed_export_staged",
+            blocking=True,
+            description="Every written row re-verified against the holdout rule, pseudonymisation and k-anonymity "
+            "with queries independent of the writer (sql/licensing/export_violations.sql).",
+        )
+    ],
+)
+def licensed_export_staged(
+    context: dg.AssetExecutionContext, config: ExportConfig, duckdb: DuckDBResource, paths: ShowdownPaths
+):
+    """One row per licensed vote for one licensee (partition) as of a date, written to a staging folder.
+
+    The rule is core/holdout.py (HOLDOUT_DAYS = 60). Published only if holdout_window_respected passes.
+    """
+    licensee = holdout.check_licensee(context.partition_key)
+    as_of = settings.parse_as_of(config.as_of)
+    try:
+        with warehouse(duckdb) as conn:
+            location, manifest = licensing.stage_export(conn, paths.home, licensee, as_of, context.run_id)
+            stage_hook(location.staging)
+            violations = licensing.verify_export(conn, location.staging, licensee, as_of)
+    except holdout.HoldoutError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    if violations:
+        context.log.error(
+            f"export for {licensee} as of {as_of} breaks the holdout rules; it will not be published"
+        )
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": manifest["rows"],
+            "staging_path": dg.MetadataValue.path(str(location.staging)),
+            "as_of": manifest["as_of"],
+            "holdout_cutoff_utc": manifest["holdout_cutoff_utc"],
+            "policy_version": manifest["policy_version"],
+            "contributors": manifest["contributors"],
+            "by_distribution": dg.MetadataValue.json(manifest["by_distribution"]),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name=CHECK_NAME,
+        passed=not violations,
+        metadata={
+            "failing_count": sum(v["rows"] for v in violations),
+            "violations": dg.MetadataValue.json(violations),
+            "staging_path": str(location.staging),
+        },
+    )
+
+
+def stage_hook(staging: Path) -> None:
+    """Called between writing and verifying; tests replace it to tamper with a staged export."""
+
+
+@dg.asset(
+    group_name="licensing", partitions_def=licensees, deps=["licensed_export_staged"], pool=WAREHOUSE_POOL
+)
+def licensed_export(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: ShowdownPaths
+) -> dg.MaterializeResult:
+    """One published export folder per (licensee, as-of): votes.parquet + manifest.json, and an audit row.
+
+    Runs only after holdout_window_respected passed on the staged export of the same run.
+    """
+    licensee = holdout.check_licensee(context.partition_key)
+    staging_root = paths.home / "exports" / licensee / ".staging"
+    staged = sorted(staging_root.glob(f"*-{context.run_id}"))
+    if len(staged) != 1:
+        raise dg.Failure(description=f"no staged export of run {context.run_id} for {licensee}")
+    manifest = json.loads((staged[0] / licensing.MANIFEST_FILE).read_text(encoding="utf-8"))
+    final = paths.home / "exports" / licensee / manifest["as_of"]
+    try:
+        licensing.publish_export(staged[0], final)
+    except holdout.HoldoutError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    with warehouse(duckdb) as conn:
+        run_sql(conn, "licensing/create_export_audit")
+        run_sql(
+            conn,
+            "licensing/append_export_audit",
+            {
+                "licensee": licensee,
+                "as_of": manifest["as_of"],
+                "holdout_cutoff": manifest["holdout_cutoff_utc"],
+                "policy_version": manifest["policy_version"],
+                "rows": manifest["rows"],
+                "sha256": manifest["files"][licensing.VOTES_FILE]["sha256"],
+                "path": str(final),
+                "run_id": context.run_id,
+            },
+        )
+    context.log.info(f"published {final}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": manifest["rows"],
+            "path": dg.MetadataValue.path(str(final)),
+            "as_of": manifest["as_of"],
+        }
+    )
