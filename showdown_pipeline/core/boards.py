@@ -64,16 +64,31 @@ class Board:
 
 
 def pair_counts_from_frame(cells: pd.DataFrame) -> bt.PairCounts:
-    """`cells` has model_left, model_right, winner, n (one row per distinct cell, from SQL)."""
+    """Fit-ready counts from `cells` (model_left, model_right, winner, n; from SQL).
+
+    Plain Bradley-Terry has no side effect, so a vote of j (left) against i (right) is the same
+    observation as i against j with the score flipped, and both tie kinds score ½: the cells are
+    folded into one orientation per pair and one row per score. The likelihood is unchanged and the
+    fit and every bootstrap round touch about three times fewer cells."""
     score = cells["winner"].map(WINNER_SCORE)
     if score.isna().any():
         bad = sorted(cells.loc[score.isna(), "winner"].astype(str).unique())
         raise bt.RatingError(f"unexpected winner labels in counted votes: {bad}")
+    left = cells["model_left"].astype(str).to_numpy(dtype=object)
+    right = cells["model_right"].astype(str).to_numpy(dtype=object)
+    flip = left > right
+    y = score.to_numpy(dtype=float)
+    folded = pd.DataFrame(
+        {
+            "a": np.where(flip, right, left),
+            "b": np.where(flip, left, right),
+            "score": np.where(flip, 1.0 - y, y),
+            "n": cells["n"].to_numpy(dtype=float),
+        }
+    )
+    folded = folded.groupby(["a", "b", "score"], as_index=False, sort=True)["n"].sum()
     return bt.PairCounts.from_cells(
-        list(cells["model_left"]),
-        list(cells["model_right"]),
-        score.to_numpy(),
-        cells["n"].to_numpy(dtype=float),
+        list(folded["a"]), list(folded["b"]), folded["score"].to_numpy(), folded["n"].to_numpy()
     )
 
 
@@ -209,22 +224,53 @@ def build_style_board(
     ridge: float = 1.0,
 ) -> Board:
     """`rows`: model_left, model_right, winner, one column per STYLE_FEATURES (normalised
-    differences (L−R)/(L+R)) and n (identical rows aggregated in SQL)."""
-    counts = pair_counts_from_frame(rows)
+    differences (L−R)/(L+R)) and n (identical rows aggregated in SQL). Millions of rows are fine:
+    models become integer codes once, and the fit is vectorised numpy."""
+    winner = pd.Categorical(rows["winner"])
+    winner_score = np.array([WINNER_SCORE.get(str(c), np.nan) for c in winner.categories])
+    score = winner_score[winner.codes]
+    if np.isnan(score).any() or (winner.codes < 0).any():
+        raise bt.RatingError("unexpected winner labels in counted votes")
+    categories = pd.Index(
+        pd.unique(np.concatenate([rows["model_left"].unique(), rows["model_right"].unique()]))
+    ).sort_values()
+    left_code = pd.Categorical(rows["model_left"], categories=categories).codes.astype(np.int64)
+    right_code = pd.Categorical(rows["model_right"], categories=categories).codes.astype(np.int64)
+    models_all = tuple(str(m) for m in categories)
+    weight = rows["n"].to_numpy(dtype=float)
+    # connectivity on the (small) aggregated pair counts
+    pairs = (
+        pd.DataFrame({"l": left_code, "r": right_code, "y": score, "n": weight})
+        .groupby(["l", "r", "y"], as_index=False)["n"]
+        .sum()
+    )
+    counts = bt.PairCounts.from_cells(
+        [models_all[i] for i in pairs["l"]],
+        [models_all[i] for i in pairs["r"]],
+        pairs["y"].to_numpy(),
+        pairs["n"].to_numpy(),
+    )
     _, unrated = _anchor_component(counts, anchor)
-    keep = ~(rows["model_left"].isin(unrated) | rows["model_right"].isin(unrated))
-    rows = rows[keep]
-    models = tuple(sorted(set(rows["model_left"]) | set(rows["model_right"])))
-    index = {m: i for i, m in enumerate(models)}
+    keep = np.ones(len(rows), dtype=bool)
+    if unrated:
+        dropped = np.array([m in unrated for m in models_all])
+        keep = ~(dropped[left_code] | dropped[right_code])
+    present = np.unique(np.concatenate([left_code[keep], right_code[keep]]))
+    recode = np.full(len(models_all), -1, dtype=np.int64)
+    recode[present] = np.arange(len(present))
+    models = tuple(models_all[i] for i in present)
+    start = bt.fit_bradley_terry(counts.subset(list(models)), anchor)  # warm start: the plain board
+    start_theta = np.array([start.theta[start.models.index(m)] for m in models])
     fit = bt.fit_style_bradley_terry(
         models,
-        rows["model_left"].map(index).to_numpy(),
-        rows["model_right"].map(index).to_numpy(),
-        rows["winner"].map(WINNER_SCORE).to_numpy(dtype=float),
-        rows[list(STYLE_FEATURES)].to_numpy(dtype=float),
-        rows["n"].to_numpy(dtype=float),
+        recode[left_code[keep]],
+        recode[right_code[keep]],
+        score[keep],
+        rows[list(STYLE_FEATURES)].to_numpy(dtype=float)[keep],
+        weight[keep],
         anchor,
         ridge=ridge,
+        theta0=start_theta,
     )
     se = fit.centred_se()
     rating = anchor_rating + bt.ELO_SCALE * fit.theta
@@ -267,7 +313,7 @@ def build_style_board(
             "coefficients": coefficients,
             "ridge": ridge,
             "converged": fit.converged,
-            "rows": int(rows["n"].sum()),
+            "rows": int(weight.sum()),
         },
     )
 

@@ -543,13 +543,14 @@ def fit_style_bradley_terry(
     ridge: float = 1.0,
     tol: float = 1e-9,
     max_iter: int = 50,
+    theta0: np.ndarray | None = None,
 ) -> StyleFit:
     """P(left wins) = σ(θ_left − θ_right + Σ β_k x_k) on rows of (left, right, score, features, weight).
 
     Features are divided by their (weighted) standard deviation but not centred: a difference
     (L−R)/(L+R) flips sign when the sides swap, and centring would break that symmetry. The ridge
     penalises β only (ridge/2 · |β|²), never the ratings; with millions of votes the default ridge of
-    1 moves β by less than 1e-5."""
+    1 moves β by less than 1e-5. `theta0` (e.g. the plain board's θ) is only a starting point."""
     m, k = len(models), features.shape[1]
     anchor_index = models.index(anchor)
     w = np.asarray(weight, dtype=float)
@@ -558,7 +559,7 @@ def fit_style_bradley_terry(
     scale[scale == 0] = 1.0
     x = x / scale
     free = np.arange(m) != anchor_index
-    theta = np.zeros(m)
+    theta = np.zeros(m) if theta0 is None else np.asarray(theta0, dtype=float) - theta0[anchor_index]
     beta = np.zeros(k)
     converged = False
     iteration = 0
@@ -568,8 +569,9 @@ def fit_style_bradley_terry(
         return d, _sigmoid(d)
 
     def objective(theta, beta):
-        d, _ = parts(theta, beta)
-        ll = np.sum(w * (score * -np.logaddexp(0.0, -d) + (1.0 - score) * -np.logaddexp(0.0, d)))
+        d = theta[left] - theta[right] + x @ beta
+        # y·log σ(d) + (1−y)·log σ(−d) = y·d − log(1 + e^d)
+        ll = np.sum(w * (score * d - np.logaddexp(0.0, d)))
         return float(ll - 0.5 * ridge * beta @ beta)
 
     def blocks(a):

@@ -75,8 +75,7 @@ def rate_table(
     cells, rows_in, labels = load_cells(path, style=style)
     if cells.empty:
         raise bt.RatingError(f"{Path(path).name} has no scorable votes")
-    counts = boards.pair_counts_from_frame(cells)
-    anchor = anchor or counts.models[0]
+    anchor = anchor or str(min(cells["model_left"].min(), cells["model_right"].min()))
     votes = (
         pd.concat([cells.groupby("model_left")["n"].sum(), cells.groupby("model_right")["n"].sum()])
         .groupby(level=0)
