@@ -182,3 +182,40 @@ def test_clean_world_passes_validation_and_corrupt_rows_are_quarantined_with_rea
         v for k, v in summary["corrupted_rows_by_reason"].items() if k != "unparseable_line"
     )
     assert manifest["contributors"]["invalid"] == 0
+
+
+@pytest.mark.slow
+def test_the_pipeline_recovers_the_true_order_and_style_coefficients(world, tmp_path):
+    root, summary = world
+    result = materialize_pipeline(
+        root / "landing", tmp_path / "home", as_of=SMALL.end.isoformat(), bootstrap_rounds=50
+    )
+    assert result.success
+    snap = snapshots.latest(tmp_path / "home")
+    board = snap.leaderboard()
+    strengths = pd.read_parquet(root / "truth" / "strengths.parquet")
+    true = strengths[strengths["segment_dim"] == "overall"].set_index("model_id")["strength"]
+    style = board[(board["board"] == "style") & (board["segment_dim"] == "overall")].set_index("model_id")[
+        "rating"
+    ]
+    assert style.rank().corr(true.reindex(style.index).rank()) > 0.95
+    coefficients = {
+        c["feature"]: c["coefficient_per_unit_difference"] for c in snap.manifest["style"]["coefficients"]
+    }
+    assert coefficients["tokens"] == pytest.approx(summary["style_coefficients_raw"]["tokens"], rel=0.15)
+    assert coefficients["latency_ms"] < 0 < coefficients["headers"]
+    # the planted regional finding shows on the country boards (60k votes: a few hundred per model
+    # and country, so the shrunk boards move towards it rather than reorder): the model the truth
+    # favours in Europe is rated above its overall rating there, and significantly so somewhere
+    de = strengths[(strengths["segment_dim"] == "country") & (strengths["segment_value"] == "DE")].set_index(
+        "model_id"
+    )
+    favoured = (de["strength"] - true.reindex(de.index)).idxmax()
+    countries = board[(board["segment_dim"] == "country") & (board["model_id"] == favoured)].set_index(
+        "segment_value"
+    )
+    europe, elsewhere = ["DE", "FR", "GB"], ["US", "IN", "BR"]
+    assert (
+        countries.loc[europe, "diff_vs_overall"].mean() > countries.loc[elsewhere, "diff_vs_overall"].mean()
+    )
+    assert countries.loc[europe, "differs_from_overall"].any()
