@@ -187,6 +187,42 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_show(args: argparse.Namespace) -> int:
+    from showdown_pipeline import snapshots
+
+    home = Path(args.home) if args.home else settings.home_dir_from_env()
+    try:
+        snap = snapshots.by_id(args.snapshot, home) if args.snapshot else snapshots.latest(home)
+    except snapshots.SnapshotError as exc:
+        raise CliError(str(exc)) from exc
+    board = snap.leaderboard()
+    dim, value = "overall", "all"
+    if args.segment:
+        dim, sep, value = args.segment.partition("=")
+        if not sep or not value:
+            raise CliError(f"--segment must be DIM=VALUE, e.g. country=BR (got {args.segment!r})")
+    rows = board[
+        (board["board"] == args.board) & (board["segment_dim"] == dim) & (board["segment_value"] == value)
+    ]
+    if rows.empty:
+        available = sorted(board.loc[board["segment_dim"] == dim, "segment_value"].unique())[:20]
+        raise CliError(
+            f"no {args.board} board for {dim}={value} in snapshot {snap.snapshot_id}"
+            + (f"; values include {', '.join(available)}" if available else "")
+        )
+    cut = snap.manifest.get("data_cut", {})
+    print(f"{args.board} board, {dim}={value}, as of {cut.get('as_of')} (snapshot {snap.snapshot_id})")
+    print(_format_board(rows.head(args.top)))
+    if dim != "overall":
+        for r in rows[rows["differs_from_overall"]].itertuples(index=False):
+            print(
+                f"  {r.model_id}: {r.diff_vs_overall:+.1f} vs overall [{r.diff_lower:+.1f}, {r.diff_upper:+.1f}]"
+            )
+    problems = snap.verify()
+    print("hashes verified" if not problems else "VERIFY FAILED: " + "; ".join(problems))
+    return 0 if not problems else 1
+
+
 def _cmd_demo_data(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -291,6 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--landing", help="landing zone (only to build the definitions; default as for run)")
     export.add_argument("-v", "--verbose", action="store_true")
     export.set_defaults(handler=_cmd_export)
+
+    show = sub.add_parser("show", help="print a board of a published snapshot")
+    show.add_argument("--home", help="home holding snapshots/ (default: $SHOWDOWN_HOME or data)")
+    show.add_argument("--board", choices=("raw", "style"), default="raw")
+    show.add_argument("--segment", help="DIM=VALUE, e.g. country=BR (default: the overall board)")
+    show.add_argument("--snapshot", help="snapshot id (default: LATEST)")
+    show.add_argument("--top", type=int, default=20)
+    show.set_defaults(handler=_cmd_show)
 
     rate = sub.add_parser(
         "rate", help="rate a plain vote table (Parquet/JSONL/CSV) without the rest of the pipeline"

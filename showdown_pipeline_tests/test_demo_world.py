@@ -187,8 +187,14 @@ def test_clean_world_passes_validation_and_corrupt_rows_are_quarantined_with_rea
 @pytest.mark.slow
 def test_the_pipeline_recovers_the_true_order_and_style_coefficients(world, tmp_path):
     root, summary = world
+    # 60k votes leave a few hundred votes per model and country: thresholds scaled down to match
     result = materialize_pipeline(
-        root / "landing", tmp_path / "home", as_of=SMALL.end.isoformat(), bootstrap_rounds=50
+        root / "landing",
+        tmp_path / "home",
+        as_of=SMALL.end.isoformat(),
+        bootstrap_rounds=50,
+        min_votes=60,
+        min_users=20,
     )
     assert result.success
     snap = snapshots.latest(tmp_path / "home")

@@ -444,10 +444,13 @@ def build_segment_boards(
                 "se": se,
             }
         )
-        frame["differs_from_overall"] = (frame["diff_lower"] > 0) | (frame["diff_upper"] < 0)
+        # Significant: the difference's 95% interval clears 0 by more than rounding (a bootstrap of a
+        # shrunk fit puts replicates exactly on the prior when a model has no votes in them), and
+        # only for rows that are not provisional: a thin row is shown, never called a finding.
+        frame["differs_from_overall"] = (frame["diff_lower"] > 0.05) | (frame["diff_upper"] < -0.05)
         seg_stats = stats[stats["segment_value"] == value]
         provisional_reasons(frame, seg_stats, thresholds, extra_reason)
-        frame.loc[~frame["model_id"].isin(main), "differs_from_overall"] = False
+        frame.loc[~frame["model_id"].isin(main) | frame["provisional"], "differs_from_overall"] = False
         frames.append(_finish(frame))
     if not frames:
         return pd.DataFrame(columns=[*LEADERBOARD_COLUMNS, "theta", "se"])

@@ -125,7 +125,9 @@ def leaderboard_snapshot(
             for p, s, k, st, n, e in other_files
         ],
     }
-    html = report.render_report(board, {**manifest, "snapshot_id": snapshot_id})
+    with warehouse(duckdb) as conn:
+        pairs = query_arrow(conn, "publish/pairwise_matrix", {"cutoff": parameters["cutoff_utc"]}).to_pandas()
+    html = report.render_report(board, {**manifest, "snapshot_id": snapshot_id}, pairs)
     folder = snapshots.write_snapshot(paths.snapshots, snapshot_id, board, manifest, html)
     context.log.info(f"published snapshot {folder}")
     return dg.MaterializeResult(
