@@ -218,3 +218,30 @@ def test_cli_unknown_anchor_fails_with_one_line_reason(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "anchor model 'zzz' has no counted votes" in err[0]
+
+
+def test_a_crash_while_writing_leaves_no_half_snapshot_and_latest_usable(published, monkeypatch):
+    from showdown_pipeline.core import snapshots as core_snapshots
+
+    landing, home = published
+    before = snapshots.latest(home)
+    listed = [s.snapshot_id for s in snapshots.list_all(home)]
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(core_snapshots.os, "rename", crash)  # the moment the folder would appear
+    result = materialize_pipeline(landing.root, home, as_of="2026-06-01")
+    assert not result.success
+    assert [s.snapshot_id for s in snapshots.list_all(home)] == listed
+    assert snapshots.latest(home).snapshot_id == before.snapshot_id and not snapshots.latest(home).verify()
+    assert not [p for p in (home / "snapshots").iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_killed_writer_leaves_only_a_hidden_folder_readers_ignore(published):
+    _, home = published
+    before = [s.snapshot_id for s in snapshots.list_all(home)]
+    (home / "snapshots" / ".tmp-2026-06-01_killed-abcd").mkdir()
+    (home / "snapshots" / ".tmp-2026-06-01_killed-abcd" / "leaderboard.parquet").write_bytes(b"PAR1 half")
+    assert [s.snapshot_id for s in snapshots.list_all(home)] == before
+    assert not snapshots.latest(home).verify()
