@@ -64,7 +64,10 @@ def run_pipeline(
             instance=instance,
             tags=landing_range_tags(landing),
             run_config={
-                "ops": {"overall_ratings": {"config": rating_config}},
+                "ops": {
+                    "overall_ratings": {"config": rating_config},
+                    "integrity_checks": {"config": {"as_of": as_of_date.isoformat()}},
+                },
                 "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
             },
             raise_on_error=False,

@@ -14,6 +14,7 @@ from showdown_pipeline.defs.automation import (
     nightly_full_rebuild,
 )
 from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
+from showdown_pipeline.defs.integrity.assets import integrity_checks
 from showdown_pipeline.defs.licensing.assets import licensed_export, licensed_export_staged
 from showdown_pipeline.defs.publish.assets import leaderboard_snapshot
 from showdown_pipeline.defs.ratings.assets import overall_ratings, segment_ratings, style_ratings
@@ -31,6 +32,7 @@ REBUILD_ASSETS = [
     model_registry,
     contributor_profiles,
     validated_votes,
+    integrity_checks,
     overall_ratings,
     style_ratings,
     segment_ratings,

@@ -21,6 +21,7 @@ def materialize_pipeline(
     anchor: str | None = None,
     instance=None,
     segment_bootstrap: int = 0,
+    integrity: dict | None = None,
     **rating,
 ) -> dg.ExecuteInProcessResult:
     """Materialize every asset and check in-process on a landing zone (warehouse under `home`)."""
@@ -33,6 +34,7 @@ def materialize_pipeline(
         run_config={
             "ops": {
                 "overall_ratings": {"config": config},
+                "integrity_checks": {"config": {"as_of": as_of, **(integrity or {})}},
                 "segment_ratings": {"config": {"bootstrap_rounds": segment_bootstrap}},
             }
         },

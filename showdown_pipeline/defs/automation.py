@@ -35,7 +35,12 @@ def nightly_full_rebuild(context: dg.ScheduleEvaluationContext, paths: ShowdownP
     return dg.RunRequest(
         run_key=f"nightly-{today.isoformat()}",
         tags=landing_range_tags(paths.landing, today),
-        run_config={"ops": {"overall_ratings": {"config": {"as_of": today.isoformat()}}}},
+        run_config={
+            "ops": {
+                "overall_ratings": {"config": {"as_of": today.isoformat()}},
+                "integrity_checks": {"config": {"as_of": today.isoformat()}},
+            }
+        },
     )
 
 

@@ -10,7 +10,7 @@ truth AS (
         distribution,
         voted_at,
         prompt_hash
-    FROM votes_clean
+    FROM votes_counted
 ),
 live_window_prompts AS (
     SELECT DISTINCT prompt_hash FROM votes_clean

@@ -1,15 +1,16 @@
 -- One row per vote a licensee may receive as of $data_cut (the rule: core/holdout.py):
--- counted, dated, cast before the cut; no live vote cast after $holdout_cutoff; no vote whose prompt
+-- counted (votes_counted: valid, deduplicated, not excluded by integrity), dated, cast before the cut; no live vote cast after $holdout_cutoff; no vote whose prompt
 -- occurs among live votes of the window ($holdout_cutoff, $data_cut). Pseudonyms are HMAC-SHA256
 -- under the licensee's key ($inner_key/$outer_key are its padded forms). Demographic values held by
 -- fewer than $k_anonymity contributors of this export become 'other'.
 WITH eligible AS (
     SELECT *
-    FROM votes_clean
+    FROM votes_counted
     WHERE voted_at IS NOT NULL
         AND voted_at < $data_cut
         AND NOT (distribution = 'live' AND voted_at > $holdout_cutoff)
         AND (prompt_hash IS NULL OR prompt_hash NOT IN (
+            -- every valid live vote, excluded or not: its prompt is still the live distribution's
             SELECT prompt_hash FROM votes_clean
             WHERE distribution = 'live' AND voted_at > $holdout_cutoff AND voted_at < $data_cut
                 AND prompt_hash IS NOT NULL

@@ -1,7 +1,7 @@
 -- One row per ordered model pair among counted votes before the data cut: battles between them and
 -- the row model's score (win 1, tie ½) against the column model, whichever side it was shown on.
 WITH counted AS (
-    SELECT model_left, model_right, winner FROM votes_clean WHERE voted_at < $cutoff OR voted_at IS NULL
+    SELECT model_left, model_right, winner FROM votes_counted WHERE voted_at < $cutoff OR voted_at IS NULL
 ),
 oriented AS (
     SELECT model_left AS model, model_right AS opponent,

@@ -3,4 +3,4 @@ SELECT
     count(*) FILTER (WHERE voted_at < $cutoff) AS before_cut,
     count(*) FILTER (WHERE voted_at >= $cutoff) AS after_cut,
     count(*) FILTER (WHERE voted_at IS NULL) AS undated
-FROM votes_clean
+FROM votes_counted

@@ -1,7 +1,7 @@
 -- One row per (segment value, model) of one segment dimension: votes, distinct voters, and the
 -- largest share of the model's votes there cast by one voter.
 WITH counted AS (
-    SELECT * FROM votes_clean WHERE voted_at < $cutoff OR voted_at IS NULL
+    SELECT * FROM votes_counted WHERE voted_at < $cutoff OR voted_at IS NULL
 ),
 segmented AS (
     SELECT 'country' AS segment_dim, country AS segment_value, model_left, model_right, user_id FROM counted

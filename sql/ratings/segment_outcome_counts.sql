@@ -2,7 +2,7 @@
 -- votes before the data cut. Demographic dimensions use the voter's verified profile (votes of
 -- unverified voters count in the overall board only); `language` is the conversation's language.
 WITH counted AS (
-    SELECT * FROM votes_clean WHERE voted_at < $cutoff OR voted_at IS NULL
+    SELECT * FROM votes_counted WHERE voted_at < $cutoff OR voted_at IS NULL
 ),
 segmented AS (
     SELECT 'country' AS segment_dim, country AS segment_value, model_left, model_right, winner FROM counted

@@ -5,5 +5,5 @@ SELECT
         AND bold_left IS NOT NULL AND bold_right IS NOT NULL AND latency_ms_left IS NOT NULL
         AND latency_ms_right IS NOT NULL) AS with_features,
     count(*) AS counted
-FROM votes_clean
+FROM votes_counted
 WHERE voted_at < $cutoff OR voted_at IS NULL

@@ -3,7 +3,7 @@
 -- responses (0 when both are 0). Votes missing any feature are left out of the style board (counted
 -- by style_feature_coverage.sql).
 WITH counted AS (
-    SELECT * FROM votes_clean
+    SELECT * FROM votes_counted
     WHERE (voted_at < $cutoff OR voted_at IS NULL)
         AND tokens_left IS NOT NULL AND tokens_right IS NOT NULL
         AND headers_left IS NOT NULL AND headers_right IS NOT NULL

@@ -92,7 +92,7 @@ def _preview(frame: pd.DataFrame, n: int = 10) -> dg.MetadataValue:
     return dg.MetadataValue.md(markdown_table(top.itertuples(index=False), list(top.columns)))
 
 
-@dg.asset(group_name="ratings", deps=["votes_clean"], pool=WAREHOUSE_POOL)
+@dg.asset(group_name="ratings", deps=["votes_counted"], pool=WAREHOUSE_POOL)
 def overall_ratings(
     context: dg.AssetExecutionContext, config: RatingConfig, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
@@ -108,6 +108,13 @@ def overall_ratings(
         stats = query_frame(conn, "ratings/model_vote_stats", {"cutoff": cutoff})
         before, after, undated = run_sql(conn, "ratings/cut_counts", {"cutoff": cutoff}).fetchall()[0]
         default_anchor, from_registry = run_sql(conn, "ratings/default_anchor").fetchall()[0]
+        integrity_rows = conn.execute("SELECT summary FROM integrity_summary").fetchall()
+    integrity_as_of = json.loads(integrity_rows[0][0])["as_of"] if integrity_rows else None
+    if integrity_as_of != as_of.isoformat():
+        raise dg.Failure(
+            description=f"integrity ran as of {integrity_as_of} but ratings as of {as_of.isoformat()}: "
+            "give both the same as_of (showdown run --as-of does)"
+        )
     if cells.empty:
         raise dg.Failure(
             description=f"no counted votes before the data cut {cutoff.isoformat()}; nothing to rate"

@@ -1,0 +1,294 @@
+"""Fraud and collusion checks (DESIGN §4) on per-voter statistics aggregated in SQL.
+
+Each check returns flag rows (user_id, check_name, score, p_value, reason, excluded). Thresholds are
+`IntegrityThresholds`; the false-positive rates stated next to them were measured on demo worlds
+(`bench/bench_integrity.py`, honest voters only). Integrity sees only the landing zone: never the
+demo's truth files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from showdown_pipeline.core import bradley_terry as bt
+
+FLAG_COLUMNS = ("user_id", "check_name", "score", "p_value", "reason", "excluded")
+
+
+@dataclass(frozen=True)
+class IntegrityThresholds:
+    alpha: float = 0.01  # family-wise error rate of each check (Bonferroni over the voters tested)
+    # bots: time-to-vote below min_seconds + reading both answers at max_tokens_per_second
+    min_seconds: float = 1.0
+    max_tokens_per_second: float = 60.0
+    too_fast_min_votes: int = 10
+    too_fast_share: float = 0.5
+    daily_cap: int = 400  # votes by one voter in one UTC day
+    # position bias: always-left / always-right among decided votes
+    position_min_votes: int = 30
+    position_min_gap: float = 0.35  # |left share − population left share|
+    # favouritism: a model scoring far above what the ratings expect when this voter sees it
+    favour_min_seen: int = 8
+    favour_min_excess: float = 0.3  # (score − expected) / seen
+    favour_z: float = 4.5
+    # collusion: voters linked by shared ip/device hashes who, pooled, favour one model
+    ring_min_size: int = 3
+    ring_max_group: int = 50
+    ring_z: float = 4.0
+    # prompt flooding by one voter
+    flood_share: float = 0.5
+    flood_min_votes: int = 20
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(FLAG_COLUMNS))
+
+
+def too_fast(stats: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
+    from scipy.stats import binom
+
+    timed = stats[stats["timed"] >= t.too_fast_min_votes]
+    if timed.empty:
+        return _frame([])
+    base = max(float(stats["too_fast"].sum()) / max(float(stats["timed"].sum()), 1.0), 0.01)
+    p = binom.sf(timed["too_fast"] - 1, timed["timed"], base)
+    share = timed["too_fast"] / timed["timed"]
+    hit = (share >= t.too_fast_share) & (p < t.alpha / len(timed))
+    return _frame(
+        [
+            {
+                "user_id": u,
+                "check_name": "too_fast",
+                "score": float(s),
+                "p_value": float(pv),
+                "excluded": True,
+                "reason": f"{int(k)} of {int(n)} votes faster than reading both answers (population rate {base:.1%})",
+            }
+            for u, s, pv, k, n in zip(
+                timed["user_id"][hit],
+                share[hit],
+                p[hit],
+                timed["too_fast"][hit],
+                timed["timed"][hit],
+                strict=True,
+            )
+        ]
+    )
+
+
+def daily_volume(stats: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
+    hit = stats[stats["max_daily"] > t.daily_cap]
+    return _frame(
+        [
+            {
+                "user_id": u,
+                "check_name": "daily_volume",
+                "score": float(n),
+                "p_value": None,
+                "excluded": True,
+                "reason": f"{int(n)} votes in one day (cap {t.daily_cap})",
+            }
+            for u, n in zip(hit["user_id"], hit["max_daily"], strict=True)
+        ]
+    )
+
+
+def position_bias(stats: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
+    from scipy.stats import binom
+
+    tested = stats[stats["decided"] >= t.position_min_votes]
+    if tested.empty:
+        return _frame([])
+    base = float(stats["left_wins"].sum()) / max(float(stats["decided"].sum()), 1.0)
+    k, n = tested["left_wins"].to_numpy(), tested["decided"].to_numpy()
+    p = np.minimum(1.0, 2 * np.minimum(binom.cdf(k, n, base), binom.sf(k - 1, n, base)))
+    share = k / n
+    hit = (np.abs(share - base) >= t.position_min_gap) & (p < t.alpha / len(tested))
+    return _frame(
+        [
+            {
+                "user_id": u,
+                "check_name": "position_bias",
+                "score": float(s),
+                "p_value": float(pv),
+                "excluded": True,
+                "reason": f"chose the left answer in {int(kk)} of {int(nn)} decided votes (population {base:.0%})",
+            }
+            for u, s, pv, kk, nn in zip(
+                tested["user_id"][hit], share[hit], p[hit], k[hit], n[hit], strict=True
+            )
+        ]
+    )
+
+
+def _z(score, expected, variance):
+    return (score - expected) / np.sqrt(np.maximum(variance, 1e-9))
+
+
+def favouritism(scores: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
+    """Per (voter, model): the model's score when this voter sees it against what the ratings expect."""
+    from scipy.stats import norm
+
+    s = scores[scores["seen"] >= t.favour_min_seen].copy()
+    if s.empty:
+        return _frame([])
+    s["z"] = _z(s["score"], s["expected"], s["variance"])
+    s["excess"] = (s["score"] - s["expected"]) / s["seen"]
+    hit = s[(s["z"] >= t.favour_z) & (s["excess"] >= t.favour_min_excess)]
+    hit = hit.sort_values("z", ascending=False).drop_duplicates("user_id")
+    return _frame(
+        [
+            {
+                "user_id": r.user_id,
+                "check_name": "favouritism",
+                "score": float(r.z),
+                "p_value": float(norm.sf(r.z)),
+                "excluded": True,
+                "reason": f"{r.model_id} scored {r.score:.1f} of {int(r.seen)} when shown to this voter; ratings expect {r.expected:.1f}",
+            }
+            for r in hit.itertuples(index=False)
+        ]
+    )
+
+
+def rings(shared: pd.DataFrame, scores: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
+    """Voters linked by shared network/device hashes (connected components of at least ring_min_size)
+    who, pooled, favour one model: every member gets its own row."""
+    from scipy.stats import norm
+
+    parent: dict[str, str] = {}
+
+    def find(a: str) -> str:
+        while parent.setdefault(a, a) != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for users in shared["users"]:
+        users = list(users)
+        for other in users[1:]:
+            ra, rb = find(users[0]), find(other)
+            if ra != rb:
+                parent[ra] = rb
+    groups: dict[str, list[str]] = {}
+    for user in parent:
+        groups.setdefault(find(user), []).append(user)
+    rows = []
+    for members in groups.values():
+        if len(members) < t.ring_min_size:
+            continue
+        pooled = (
+            scores[scores["user_id"].isin(members)]
+            .groupby("model_id")[["seen", "score", "expected", "variance"]]
+            .sum()
+        )
+        if pooled.empty:
+            continue
+        pooled["z"] = _z(pooled["score"], pooled["expected"], pooled["variance"])
+        pooled["excess"] = (pooled["score"] - pooled["expected"]) / pooled["seen"]
+        best = pooled.sort_values("z", ascending=False).iloc[0]
+        if best["z"] >= t.ring_z and best["excess"] >= t.favour_min_excess:
+            model = pooled.sort_values("z", ascending=False).index[0]
+            for m in sorted(members):
+                rows.append(
+                    {
+                        "user_id": m,
+                        "check_name": "collusion_ring",
+                        "score": float(best["z"]),
+                        "p_value": float(norm.sf(best["z"])),
+                        "excluded": True,
+                        "reason": f"one of {len(members)} accounts sharing network/device hashes that together favour {model} "
+                        f"({best['score']:.1f} scored of {int(best['seen'])}, {best['expected']:.1f} expected)",
+                    }
+                )
+    return _frame(rows)
+
+
+def prompt_flooders(stats: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
+    s = stats[
+        (stats["votes"] >= t.flood_min_votes) & (stats["top_prompt_votes"] / stats["votes"] >= t.flood_share)
+    ]
+    return _frame(
+        [
+            {
+                "user_id": u,
+                "check_name": "prompt_flooding",
+                "score": float(k / n),
+                "p_value": None,
+                "excluded": True,
+                "reason": f"{int(k)} of {int(n)} votes on one prompt",
+            }
+            for u, k, n in zip(s["user_id"], s["top_prompt_votes"], s["votes"], strict=True)
+        ]
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Fragility: the fewest votes whose removal changes the #1 model (arXiv 2508.11847).
+
+
+def fragility(counts: bt.PairCounts, anchor: str, max_removed: int = 100_000) -> dict:
+    """Influence-guided estimate, confirmed by refitting.
+
+    Each vote's first-order effect on θ_1 − θ_2 (the gap between #1 and #2) is −(e_1 − e_2)ᵀ H⁻¹ x (y − p);
+    votes of a cell share it. Cells are removed greedily, most damaging first, until the predicted gap
+    closes; the removal is then refitted and grown until #1 actually changes."""
+    fit = bt.fit_bradley_terry(counts, anchor)
+    order = np.argsort(-fit.theta)
+    first, second = int(order[0]), int(order[1])
+    gap = fit.theta[first] - fit.theta[second]
+    m = counts.n_models
+    design = bt.design_matrix(counts)
+    p = 1 / (1 + np.exp(-(design @ fit.theta)))
+    hess = (design.T @ design.multiply((counts.count * p * (1 - p))[:, None])).toarray() + 1e-9 * np.eye(m)
+    contrast = np.zeros(m)
+    contrast[first], contrast[second] = 1.0, -1.0
+    direction = np.linalg.solve(hess, contrast)  # H⁻¹ (e1 − e2)
+    per_vote = (design @ direction) * (counts.score - p)  # removing a vote changes the gap by −this
+    order_cells = np.argsort(-per_vote)
+    removed = np.zeros(len(counts.count))
+    predicted, total = 0.0, 0
+    for c in order_cells:
+        if per_vote[c] <= 0 or predicted >= gap or total >= max_removed:
+            break
+        need = int(np.ceil((gap - predicted) / per_vote[c]))
+        take = int(min(need, counts.count[c], max_removed - total))
+        removed[c] = take
+        predicted += take * per_vote[c]
+        total += take
+    estimate = total
+    for _ in range(60):  # confirm by refitting; grow the removal until #1 changes
+        kept = bt.PairCounts(counts.models, counts.left, counts.right, counts.score, counts.count - removed)
+        refit = bt.fit_bradley_terry(kept, anchor, ridge=1e-9)
+        if int(np.argmax(refit.theta)) != first:
+            return {
+                "top_model": counts.models[first],
+                "runner_up": counts.models[second],
+                "gap_elo": float(gap * bt.ELO_SCALE),
+                "votes_to_flip_estimate": estimate,
+                "votes_to_flip_confirmed": int(removed.sum()),
+                "new_top_model": counts.models[int(np.argmax(refit.theta))],
+                "total_votes": int(counts.count.sum()),
+            }
+        grow = max(1, int(0.1 * removed.sum()))
+        for c in order_cells:
+            if per_vote[c] <= 0 or grow <= 0:
+                break
+            room = counts.count[c] - removed[c]
+            take = min(room, grow)
+            removed[c] += take
+            grow -= take
+        if removed.sum() >= min(max_removed, counts.count.sum() - 1):
+            break
+    return {
+        "top_model": counts.models[first],
+        "runner_up": counts.models[second],
+        "gap_elo": float(gap * bt.ELO_SCALE),
+        "votes_to_flip_estimate": estimate,
+        "votes_to_flip_confirmed": None,
+        "note": f"no flip found within {int(removed.sum())} removed votes",
+        "total_votes": int(counts.count.sum()),
+    }

@@ -1,0 +1,206 @@
+"""Integrity: flag manipulative voters, exclude their votes (kept, with the reason), measure fragility."""
+
+import json
+from dataclasses import asdict
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from showdown_pipeline import settings
+from showdown_pipeline.core import boards, integrity
+from showdown_pipeline.core import bradley_terry as bt
+from showdown_pipeline.core.sql import query_frame, run_sql
+from showdown_pipeline.defs.metadata import markdown_table, row_count
+from showdown_pipeline.defs.resources import WAREHOUSE_POOL, warehouse
+
+_DEFAULTS = integrity.IntegrityThresholds()
+
+
+class IntegrityConfig(dg.Config):
+    """Thresholds of the checks (defaults: core/integrity.py, with their measured false-positive rates)."""
+
+    as_of: str | None = Field(
+        default=None, description="Data cut YYYY-MM-DD; must equal overall_ratings' as_of."
+    )
+    alpha: float = Field(default=_DEFAULTS.alpha, description="Family-wise error rate of each check.")
+    daily_cap: int = Field(default=_DEFAULTS.daily_cap, description="Votes by one voter in one UTC day.")
+    favour_z: float = Field(
+        default=_DEFAULTS.favour_z, description="z-score of a (voter, model) favouritism flag."
+    )
+    ring_z: float = Field(default=_DEFAULTS.ring_z, description="Pooled z-score of a collusion ring.")
+    fragility: bool = Field(default=True, description="Compute the fewest votes whose removal changes #1.")
+
+
+INTEGRITY_SPECS = [
+    dg.AssetSpec(
+        "user_flags",
+        group_name="integrity",
+        deps=["votes_clean"],
+        description="One row per (voter, check) that flagged the voter: score, p-value, reason, excluded.",
+    ),
+    dg.AssetSpec(
+        "vote_exclusions",
+        group_name="integrity",
+        deps=["user_flags"],
+        description="One row per valid vote excluded from the boards: the check and the reason (the vote itself is kept in votes_clean).",
+    ),
+    dg.AssetSpec(
+        "votes_counted",
+        group_name="integrity",
+        deps=["vote_exclusions"],
+        description="One row per vote that counts on the boards: votes_clean minus vote_exclusions.",
+    ),
+]
+
+
+@dg.multi_asset(specs=INTEGRITY_SPECS, pool=WAREHOUSE_POOL)
+def integrity_checks(context: dg.AssetExecutionContext, config: IntegrityConfig, duckdb: DuckDBResource):
+    """Run every check before rating; excluded voters' votes leave the counted votes."""
+    t = integrity.IntegrityThresholds(
+        alpha=config.alpha, daily_cap=config.daily_cap, favour_z=config.favour_z, ring_z=config.ring_z
+    )
+    as_of = settings.parse_as_of(config.as_of)
+    cutoff = settings.cutoff_instant(as_of)
+    with warehouse(duckdb) as conn:
+        stats = query_frame(
+            conn,
+            "integrity/user_vote_stats",
+            {
+                "cutoff": cutoff,
+                "min_seconds": t.min_seconds,
+                "max_tokens_per_second": t.max_tokens_per_second,
+            },
+        )
+        cells = query_frame(conn, "integrity/clean_pair_counts", {"cutoff": cutoff})
+        flags = [
+            integrity.too_fast(stats, t),
+            integrity.daily_volume(stats, t),
+            integrity.position_bias(stats, t),
+            integrity.prompt_flooders(stats, t),
+        ]
+        preliminary = None
+        if not cells.empty:
+            counts = boards.pair_counts_from_frame(cells)
+            groups = bt.components(counts)
+            main = counts.subset(groups[0]) if len(groups) > 1 else counts
+            preliminary = bt.fit_bradley_terry(main, main.models[0])
+            conn.register(
+                "integrity_theta",
+                pd.DataFrame({"model_id": list(preliminary.models), "theta": preliminary.theta}),
+            )
+            scores = query_frame(conn, "integrity/user_model_scores", {"cutoff": cutoff, "min_seen": 3})
+            conn.unregister("integrity_theta")
+            shared = query_frame(conn, "integrity/shared_identities", {"max_group": t.ring_max_group})
+            flags += [integrity.favouritism(scores, t), integrity.rings(shared, scores, t)]
+        user_flags = (
+            pd.concat([f for f in flags if len(f)], ignore_index=True)
+            if any(len(f) for f in flags)
+            else integrity._frame([])
+        )
+        user_flags = user_flags.astype({"score": float, "p_value": float, "excluded": bool})
+        conn.register("flags_frame", user_flags)
+        conn.execute("CREATE OR REPLACE TABLE user_flags AS SELECT * FROM flags_frame")
+        conn.unregister("flags_frame")
+        flood = query_frame(conn, "integrity/flood_prompt_exclusions", {"cutoff": cutoff})
+        by_user = query_frame(conn, "integrity/excluded_user_votes", {"cutoff": cutoff})
+        exclusions = pd.concat(
+            [by_user, flood[~flood["row_key"].isin(by_user["row_key"])]], ignore_index=True
+        )
+        conn.register("exclusions_frame", exclusions)
+        conn.execute("CREATE OR REPLACE TABLE vote_exclusions AS SELECT * FROM exclusions_frame")
+        conn.unregister("exclusions_frame")
+        run_sql(conn, "integrity/votes_counted")
+        counted_cells = query_frame(conn, "integrity/counted_pair_counts", {"cutoff": cutoff})
+        counted = conn.execute("SELECT count(*) FROM votes_counted").fetchall()[0][0]
+
+    movement, fragile = [], None
+    if preliminary is not None and not counted_cells.empty:
+        after_counts = boards.pair_counts_from_frame(counted_cells)
+        groups = bt.components(after_counts)
+        after_counts = after_counts.subset(groups[0]) if len(groups) > 1 else after_counts
+        anchor = (
+            preliminary.models[0] if preliminary.models[0] in after_counts.models else after_counts.models[0]
+        )
+        after = bt.fit_bradley_terry(after_counts, anchor)
+        before_c = (
+            pd.Series(preliminary.theta - preliminary.theta.mean(), index=preliminary.models) * bt.ELO_SCALE
+        )
+        after_c = pd.Series(after.theta - after.theta.mean(), index=after.models) * bt.ELO_SCALE
+        joined = pd.DataFrame({"with_exclusions": after_c, "without_exclusions": before_c}).dropna()
+        joined["change"] = joined["with_exclusions"] - joined["without_exclusions"]
+        joined["rank_with"] = joined["with_exclusions"].rank(ascending=False).astype(int)
+        joined["rank_without"] = joined["without_exclusions"].rank(ascending=False).astype(int)
+        top = joined.sort_values("rank_with").head(10)
+        movers = joined.reindex(joined["change"].abs().sort_values(ascending=False).index).head(5)
+        movement = [
+            {
+                "model_id": m,
+                "rank_with": int(r.rank_with),
+                "rank_without": int(r.rank_without),
+                "change_elo": round(float(r.change), 2),
+            }
+            for m, r in pd.concat([top, movers[~movers.index.isin(top.index)]]).iterrows()
+        ]
+        if config.fragility and after_counts.n_models >= 2:
+            fragile = integrity.fragility(after_counts, anchor)
+    removed = exclusions.groupby("check_name").size().to_dict() if len(exclusions) else {}
+    users_by_check = (
+        user_flags.groupby("check_name")["user_id"].nunique().to_dict() if len(user_flags) else {}
+    )
+    summary = {
+        "as_of": as_of.isoformat(),
+        "thresholds": asdict(t),
+        "users_flagged_by_check": {k: int(v) for k, v in users_by_check.items()},
+        "users_excluded": int(user_flags.loc[user_flags["excluded"], "user_id"].nunique())
+        if len(user_flags)
+        else 0,
+        "removed_by_check": {k: int(v) for k, v in removed.items()},
+        "votes_removed": int(len(exclusions)),
+        "votes_counted": int(counted),
+        "board_movement": movement,
+        "fragility": fragile,
+        "not_implemented": [
+            "outcome anomaly (Chatbot Arena §5.1 Fisher test)",
+            "omnipresent rigging",
+            "upset review",
+        ],
+    }
+    with warehouse(duckdb) as conn:
+        run_sql(conn, "integrity/create_integrity_summary")
+        conn.execute("INSERT INTO integrity_summary VALUES ($s)", {"s": json.dumps(summary, default=str)})
+    context.log.info(
+        f"integrity: {summary['users_excluded']} voters excluded, {summary['votes_removed']} votes removed"
+    )
+    yield dg.MaterializeResult(
+        asset_key="user_flags",
+        metadata={
+            **row_count(len(user_flags)),
+            "users_flagged_by_check": dg.MetadataValue.json(summary["users_flagged_by_check"]),
+            "preview": dg.MetadataValue.md(
+                markdown_table(
+                    user_flags.head(15)[["user_id", "check_name", "score", "reason"]].itertuples(index=False),
+                    ("user", "check", "score", "reason"),
+                )
+                if len(user_flags)
+                else "(no voter flagged)"
+            ),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="vote_exclusions",
+        metadata={
+            **row_count(len(exclusions)),
+            "drop_reasons": dg.MetadataValue.json(summary["removed_by_check"]),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="votes_counted",
+        metadata={
+            **row_count(counted),
+            "rows_out": counted,
+            "fragility": dg.MetadataValue.json(fragile or {}),
+            "board_movement": dg.MetadataValue.json(movement),
+        },
+    )
