@@ -394,7 +394,11 @@ def votes_for_day(
     shown = voted - ttv
     exported = day_start + 86_400 + rng.uniform(3_600, 20_000, size=n)
 
-    prompt_rank = np.minimum(rng.zipf(1.25, size=n), 500_000)
+    # A few greetings are asked thousands of times (6% of votes, Zipf over 50); the rest are nearly unique.
+    greeting = rng.random(n) < 0.06
+    prompt_rank = np.where(
+        greeting, np.minimum(rng.zipf(1.5, size=n), 50), 1_000 + rng.integers(0, 10**9, size=n)
+    )
     prompt_hash = _hashes(f"prompt-{world.config.seed}-", prompt_rank)
     flood = u["prompt_hash"].to_numpy()
     flooding = kind == "prompt_flooder"

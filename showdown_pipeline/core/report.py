@@ -173,6 +173,40 @@ _SCRIPT = """
 """
 
 
+def _integrity_html(integrity: dict) -> str:
+    removed = (
+        "".join(
+            f"<li><code>{html.escape(k)}</code>: {v:,} votes</li>"
+            for k, v in sorted(integrity.get("removed_by_check", {}).items())
+        )
+        or "<li>none</li>"
+    )
+    users = ", ".join(
+        f"{html.escape(k)} {v:,}" for k, v in sorted(integrity.get("users_flagged_by_check", {}).items())
+    )
+    moves = "".join(
+        f"<tr><td>{html.escape(m['model_id'])}</td><td>{m['rank_with']}</td><td>{m['rank_without']}</td>"
+        f"<td>{m['change_elo']:+.1f}</td></tr>"
+        for m in integrity.get("board_movement", [])
+    )
+    frag = integrity.get("fragility") or {}
+    if frag.get("votes_to_flip_confirmed") is not None:
+        frag_html = (
+            f"<p id='fragility'>Removing <b>{frag['votes_to_flip_confirmed']:,}</b> of {frag['total_votes']:,} votes "
+            f"(influence estimate {frag['votes_to_flip_estimate']:,}; confirmed by refitting) makes "
+            f"{html.escape(frag['new_top_model'])} #1 instead of {html.escape(frag['top_model'])} "
+            f"(gap {frag['gap_elo']:.1f} Elo).</p>"
+        )
+    else:
+        frag_html = f"<p id='fragility' class='meta'>{html.escape(str(frag.get('note', 'fragility not computed')))}</p>"
+    return (
+        f"<p>{integrity.get('votes_removed', 0):,} votes removed; voters flagged: {users or 'none'}.</p><ul>{removed}</ul>"
+        f"<h3>Fragility of #1</h3>{frag_html}"
+        f"<h3>The board with and without the exclusions</h3><table class='board' id='integrity-movement'>"
+        f"<tr><th>Model</th><th>Rank with</th><th>Rank without</th><th>Change (Elo)</th></tr>{moves}</table>"
+    )
+
+
 def _segment_payload(board: pd.DataFrame, overall_order: list[str]) -> str:
     rows: dict[str, list] = {}
     values: dict[str, list] = {}
@@ -230,15 +264,9 @@ def render_report(board: pd.DataFrame, manifest: dict, pairs: pd.DataFrame | Non
     )
     integrity = manifest.get("integrity")
     integrity_html = (
-        "<ul>"
-        + "".join(
-            f"<li><code>{html.escape(k)}</code>: {v:,} votes</li>"
-            for k, v in integrity.get("removed_by_check", {}).items()
-        )
-        + "</ul>"
+        _integrity_html(integrity)
         if integrity
-        else '<p class="meta">No fraud or collusion checks ran for this snapshot: every valid, deduplicated vote counts. '
-        "Fragility (the fewest votes whose removal changes #1) is not computed yet.</p>"
+        else '<p class="meta">No fraud or collusion checks ran for this snapshot: every valid, deduplicated vote counts.</p>'
     )
     cut = manifest.get("data_cut", {})
     title = f"Showdown leaderboard — as of {html.escape(str(cut.get('as_of', '')))}"

@@ -1,5 +1,6 @@
 """Publish: an immutable snapshot of the boards with its manifest and report."""
 
+import json
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -91,6 +92,12 @@ def leaderboard_snapshot(
         inputs = input_section(conn, context.run_id)
         records_in, invalid, profiles = run_sql(conn, "publish/contributor_accounting").fetchall()[0]
         usable, unusable = run_sql(conn, "publish/registry_summary").fetchall()[0]
+        integrity_rows = (
+            conn.execute("SELECT summary FROM integrity_summary").fetchall()
+            if "integrity_summary"
+            in {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            else []
+        )
         other_files = conn.execute(
             "SELECT path, sha256, kind, status, rows_in, error FROM landing_files "
             "WHERE kind NOT IN ('votes', 'arena') ORDER BY ingest_seq"
@@ -119,6 +126,7 @@ def leaderboard_snapshot(
             "unusable_rows": unusable,
         },
         "input": inputs,
+        "integrity": json.loads(integrity_rows[0][0]) if integrity_rows else None,
         "contributors": {"records_in": records_in, "invalid": invalid, "verified_profiles": profiles},
         "other_landing_files": [
             {"path": p, "sha256": s, "kind": k, "status": st, "rows_in": n, "error": e}
