@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from showdown_pipeline.core import landing
-from showdown_pipeline.defs.metadata import row_count
+from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.partitions import landing_days, landing_partition_of
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, warehouse
 
@@ -93,6 +93,12 @@ def landing_zone_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
             "files_unchanged": status_counts.get("unchanged", 0),
             "files_rejected": status_counts.get("rejected", 0),
             "rejected": dg.MetadataValue.json(rejected),
+            "preview": dg.MetadataValue.md(
+                markdown_table(
+                    [(o.rel_path, o.kind, o.status, o.rows_in, o.error or "") for o in outcomes[:30]],
+                    ("file", "kind", "status", "rows_in", "error"),
+                )
+            ),
         },
     )
     for table, kinds in (

@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 from showdown_pipeline.core import provenance, report, snapshots
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
 from showdown_pipeline.core.sql import query_arrow, run_sql
-from showdown_pipeline.defs.metadata import row_count
+from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.ratings.assets import BOARD_TABLES, load_parameters
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, warehouse
 
@@ -152,5 +152,14 @@ def leaderboard_snapshot(
                 {f"{b}/{d}": int(n) for (b, d), n in board.groupby(["board", "segment_dim"]).size().items()}
             ),
             "top_model": str(board.iloc[0]["model_id"]) if len(board) else "",
+            "preview": dg.MetadataValue.md(
+                markdown_table(
+                    board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
+                    .head(10)[["rank", "model_id", "rating", "ci_lower", "ci_upper", "votes"]]
+                    .itertuples(index=False),
+                    ("rank", "model", "rating", "95% lower", "95% upper", "votes"),
+                )
+            ),
+            "parameters": dg.MetadataValue.json(manifest["parameters"]),
         }
     )

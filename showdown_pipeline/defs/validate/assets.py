@@ -48,12 +48,16 @@ def contributor_profiles(duckdb: DuckDBResource) -> dg.MaterializeResult:
             ).fetchall()
         )
         profiles = conn.execute("SELECT count(*) FROM contributor_profiles").fetchall()[0][0]
+        by_country = conn.execute(
+            "SELECT country, count(*) FROM contributor_profiles GROUP BY 1 ORDER BY 2 DESC LIMIT 10"
+        ).fetchall()
     return dg.MaterializeResult(
         metadata={
             **row_count(profiles),
             "records_in": total,
             "records_invalid": sum(by_reason.values()),
             "drop_reasons": dg.MetadataValue.json(by_reason),
+            "preview": dg.MetadataValue.md(markdown_table(by_country, ("country", "verified contributors"))),
         }
     )
 
@@ -130,6 +134,7 @@ def validated_votes(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         metadata={
             **row_count(sum(duplicates.values())),
             "drop_reasons": dg.MetadataValue.json(duplicates),
+            "preview": dg.MetadataValue.md(markdown_table(sorted(duplicates.items()), ("reason", "rows"))),
         },
     )
     yield dg.MaterializeResult(
