@@ -110,9 +110,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     manifest = snap.manifest
     inputs = manifest["input"]
     print(
-        f"\nrows in {inputs['rows_in']:,} = counted {inputs['valid']:,} + duplicates {inputs['duplicates']:,}"
+        f"\nrows in {inputs['rows_in']:,} = valid {inputs['valid']:,} + duplicates {inputs['duplicates']:,}"
         f" + quarantined {inputs['quarantined']['total']:,}"
     )
+    integrity = manifest.get("integrity") or {}
+    if integrity:
+        removed = (
+            ", ".join(f"{k} {v:,}" for k, v in sorted(integrity.get("removed_by_check", {}).items()))
+            or "none"
+        )
+        print(
+            f"integrity: {integrity['users_excluded']:,} voters excluded; {integrity['votes_removed']:,} votes removed "
+            f"({removed}); {integrity['votes_counted']:,} votes on the boards"
+        )
     rejected = [f for f in inputs["files"] if f["status"] == "rejected"]
     rejected += [f for f in manifest.get("other_landing_files", []) if f["status"] == "rejected"]
     for f in rejected:
