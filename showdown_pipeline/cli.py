@@ -360,7 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--anchor", help="MODEL_ID=RATING pinned (default: the alphabetically first model = 1000)"
     )
     rate.add_argument("--seed", type=int, default=0)
-    rate.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="bootstrap processes")
+    rate.add_argument(
+        "--workers", type=int, default=1, help="bootstrap processes (more help only beyond 2 cores)"
+    )
     rate.add_argument("--out", help="write model_id, rating, ci_lower, ci_upper, rank, votes as Parquet")
     rate.add_argument("--top", type=int, default=25, help="rows to print")
     rate.add_argument(

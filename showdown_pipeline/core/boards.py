@@ -231,12 +231,15 @@ def build_style_board(
     score = winner_score[winner.codes]
     if np.isnan(score).any() or (winner.codes < 0).any():
         raise bt.RatingError("unexpected winner labels in counted votes")
-    categories = pd.Index(
-        pd.unique(np.concatenate([rows["model_left"].unique(), rows["model_right"].unique()]))
-    ).sort_values()
-    left_code = pd.Categorical(rows["model_left"], categories=categories).codes.astype(np.int64)
-    right_code = pd.Categorical(rows["model_right"], categories=categories).codes.astype(np.int64)
-    models_all = tuple(str(m) for m in categories)
+    n_rows = len(rows)
+    codes, uniques = pd.factorize(
+        np.concatenate(
+            [rows["model_left"].to_numpy(dtype=object), rows["model_right"].to_numpy(dtype=object)]
+        ),
+        sort=True,
+    )
+    left_code, right_code = codes[:n_rows].astype(np.int64), codes[n_rows:].astype(np.int64)
+    models_all = tuple(str(m) for m in uniques)
     weight = rows["n"].to_numpy(dtype=float)
     # connectivity on the (small) aggregated pair counts
     pairs = (

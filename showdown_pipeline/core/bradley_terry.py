@@ -317,17 +317,18 @@ def bootstrap_thetas(
     penalty: float = 0.0,
     batch: int = 50,
     workers: int = 1,
-    tol: float = 1e-7,
+    tol: float = 1e-6,
     max_iter: int = 60,
 ) -> np.ndarray:
     """`rounds` × m bootstrap replicates of θ, each a full refit on votes resampled with replacement.
 
-    The votes are resampled as multinomial counts over the aggregated cells (identical to resampling
-    votes one by one). Replicates are solved together, starting from θ̂ with the Hessian at θ̂ held
+    Votes are resampled by the Poisson bootstrap over the aggregated cells (each vote counted
+    Poisson(1) times), the streaming form of resampling votes with replacement. Replicates are solved together, starting from θ̂ with the Hessian at θ̂ held
     fixed (a chord method): each step costs two sparse products, and converges because a replicate's
     Hessian differs from θ̂'s only by sampling noise. A replicate that has not converged after
     `max_iter` steps is refitted alone with full Newton steps, so every replicate is an exact fit
-    (to `tol` on θ, i.e. 4e-5 Elo by default).
+    (to `tol` on θ, i.e. 4e-4 Elo by default). More `workers` pay off only with more cores than
+    BLAS threads: on 2 cores one process is fastest.
 
     Batches draw from their own child seed (numpy SeedSequence.spawn), so the replicates are the same
     whatever `workers` is. `free` marks the parameters that move (default: all but the anchor, θ = 0);
@@ -374,9 +375,11 @@ class _BootstrapJob:
         design = design_matrix(counts)
         chol = _cholesky(self.hess)
         y = counts.score
-        total = int(round(counts.count.sum()))
         rng = np.random.default_rng(seed)
-        weights = rng.multinomial(total, counts.count / counts.count.sum(), size=size).astype(float)
+        # Poisson bootstrap: each vote is drawn Poisson(1) times, so a cell of c votes is drawn
+        # Poisson(c) times. Asymptotically the same as resampling N votes with replacement (the total
+        # varies by ~√N), twice as fast to draw as the multinomial, and exact per cell.
+        weights = rng.poisson(counts.count, size=(size, len(counts.count))).astype(float)
         theta = np.tile(self.theta_hat, (size, 1))
         active = np.ones(size, dtype=bool)
         free_idx = np.flatnonzero(free)
@@ -565,22 +568,27 @@ def fit_style_bradley_terry(
     iteration = 0
 
     def parts(theta, beta):
-        d = theta[left] - theta[right] + x @ beta
+        d = theta[left] - theta[right] + beta @ xt
         return d, _sigmoid(d)
 
     def objective(theta, beta):
-        d = theta[left] - theta[right] + x @ beta
+        d = theta[left] - theta[right] + beta @ xt
         # y·log σ(d) + (1−y)·log σ(−d) = y·d − log(1 + e^d)
         ll = np.sum(w * (score * d - np.logaddexp(0.0, d)))
         return float(ll - 0.5 * ridge * beta @ beta)
 
+    # Features as k contiguous rows, and one reusable buffer for a·x: on ten million votes, fresh
+    # 400 MB temporaries and strided columns cost more than the arithmetic.
+    xt = np.ascontiguousarray(x.T)
+    buffer = np.empty_like(xt)
+
     def blocks(a):
         h_tt = _weighted_outer(left, right, a, m)
-        ax = a[:, None] * x
+        np.multiply(xt, a, out=buffer)
         h_tb = np.stack(
-            [np.bincount(left, ax[:, j], m) - np.bincount(right, ax[:, j], m) for j in range(k)], axis=1
+            [np.bincount(left, buffer[j], m) - np.bincount(right, buffer[j], m) for j in range(k)], axis=1
         )
-        h_bb = x.T @ ax
+        h_bb = xt @ buffer.T
         full = np.zeros((m + k, m + k))
         full[:m, :m], full[:m, m:], full[m:, :m], full[m:, m:] = h_tt, h_tb, h_tb.T, h_bb
         return full
@@ -590,18 +598,21 @@ def fit_style_bradley_terry(
     for iteration in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
         _, p = parts(theta, beta)
         r = w * (score - p)
-        grad = np.concatenate([np.bincount(left, r, m) - np.bincount(right, r, m), x.T @ r - ridge * beta])
+        grad = np.concatenate([np.bincount(left, r, m) - np.bincount(right, r, m), xt @ r - ridge * beta])
         hess = blocks(w * p * (1 - p))
         hess[m:, m:] += ridge * np.eye(k)
         step = np.zeros(m + k)
         step[keep] = _solve(hess[np.ix_(keep, keep)], grad[keep])
         t = 1.0
-        while True:
-            cand_t, cand_b = theta + t * step[:m], beta + t * step[m:]
-            value = objective(cand_t, cand_b)
-            if value >= current - 1e-12 or t < 1e-8:
-                break
-            t *= 0.5
+        if iteration <= 3:  # damped while far from the optimum; then plain Newton (concave problem)
+            while True:
+                cand_t, cand_b = theta + t * step[:m], beta + t * step[m:]
+                value = objective(cand_t, cand_b)
+                if value >= current - 1e-12 or t < 1e-8:
+                    break
+                t *= 0.5
+        else:
+            cand_t, cand_b, value = theta + step[:m], beta + step[m:], current
         theta, beta, current = cand_t, cand_b, value
         if np.max(np.abs(t * step)) < tol:
             converged = True

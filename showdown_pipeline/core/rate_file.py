@@ -26,15 +26,18 @@ class RatedTable:
     coefficients: list[dict]
 
 
-def _loader(path: Path) -> str:
+def _vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Expose the file as the view `vote_table`; lazy, so DuckDB reads only the columns a query uses."""
     name = path.name.lower()
     if name.endswith(".parquet"):
-        return "rate/load_vote_table_parquet"
-    if name.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson")):
-        return "rate/load_vote_table_json"
-    if name.endswith((".csv", ".csv.gz", ".tsv")):
-        return "rate/load_vote_table_csv"
-    raise ValueError(f"unsupported vote table {path.name}: use .parquet, .jsonl[.gz], .json or .csv")
+        relation = conn.read_parquet(str(path))
+    elif name.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson")):
+        relation = conn.read_json(str(path))
+    elif name.endswith((".csv", ".csv.gz", ".tsv")):
+        relation = conn.read_csv(str(path), header=True, all_varchar=True)
+    else:
+        raise ValueError(f"unsupported vote table {path.name}: use .parquet, .jsonl[.gz], .json or .csv")
+    relation.create_view("vote_table", replace=True)
 
 
 def load_cells(path: Path, style: bool = False) -> tuple[pd.DataFrame, int, str]:
@@ -45,7 +48,7 @@ def load_cells(path: Path, style: bool = False) -> tuple[pd.DataFrame, int, str]
         raise FileNotFoundError(f"no vote table at {path}")
     with duckdb.connect() as conn:
         prepare_connection(conn)
-        run_sql(conn, _loader(path), {"path": str(path)})
+        _vote_table(conn, path)
         columns = {c.lower() for c in conn.sql("SELECT * FROM vote_table LIMIT 0").columns}
         if {"model_a", "model_b", "winner"} <= columns:
             labels = "arena"

@@ -61,8 +61,8 @@ def test_bootstrap_replicates_are_exact_refits():
     fit = bt.fit_bradley_terry(counts, "m0")
     free = np.arange(5) != 0
     thetas = bt.bootstrap_thetas(counts, fit.theta, 5, seed=3, free=free, batch=5, tol=1e-10)
-    weights = np.random.default_rng(np.random.SeedSequence(3).spawn(1)[0]).multinomial(
-        int(counts.count.sum()), counts.count / counts.count.sum(), size=5
+    weights = np.random.default_rng(np.random.SeedSequence(3).spawn(1)[0]).poisson(
+        counts.count, size=(5, len(counts.count))
     )
     for i in range(5):
         replicate = bt.PairCounts(

@@ -2,7 +2,6 @@
 aggregated in SQL. The math lives in `core/bradley_terry.py` and `core/boards.py`."""
 
 import json
-import os
 
 import dagster as dg
 import pandas as pd
@@ -39,7 +38,9 @@ class RatingConfig(dg.Config):
         default=1000, description="Percentile bootstrap rounds (0: sandwich interval only)."
     )
     seed: int = Field(default=20_240_601, description="Seed of the bootstrap (and of the shrinkage folds).")
-    workers: int = Field(default=min(2, os.cpu_count() or 1), description="Processes for the bootstrap.")
+    workers: int = Field(
+        default=1, description="Processes for the bootstrap (more help only beyond 2 cores)."
+    )
     min_votes: int = Field(default=300, description="Fewer votes than this: the row is provisional.")
     min_users: int = Field(default=50, description="Fewer distinct voters than this: the row is provisional.")
     max_user_share: float = Field(
@@ -159,7 +160,7 @@ def overall_ratings(
         "bootstrap": {
             "rounds": config.bootstrap_rounds,
             "seed": config.seed,
-            "resampling": "multinomial over votes",
+            "resampling": "Poisson bootstrap (each vote counted Poisson(1) times)",
         },
         "thresholds": {
             "min_votes": config.min_votes,
