@@ -54,3 +54,4 @@ def all_sql_files() -> list[Path]:
 def prepare_connection(conn: duckdb.DuckDBPyConnection) -> None:
     """Session settings every pipeline connection shares: UTC timestamps everywhere."""
     conn.execute("SET TimeZone = 'UTC'")
+    conn.execute("SET enable_progress_bar = false")  # logs and CLI output stay readable
