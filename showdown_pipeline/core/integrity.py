@@ -34,6 +34,9 @@ class IntegrityThresholds:
     favour_min_seen: int = 8
     favour_min_excess: float = 0.3  # (score − expected) / seen
     favour_z: float = 4.5
+    # coordinated favouritism: many voters who each gave one model all their sightings outright
+    sweep_min_seen: int = 5
+    sweep_min_users: int = 5
     # collusion: voters linked by shared ip/device hashes who, pooled, favour one model
     ring_min_size: int = 3
     ring_max_group: int = 50
@@ -292,3 +295,38 @@ def fragility(counts: bt.PairCounts, anchor: str, max_removed: int = 100_000) ->
         "note": f"no flip found within {int(removed.sum())} removed votes",
         "total_votes": int(counts.count.sum()),
     }
+
+
+def coordinated_sweeps(sweeps: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
+    """Boosters too thin to catch one by one: for each model, the voters who handed it every one of
+    their (≥ sweep_min_seen) sightings outright, against how many honest voters would (Σ of each
+    voter's probability of such a sweep). A model with far more sweepers than expected (Poisson
+    test, Bonferroni over models) has a campaign behind it; its sweepers are flagged. Honest voters
+    who swept it by luck are flagged with them: about `expected` of them, which the reason states."""
+    from scipy.stats import poisson
+
+    s = sweeps[sweeps["seen"] >= t.sweep_min_seen]
+    if s.empty:
+        return _frame([])
+    s = s.assign(p_sweep=np.exp(s["log_p_sweep"]), swept=s["outright_wins"] == s["seen"])
+    per_model = s.groupby("model_id").agg(observed=("swept", "sum"), expected=("p_sweep", "sum"))
+    per_model["p_value"] = poisson.sf(per_model["observed"] - 1, per_model["expected"])
+    n_models = max(len(per_model), 1)
+    campaigns = per_model[
+        (per_model["p_value"] < t.alpha / n_models) & (per_model["observed"] >= t.sweep_min_users)
+    ]
+    rows = []
+    for model, c in campaigns.iterrows():
+        for user in sorted(s.loc[s["swept"] & (s["model_id"] == model), "user_id"]):
+            rows.append(
+                {
+                    "user_id": user,
+                    "check_name": "coordinated_favouritism",
+                    "score": float(c["observed"] / max(c["expected"], 1e-9)),
+                    "p_value": float(c["p_value"]),
+                    "excluded": True,
+                    "reason": f"one of {int(c['observed'])} voters who gave {model} every one of their sightings outright "
+                    f"({c['expected']:.1f} expected by chance)",
+                }
+            )
+    return _frame(rows).drop_duplicates("user_id")

@@ -156,3 +156,23 @@ def test_fragility_is_confirmed_by_refitting():
 )
 def test_checks_flag_nobody_in_an_honest_population(check):
     assert check(honest_stats(seed=3), T).empty
+
+
+def test_coordinated_sweeps_flag_a_campaign_too_thin_to_see_one_by_one():
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(2000):  # honest voters: each sighting won outright with probability 0.4
+        seen = int(rng.integers(5, 9))
+        for model in ("target", "other"):
+            rows.append([f"h{i}", model, seen, int(rng.binomial(seen, 0.4)), seen * np.log(0.4)])
+    for i in range(12):  # boosters: six sightings of the target, six outright wins
+        rows.append([f"b{i}", "target", 6, 6, 6 * np.log(0.4)])
+    sweeps = pd.DataFrame(rows, columns=["user_id", "model_id", "seen", "outright_wins", "log_p_sweep"])
+    flags = integrity.coordinated_sweeps(sweeps, T)
+    flagged = set(flags["user_id"])
+    assert {f"b{i}" for i in range(12)} <= flagged
+    honest_flagged = {u for u in flagged if u.startswith("h")}
+    assert len(honest_flagged) <= 10  # the lucky honest sweepers, about as many as expected (≈ 5)
+    assert "expected by chance" in flags["reason"].iloc[0]
+    # without the campaign, nobody is flagged
+    assert integrity.coordinated_sweeps(sweeps[~sweeps["user_id"].str.startswith("b")], T).empty

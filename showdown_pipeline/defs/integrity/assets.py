@@ -91,9 +91,16 @@ def integrity_checks(context: dg.AssetExecutionContext, config: IntegrityConfig,
                 pd.DataFrame({"model_id": list(preliminary.models), "theta": preliminary.theta}),
             )
             scores = query_frame(conn, "integrity/user_model_scores", {"cutoff": cutoff, "min_seen": 3})
+            sweeps = query_frame(
+                conn, "integrity/user_model_sweeps", {"cutoff": cutoff, "min_seen": t.sweep_min_seen}
+            )
             conn.unregister("integrity_theta")
             shared = query_frame(conn, "integrity/shared_identities", {"max_group": t.ring_max_group})
-            flags += [integrity.favouritism(scores, t), integrity.rings(shared, scores, t)]
+            flags += [
+                integrity.favouritism(scores, t),
+                integrity.rings(shared, scores, t),
+                integrity.coordinated_sweeps(sweeps, t),
+            ]
         user_flags = (
             pd.concat([f for f in flags if len(f)], ignore_index=True)
             if any(len(f) for f in flags)
