@@ -35,7 +35,8 @@ class IntegrityThresholds:
     favour_min_excess: float = 0.3  # (score − expected) / seen
     favour_z: float = 4.5
     # coordinated favouritism: many voters who each gave one model all their sightings outright
-    sweep_min_seen: int = 5
+    sweep_min_seen: int = 4
+    sweep_max_p: float = 0.02  # a voter's chance of sweeping honestly, at most
     sweep_min_users: int = 5
     # collusion: voters linked by shared ip/device hashes who, pooled, favour one model
     ring_min_size: int = 3
@@ -306,9 +307,12 @@ def coordinated_sweeps(sweeps: pd.DataFrame, t: IntegrityThresholds) -> pd.DataF
     from scipy.stats import poisson
 
     s = sweeps[sweeps["seen"] >= t.sweep_min_seen]
+    # only sightings an honest voter would rarely sweep count, on both sides of the comparison
+    s = s.assign(p_sweep=np.exp(s["log_p_sweep"]))
+    s = s[s["p_sweep"] <= t.sweep_max_p]
     if s.empty:
         return _frame([])
-    s = s.assign(p_sweep=np.exp(s["log_p_sweep"]), swept=s["outright_wins"] == s["seen"])
+    s = s.assign(swept=s["outright_wins"] == s["seen"])
     per_model = s.groupby("model_id").agg(observed=("swept", "sum"), expected=("p_sweep", "sum"))
     per_model["p_value"] = poisson.sf(per_model["observed"] - 1, per_model["expected"])
     n_models = max(len(per_model), 1)
