@@ -38,6 +38,12 @@ class IntegrityThresholds:
     sweep_min_seen: int = 4
     sweep_max_p: float = 0.02  # a voter's chance of sweeping honestly, at most
     sweep_min_users: int = 5
+    # outcome anomaly (Chatbot Arena §5.1): Fisher's method at secret checkpoints
+    anomaly_min_votes: int = 20
+    anomaly_max_checkpoint: int = 200
+    anomaly_checkpoints: int = 3
+    anomaly_min_excess: float = 0.3  # mean log-probability per vote below a typical voter's
+    upset_max_p: float = 0.1  # a winner this unlikely marks the vote for review (never dropped)
     # collusion: voters linked by shared ip/device hashes who, pooled, favour one model
     ring_min_size: int = 3
     ring_max_group: int = 50
@@ -334,3 +340,76 @@ def coordinated_sweeps(sweeps: pd.DataFrame, t: IntegrityThresholds) -> pd.DataF
                 }
             )
     return _frame(rows).drop_duplicates("user_id")
+
+
+def outcome_anomaly(surprise: pd.DataFrame, t: IntegrityThresholds, seed: int) -> pd.DataFrame:
+    """Chatbot Arena §5.1: Fisher's method over each voter's first k votes (each vote's probability
+    given everyone else's votes on that pair), at a few checkpoints k drawn from `seed` (kept out of
+    the public manifest so manipulators cannot aim between them), Bonferroni over voters × checkpoints.
+    Flags voters whose outcomes are jointly too improbable — random clickers and contrarians."""
+    from scipy.stats import chi2
+
+    rng = np.random.default_rng(seed)
+    checkpoints = sorted(
+        {
+            int(k)
+            for k in rng.integers(t.anomaly_min_votes, t.anomaly_max_checkpoint, size=t.anomaly_checkpoints)
+        }
+    )
+    if surprise.empty:
+        return _frame([])
+    s = surprise.sort_values(["user_id", "k"])
+    s["cum"] = s.groupby("user_id")["log_p"].cumsum()
+    # the same test on a vote that matched the consensus: the expected log-probability per vote
+    baseline = float(surprise["log_p"].mean())
+    rows, tests = {}, 0
+    for k in checkpoints:
+        at_k = s[s["k"] == k]
+        tests += len(at_k)
+        for user, cum in zip(at_k["user_id"], at_k["cum"], strict=True):
+            stat = -2.0 * cum
+            p = float(chi2.sf(stat, 2 * k))
+            excess = (cum / k) - baseline  # how much less likely than a typical voter's outcomes
+            if user not in rows or p < rows[user][0]:
+                rows[user] = (p, k, excess)
+    limit = t.alpha / max(tests, 1)
+    flagged = [
+        {
+            "user_id": u,
+            "check_name": "outcome_anomaly",
+            "score": float(-e),
+            "p_value": p,
+            "excluded": True,
+            "reason": f"outcomes of the first {k} votes improbable given everyone else's (Fisher p = {p:.1e})",
+        }
+        for u, (p, k, e) in rows.items()
+        if p < limit and e < -t.anomaly_min_excess
+    ]
+    return _frame(flagged)
+
+
+def disfavouring(scores: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
+    """Omnipresent rigging (arXiv 2501.17858): a voter who drags a few models far below what the
+    ratings expect whenever they appear — pushing down a target's neighbours instead of boosting it."""
+    from scipy.stats import norm
+
+    s = scores[scores["seen"] >= t.favour_min_seen].copy()
+    if s.empty:
+        return _frame([])
+    s["z"] = _z(s["score"], s["expected"], s["variance"])
+    s["excess"] = (s["score"] - s["expected"]) / s["seen"]
+    hit = s[(s["z"] <= -t.favour_z) & (s["excess"] <= -t.favour_min_excess)]
+    hit = hit.sort_values("z").drop_duplicates("user_id")
+    return _frame(
+        [
+            {
+                "user_id": r.user_id,
+                "check_name": "disfavouring",
+                "score": float(-r.z),
+                "p_value": float(norm.cdf(r.z)),
+                "excluded": True,
+                "reason": f"{r.model_id} scored {r.score:.1f} of {int(r.seen)} when shown to this voter; ratings expect {r.expected:.1f}",
+            }
+            for r in hit.itertuples(index=False)
+        ]
+    )

@@ -176,3 +176,24 @@ def test_coordinated_sweeps_flag_a_campaign_too_thin_to_see_one_by_one():
     assert "expected by chance" in flags["reason"].iloc[0]
     # without the campaign, nobody is flagged
     assert integrity.coordinated_sweeps(sweeps[~sweeps["user_id"].str.startswith("b")], T).empty
+
+
+def test_outcome_anomaly_flags_a_contrarian_not_consensus_voters():
+    rng = np.random.default_rng(9)
+    rows = []
+    for i in range(300):  # honest: outcomes drawn near the consensus (log p around log 0.5)
+        for k in range(1, 121):
+            rows.append([f"h{i}", k, np.log(rng.choice([0.6, 0.3, 0.1], p=[0.6, 0.3, 0.1]))])
+    for k in range(1, 121):  # a contrarian: always the outcome almost nobody else chose
+        rows.append(["contrarian", k, np.log(0.05)])
+    surprise = pd.DataFrame(rows, columns=["user_id", "k", "log_p"])
+    flags = integrity.outcome_anomaly(surprise, T, seed=1)
+    assert list(flags["user_id"]) == ["contrarian"] and "Fisher" in flags["reason"].iloc[0]
+    assert integrity.outcome_anomaly(surprise[surprise["user_id"] != "contrarian"], T, seed=1).empty
+
+
+def test_disfavouring_flags_omnipresent_rigging():
+    rows = [[f"h{i}", "neighbour", 20, 10.0 - (i % 4), 10.0, 5.0] for i in range(300)]
+    rows.append(["rigger", "neighbour", 30, 0.0, 15.0, 7.5])
+    flags = integrity.disfavouring(_scores(rows), T)
+    assert list(flags["user_id"]) == ["rigger"]
