@@ -24,6 +24,7 @@ def honest_stats(n_users: int = 200, seed: int = 0) -> pd.DataFrame:
             "left_wins": rng.binomial(decided, 0.5),
             "timed": votes,
             "too_fast": rng.binomial(votes, 0.005),
+            "ttv_cv": rng.uniform(0.3, 0.9, n_users),
             "max_daily": np.minimum(votes, rng.integers(5, 60, n_users)),
             "top_prompt_votes": rng.integers(1, 4, n_users),
         }
@@ -197,3 +198,20 @@ def test_disfavouring_flags_omnipresent_rigging():
     rows.append(["rigger", "neighbour", 30, 0.0, 15.0, 7.5])
     flags = integrity.disfavouring(_scores(rows), T)
     assert list(flags["user_id"]) == ["rigger"]
+
+
+def test_inhuman_regularity():
+    stats = with_user(
+        honest_stats(),
+        user_id="script",
+        votes=300,
+        decided=200,
+        left_wins=100,
+        timed=300,
+        too_fast=0,
+        ttv_cv=0.02,
+        max_daily=50,
+        top_prompt_votes=1,
+    )
+    assert list(integrity.inhuman_regularity(stats, T)["user_id"]) == ["script"]
+    assert integrity.inhuman_regularity(honest_stats(), T).empty

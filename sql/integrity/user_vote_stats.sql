@@ -29,6 +29,7 @@ SELECT
     count(*) FILTER (WHERE winner = 'left') AS left_wins,
     count(*) FILTER (WHERE ttv IS NOT NULL) AS timed,
     count(*) FILTER (WHERE ttv IS NOT NULL AND ttv < min_ttv) AS too_fast,
+    coalesce(stddev_samp(ttv) / nullif(avg(ttv), 0), 1.0) AS ttv_cv,
     coalesce(any_value(d.max_daily), 0) AS max_daily,
     coalesce(any_value(p.top_prompt_votes), 0) AS top_prompt_votes
 FROM v

@@ -81,6 +81,7 @@ def integrity_checks(context: dg.AssetExecutionContext, config: IntegrityConfig,
         cells = query_frame(conn, "integrity/clean_pair_counts", {"cutoff": cutoff})
         flags = [
             integrity.too_fast(stats, t),
+            integrity.inhuman_regularity(stats, t),
             integrity.daily_volume(stats, t),
             integrity.position_bias(stats, t),
             integrity.prompt_flooders(stats, t),
