@@ -327,7 +327,9 @@ def fragility(counts: bt.PairCounts, anchor: str, max_removed: int = 100_000) ->
     }
 
 
-def coordinated_sweeps(sweeps: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
+def coordinated_sweeps(
+    sweeps: pd.DataFrame, t: IntegrityThresholds, already: set[str] | None = None
+) -> pd.DataFrame:
     """Boosters too thin to catch one by one: for each model, the voters who handed it every one of
     their (≥ sweep_min_seen) sightings outright, against how many honest voters would (Σ of each
     voter's probability of such a sweep). A model with far more sweepers than expected (Poisson
@@ -335,7 +337,9 @@ def coordinated_sweeps(sweeps: pd.DataFrame, t: IntegrityThresholds) -> pd.DataF
     who swept it by luck are flagged with them: about `expected` of them, which the reason states."""
     from scipy.stats import poisson
 
-    s = sweeps[sweeps["seen"] >= t.sweep_min_seen]
+    # voters already caught one by one are explained; the campaign test looks at the rest, so once
+    # the boosters are caught individually, honest chance sweepers are not flagged with them
+    s = sweeps[(sweeps["seen"] >= t.sweep_min_seen) & ~sweeps["user_id"].isin(already or set())]
     # only sightings an honest voter would rarely sweep count, on both sides of the comparison
     s = s.assign(p_sweep=np.exp(s["log_p_sweep"]))
     s = s[s["p_sweep"] <= t.sweep_max_p]

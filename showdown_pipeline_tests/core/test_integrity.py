@@ -215,3 +215,11 @@ def test_inhuman_regularity():
     )
     assert list(integrity.inhuman_regularity(stats, T)["user_id"]) == ["script"]
     assert integrity.inhuman_regularity(honest_stats(), T).empty
+
+
+def test_coordinated_sweeps_ignore_voters_already_caught():
+    rows = [[f"h{i}", "target", 5, 2, 5 * np.log(0.4)] for i in range(200)]
+    rows += [[f"b{i}", "target", 6, 6, 6 * np.log(0.4)] for i in range(12)]
+    sweeps = pd.DataFrame(rows, columns=["user_id", "model_id", "seen", "outright_wins", "log_p_sweep"])
+    assert set(integrity.coordinated_sweeps(sweeps, T)["user_id"]) == {f"b{i}" for i in range(12)}
+    assert integrity.coordinated_sweeps(sweeps, T, already={f"b{i}" for i in range(12)}).empty

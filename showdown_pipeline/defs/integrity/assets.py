@@ -105,10 +105,11 @@ def integrity_checks(context: dg.AssetExecutionContext, config: IntegrityConfig,
             conn.unregister("integrity_theta")
             surprise = query_frame(conn, "integrity/vote_outcome_surprise", {"cutoff": cutoff})
             shared = query_frame(conn, "integrity/shared_identities", {"max_group": t.ring_max_group})
+            individually = [integrity.favouritism(scores, t), integrity.rings(shared, scores, t)]
+            caught = set().union(*(set(f["user_id"]) for f in individually))
             flags += [
-                integrity.favouritism(scores, t),
-                integrity.rings(shared, scores, t),
-                integrity.coordinated_sweeps(sweeps, t),
+                *individually,
+                integrity.coordinated_sweeps(sweeps, t, already=caught),
                 integrity.disfavouring(scores, t),
                 integrity.outcome_anomaly(surprise, t, config.anomaly_seed),
             ]
