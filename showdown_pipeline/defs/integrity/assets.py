@@ -200,8 +200,14 @@ def integrity_checks(context: dg.AssetExecutionContext, config: IntegrityConfig,
             "users_flagged_by_check": dg.MetadataValue.json(summary["users_flagged_by_check"]),
             "preview": dg.MetadataValue.md(
                 markdown_table(
-                    user_flags.head(15)[["user_id", "check_name", "score", "reason"]].itertuples(index=False),
-                    ("user", "check", "score", "reason"),
+                    # the event log lives outside the warehouse: voters appear as a hash prefix, not their id
+                    [
+                        (hashlib.sha256(str(u).encode()).hexdigest()[:10], c, round(float(sc), 2), r)
+                        for u, c, sc, r in user_flags.head(15)[
+                            ["user_id", "check_name", "score", "reason"]
+                        ].itertuples(index=False)
+                    ],
+                    ("voter (sha256 prefix)", "check", "score", "reason"),
                 )
                 if len(user_flags)
                 else "(no voter flagged)"
