@@ -222,10 +222,26 @@ def build_style_board(
     anchor_rating: float,
     thresholds: Thresholds = Thresholds(),
     ridge: float = 1.0,
+    models: list[str] | None = None,
 ) -> Board:
     """`rows`: model_left, model_right, winner, one column per STYLE_FEATURES (normalised
     differences (L−R)/(L+R)) and n (identical rows aggregated in SQL). Millions of rows are fine:
-    models become integer codes once, and the fit is vectorised numpy."""
+    models become integer codes once, and the fit is vectorised numpy. With `models`, the rows
+    already carry left_code/right_code (indices into `models`) and a numeric score, as SQL can
+    produce them — no string per row reaches Python."""
+    if models is not None:
+        return _style_board_from_codes(
+            rows["left_code"].to_numpy(dtype=np.int64),
+            rows["right_code"].to_numpy(dtype=np.int64),
+            rows["score"].to_numpy(dtype=float),
+            rows,
+            tuple(models),
+            stats,
+            anchor,
+            anchor_rating,
+            thresholds,
+            ridge,
+        )
     winner = pd.Categorical(rows["winner"])
     winner_score = np.array([WINNER_SCORE.get(str(c), np.nan) for c in winner.categories])
     score = winner_score[winner.codes]
@@ -240,6 +256,23 @@ def build_style_board(
     )
     left_code, right_code = codes[:n_rows].astype(np.int64), codes[n_rows:].astype(np.int64)
     models_all = tuple(str(m) for m in uniques)
+    return _style_board_from_codes(
+        left_code, right_code, score, rows, models_all, stats, anchor, anchor_rating, thresholds, ridge
+    )
+
+
+def _style_board_from_codes(
+    left_code: np.ndarray,
+    right_code: np.ndarray,
+    score: np.ndarray,
+    rows: pd.DataFrame,
+    models_all: tuple[str, ...],
+    stats: pd.DataFrame,
+    anchor: str,
+    anchor_rating: float,
+    thresholds: Thresholds,
+    ridge: float,
+) -> Board:
     weight = rows["n"].to_numpy(dtype=float)
     # connectivity on the (small) aggregated pair counts
     pairs = (

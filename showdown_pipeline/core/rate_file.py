@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from showdown_pipeline.core import boards
@@ -60,6 +61,8 @@ def load_cells(path: Path, style: bool = False) -> tuple[pd.DataFrame, int, str]
                 f"model_left, model_right, winner (canonical); found {sorted(columns)}"
             )
         cells = query_frame(conn, f"rate/{labels}_style_rows" if style else f"rate/{labels}_cells")
+        if style:
+            cells.attrs["models"] = [r[0] for r in run_sql(conn, f"rate/{labels}_models").fetchall()]
         rows_in = int(run_sql(conn, "rate/row_count").fetchall()[0][0])
     return cells, rows_in, labels
 
@@ -78,18 +81,28 @@ def rate_table(
     cells, rows_in, labels = load_cells(path, style=style)
     if cells.empty:
         raise bt.RatingError(f"{Path(path).name} has no scorable votes")
-    anchor = anchor or str(min(cells["model_left"].min(), cells["model_right"].min()))
-    votes = (
-        pd.concat([cells.groupby("model_left")["n"].sum(), cells.groupby("model_right")["n"].sum()])
-        .groupby(level=0)
-        .sum()
-    )
+    models = cells.attrs.get("models")
+    if style:
+        anchor = anchor or models[0]
+        sides = np.concatenate([cells["left_code"].to_numpy(), cells["right_code"].to_numpy()])
+        per_model = np.bincount(
+            sides, weights=np.concatenate([cells["n"].to_numpy()] * 2), minlength=len(models)
+        )
+        votes = pd.Series(per_model, index=models)
+        votes = votes[votes > 0]
+    else:
+        anchor = anchor or str(min(cells["model_left"].min(), cells["model_right"].min()))
+        votes = (
+            pd.concat([cells.groupby("model_left")["n"].sum(), cells.groupby("model_right")["n"].sum()])
+            .groupby(level=0)
+            .sum()
+        )
     stats = pd.DataFrame(
         {"model_id": votes.index, "votes": votes.to_numpy(), "users": 0, "top_user_share": 0.0}
     )
     coefficients: list[dict] = []
     if style:
-        board = boards.build_style_board(cells, stats, anchor, anchor_rating)
+        board = boards.build_style_board(cells, stats, anchor, anchor_rating, models=models)
         coefficients = board.extra["coefficients"]
     else:
         board = boards.build_board(

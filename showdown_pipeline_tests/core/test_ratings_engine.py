@@ -235,3 +235,62 @@ def test_two_models_only_and_rate_file(tmp_path, real_fixtures):
     arena = rate_file.rate_table(real_fixtures / "arena_2023_human_votes.jsonl", bootstrap=0)
     assert arena.rows_in == arena.rows_scored == 26_919
     assert arena.board.iloc[0]["model_id"] == "gpt-4"
+
+
+def test_rate_file_style_board_from_integer_codes(tmp_path):
+    """`showdown rate --style`: SQL hands over model codes and scores; the result equals the string path."""
+    from showdown_pipeline.core import rate_file
+
+    rng = np.random.default_rng(11)
+    n, names = 20_000, ["m-a", "m-b", "m-c", "m-d"]
+    a = rng.integers(0, 4, n)
+    b = (a + rng.integers(1, 4, n)) % 4
+    tok_a, tok_b = rng.integers(100, 800, n), rng.integers(100, 800, n)
+    d = (
+        np.array([0.4, 0.1, -0.1, -0.4])[a]
+        - np.array([0.4, 0.1, -0.1, -0.4])[b]
+        + 1.0 * (tok_a - tok_b) / (tok_a + tok_b)
+    )
+    win = rng.random(n) < 1 / (1 + np.exp(-d))
+    frame = pd.DataFrame(
+        {
+            "model_a": np.array(names)[a],
+            "model_b": np.array(names)[b],
+            "winner": np.where(win, "model_a", "model_b"),
+            "tokens_a": tok_a,
+            "tokens_b": tok_b,
+            "headers_a": 1,
+            "headers_b": 1,
+            "lists_a": 0,
+            "lists_b": 0,
+            "bold_a": 0,
+            "bold_b": 0,
+            "latency_ms_a": 1000,
+            "latency_ms_b": 1000,
+        }
+    )
+    path = tmp_path / "votes.parquet"
+    frame.to_parquet(path)
+    rated = rate_file.rate_table(path, style=True)
+    tokens = next(c for c in rated.coefficients if c["feature"] == "tokens")
+    assert tokens["coefficient_per_unit_difference"] == pytest.approx(1.0, rel=0.15)
+    assert list(rated.board["model_id"]) == names  # strongest first, on the true order
+    # the string path (what the pipeline's style_ratings asset uses) gives the same board
+    rows = frame.assign(
+        model_left=frame["model_a"],
+        model_right=frame["model_b"],
+        winner=np.where(win, "left", "right"),
+        tokens=(tok_a - tok_b) / (tok_a + tok_b),
+        headers=0.0,
+        lists=0.0,
+        bold=0.0,
+        latency_ms=0.0,
+        n=1,
+    )
+    stats = pd.DataFrame({"model_id": names, "votes": 1, "users": 1, "top_user_share": 0.0})
+    by_strings = boards.build_style_board(rows, stats, rated.anchor, 1000.0).frame.set_index("model_id")[
+        "rating"
+    ]
+    np.testing.assert_allclose(
+        rated.board.set_index("model_id")["rating"].reindex(by_strings.index), by_strings, atol=1e-6
+    )
