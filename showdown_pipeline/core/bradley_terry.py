@@ -207,10 +207,7 @@ def fit_bradley_terry(
 
     def loglik(beta: np.ndarray) -> float:
         theta = unpack(beta)
-        d = theta[counts.left] - theta[counts.right]
-        # log σ(d) = −log(1 + e^(−d)), computed stably
-        ll = np.sum(w * (y * -np.logaddexp(0.0, -d) + (1.0 - y) * -np.logaddexp(0.0, d)))
-        return float(ll - 0.5 * ridge * beta @ beta)
+        return _loglik(theta[counts.left] - theta[counts.right], y, w) - 0.5 * ridge * float(beta @ beta)
 
     beta = np.zeros(size)
     current = loglik(beta)
@@ -284,6 +281,17 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+def _loglik(d: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """Σ w·[y·log σ(d) + (1−y)·log σ(−d)] = Σ w·[y·d − log(1 + e^d)], for scores y in [0, 1]."""
+    return float(np.sum(w * (y * d - np.logaddexp(0.0, d))))
+
+
+def weighted_gram(design, weights: np.ndarray) -> np.ndarray:
+    """Dᵀ diag(weights) D as a dense matrix: the Fisher information (weights w·p(1−p)) or the
+    sandwich's meat (weights w·(y−p)²) of the cells in `design`."""
+    return (design.T @ design.multiply(weights[:, None])).toarray()
+
+
 def _solve(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
     try:
         return np.linalg.solve(hess, grad)
@@ -341,7 +349,7 @@ def bootstrap_thetas(
     prior = np.zeros(m) if prior is None else np.asarray(prior, dtype=float)
     design = design_matrix(counts)
     p_hat = _sigmoid(design @ theta_hat)
-    hess = (design.T @ design.multiply((counts.count * p_hat * (1 - p_hat))[:, None])).toarray()
+    hess = weighted_gram(design, counts.count * p_hat * (1 - p_hat))
     hess = hess[np.ix_(free, free)] + penalty * np.eye(int(free.sum()))
     sizes = [min(batch, rounds - start) for start in range(0, rounds, batch)]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
@@ -406,7 +414,7 @@ def _newton_weighted(counts, weights, theta, free, prior, penalty, tol, max_iter
     for _ in range(max_iter):
         p = _sigmoid(design @ theta)
         grad = design.T @ (weights * (y - p)) - penalty * (theta - prior)
-        hess = (design.T @ design.multiply((weights * p * (1 - p))[:, None])).toarray()
+        hess = weighted_gram(design, weights * p * (1 - p))
         hess = hess[np.ix_(free, free)] + penalty * np.eye(int(free.sum()))
         step = _solve(hess, grad[free])
         theta[free] += step
@@ -475,15 +483,13 @@ def fit_shrunk(
     converged = False
 
     def objective(t: np.ndarray) -> float:
-        d = design @ t
-        ll = np.sum(w * (y * -np.logaddexp(0.0, -d) + (1.0 - y) * -np.logaddexp(0.0, d)))
-        return float(ll - 0.5 * penalty * np.sum((t - prior) ** 2))
+        return _loglik(design @ t, y, w) - 0.5 * penalty * float(np.sum((t - prior) ** 2))
 
     current = objective(theta)
     for _ in range(max_iter):
         p = _sigmoid(design @ theta)
         grad = design.T @ (w * (y - p)) - penalty * (theta - prior)
-        hess = (design.T @ design.multiply((w * p * (1 - p))[:, None])).toarray() + penalty * eye
+        hess = weighted_gram(design, w * p * (1 - p)) + penalty * eye
         step = _solve(hess, grad)
         t = 1.0
         while True:
@@ -497,16 +503,14 @@ def fit_shrunk(
             converged = True
             break
     p = _sigmoid(design @ theta)
-    hess = (design.T @ design.multiply((w * p * (1 - p))[:, None])).toarray() + penalty * eye
-    meat = (design.T @ design.multiply((w * (y - p) ** 2)[:, None])).toarray()
+    hess = weighted_gram(design, w * p * (1 - p)) + penalty * eye
+    meat = weighted_gram(design, w * (y - p) ** 2)
     h_inv = np.linalg.pinv(hess)
     return ShrunkFit(counts.models, theta, h_inv @ meat @ h_inv, penalty, converged)
 
 
 def heldout_loglik(counts: PairCounts, theta: np.ndarray) -> float:
-    d = design_matrix(counts) @ theta
-    y, w = counts.score, counts.count
-    return float(np.sum(w * (y * -np.logaddexp(0.0, -d) + (1.0 - y) * -np.logaddexp(0.0, d))))
+    return _loglik(design_matrix(counts) @ theta, counts.score, counts.count)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -572,10 +576,7 @@ def fit_style_bradley_terry(
         return d, _sigmoid(d)
 
     def objective(theta, beta):
-        d = theta[left] - theta[right] + beta @ xt
-        # y·log σ(d) + (1−y)·log σ(−d) = y·d − log(1 + e^d)
-        ll = np.sum(w * (score * d - np.logaddexp(0.0, d)))
-        return float(ll - 0.5 * ridge * beta @ beta)
+        return _loglik(theta[left] - theta[right] + beta @ xt, score, w) - 0.5 * ridge * float(beta @ beta)
 
     # Features as k contiguous rows, and one reusable buffer for a·x: on ten million votes, fresh
     # 400 MB temporaries and strided columns cost more than the arithmetic.

@@ -45,6 +45,14 @@ def warehouse(duckdb_resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnec
         yield conn
 
 
+def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame) -> None:
+    """Replace warehouse table `table` (a fixed name from code, never input) with a DataFrame or Arrow table."""
+    view = f"_replace_{table}"
+    conn.register(view, frame)
+    conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {view}")  # noqa: S608 - names from code
+    conn.unregister(view)
+
+
 def build_resources(landing_dir: Path, home_dir: Path) -> dict[str, object]:
     home_dir = Path(home_dir).resolve()
     home_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from showdown_pipeline.core import boards, integrity
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.sql import query_frame, run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
-from showdown_pipeline.defs.resources import WAREHOUSE_POOL, warehouse
+from showdown_pipeline.defs.resources import WAREHOUSE_POOL, replace_table, warehouse
 
 _DEFAULTS = integrity.IntegrityThresholds()
 
@@ -119,21 +119,15 @@ def integrity_checks(context: dg.AssetExecutionContext, config: IntegrityConfig,
             else integrity._frame([])
         )
         user_flags = user_flags.astype({"score": float, "p_value": float, "excluded": bool})
-        conn.register("flags_frame", user_flags)
-        conn.execute("CREATE OR REPLACE TABLE user_flags AS SELECT * FROM flags_frame")
-        conn.unregister("flags_frame")
+        replace_table(conn, "user_flags", user_flags)
         flood = query_frame(conn, "integrity/flood_prompt_exclusions", {"cutoff": cutoff})
         by_user = query_frame(conn, "integrity/excluded_user_votes", {"cutoff": cutoff})
         exclusions = pd.concat(
             [by_user, flood[~flood["row_key"].isin(by_user["row_key"])]], ignore_index=True
         )
-        conn.register("exclusions_frame", exclusions)
-        conn.execute("CREATE OR REPLACE TABLE vote_exclusions AS SELECT * FROM exclusions_frame")
-        conn.unregister("exclusions_frame")
+        replace_table(conn, "vote_exclusions", exclusions)
         run_sql(conn, "integrity/votes_counted")
-        conn.register("upsets_frame", upsets)
-        conn.execute("CREATE OR REPLACE TABLE vote_reviews AS SELECT *, 'upset' AS reason FROM upsets_frame")
-        conn.unregister("upsets_frame")
+        replace_table(conn, "vote_reviews", upsets.assign(reason="upset"))
         counted_cells = query_frame(conn, "integrity/counted_pair_counts", {"cutoff": cutoff})
         counted = conn.execute("SELECT count(*) FROM votes_counted").fetchall()[0][0]
 

@@ -13,7 +13,7 @@ from showdown_pipeline.core import boards
 from showdown_pipeline.core.bradley_terry import ELO_SCALE, RatingError
 from showdown_pipeline.core.sql import query_frame, run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
-from showdown_pipeline.defs.resources import WAREHOUSE_POOL, warehouse
+from showdown_pipeline.defs.resources import WAREHOUSE_POOL, replace_table, warehouse
 
 # Tables the boards are written to; publish reads them all.
 BOARD_TABLES = {
@@ -62,12 +62,6 @@ class SegmentConfig(dg.Config):
         description="Prior sd (logit) of a segment's deviation from the overall board. Default: chosen by held-out likelihood.",
     )
     folds: int = Field(default=3, description="Folds of the held-out likelihood that chooses the shrinkage.")
-
-
-def _save(conn, table: str, frame: pd.DataFrame) -> None:
-    conn.register("board_frame", frame)
-    conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM board_frame")  # noqa: S608 - table from BOARD_TABLES
-    conn.unregister("board_frame")
 
 
 def _save_parameters(conn, board: str, parameters: dict) -> None:
@@ -179,7 +173,7 @@ def overall_ratings(
         "notes": board.notes,
     }
     with warehouse(duckdb) as conn:
-        _save(conn, BOARD_TABLES["raw"], board.frame)
+        replace_table(conn, BOARD_TABLES["raw"], board.frame)
         _save_parameters(conn, "overall", parameters)
     for model, why in board.unrated.items():
         context.log.warning(f"{model} is not rated: {why}")
@@ -245,7 +239,7 @@ def style_ratings(
             unrated_models=board.unrated,
         )
     with warehouse(duckdb) as conn:
-        _save(conn, BOARD_TABLES["style"], frame)
+        replace_table(conn, BOARD_TABLES["style"], frame)
         _save_parameters(conn, "style", parameters)
     coefficients = parameters["coefficients"]
     return dg.MaterializeResult(
@@ -338,7 +332,7 @@ def segment_ratings(context: dg.AssetExecutionContext, config: SegmentConfig, du
             "segments": int(frame["segment_value"].nunique()) if len(frame) else 0,
         }
         with warehouse(duckdb) as conn:
-            _save(conn, BOARD_TABLES[dim], frame)
+            replace_table(conn, BOARD_TABLES[dim], frame)
             _save_parameters(conn, dim, parameters)
         differs = (
             frame[frame["differs_from_overall"].astype(bool) & ~frame["provisional"].astype(bool)]
