@@ -215,98 +215,136 @@ def build_board(
 # Style-controlled board
 
 
+@dataclass
+class StyleRows:
+    """Style-board input with models as integer codes: `features` is k × rows in STYLE_FEATURES order
+    (normalised differences (L−R)/(L+R)), `weight` the count of identical rows (None: one each).
+    Ten million rows are ~500 MB here and never a Python object per row."""
+
+    models: tuple[str, ...]
+    left: np.ndarray
+    right: np.ndarray
+    score: np.ndarray
+    features: np.ndarray
+    weight: np.ndarray | None = None
+
+    @classmethod
+    def from_arrow(cls, table, models: list[str]) -> StyleRows:
+        """From SQL output with left_code, right_code (indices into `models`), score, one column per
+        STYLE_FEATURES and n (e.g. sql/rate/*_style_rows.sql)."""
+        features = np.empty((len(STYLE_FEATURES), table.num_rows))
+        for j, name in enumerate(STYLE_FEATURES):
+            features[j] = table.column(name).to_numpy()
+        n = table.column("n").to_numpy().astype(float)
+        return cls(
+            models=tuple(models),
+            left=table.column("left_code").to_numpy().astype(np.int64),
+            right=table.column("right_code").to_numpy().astype(np.int64),
+            score=table.column("score").to_numpy().astype(float),
+            features=features,
+            weight=None if bool(np.all(n == 1.0)) else n,
+        )
+
+    @classmethod
+    def from_frame(cls, rows: pd.DataFrame) -> StyleRows:
+        """From model_left, model_right, winner (labels), the STYLE_FEATURES columns and n."""
+        winner = pd.Categorical(rows["winner"])
+        winner_score = np.array([WINNER_SCORE.get(str(c), np.nan) for c in winner.categories])
+        if (winner.codes < 0).any() or np.isnan(winner_score[winner.codes]).any():
+            raise bt.RatingError("unexpected winner labels in counted votes")
+        n_rows = len(rows)
+        codes, uniques = pd.factorize(
+            np.concatenate(
+                [rows["model_left"].to_numpy(dtype=object), rows["model_right"].to_numpy(dtype=object)]
+            ),
+            sort=True,
+        )
+        return cls(
+            models=tuple(str(m) for m in uniques),
+            left=codes[:n_rows].astype(np.int64),
+            right=codes[n_rows:].astype(np.int64),
+            score=winner_score[winner.codes],
+            features=np.ascontiguousarray(rows[list(STYLE_FEATURES)].to_numpy(dtype=float).T),
+            weight=rows["n"].to_numpy(dtype=float),
+        )
+
+    def take(self, mask: np.ndarray) -> StyleRows:
+        """The rows where `mask` holds (same model list)."""
+        return StyleRows(
+            self.models,
+            self.left[mask],
+            self.right[mask],
+            self.score[mask],
+            self.features[:, mask],
+            None if self.weight is None else self.weight[mask],
+        )
+
+    @property
+    def votes(self) -> float:
+        return float(len(self.score) if self.weight is None else self.weight.sum())
+
+    def votes_per_model(self) -> pd.Series:
+        """Votes each model appears in (either side), for models with any."""
+        m = len(self.models)
+        weight = None if self.weight is None else np.concatenate([self.weight, self.weight])
+        per_model = np.bincount(np.concatenate([self.left, self.right]), weight, m)
+        votes = pd.Series(per_model, index=list(self.models))
+        return votes[votes > 0]
+
+    def pair_counts(self) -> bt.PairCounts:
+        """The rows folded into Bradley-Terry cells (models, score): for connectivity and the warm start."""
+        m = len(self.models)
+        outcome = np.rint(self.score * 2).astype(np.int64)  # 0, 0.5, 1 -> 0, 1, 2
+        key = (self.left * m + self.right) * 3 + outcome
+        if m * m * 3 <= 50_000_000:
+            totals = np.bincount(key, self.weight, m * m * 3)
+            cells = np.flatnonzero(totals)
+            totals = totals[cells]
+        else:
+            cells, inverse = np.unique(key, return_inverse=True)
+            totals = np.bincount(inverse, self.weight, len(cells))
+        pair, outcome = np.divmod(cells, 3)
+        left, right = np.divmod(pair, m)
+        return bt.PairCounts.from_cells(
+            [self.models[i] for i in left], [self.models[i] for i in right], outcome / 2.0, totals
+        )
+
+
 def build_style_board(
-    rows: pd.DataFrame,
+    rows: pd.DataFrame | StyleRows,
     stats: pd.DataFrame,
     anchor: str,
     anchor_rating: float,
     thresholds: Thresholds = Thresholds(),
     ridge: float = 1.0,
-    models: list[str] | None = None,
 ) -> Board:
-    """`rows`: model_left, model_right, winner, one column per STYLE_FEATURES (normalised
-    differences (L−R)/(L+R)) and n (identical rows aggregated in SQL). Millions of rows are fine:
-    models become integer codes once, and the fit is vectorised numpy. With `models`, the rows
-    already carry left_code/right_code (indices into `models`) and a numeric score, as SQL can
-    produce them — no string per row reaches Python."""
-    if models is not None:
-        return _style_board_from_codes(
-            rows["left_code"].to_numpy(dtype=np.int64),
-            rows["right_code"].to_numpy(dtype=np.int64),
-            rows["score"].to_numpy(dtype=float),
-            rows,
-            tuple(models),
-            stats,
-            anchor,
-            anchor_rating,
-            thresholds,
-            ridge,
-        )
-    winner = pd.Categorical(rows["winner"])
-    winner_score = np.array([WINNER_SCORE.get(str(c), np.nan) for c in winner.categories])
-    score = winner_score[winner.codes]
-    if np.isnan(score).any() or (winner.codes < 0).any():
-        raise bt.RatingError("unexpected winner labels in counted votes")
-    n_rows = len(rows)
-    codes, uniques = pd.factorize(
-        np.concatenate(
-            [rows["model_left"].to_numpy(dtype=object), rows["model_right"].to_numpy(dtype=object)]
-        ),
-        sort=True,
-    )
-    left_code, right_code = codes[:n_rows].astype(np.int64), codes[n_rows:].astype(np.int64)
-    models_all = tuple(str(m) for m in uniques)
-    return _style_board_from_codes(
-        left_code, right_code, score, rows, models_all, stats, anchor, anchor_rating, thresholds, ridge
-    )
-
-
-def _style_board_from_codes(
-    left_code: np.ndarray,
-    right_code: np.ndarray,
-    score: np.ndarray,
-    rows: pd.DataFrame,
-    models_all: tuple[str, ...],
-    stats: pd.DataFrame,
-    anchor: str,
-    anchor_rating: float,
-    thresholds: Thresholds,
-    ridge: float,
-) -> Board:
-    weight = rows["n"].to_numpy(dtype=float)
-    # connectivity on the (small) aggregated pair counts
-    pairs = (
-        pd.DataFrame({"l": left_code, "r": right_code, "y": score, "n": weight})
-        .groupby(["l", "r", "y"], as_index=False)["n"]
-        .sum()
-    )
-    counts = bt.PairCounts.from_cells(
-        [models_all[i] for i in pairs["l"]],
-        [models_all[i] for i in pairs["r"]],
-        pairs["y"].to_numpy(),
-        pairs["n"].to_numpy(),
-    )
-    _, unrated = _anchor_component(counts, anchor)
-    keep = np.ones(len(rows), dtype=bool)
+    """`rows`: a StyleRows, or a frame of model_left, model_right, winner, one column per
+    STYLE_FEATURES (normalised differences (L−R)/(L+R)) and n (identical rows aggregated in SQL).
+    Millions of rows are fine: the fit is vectorised numpy over integer model codes."""
+    if isinstance(rows, pd.DataFrame):
+        rows = StyleRows.from_frame(rows)
+    if len(rows.score) and not np.isin(rows.score, (0.0, 0.5, 1.0)).all():
+        raise bt.RatingError("style rows carry scores other than 0, 1/2 and 1")
+    counts, unrated = _anchor_component(rows.pair_counts(), anchor)
+    rated = set(counts.models)
+    in_fit = np.array([m in rated for m in rows.models])
     if unrated:
-        dropped = np.array([m in unrated for m in models_all])
-        keep = ~(dropped[left_code] | dropped[right_code])
-    present = np.unique(np.concatenate([left_code[keep], right_code[keep]]))
-    recode = np.full(len(models_all), -1, dtype=np.int64)
-    recode[present] = np.arange(len(present))
-    models = tuple(models_all[i] for i in present)
-    start = bt.fit_bradley_terry(counts.subset(list(models)), anchor)  # warm start: the plain board
+        rows = rows.take(in_fit[rows.left] & in_fit[rows.right])
+    recode = np.cumsum(in_fit) - 1
+    models = tuple(m for m, kept in zip(rows.models, in_fit, strict=True) if kept)
+    start = bt.fit_bradley_terry(counts, anchor)  # warm start: the plain board
     start_theta = np.array([start.theta[start.models.index(m)] for m in models])
     fit = bt.fit_style_bradley_terry(
         models,
-        recode[left_code[keep]],
-        recode[right_code[keep]],
-        score[keep],
-        rows[list(STYLE_FEATURES)].to_numpy(dtype=float)[keep],
-        weight[keep],
+        recode[rows.left],
+        recode[rows.right],
+        rows.score,
+        rows.features,
+        rows.weight,
         anchor,
         ridge=ridge,
         theta0=start_theta,
+        features_by_row=False,
     )
     se = fit.centred_se()
     rating = anchor_rating + bt.ELO_SCALE * fit.theta
@@ -349,7 +387,7 @@ def _style_board_from_codes(
             "coefficients": coefficients,
             "ridge": ridge,
             "converged": fit.converged,
-            "rows": int(weight.sum()),
+            "rows": int(rows.votes),
         },
     )
 

@@ -281,7 +281,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def _loglik(d: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+def _loglik(d: np.ndarray, y: np.ndarray, w: np.ndarray | float) -> float:
     """Σ w·[y·log σ(d) + (1−y)·log σ(−d)] = Σ w·[y·d − log(1 + e^d)], for scores y in [0, 1]."""
     return float(np.sum(w * (y * d - np.logaddexp(0.0, d))))
 
@@ -545,85 +545,108 @@ def fit_style_bradley_terry(
     right: np.ndarray,
     score: np.ndarray,
     features: np.ndarray,
-    weight: np.ndarray,
+    weight: np.ndarray | None,
     anchor: str,
     ridge: float = 1.0,
-    tol: float = 1e-9,
+    tol: float = 1e-6,
     max_iter: int = 50,
     theta0: np.ndarray | None = None,
+    features_by_row: bool = True,
 ) -> StyleFit:
     """P(left wins) = σ(θ_left − θ_right + Σ β_k x_k) on rows of (left, right, score, features, weight).
 
     Features are divided by their (weighted) standard deviation but not centred: a difference
     (L−R)/(L+R) flips sign when the sides swap, and centring would break that symmetry. The ridge
     penalises β only (ridge/2 · |β|²), never the ratings; with millions of votes the default ridge of
-    1 moves β by less than 1e-5. `theta0` (e.g. the plain board's θ) is only a starting point."""
-    m, k = len(models), features.shape[1]
+    1 moves β by less than 1e-5. `theta0` (e.g. the plain board's θ) is only a starting point.
+    `features` is rows × k, or k × rows with `features_by_row=False` (the layout the fit works in;
+    it is read, never copied or changed). `weight` None means every row counts once. The fit runs on
+    the unscaled features with the ridge on each coefficient multiplied by its feature's variance,
+    which is the same problem as the ridge on the scaled coefficients without a scaled copy.
+
+    Newton's method, damped by backtracking for the first iterations; it stops after a step smaller
+    than `tol`, which leaves an error of order tol² (quadratic convergence). Every pass over the rows
+    is one gather, one sigmoid and a handful of bincounts into the m × m pair grid, so the cost per
+    iteration is a few tenths of a second on ten million rows."""
+    m = len(models)
     anchor_index = models.index(anchor)
-    w = np.asarray(weight, dtype=float)
-    x = np.asarray(features, dtype=float)
-    scale = np.sqrt(np.sum(w[:, None] * x**2, axis=0) / w.sum())
+    xt = np.ascontiguousarray(features.T if features_by_row else features, dtype=float)
+    k = xt.shape[0]
+    w = None if weight is None else np.asarray(weight, dtype=float)
+    total = len(score) if w is None else w.sum()
+    squares = np.einsum("kn,kn->k", xt, xt) if w is None else np.einsum("kn,kn,n->k", xt, xt, w)
+    scale = np.sqrt(squares / total)
     scale[scale == 0] = 1.0
-    x = x / scale
+    penalty = ridge * scale**2  # ridge/2 · |β_scaled|² with β_scaled = β · scale
+    pair = np.asarray(left, dtype=np.int64) * m + np.asarray(right, dtype=np.int64)
     free = np.arange(m) != anchor_index
-    theta = np.zeros(m) if theta0 is None else np.asarray(theta0, dtype=float) - theta0[anchor_index]
-    beta = np.zeros(k)
-    converged = False
-    iteration = 0
+    keep = np.concatenate([free, np.ones(k, dtype=bool)])
+    buffer = np.empty(len(score))
 
-    def parts(theta, beta):
-        d = theta[left] - theta[right] + beta @ xt
-        return d, _sigmoid(d)
+    def pair_grid(values: np.ndarray) -> np.ndarray:
+        return np.bincount(pair, values, m * m).reshape(m, m)
 
-    def objective(theta, beta):
-        return _loglik(theta[left] - theta[right] + beta @ xt, score, w) - 0.5 * ridge * float(beta @ beta)
+    def signed(grid: np.ndarray) -> np.ndarray:  # Σ v·(e_left − e_right) from the pair grid
+        return grid.sum(axis=1) - grid.sum(axis=0)
 
-    # Features as k contiguous rows, and one reusable buffer for a·x: on ten million votes, fresh
-    # 400 MB temporaries and strided columns cost more than the arithmetic.
-    xt = np.ascontiguousarray(x.T)
-    buffer = np.empty_like(xt)
+    def weighted(values: np.ndarray) -> np.ndarray:
+        return values if w is None else values * w
 
-    def blocks(a):
-        h_tt = _weighted_outer(left, right, a, m)
-        np.multiply(xt, a, out=buffer)
-        h_tb = np.stack(
-            [np.bincount(left, buffer[j], m) - np.bincount(right, buffer[j], m) for j in range(k)], axis=1
-        )
-        h_bb = xt @ buffer.T
+    def evaluate(theta, beta, with_loglik):
+        d = (theta[:, None] - theta[None, :]).ravel()[pair]
+        d += beta @ xt
+        p = _sigmoid(d)
+        value = None
+        if with_loglik:
+            value = _loglik(d, score, 1.0 if w is None else w) - 0.5 * float(penalty @ beta**2)
+        return p, value
+
+    def information(a: np.ndarray) -> np.ndarray:
+        """Σ a · z zᵀ over rows, z = (e_left − e_right, x): the Fisher information (a = w·p(1−p)) or
+        the sandwich's meat (a = w·(y−p)²)."""
+        grid = pair_grid(a)
         full = np.zeros((m + k, m + k))
-        full[:m, :m], full[:m, m:], full[m:, :m], full[m:, m:] = h_tt, h_tb, h_tb.T, h_bb
+        full[:m, :m] = np.diag(grid.sum(axis=1) + grid.sum(axis=0)) - grid - grid.T
+        cross = np.empty((k, m))
+        for j in range(k):
+            np.multiply(xt[j], a, out=buffer)
+            cross[j] = signed(pair_grid(buffer))
+            full[m + j, m + j :] = xt[j:] @ buffer
+        full[m:, m:] = np.triu(full[m:, m:]) + np.triu(full[m:, m:], 1).T
+        full[:m, m:], full[m:, :m] = cross.T, cross
         return full
 
-    keep = np.concatenate([free, np.ones(k, dtype=bool)])
-    current = objective(theta, beta)
+    theta = np.zeros(m) if theta0 is None else np.asarray(theta0, dtype=float) - theta0[anchor_index]
+    beta = np.zeros(k)
+    p, current = evaluate(theta, beta, with_loglik=True)
+    converged = False
+    iteration = 0
     for iteration in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
-        _, p = parts(theta, beta)
-        r = w * (score - p)
-        grad = np.concatenate([np.bincount(left, r, m) - np.bincount(right, r, m), xt @ r - ridge * beta])
-        hess = blocks(w * p * (1 - p))
-        hess[m:, m:] += ridge * np.eye(k)
+        r = weighted(score - p)
+        grad = np.concatenate([signed(pair_grid(r)), xt @ r - penalty * beta])
+        hess = information(weighted(p * (1 - p)))
+        hess[m:, m:] += np.diag(penalty)
         step = np.zeros(m + k)
         step[keep] = _solve(hess[np.ix_(keep, keep)], grad[keep])
+        damped = iteration <= 3  # backtracking while far from the optimum; then plain Newton (concave)
         t = 1.0
-        if iteration <= 3:  # damped while far from the optimum; then plain Newton (concave problem)
-            while True:
-                cand_t, cand_b = theta + t * step[:m], beta + t * step[m:]
-                value = objective(cand_t, cand_b)
-                if value >= current - 1e-12 or t < 1e-8:
-                    break
-                t *= 0.5
-        else:
-            cand_t, cand_b, value = theta + step[:m], beta + step[m:], current
-        theta, beta, current = cand_t, cand_b, value
+        while True:
+            cand_t, cand_b = theta + t * step[:m], beta + t * step[m:]
+            cand_p, value = evaluate(cand_t, cand_b, with_loglik=damped)
+            if not damped or value >= current - 1e-12 or t < 1e-8:
+                break
+            t *= 0.5
+        theta, beta, p, current = cand_t, cand_b, cand_p, value
         if np.max(np.abs(t * step)) < tol:
             converged = True
             break
-    _, p = parts(theta, beta)
-    hess = blocks(w * p * (1 - p))
-    hess[m:, m:] += ridge * np.eye(k)
-    meat = blocks(w * (score - p) ** 2)
+    hess = information(weighted(p * (1 - p)))
+    hess[m:, m:] += np.diag(penalty)
+    meat = information(weighted((score - p) ** 2))
     reduced_h = np.linalg.pinv(hess[np.ix_(keep, keep)])
     reduced = reduced_h @ meat[np.ix_(keep, keep)] @ reduced_h
     cov = np.zeros((m + k, m + k))
     cov[np.ix_(keep, keep)] = reduced
-    return StyleFit(models, anchor, theta, beta, cov, scale, converged, iteration)
+    to_scaled = np.concatenate([np.ones(m), scale])  # report β per standard deviation
+    cov *= np.outer(to_scaled, to_scaled)
+    return StyleFit(models, anchor, theta, beta * scale, cov, scale, converged, iteration)

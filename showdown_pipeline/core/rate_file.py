@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from showdown_pipeline.core import boards
 from showdown_pipeline.core import bradley_terry as bt
-from showdown_pipeline.core.sql import prepare_connection, query_frame, run_sql
+from showdown_pipeline.core.sql import prepare_connection, query_arrow, query_frame, run_sql
 
 RATE_COLUMNS = ("model_id", "rating", "ci_lower", "ci_upper", "rank", "votes")
 
@@ -41,30 +40,51 @@ def _vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
     relation.create_view("vote_table", replace=True)
 
 
-def load_cells(path: Path, style: bool = False) -> tuple[pd.DataFrame, int, str]:
-    """(cells, rows in the file, label kind) aggregated in DuckDB; with `style`, one row per distinct
-    (models, winner, style features) instead."""
+def _open_vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """Expose the file as `vote_table` and say which labels it uses (arena | canonical)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no vote table at {path}")
+    _vote_table(conn, path)
+    columns = {c.lower() for c in conn.sql("SELECT * FROM vote_table LIMIT 0").columns}
+    if {"model_a", "model_b", "winner"} <= columns:
+        return "arena"
+    if {"model_left", "model_right", "winner"} <= columns:
+        return "canonical"
+    raise ValueError(
+        f"{path.name} needs columns model_a, model_b, winner (LMArena labels) or "
+        f"model_left, model_right, winner (canonical); found {sorted(columns)}"
+    )
+
+
+def load_cells(path: Path) -> tuple[pd.DataFrame, int, str]:
+    """(Bradley-Terry cells, rows in the file, label kind), aggregated in DuckDB."""
     with duckdb.connect() as conn:
         prepare_connection(conn)
-        _vote_table(conn, path)
-        columns = {c.lower() for c in conn.sql("SELECT * FROM vote_table LIMIT 0").columns}
-        if {"model_a", "model_b", "winner"} <= columns:
-            labels = "arena"
-        elif {"model_left", "model_right", "winner"} <= columns:
-            labels = "canonical"
-        else:
-            raise ValueError(
-                f"{path.name} needs columns model_a, model_b, winner (LMArena labels) or "
-                f"model_left, model_right, winner (canonical); found {sorted(columns)}"
-            )
-        cells = query_frame(conn, f"rate/{labels}_style_rows" if style else f"rate/{labels}_cells")
-        if style:
-            cells.attrs["models"] = [r[0] for r in run_sql(conn, f"rate/{labels}_models").fetchall()]
+        labels = _open_vote_table(conn, path)
+        cells = query_frame(conn, f"rate/{labels}_cells")
         rows_in = int(run_sql(conn, "rate/row_count").fetchall()[0][0])
     return cells, rows_in, labels
+
+
+def load_style_rows(path: Path) -> tuple[boards.StyleRows, int, str]:
+    """(style rows, rows in the file, label kind): one row per distinct (models, winner, style
+    features), models as integer codes computed in DuckDB."""
+    with duckdb.connect() as conn:
+        prepare_connection(conn)
+        labels = _open_vote_table(conn, path)
+        run_sql(conn, f"rate/{labels}_model_type")
+        models = [r[0] for r in run_sql(conn, "rate/model_type_values").fetchall()]
+        rows = boards.StyleRows.from_arrow(query_arrow(conn, f"rate/{labels}_style_rows"), models)
+        rows_in = int(run_sql(conn, "rate/row_count").fetchall()[0][0])
+    return rows, rows_in, labels
+
+
+def _vote_stats(votes: pd.Series) -> pd.DataFrame:
+    """Per-model votes for the provisional flags; a plain table has no voter ids to count."""
+    return pd.DataFrame(
+        {"model_id": votes.index, "votes": votes.to_numpy(), "users": 0, "top_user_share": 0.0}
+    )
 
 
 def rate_table(
@@ -78,35 +98,35 @@ def rate_table(
 ) -> RatedTable:
     """Rate a vote table; with `style`, the style-controlled board (sandwich interval) and its
     coefficients (in `RatedTable.coefficients`)."""
-    cells, rows_in, labels = load_cells(path, style=style)
-    if cells.empty:
-        raise bt.RatingError(f"{Path(path).name} has no scorable votes")
-    models = cells.attrs.get("models")
+    coefficients: list[dict] = []
     if style:
-        anchor = anchor or models[0]
-        sides = np.concatenate([cells["left_code"].to_numpy(), cells["right_code"].to_numpy()])
-        per_model = np.bincount(
-            sides, weights=np.concatenate([cells["n"].to_numpy()] * 2), minlength=len(models)
-        )
-        votes = pd.Series(per_model, index=models)
-        votes = votes[votes > 0]
+        rows, rows_in, labels = load_style_rows(path)
+        if rows.votes == 0:
+            raise bt.RatingError(f"{Path(path).name} has no scorable votes with style features")
+        rows_scored = int(rows.votes)
+        votes = rows.votes_per_model()
+        anchor = anchor or str(votes.index[0])
+        board = boards.build_style_board(rows, _vote_stats(votes), anchor, anchor_rating)
+        coefficients = board.extra["coefficients"]
     else:
+        cells, rows_in, labels = load_cells(path)
+        if cells.empty:
+            raise bt.RatingError(f"{Path(path).name} has no scorable votes")
+        rows_scored = int(cells["n"].sum())
         anchor = anchor or str(min(cells["model_left"].min(), cells["model_right"].min()))
         votes = (
             pd.concat([cells.groupby("model_left")["n"].sum(), cells.groupby("model_right")["n"].sum()])
             .groupby(level=0)
             .sum()
         )
-    stats = pd.DataFrame(
-        {"model_id": votes.index, "votes": votes.to_numpy(), "users": 0, "top_user_share": 0.0}
-    )
-    coefficients: list[dict] = []
-    if style:
-        board = boards.build_style_board(cells, stats, anchor, anchor_rating, models=models)
-        coefficients = board.extra["coefficients"]
-    else:
         board = boards.build_board(
-            cells, stats, anchor, anchor_rating, bootstrap_rounds=bootstrap, seed=seed, workers=workers
+            cells,
+            _vote_stats(votes),
+            anchor,
+            anchor_rating,
+            bootstrap_rounds=bootstrap,
+            seed=seed,
+            workers=workers,
         )
     frame = board.frame
     out = frame[
@@ -115,7 +135,7 @@ def rate_table(
     return RatedTable(
         board=out.reset_index(drop=True),
         rows_in=rows_in,
-        rows_scored=int(cells["n"].sum()),
+        rows_scored=rows_scored,
         anchor=anchor,
         labels=labels,
         ci_method=str(frame["ci_method"].iloc[0]),

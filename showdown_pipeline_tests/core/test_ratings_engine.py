@@ -124,6 +124,41 @@ def test_style_fit_agrees_with_an_independent_fit_and_recovers_the_coefficients(
     assert np.max(np.abs(fit.beta - res.x[3:])) < 1e-4
     np.testing.assert_allclose(fit.beta / fit.feature_scale, beta, rtol=0.1)
     np.testing.assert_allclose(fit.theta[1:] - fit.theta[0], truth[1:] - truth[0], atol=0.05)
+    # the sandwich, written out densely from the scipy optimum: H⁻¹ M H⁻¹ over (θ without the anchor, β)
+    theta = np.insert(res.x[:3], 0, 0.0)
+    z = np.hstack([(np.eye(4)[left] - np.eye(4)[right])[:, 1:], xs])
+    p = 1 / (1 + np.exp(-(theta[left] - theta[right] + xs @ res.x[3:])))
+    hess = z.T @ (z * (p * (1 - p))[:, None]) + np.diag([0, 0, 0, 1.0, 1.0])
+    meat = z.T @ (z * ((score - p) ** 2)[:, None])
+    dense = np.linalg.solve(hess, np.linalg.solve(hess, meat).T)
+    np.testing.assert_allclose(fit.cov[1:, 1:], dense, rtol=1e-4)
+
+
+def test_style_fit_on_aggregated_rows_equals_the_fit_on_every_vote_and_leaves_its_input_alone():
+    left, right, score, x = simulate(20_000, np.array([0.3, 0.0, -0.2]), seed=9, style=np.array([0.6]))
+    x = np.round(x, 1)  # coarse features, so identical rows exist and aggregate
+    names = ("a", "b", "c")
+    every_vote = bt.fit_style_bradley_terry(names, left, right, score, x, None, "a")
+    frame = pd.DataFrame({"l": left, "r": right, "y": score, "x": x[:, 0]})
+    cells = frame.groupby(["l", "r", "y", "x"]).size().reset_index(name="n")
+    assert len(cells) < len(frame) / 2
+    features = np.ascontiguousarray(cells[["x"]].to_numpy().T)
+    features.flags.writeable = False  # as Arrow and pandas hand arrays over
+    before = features.copy()
+    aggregated = bt.fit_style_bradley_terry(
+        names,
+        cells["l"].to_numpy(),
+        cells["r"].to_numpy(),
+        cells["y"].to_numpy(),
+        features,
+        cells["n"].to_numpy(dtype=float),
+        "a",
+        features_by_row=False,
+    )
+    np.testing.assert_array_equal(features, before)
+    np.testing.assert_allclose(aggregated.theta, every_vote.theta, atol=1e-10)
+    np.testing.assert_allclose(aggregated.beta, every_vote.beta, atol=1e-10)
+    np.testing.assert_allclose(aggregated.cov, every_vote.cov, rtol=1e-8, atol=1e-14)
 
 
 def _segment_world(effect: float, seed: int):

@@ -1,21 +1,12 @@
--- Style covariates (models as integer codes into rate/*_models.sql's sorted list, winner as a score) of an LMArena-labelled table with per-side counts (<feature>_a, <feature>_b for
--- tokens, headers, lists, bold, latency_ms): normalised differences (a − b)/(a + b), identical rows
--- aggregated. Rows missing a feature or with an unscorable winner are left out.
-WITH models AS (
-    SELECT m, (row_number() OVER (ORDER BY m) - 1)::INTEGER AS code
-    FROM (SELECT DISTINCT model_a::VARCHAR AS m FROM vote_table UNION SELECT DISTINCT model_b::VARCHAR FROM vote_table)
-    WHERE m IS NOT NULL
-),
-rows AS (
+-- Style covariates of an LMArena-labelled table with per-side counts (<feature>_a, <feature>_b for
+-- tokens, headers, lists, bold, latency_ms): models as integer codes of the `rated_model` enum
+-- (arena_model_type.sql), the winner as a score, each feature the normalised difference
+-- (a − b)/(a + b) (0 when both are 0), identical rows aggregated. Rows missing a feature or with an
+-- unscorable winner are left out.
 SELECT
-    model_a::VARCHAR AS model_left,
-    model_b::VARCHAR AS model_right,
-    CASE winner::VARCHAR
-        WHEN 'model_a' THEN 'left'
-        WHEN 'model_b' THEN 'right'
-        WHEN 'tie' THEN 'both_good'
-        WHEN 'tie (bothbad)' THEN 'both_bad'
-    END AS winner,
+    enum_code(model_a::rated_model)::INTEGER AS left_code,
+    enum_code(model_b::rated_model)::INTEGER AS right_code,
+    CASE winner::VARCHAR WHEN 'model_a' THEN 1.0 WHEN 'model_b' THEN 0.0 ELSE 0.5 END::DOUBLE AS score,
     coalesce((tokens_a - tokens_b) / nullif(tokens_a + tokens_b, 0), 0.0) AS tokens,
     coalesce((headers_a - headers_b) / nullif(headers_a + headers_b, 0), 0.0) AS headers,
     coalesce((lists_a - lists_b) / nullif(lists_a + lists_b, 0), 0.0) AS lists,
@@ -29,10 +20,3 @@ WHERE model_a IS NOT NULL AND model_b IS NOT NULL AND model_a <> model_b
     AND lists_a IS NOT NULL AND lists_b IS NOT NULL AND bold_a IS NOT NULL AND bold_b IS NOT NULL
     AND latency_ms_a IS NOT NULL AND latency_ms_b IS NOT NULL
 GROUP BY ALL
-)
-SELECT ml.code AS left_code, mr.code AS right_code,
-    CASE winner WHEN 'left' THEN 1.0 WHEN 'right' THEN 0.0 ELSE 0.5 END::DOUBLE AS score,
-    tokens, headers, lists, bold, latency_ms, n
-FROM rows
-JOIN models AS ml ON ml.m = rows.model_left
-JOIN models AS mr ON mr.m = rows.model_right

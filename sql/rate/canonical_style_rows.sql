@@ -1,15 +1,11 @@
--- Style covariates (models as integer codes into rate/*_models.sql's sorted list, winner as a score) of a canonical table (<feature>_left, <feature>_right): normalised differences
--- (L − R)/(L + R), identical rows aggregated; rows missing a feature or with an unscorable winner are left out.
-WITH models AS (
-    SELECT m, (row_number() OVER (ORDER BY m) - 1)::INTEGER AS code
-    FROM (SELECT DISTINCT model_left::VARCHAR AS m FROM vote_table UNION SELECT DISTINCT model_right::VARCHAR FROM vote_table)
-    WHERE m IS NOT NULL
-),
-rows AS (
+-- Style covariates of a canonical table (<feature>_left, <feature>_right): models as integer codes of
+-- the `rated_model` enum (canonical_model_type.sql), the winner as a score, each feature the
+-- normalised difference (L − R)/(L + R) (0 when both are 0), identical rows aggregated. Rows missing a
+-- feature or with an unscorable winner are left out.
 SELECT
-    model_left::VARCHAR AS model_left,
-    model_right::VARCHAR AS model_right,
-    winner::VARCHAR AS winner,
+    enum_code(model_left::rated_model)::INTEGER AS left_code,
+    enum_code(model_right::rated_model)::INTEGER AS right_code,
+    CASE winner::VARCHAR WHEN 'left' THEN 1.0 WHEN 'right' THEN 0.0 ELSE 0.5 END::DOUBLE AS score,
     coalesce((tokens_left - tokens_right) / nullif(tokens_left + tokens_right, 0), 0.0) AS tokens,
     coalesce((headers_left - headers_right) / nullif(headers_left + headers_right, 0), 0.0) AS headers,
     coalesce((lists_left - lists_right) / nullif(lists_left + lists_right, 0), 0.0) AS lists,
@@ -24,10 +20,3 @@ WHERE model_left IS NOT NULL AND model_right IS NOT NULL AND model_left <> model
     AND bold_left IS NOT NULL AND bold_right IS NOT NULL AND latency_ms_left IS NOT NULL
     AND latency_ms_right IS NOT NULL
 GROUP BY ALL
-)
-SELECT ml.code AS left_code, mr.code AS right_code,
-    CASE winner WHEN 'left' THEN 1.0 WHEN 'right' THEN 0.0 ELSE 0.5 END::DOUBLE AS score,
-    tokens, headers, lists, bold, latency_ms, n
-FROM rows
-JOIN models AS ml ON ml.m = rows.model_left
-JOIN models AS mr ON mr.m = rows.model_right
