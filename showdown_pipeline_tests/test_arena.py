@@ -33,6 +33,10 @@ def test_real_arena_2023_votes_run_through(real_fixtures, tmp_path):
     assert manifest["input"]["files"][0]["rows_in"] == 26_919
     assert manifest["data_cut"]["undated_counted"] == 26_919
     assert materialization_metadata(result, "overall_ratings")["dagster/row_count"] == 20
+    # battle logs carry no style features: the style board is skipped, and says why
+    assert materialization_metadata(result, "style_ratings")["votes_with_features"] == 0
+    assert manifest["style"]["skipped"] == "no counted votes carry style features"
+    assert set(board["board"]) == {"raw"}
 
 
 def test_arena_json_array_mapping_and_redelivery(tmp_path):

@@ -73,9 +73,10 @@ def load_style_rows(path: Path) -> tuple[boards.StyleRows, int, str]:
     with duckdb.connect() as conn:
         prepare_connection(conn)
         labels = _open_vote_table(conn, path)
-        run_sql(conn, f"rate/{labels}_model_type")
-        models = [r[0] for r in run_sql(conn, "rate/model_type_values").fetchall()]
-        rows = boards.StyleRows.from_arrow(query_arrow(conn, f"rate/{labels}_style_rows"), models)
+        models = [r[0] for r in run_sql(conn, f"rate/{labels}_models").fetchall()]
+        rows = boards.StyleRows.from_arrow(
+            query_arrow(conn, f"rate/{labels}_style_rows", {"models": models}), models
+        )
         rows_in = int(run_sql(conn, "rate/row_count").fetchall()[0][0])
     return rows, rows_in, labels
 

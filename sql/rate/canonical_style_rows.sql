@@ -1,11 +1,13 @@
--- Style covariates of a canonical table (<feature>_left, <feature>_right): models as integer codes of
--- the `rated_model` enum (canonical_model_type.sql), the winner as a score, each feature the
+-- Style covariates of a canonical table (<feature>_left, <feature>_right): models as integer codes
+-- (positions in $models, the sorted list of canonical_models.sql), the winner as a score, each feature the
 -- normalised difference (L − R)/(L + R) (0 when both are 0), identical rows aggregated. Rows missing a
 -- feature or with an unscorable winner are left out.
 SELECT
-    enum_code(model_left::rated_model)::INTEGER AS left_code,
-    enum_code(model_right::rated_model)::INTEGER AS right_code,
-    CASE winner::VARCHAR WHEN 'left' THEN 1.0 WHEN 'right' THEN 0.0 ELSE 0.5 END::DOUBLE AS score,
+    (list_position($models, model_left::VARCHAR) - 1)::INTEGER AS left_code,
+    (list_position($models, model_right::VARCHAR) - 1)::INTEGER AS right_code,
+    CASE winner::VARCHAR
+        WHEN 'left' THEN 1.0 WHEN 'right' THEN 0.0 WHEN 'both_good' THEN 0.5 WHEN 'both_bad' THEN 0.5
+    END::DOUBLE AS score,
     coalesce((tokens_left - tokens_right) / nullif(tokens_left + tokens_right, 0), 0.0) AS tokens,
     coalesce((headers_left - headers_right) / nullif(headers_left + headers_right, 0), 0.0) AS headers,
     coalesce((lists_left - lists_right) / nullif(lists_left + lists_right, 0), 0.0) AS lists,

@@ -1,6 +1,7 @@
 -- Style covariates of counted votes before the data cut, one row per distinct (models, winner,
--- features) with its count: each feature is the normalised difference (L − R) / (L + R) of the two
--- responses (0 when both are 0). Votes missing any feature are left out of the style board (counted
+-- features) with its count; models as integer codes (positions in $models, counted_models.sql) and
+-- the winner as a score, so no string per vote crosses into Python. Each feature is the normalised
+-- difference (L − R) / (L + R) of the two responses (0 when both are 0). Votes missing any feature are left out of the style board (counted
 -- by style_feature_coverage.sql).
 WITH counted AS (
     SELECT * FROM votes_counted
@@ -12,9 +13,9 @@ WITH counted AS (
         AND latency_ms_left IS NOT NULL AND latency_ms_right IS NOT NULL
 )
 SELECT
-    model_left,
-    model_right,
-    winner,
+    (list_position($models, model_left) - 1)::INTEGER AS left_code,
+    (list_position($models, model_right) - 1)::INTEGER AS right_code,
+    CASE winner WHEN 'left' THEN 1.0 WHEN 'right' THEN 0.0 WHEN 'both_good' THEN 0.5 WHEN 'both_bad' THEN 0.5 END::DOUBLE AS score,
     coalesce((tokens_left - tokens_right) / nullif(tokens_left + tokens_right, 0), 0.0) AS tokens,
     coalesce((headers_left - headers_right) / nullif(headers_left + headers_right, 0), 0.0) AS headers,
     coalesce((lists_left - lists_right) / nullif(lists_left + lists_right, 0), 0.0) AS lists,

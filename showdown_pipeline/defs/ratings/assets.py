@@ -11,7 +11,7 @@ from pydantic import Field
 from showdown_pipeline import settings
 from showdown_pipeline.core import boards
 from showdown_pipeline.core.bradley_terry import ELO_SCALE, RatingError
-from showdown_pipeline.core.sql import query_frame, run_sql
+from showdown_pipeline.core.sql import query_arrow, query_frame, run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, replace_table, warehouse
 
@@ -207,19 +207,19 @@ def style_ratings(
         with_features, counted = run_sql(
             conn, "ratings/style_feature_coverage", {"cutoff": cutoff}
         ).fetchall()[0]
-        rows = (
-            query_frame(conn, "ratings/style_feature_rows", {"cutoff": cutoff})
-            if with_features
-            else pd.DataFrame()
+        models = [r[0] for r in run_sql(conn, "ratings/counted_models").fetchall()]
+        rows = boards.StyleRows.from_arrow(
+            query_arrow(conn, "ratings/style_feature_rows", {"cutoff": cutoff, "models": models}),
+            models,
         )
         stats = query_frame(conn, "ratings/model_vote_stats", {"cutoff": cutoff})
     anchor = overall["anchor"]["model_id"]
     thresholds = boards.Thresholds(**overall["thresholds"])
     parameters = {"ridge": config.ridge, "votes_with_features": with_features, "votes_counted": counted}
-    if rows.empty or anchor not in set(rows["model_left"]) | set(rows["model_right"]):
+    if not with_features or anchor not in rows.votes_per_model().index:
         reason = (
             "no counted votes carry style features"
-            if rows.empty
+            if not with_features
             else f"the anchor {anchor} has no votes with style features"
         )
         context.log.warning(f"style board skipped: {reason}")
