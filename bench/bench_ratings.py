@@ -171,11 +171,13 @@ def main() -> None:
     theirs = pd.Series(result["bt_ratings"]).reindex(ours.index)
     diff = (ours - ours.mean()) - (theirs - theirs.mean())
     print(
-        f"arena-rank BradleyTerry sandwich: {result['bt_sandwich_seconds']:.1f} s; "
+        f"arena-rank BradleyTerry sandwich: {result['bt_sandwich_seconds']:.1f} s "
+        f"(showdown rate B={args.bootstrap} takes {100 * seconds / result['bt_sandwich_seconds']:.0f}% of it); "
         f"max |Δ rating| after centring {diff.abs().max():.4f} Elo"
     )
     print(
-        f"arena-rank ContextualBradleyTerry sandwich: {result['cbt_sandwich_seconds']:.1f} s; "
+        f"arena-rank ContextualBradleyTerry sandwich: {result['cbt_sandwich_seconds']:.1f} s "
+        f"(showdown rate --style takes {100 * seconds_style / result['cbt_sandwich_seconds']:.0f}% of it); "
         f"its coefficients {np.round(result['cbt_coeffs'], 4).tolist()}"
     )
 
