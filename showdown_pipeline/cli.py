@@ -285,6 +285,7 @@ def _cmd_rate(args: argparse.Namespace) -> int:
             seed=args.seed,
             workers=args.workers,
             style=args.style,
+            by_voter=args.by_voter,
         )
     except (FileNotFoundError, ValueError, RatingError) as exc:
         raise CliError(str(exc)) from exc
@@ -292,7 +293,8 @@ def _cmd_rate(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        board[list(rate_file.RATE_COLUMNS)].to_parquet(out, index=False)
+        extra = ["cluster_lower", "cluster_upper"] if rated.clustering else []
+        board[[*rate_file.RATE_COLUMNS, *extra]].to_parquet(out, index=False)
     print(_format_board(board.assign(provisional=False).head(args.top)))
     skipped = rated.rows_in - rated.rows_scored
     print(
@@ -308,6 +310,13 @@ def _cmd_rate(args: argparse.Namespace) -> int:
         print(
             f"style {c['feature']:<11} {c['coefficient']:+.4f} per sd  [{c['ci_lower']:+.4f}, {c['ci_upper']:+.4f}]"
             f"  ({c['coefficient_per_unit_difference']:+.4f} per unit of (L-R)/(L+R))"
+        )
+    if rated.clustering:
+        c = rated.clustering
+        print(
+            f"clustered by voter: {c['voters']:,} voters; variance vs votes-independent sandwich "
+            f"(design effect) median {c['design_effect_median']:.2f}, largest "
+            f"{c['design_effect_max']:.2f} ({c['design_effect_max_model']}); cluster_lower/cluster_upper"
         )
     if args.out:
         print(f"wrote {args.out}")
@@ -363,12 +372,20 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument(
         "--workers", type=int, default=1, help="bootstrap processes (more help only beyond 2 cores)"
     )
-    rate.add_argument("--out", help="write model_id, rating, ci_lower, ci_upper, rank, votes as Parquet")
+    rate.add_argument(
+        "--out",
+        help="write model_id, rating, ci_lower, ci_upper, rank, votes (+ cluster_lower/upper) as Parquet",
+    )
     rate.add_argument("--top", type=int, default=25, help="rows to print")
     rate.add_argument(
         "--style",
         action="store_true",
         help="style-controlled board: needs tokens/headers/lists/bold/latency_ms per side (_a/_b or _left/_right)",
+    )
+    rate.add_argument(
+        "--by-voter",
+        action="store_true",
+        help="also the sandwich interval clustered by voter (judge or user_id): one person's votes are not independent",
     )
     rate.set_defaults(handler=_cmd_rate)
 

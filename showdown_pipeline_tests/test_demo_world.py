@@ -205,6 +205,20 @@ def test_the_pipeline_recovers_the_true_order_and_style_coefficients(world, tmp_
         "rating"
     ]
     assert style.rank().corr(true.reindex(style.index).rank()) > 0.95
+    # the voter-clustered interval sits beside the others on the raw overall board only, centred on
+    # the rating, over every voter whose votes were counted
+    raw = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
+    assert raw["cluster_lower"].notna().all()
+    assert board.drop(index=raw.index)["cluster_lower"].isna().all()
+    np.testing.assert_allclose((raw["cluster_lower"] + raw["cluster_upper"]) / 2, raw["rating"])
+    clustering = snap.manifest["parameters"]["voter_clustering"]
+    with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True) as conn:
+        voters = conn.execute(
+            "SELECT count(DISTINCT user_id) FROM votes_counted WHERE voted_at < $cutoff::TIMESTAMPTZ",
+            {"cutoff": snap.manifest["data_cut"]["cutoff_utc"]},
+        ).fetchall()[0][0]
+    assert clustering["voters"] == voters
+    assert clustering["design_effect_median"] > 0.5
     coefficients = {
         c["feature"]: c["coefficient_per_unit_difference"] for c in snap.manifest["style"]["coefficients"]
     }

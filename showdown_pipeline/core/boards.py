@@ -28,6 +28,8 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
     "ci_method",
     "sandwich_lower",
     "sandwich_upper",
+    "cluster_lower",
+    "cluster_upper",
     "rating_unshrunk",
     "diff_vs_overall",
     "diff_lower",
@@ -209,6 +211,49 @@ def build_board(
         fit=fit,
         extra=extra,
     )
+
+
+def add_voter_clustered_interval(
+    board: Board,
+    models: list[str],
+    voter: np.ndarray,
+    left_code: np.ndarray,
+    right_code: np.ndarray,
+    score: np.ndarray,
+    count: np.ndarray,
+) -> dict:
+    """Put the voter-clustered sandwich interval (cluster_lower/cluster_upper) on a fitted board.
+
+    Input: one cell per (voter, left, right, score), voters as integer codes, models as codes into
+    `models`; cells touching a model
+    the board does not rate are left out, as they were from the fit. Returns the design effect
+    (clustered / plain sandwich variance) per model, summarised: above 1 means one person's votes
+    lean together and the plain interval is too narrow."""
+    fit = board.fit
+    position = {m: i for i, m in enumerate(fit.models)}
+    recode = np.array([position.get(m, -1) for m in models] or [-1], dtype=np.int64)
+    left, right = recode[np.asarray(left_code)], recode[np.asarray(right_code)]
+    rated = (left >= 0) & (right >= 0)
+    counts = bt.PairCounts(
+        fit.models,
+        left[rated],
+        right[rated],
+        np.asarray(score, float)[rated],
+        np.asarray(count, float)[rated],
+    )
+    voter = np.asarray(voter, dtype=np.int64)[rated]  # codes 0 … V−1; gaps are harmless
+    cov = bt.clustered_sandwich_covariance(counts, fit.theta, fit.models.index(board.anchor), voter)
+    se = pd.Series(bt.centred_se(cov), index=list(fit.models))
+    frame = board.frame
+    half = bt.Z_95 * bt.ELO_SCALE * se.reindex(frame["model_id"]).to_numpy()
+    frame["cluster_lower"], frame["cluster_upper"] = frame["rating"] - half, frame["rating"] + half
+    effect = (se / pd.Series(fit.centred_se(), index=list(fit.models))) ** 2
+    return {
+        "voters": int(np.count_nonzero(np.bincount(voter))),
+        "design_effect_median": float(effect.median()),
+        "design_effect_max": float(effect.max()),
+        "design_effect_max_model": str(effect.idxmax()),
+    }
 
 
 # ------------------------------------------------------------------------------------------------

@@ -17,13 +17,14 @@ RATE_COLUMNS = ("model_id", "rating", "ci_lower", "ci_upper", "rank", "votes")
 
 @dataclass
 class RatedTable:
-    board: pd.DataFrame  # RATE_COLUMNS (+ sandwich_lower, sandwich_upper)
+    board: pd.DataFrame  # RATE_COLUMNS + sandwich_lower, sandwich_upper (+ cluster_lower, cluster_upper)
     rows_in: int
     rows_scored: int
     anchor: str
     labels: str  # arena | canonical
     ci_method: str
     coefficients: list[dict]
+    clustering: dict | None = None  # voters and design effect, with by_voter
 
 
 def _vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -57,14 +58,31 @@ def _open_vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> str:
     )
 
 
-def load_cells(path: Path) -> tuple[pd.DataFrame, int, str]:
-    """(Bradley-Terry cells, rows in the file, label kind), aggregated in DuckDB."""
+VOTER_COLUMN = {"arena": "judge", "canonical": "user_id"}
+
+
+def load_cells(path: Path, by_voter: bool = False) -> tuple[pd.DataFrame, int, str, dict | None]:
+    """(Bradley-Terry cells, rows in the file, label kind, voter cells), aggregated in DuckDB. With
+    `by_voter`, the voter cells are the same votes split by voter (`judge` or `user_id`) as arrays
+    for boards.add_voter_clustered_interval; otherwise None."""
     with duckdb.connect() as conn:
         prepare_connection(conn)
         labels = _open_vote_table(conn, path)
         cells = query_frame(conn, f"rate/{labels}_cells")
         rows_in = int(run_sql(conn, "rate/row_count").fetchall()[0][0])
-    return cells, rows_in, labels
+        voter_cells = None
+        if by_voter:
+            columns = {c.lower() for c in conn.sql("SELECT * FROM vote_table LIMIT 0").columns}
+            if VOTER_COLUMN[labels] not in columns:
+                raise ValueError(
+                    f"--by-voter needs a {VOTER_COLUMN[labels]} column in a table with {labels} labels"
+                )
+            models = [r[0] for r in run_sql(conn, f"rate/{labels}_models").fetchall()]
+            table = query_arrow(conn, f"rate/{labels}_voter_cells", {"models": models})
+            voter_cells = {"models": models} | {
+                c: table.column(c).to_numpy() for c in ("voter", "left_code", "right_code", "score", "n")
+            }
+    return cells, rows_in, labels, voter_cells
 
 
 def load_style_rows(path: Path) -> tuple[boards.StyleRows, int, str]:
@@ -96,10 +114,15 @@ def rate_table(
     seed: int = 0,
     workers: int = 1,
     style: bool = False,
+    by_voter: bool = False,
 ) -> RatedTable:
     """Rate a vote table; with `style`, the style-controlled board (sandwich interval) and its
-    coefficients (in `RatedTable.coefficients`)."""
+    coefficients (in `RatedTable.coefficients`); with `by_voter`, also the sandwich interval
+    clustered by voter (cluster_lower/cluster_upper) and its design effect (`RatedTable.clustering`)."""
+    if style and by_voter:
+        raise ValueError("--by-voter is for the raw board; the style board's rows are not split by voter")
     coefficients: list[dict] = []
+    clustering: dict | None = None
     if style:
         rows, rows_in, labels = load_style_rows(path)
         if rows.votes == 0:
@@ -110,7 +133,7 @@ def rate_table(
         board = boards.build_style_board(rows, _vote_stats(votes), anchor, anchor_rating)
         coefficients = board.extra["coefficients"]
     else:
-        cells, rows_in, labels = load_cells(path)
+        cells, rows_in, labels, voter_cells = load_cells(path, by_voter=by_voter)
         if cells.empty:
             raise bt.RatingError(f"{Path(path).name} has no scorable votes")
         rows_scored = int(cells["n"].sum())
@@ -129,10 +152,15 @@ def rate_table(
             seed=seed,
             workers=workers,
         )
+        if voter_cells is not None:
+            clustering = boards.add_voter_clustered_interval(
+                board,
+                voter_cells["models"],
+                *(voter_cells[c] for c in ("voter", "left_code", "right_code", "score", "n")),
+            )
     frame = board.frame
-    out = frame[
-        ["model_id", "rating", "ci_lower", "ci_upper", "rank", "votes", "sandwich_lower", "sandwich_upper"]
-    ]
+    columns = [*RATE_COLUMNS, "sandwich_lower", "sandwich_upper"]
+    out = frame[columns + (["cluster_lower", "cluster_upper"] if clustering else [])]
     return RatedTable(
         board=out.reset_index(drop=True),
         rows_in=rows_in,
@@ -141,4 +169,5 @@ def rate_table(
         labels=labels,
         ci_method=str(frame["ci_method"].iloc[0]),
         coefficients=coefficients,
+        clustering=clustering,
     )

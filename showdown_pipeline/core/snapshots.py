@@ -43,6 +43,8 @@ LEADERBOARD_SCHEMA = pa.schema(
         ("ci_method", pa.string()),
         ("sandwich_lower", pa.float64()),
         ("sandwich_upper", pa.float64()),
+        ("cluster_lower", pa.float64()),
+        ("cluster_upper", pa.float64()),
         ("rating_unshrunk", pa.float64()),
         ("diff_vs_overall", pa.float64()),
         ("diff_lower", pa.float64()),

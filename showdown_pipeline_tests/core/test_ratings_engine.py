@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize
 
-from showdown_pipeline.core import boards
+from showdown_pipeline.core import boards, rate_file
 from showdown_pipeline.core import bradley_terry as bt
 
 
@@ -159,6 +159,96 @@ def test_style_fit_on_aggregated_rows_equals_the_fit_on_every_vote_and_leaves_it
     np.testing.assert_allclose(aggregated.theta, every_vote.theta, atol=1e-10)
     np.testing.assert_allclose(aggregated.beta, every_vote.beta, atol=1e-10)
     np.testing.assert_allclose(aggregated.cov, every_vote.cov, rtol=1e-8, atol=1e-14)
+
+
+def _per_vote_counts(left, right, score, names, copies: int = 1) -> bt.PairCounts:
+    """One cell per vote (count 1), each vote repeated `copies` times in a row."""
+    rep = lambda a: np.repeat(np.asarray(a), copies)  # noqa: E731
+    return bt.PairCounts(
+        tuple(names), rep(left), rep(right), rep(score).astype(float), np.ones(len(left) * copies)
+    )
+
+
+def test_voter_clustered_sandwich_against_two_exact_cases():
+    names = [f"m{i}" for i in range(5)]
+    left, right, score, _ = simulate(6000, np.array([0.4, 0.2, 0.0, -0.1, -0.5]), seed=11)
+    aggregated = counts_from(left, right, score, names)
+    fit = bt.fit_bradley_terry(aggregated, "m0")
+    # one vote per voter: nothing to cluster, so exactly the plain sandwich
+    per_vote = _per_vote_counts(left, right, score, names)
+    alone = bt.clustered_sandwich_covariance(per_vote, fit.theta, 0, np.arange(len(score)))
+    np.testing.assert_allclose(alone, fit.cov, rtol=1e-9, atol=1e-15)
+    # every voter casts the same vote three times: the fit is unchanged, the plain sandwich thinks it
+    # has three times the data (variance / 3), the clustered one knows it has not
+    copies = _per_vote_counts(left, right, score, names, copies=3)
+    tripled = bt.fit_bradley_terry(counts_from(copies.left, copies.right, copies.score, names), "m0")
+    np.testing.assert_allclose(tripled.theta, fit.theta, atol=1e-9)
+    np.testing.assert_allclose(tripled.cov, fit.cov / 3, rtol=1e-6, atol=1e-15)
+    clustered = bt.clustered_sandwich_covariance(copies, fit.theta, 0, np.repeat(np.arange(len(score)), 3))
+    np.testing.assert_allclose(clustered, fit.cov, rtol=1e-9, atol=1e-15)
+
+
+def test_board_gets_a_clustered_interval_and_its_design_effect():
+    names = [f"m{i}" for i in range(4)] + ["lonely"]
+    left, right, score, _ = simulate(8000, np.array([0.3, 0.1, 0.0, -0.2]), seed=12)
+    voter = np.arange(len(score)) // 2  # two independent votes per voter
+    cells = (
+        pd.DataFrame(
+            {
+                "model_left": [names[i] for i in left],
+                "model_right": [names[i] for i in right],
+                "winner": np.select([score == 1, score == 0], ["left", "right"], "both_good"),
+            }
+        )
+        .value_counts()
+        .reset_index(name="n")
+    )
+    stats = pd.DataFrame({"model_id": names[:4], "votes": 4000, "users": 2000, "top_user_share": 0.0})
+    board = boards.build_board(cells, stats, "m0", 1000.0)
+    # a vote of the disconnected model 'lonely' is in the voter cells but not on the board
+    extra_left, extra_right = np.append(left, 4), np.append(right, 0)
+    summary = boards.add_voter_clustered_interval(
+        board,
+        names,
+        np.append(voter, 999_999),
+        extra_left,
+        extra_right,
+        np.append(score, 1.0),
+        np.ones(len(score) + 1),
+    )
+    frame = board.frame.set_index("model_id")
+    assert summary["voters"] == 4000
+    assert 0.8 < summary["design_effect_median"] < 1.25  # independent votes: about the plain interval
+    width = frame["cluster_upper"] - frame["cluster_lower"]
+    plain = frame["sandwich_upper"] - frame["sandwich_lower"]
+    np.testing.assert_allclose(width, plain, rtol=0.15)
+    np.testing.assert_allclose((frame["cluster_upper"] + frame["cluster_lower"]) / 2, frame["rating"])
+
+
+def test_rate_file_by_voter_sees_repeated_votes_of_one_judge(tmp_path):
+    names = ["alpha", "beta", "gamma", "delta"]
+    left, right, score, _ = simulate(3000, np.array([0.3, 0.1, -0.1, -0.3]), seed=13)
+    labels = np.select([score == 1, score == 0], ["model_a", "model_b"], "tie")
+    votes = pd.DataFrame(
+        {"model_a": [names[i] for i in left], "model_b": [names[i] for i in right], "winner": labels}
+    )
+    # every judge casts the same vote three times; one more vote has no judge (a voter of its own)
+    tripled = votes.loc[votes.index.repeat(3)].assign(judge=[f"j{i // 3}" for i in range(3 * len(votes))])
+    extra = pd.DataFrame({"model_a": ["alpha"], "model_b": ["beta"], "winner": ["model_a"], "judge": [None]})
+    path = tmp_path / "votes.parquet"
+    pd.concat([tripled, extra], ignore_index=True).to_parquet(path)
+    rated = rate_file.rate_table(path, bootstrap=0, by_voter=True)
+    assert rated.clustering["voters"] == len(votes) + 1
+    # identical copies carry no new information: the clustered variance is 3x the plain one
+    assert rated.clustering["design_effect_median"] == pytest.approx(3.0, rel=0.01)
+    board = rated.board.set_index("model_id")
+    width = board["cluster_upper"] - board["cluster_lower"]
+    np.testing.assert_allclose(
+        width, np.sqrt(3) * (board["sandwich_upper"] - board["sandwich_lower"]), rtol=0.01
+    )
+    votes.to_parquet(tmp_path / "no_judge.parquet")
+    with pytest.raises(ValueError, match="needs a judge column"):
+        rate_file.rate_table(tmp_path / "no_judge.parquet", by_voter=True)
 
 
 def _segment_world(effect: float, seed: int):

@@ -138,6 +138,16 @@ def overall_ratings(
         )
     except RatingError as exc:
         raise dg.Failure(description=str(exc)) from exc
+    with warehouse(duckdb) as conn:
+        models = [r[0] for r in run_sql(conn, "ratings/counted_models").fetchall()]
+        voter_cells = query_arrow(
+            conn, "ratings/voter_pair_outcome_counts", {"cutoff": cutoff, "models": models}
+        )
+    clustering = boards.add_voter_clustered_interval(
+        board,
+        models,
+        *(voter_cells.column(c).to_numpy() for c in ("voter", "left_code", "right_code", "score", "n")),
+    )
 
     parameters = {
         "as_of": as_of.isoformat(),
@@ -148,6 +158,7 @@ def overall_ratings(
         "interval": {
             "published": board.frame["ci_method"].iloc[0],
             "also": "sandwich (robust) 95%, votes independent: sandwich_lower/sandwich_upper",
+            "clustered": "sandwich 95% with each voter's votes summed first: cluster_lower/cluster_upper",
             "level": 0.95,
             "relative_to": "the board's mean (so the anchor's interval is not degenerate)",
         },
@@ -169,6 +180,7 @@ def overall_ratings(
             "ridge": board.fit.ridge,
         },
         "votes": {"counted_before_cut": before, "waiting_after_cut": after, "undated_counted": undated},
+        "voter_clustering": clustering,
         "unrated_models": board.unrated,
         "notes": board.notes,
     }
@@ -185,6 +197,7 @@ def overall_ratings(
             "votes_counted": before + undated,
             "votes_waiting_after_cut": after,
             "interval": board.frame["ci_method"].iloc[0],
+            "design_effect_median": round(clustering["design_effect_median"], 3),
             "unrated_models": dg.MetadataValue.json(board.unrated),
             "parameters": dg.MetadataValue.json(parameters),
             "preview": _preview(board.frame),
