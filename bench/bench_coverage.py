@@ -118,7 +118,7 @@ def main() -> None:
         f"ratings, {np.mean(covered_beta):.3f} over {len(covered_beta)} coefficients ({args.seeds} worlds)"
     )
 
-    covered, spearman = [], []
+    covered, spearman, z = [], [], []
     for seed in range(args.demo_seeds):
         with tempfile.TemporaryDirectory() as tmp:
             config = demo_world.WorldConfig(
@@ -137,9 +137,11 @@ def main() -> None:
         lo = theta - bt.Z_95 * frame["se"]
         hi = theta + bt.Z_95 * frame["se"]
         covered.extend(((lo <= target) & (target <= hi)).tolist())
+        z.extend(((theta - target) / frame["se"]).tolist())
         spearman.append(theta.rank().corr(true.rank()))
     print(
         f"style board on demo worlds, sandwich 95%: coverage {np.mean(covered):.3f} over {len(covered)} intervals; "
+        f"sd of (θ̂ − truth) / SE {np.std(z):.2f} (1 if the SE told the whole story); "
         f"Spearman with the true order {np.round(spearman, 3).tolist()}"
     )
 

@@ -61,6 +61,11 @@ def test_snapshot_layout_and_columns(published):
     pd.testing.assert_frame_equal(from_json, board, check_dtype=False)
     assert (home / "snapshots" / "LATEST").read_text().strip() == snap.snapshot_id
     assert not snap.verify()
+    # the report says what the voter-clustered interval adds, in the manifest's numbers
+    clustering = snap.manifest["parameters"]["voter_clustering"]
+    report = (snap.path / "index.html").read_text()
+    assert f"by {clustering['design_effect_median']:.2f} for the median model" in report
+    assert f"over {clustering['voters']:,} voters" in report
 
 
 def test_manifest_input_accounting(published):

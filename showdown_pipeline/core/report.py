@@ -268,6 +268,16 @@ def render_report(board: pd.DataFrame, manifest: dict, pairs: pd.DataFrame | Non
         if integrity
         else '<p class="meta">No fraud or collusion checks ran for this snapshot: every valid, deduplicated vote counts.</p>'
     )
+    clustering = params.get("voter_clustering")
+    clustering_html = (
+        " These intervals treat votes as independent. Summing each voter's votes first (the voter-clustered"
+        " sandwich, <code>cluster_lower</code>/<code>cluster_upper</code> in leaderboard.parquet) multiplies"
+        f" the raw board's variance by {clustering['design_effect_median']:.2f} for the median model and by"
+        f" at most {clustering['design_effect_max']:.2f} ({html.escape(clustering['design_effect_max_model'])}),"
+        f" over {clustering['voters']:,} voters."
+        if clustering
+        else ""
+    )
     cut = manifest.get("data_cut", {})
     title = f"Showdown leaderboard — as of {html.escape(str(cut.get('as_of', '')))}"
     order = [str(m) for m in raw["model_id"]]
@@ -335,7 +345,7 @@ data cut {html.escape(str(cut.get("cutoff_utc", "")))} · anchor {html.escape(st
 Ratings are a Bradley-Terry fit, rating = {anchor.get("rating", 1000)} + 400/ln 10 · θ with
 {html.escape(str(anchor.get("model_id", "")))} pinned. The raw board's intervals are 95% percentile bootstrap
 intervals (votes resampled with replacement); the style-controlled board holds response length, markdown and
-loading time equal and uses sandwich intervals. The rank of a model is 1 + the number of models whose whole
+loading time equal and uses sandwich intervals.{clustering_html} The rank of a model is 1 + the number of models whose whole
 interval lies above its interval. Segment boards borrow strength from the overall board (shrinkage chosen by
 held-out likelihood); the unshrunk estimate is shown beside it. Rows marked provisional have too few votes or
 voters, or one voter with too large a share of their votes.</p>

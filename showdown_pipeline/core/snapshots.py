@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: cluster_lower, cluster_upper added to the leaderboard (additive)
 LATEST_FILE = "LATEST"
 DATA_FILES = ("leaderboard.parquet", "leaderboard.json", "index.html")
 TMP_PREFIX = ".tmp-"
