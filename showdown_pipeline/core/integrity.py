@@ -42,6 +42,10 @@ class IntegrityThresholds:
     sweep_min_seen: int = 4
     sweep_max_p: float = 0.02  # a voter's chance of sweeping honestly, at most
     sweep_min_users: int = 5
+    # a campaign at least doubles the sweeps honest voters produce: tastes the preliminary ratings do
+    # not model (country, language, profession …) put honest sweeps at 1.2–1.7× the expectation on
+    # the 10M-vote demo world, which a Poisson test alone flags once there are enough voters
+    sweep_min_ratio: float = 2.0
     # outcome anomaly (Chatbot Arena §5.1): Fisher's method at secret checkpoints
     anomaly_min_votes: int = 20
     anomaly_max_checkpoint: int = 200
@@ -333,7 +337,8 @@ def coordinated_sweeps(
     """Boosters too thin to catch one by one: for each model, the voters who handed it every one of
     their (≥ sweep_min_seen) sightings outright, against how many honest voters would (Σ of each
     voter's probability of such a sweep). A model with far more sweepers than expected (Poisson
-    test, Bonferroni over models) has a campaign behind it; its sweepers are flagged. Honest voters
+    test, Bonferroni over models, and at least `sweep_min_ratio` times as many) has a campaign
+    behind it; its sweepers are flagged. Honest voters
     who swept it by luck are flagged with them: about `expected` of them, which the reason states."""
     from scipy.stats import poisson
 
@@ -350,7 +355,9 @@ def coordinated_sweeps(
     per_model["p_value"] = poisson.sf(per_model["observed"] - 1, per_model["expected"])
     n_models = max(len(per_model), 1)
     campaigns = per_model[
-        (per_model["p_value"] < t.alpha / n_models) & (per_model["observed"] >= t.sweep_min_users)
+        (per_model["p_value"] < t.alpha / n_models)
+        & (per_model["observed"] >= t.sweep_min_users)
+        & (per_model["observed"] >= t.sweep_min_ratio * per_model["expected"])
     ]
     rows = []
     for model, c in campaigns.iterrows():

@@ -179,6 +179,28 @@ def test_coordinated_sweeps_flag_a_campaign_too_thin_to_see_one_by_one():
     assert integrity.coordinated_sweeps(sweeps[~sweeps["user_id"].str.startswith("b")], T).empty
 
 
+def test_coordinated_sweeps_need_more_than_a_misfit_of_honest_tastes():
+    """At scale the Poisson test alone finds any misfit: 40,000 honest voters who like the model a
+    little more than the ratings say (outright wins 0.436 instead of 0.4) sweep it 1.5x as often as
+    expected, p ≈ 1e-20. That is a taste, not a campaign: no flags."""
+    rng = np.random.default_rng(6)
+    outright = rng.binomial(5, 0.436, 40_000)
+    sweeps = pd.DataFrame(
+        {
+            "user_id": [f"h{i}" for i in range(40_000)],
+            "model_id": "liked",
+            "seen": 5,
+            "outright_wins": outright,
+            "log_p_sweep": 5 * np.log(0.4),
+        }
+    )
+    observed, expected = int((outright == 5).sum()), 40_000 * 0.4**5
+    assert 1.3 < observed / expected < 1.8
+    assert integrity.coordinated_sweeps(sweeps, T).empty
+    loose = integrity.IntegrityThresholds(sweep_min_ratio=1.0)  # the test without the floor flags them
+    assert len(integrity.coordinated_sweeps(sweeps, loose)) == observed
+
+
 def test_outcome_anomaly_flags_a_contrarian_not_consensus_voters():
     rng = np.random.default_rng(9)
     rows = []

@@ -1,9 +1,12 @@
 -- One row per (voter, model) with at least $min_seen sightings among counted votes before the data
 -- cut: how many of them the model won outright (not a tie), and the log-probability that an honest
 -- voter would hand it every one of them: Σ log P(outright win), with P(outright win) = p − t/2
--- (p from the preliminary ratings in integrity_theta, t the population's tie share), clamped.
+-- (p from the preliminary ratings in integrity_theta, t the tie share of that pair of models: ties
+-- are rarer in lopsided pairs, so one population-wide share would understate a strong model's
+-- outright wins), clamped.
 WITH v AS (
     SELECT c.user_id, c.model_left, c.model_right, c.winner,
+        least(c.model_left, c.model_right) AS pair_a, greatest(c.model_left, c.model_right) AS pair_b,
         1.0 / (1.0 + exp(tr.theta - tl.theta)) AS p_left
     FROM votes_clean AS c
     JOIN integrity_theta AS tl ON tl.model_id = c.model_left
@@ -11,19 +14,23 @@ WITH v AS (
     WHERE c.voted_at < $cutoff OR c.voted_at IS NULL
 ),
 tie AS (
-    SELECT avg(CASE WHEN winner IN ('both_good', 'both_bad') THEN 1.0 ELSE 0.0 END) AS share FROM v
+    SELECT pair_a, pair_b, avg(CASE WHEN winner IN ('both_good', 'both_bad') THEN 1.0 ELSE 0.0 END) AS share
+    FROM v
+    GROUP BY ALL
 ),
 sides AS (
-    SELECT user_id, model_left AS model_id, winner = 'left' AS won, p_left AS p FROM v
+    SELECT v.user_id, v.model_left AS model_id, v.winner = 'left' AS won, v.p_left - tie.share / 2.0 AS p
+    FROM v JOIN tie USING (pair_a, pair_b)
     UNION ALL
-    SELECT user_id, model_right AS model_id, winner = 'right' AS won, 1.0 - p_left AS p FROM v
+    SELECT v.user_id, v.model_right AS model_id, v.winner = 'right' AS won, 1.0 - v.p_left - tie.share / 2.0 AS p
+    FROM v JOIN tie USING (pair_a, pair_b)
 )
 SELECT
     user_id,
     model_id,
     count(*) AS seen,
     count(*) FILTER (WHERE won) AS outright_wins,
-    sum(ln(least(greatest(p - (SELECT share FROM tie) / 2.0, 0.01), 0.99)))::DOUBLE AS log_p_sweep
+    sum(ln(least(greatest(p, 0.01), 0.99)))::DOUBLE AS log_p_sweep
 FROM sides
 GROUP BY ALL
 HAVING count(*) >= $min_seen
