@@ -10,6 +10,14 @@ from pathlib import Path
 from showdown_pipeline import settings
 
 
+def _check_warehouse_settings() -> None:
+    """A bad SHOWDOWN_DUCKDB_MEMORY_LIMIT is refused before anything is built or imported."""
+    try:
+        settings.warehouse_connection_config()
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
 class CliError(Exception):
     """A reason the command cannot run, printed as one line."""
 
@@ -40,6 +48,7 @@ def run_pipeline(
     landing: Path, home: Path, as_of: str | None = None, anchor: str | None = None, verbose: bool = False
 ):
     """Materialize every asset in-process (runs recorded in the Dagster instance under the home)."""
+    _check_warehouse_settings()
     import dagster as dg
 
     from showdown_pipeline.definitions import build_definitions
@@ -148,6 +157,7 @@ def export_licensed(
     home: Path, licensee: str, as_of: str | None = None, landing: Path | None = None, verbose: bool = False
 ):
     """Run the licensed-export job for one licensee partition in-process; returns the published folder."""
+    _check_warehouse_settings()
     import dagster as dg
 
     from showdown_pipeline.core import holdout

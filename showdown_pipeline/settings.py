@@ -1,5 +1,6 @@
 """Where things live. Defaults: landing zone `data/landing`, home `data/`; the environment may override
-them (SHOWDOWN_LANDING, SHOWDOWN_HOME) and the CLI flags override the environment."""
+them (SHOWDOWN_LANDING, SHOWDOWN_HOME) and the CLI flags override the environment.
+SHOWDOWN_DUCKDB_MEMORY_LIMIT (e.g. `8GB`) caps the warehouse's memory; DuckDB's default is 80% of RAM."""
 
 from __future__ import annotations
 
@@ -17,6 +18,22 @@ def landing_dir_from_env() -> Path:
 
 def home_dir_from_env() -> Path:
     return Path(os.environ.get("SHOWDOWN_HOME", str(DEFAULT_HOME))).resolve()
+
+
+def warehouse_connection_config() -> dict[str, str]:
+    """DuckDB settings for every warehouse connection, from the environment."""
+    limit = os.environ.get("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "").strip()
+    if not limit:
+        return {}
+    import duckdb
+
+    try:  # refuse a bad value here, with its name, not halfway through a run
+        duckdb.connect(":memory:", config={"memory_limit": limit}).close()
+    except duckdb.Error as exc:
+        raise ValueError(
+            f"SHOWDOWN_DUCKDB_MEMORY_LIMIT={limit!r} is not a memory size (e.g. 8GB): {exc}"
+        ) from exc
+    return {"memory_limit": limit}
 
 
 def warehouse_path(home: Path) -> Path:

@@ -86,3 +86,17 @@ def test_landing_sensor_requests_a_run_only_when_files_land(tmp_path):
     assert isinstance(second, dg.RunRequest) and cursor2 != cursor
     assert isinstance(third, dg.SkipReason)
     assert isinstance(first, dg.RunRequest | dg.SkipReason)
+
+
+def test_warehouse_memory_limit_from_the_environment(tmp_path, monkeypatch):
+    import pytest
+
+    from showdown_pipeline.defs.resources import build_resources, warehouse
+
+    monkeypatch.setenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "512MB")
+    resources = build_resources(tmp_path / "landing", tmp_path / "home")
+    with warehouse(resources["duckdb"]) as conn:
+        assert conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "488.2 MiB"
+    monkeypatch.setenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="SHOWDOWN_DUCKDB_MEMORY_LIMIT='lots' is not a memory size"):
+        build_resources(tmp_path / "landing", tmp_path / "home")

@@ -204,6 +204,15 @@ def test_cli_refuses_with_one_line(argv, message, tmp_path, capsys):
     assert message in err and len(err.splitlines()) == 1
 
 
+def test_cli_refuses_a_bad_memory_limit_before_running(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "lots")
+    (tmp_path / "landing").mkdir()
+    assert cli.main(["run", "--landing", str(tmp_path / "landing"), "--home", str(tmp_path / "home")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "SHOWDOWN_DUCKDB_MEMORY_LIMIT='lots' is not a memory size" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "home" / "warehouse.duckdb").exists()
+
+
 def test_cli_unknown_anchor_fails_with_one_line_reason(tmp_path, capsys):
     landing = tmp_path / "landing"
     build_messy_landing(landing)

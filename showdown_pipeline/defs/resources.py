@@ -57,6 +57,9 @@ def build_resources(landing_dir: Path, home_dir: Path) -> dict[str, object]:
     home_dir = Path(home_dir).resolve()
     home_dir.mkdir(parents=True, exist_ok=True)
     return {
-        "duckdb": DuckDBResource(database=str(settings.warehouse_path(home_dir))),
+        "duckdb": DuckDBResource(
+            database=str(settings.warehouse_path(home_dir)),
+            connection_config=settings.warehouse_connection_config(),
+        ),
         "paths": ShowdownPaths(landing_dir=str(Path(landing_dir).resolve()), home_dir=str(home_dir)),
     }
