@@ -225,8 +225,8 @@ def add_voter_clustered_interval(
     """Put the voter-clustered sandwich interval (cluster_lower/cluster_upper) on a fitted board.
 
     Input: one cell per (voter, left, right, score), voters as integer codes, models as codes into
-    `models`; cells touching a model
-    the board does not rate are left out, as they were from the fit. Returns the design effect
+    `models`; cells touching a model the board does not rate are left out, as they were from the
+    fit. Returns the design effect
     (clustered / plain sandwich variance) per model, summarised: above 1 means one person's votes
     lean together and the plain interval is too narrow."""
     fit = board.fit
@@ -277,6 +277,11 @@ class StyleRows:
     def from_arrow(cls, table, models: list[str]) -> StyleRows:
         """From SQL output with left_code, right_code (indices into `models`), score, one column per
         STYLE_FEATURES and n (e.g. sql/rate/*_style_rows.sql)."""
+        for name in ("left_code", "right_code", "score", "n", *STYLE_FEATURES):
+            if table.column(name).null_count:
+                raise bt.RatingError(
+                    f"style rows with an empty {name}: a model outside the list or an unscorable winner"
+                )
         features = np.empty((len(STYLE_FEATURES), table.num_rows))
         for j, name in enumerate(STYLE_FEATURES):
             features[j] = table.column(name).to_numpy()

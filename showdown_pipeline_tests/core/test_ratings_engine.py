@@ -419,3 +419,15 @@ def test_rate_file_style_board_from_integer_codes(tmp_path):
     np.testing.assert_allclose(
         rated.board.set_index("model_id")["rating"].reindex(by_strings.index), by_strings, atol=1e-6
     )
+
+
+def test_style_rows_refuse_a_row_without_a_model_code():
+    import pyarrow as pa
+
+    columns = {"left_code": [0, None], "right_code": [1, 0], "score": [1.0, 0.5], "n": [1, 1]}
+    table = pa.table({**columns, **{name: [0.1, -0.2] for name in boards.STYLE_FEATURES}})
+    with pytest.raises(bt.RatingError, match="empty left_code"):
+        boards.StyleRows.from_arrow(table, ["a", "b"])
+    fixed = table.set_column(0, "left_code", pa.array([0, 1]))
+    rows = boards.StyleRows.from_arrow(fixed, ["a", "b"])
+    assert rows.weight is None and rows.features.shape == (len(boards.STYLE_FEATURES), 2)
