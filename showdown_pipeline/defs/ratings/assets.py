@@ -301,6 +301,7 @@ def segment_ratings(context: dg.AssetExecutionContext, config: SegmentConfig, du
         with warehouse(duckdb) as conn:
             overall_params = load_parameters(conn, "overall")
             cutoff = settings.cutoff_instant(settings.parse_as_of(overall_params["as_of"]))
+            run_sql(conn, "ratings/create_segmented_votes")
             cells = query_frame(
                 conn, "ratings/segment_outcome_counts", {"cutoff": cutoff, "segment_dim": dim}
             )
