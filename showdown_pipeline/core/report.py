@@ -344,7 +344,7 @@ data cut {html.escape(str(cut.get("cutoff_utc", "")))} · anchor {html.escape(st
 <p>Each vote compares two anonymous responses. A win counts 1, a loss 0 and a tie (both good or both bad) ½.
 Ratings are a Bradley-Terry fit, rating = {anchor.get("rating", 1000)} + 400/ln 10 · θ with
 {html.escape(str(anchor.get("model_id", "")))} pinned. The raw board's intervals are 95% percentile bootstrap
-intervals (votes resampled with replacement); the style-controlled board holds response length, markdown and
+intervals (each vote counted a Poisson(1) number of times in each of the seeded rounds); the style-controlled board holds response length, markdown and
 loading time equal and uses sandwich intervals.{clustering_html} The rank of a model is 1 + the number of models whose whole
 interval lies above its interval. Segment boards borrow strength from the overall board (shrinkage chosen by
 held-out likelihood); the unshrunk estimate is shown beside it. Rows marked provisional have too few votes or
