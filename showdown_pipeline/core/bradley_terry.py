@@ -601,8 +601,8 @@ def fit_style_bradley_terry(
     (L−R)/(L+R) flips sign when the sides swap, and centring would break that symmetry. The ridge
     penalises β only (ridge/2 · |β|²), never the ratings; with millions of votes the default ridge of
     1 moves β by less than 1e-5. `theta0` (e.g. the plain board's θ) is only a starting point.
-    `features` is rows × k, or k × rows with `features_by_row=False` (the layout the fit works in;
-    it is read, never copied or changed). `weight` None means every row counts once. The fit runs on
+    `features` is rows × k (copied once into the working layout), or k × rows with
+    `features_by_row=False` (the working layout: read in place, never copied or changed). `weight` None means every row counts once. The fit runs on
     the unscaled features with the ridge on each coefficient multiplied by its feature's variance,
     which is the same problem as the ridge on the scaled coefficients without a scaled copy.
 
