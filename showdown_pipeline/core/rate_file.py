@@ -41,17 +41,17 @@ def _vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
     relation.create_view("vote_table", replace=True)
 
 
-def _open_vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> str:
-    """Expose the file as `vote_table` and say which labels it uses (arena | canonical)."""
+def _open_vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, set[str]]:
+    """Expose the file as `vote_table`; (its labels: arena | canonical, its lower-case column names)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no vote table at {path}")
     _vote_table(conn, path)
     columns = {c.lower() for c in conn.sql("SELECT * FROM vote_table LIMIT 0").columns}
     if {"model_a", "model_b", "winner"} <= columns:
-        return "arena"
+        return "arena", columns
     if {"model_left", "model_right", "winner"} <= columns:
-        return "canonical"
+        return "canonical", columns
     raise ValueError(
         f"{path.name} needs columns model_a, model_b, winner (LMArena labels) or "
         f"model_left, model_right, winner (canonical); found {sorted(columns)}"
@@ -67,12 +67,11 @@ def load_cells(path: Path, by_voter: bool = False) -> tuple[pd.DataFrame, int, s
     for boards.add_voter_clustered_interval; otherwise None."""
     with duckdb.connect() as conn:
         prepare_connection(conn)
-        labels = _open_vote_table(conn, path)
+        labels, columns = _open_vote_table(conn, path)
         cells = query_frame(conn, f"rate/{labels}_cells")
         rows_in = int(run_sql(conn, "rate/row_count").fetchall()[0][0])
         voter_cells = None
         if by_voter:
-            columns = {c.lower() for c in conn.sql("SELECT * FROM vote_table LIMIT 0").columns}
             if VOTER_COLUMN[labels] not in columns:
                 raise ValueError(
                     f"--by-voter needs a {VOTER_COLUMN[labels]} column in a table with {labels} labels"
@@ -90,7 +89,7 @@ def load_style_rows(path: Path) -> tuple[boards.StyleRows, int, str]:
     features), models as integer codes computed in DuckDB."""
     with duckdb.connect() as conn:
         prepare_connection(conn)
-        labels = _open_vote_table(conn, path)
+        labels, _ = _open_vote_table(conn, path)
         models = [r[0] for r in run_sql(conn, f"rate/{labels}_models").fetchall()]
         rows = boards.StyleRows.from_arrow(
             query_arrow(conn, f"rate/{labels}_style_rows", {"models": models}), models

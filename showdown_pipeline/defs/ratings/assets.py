@@ -101,6 +101,10 @@ def overall_ratings(
     with warehouse(duckdb) as conn:
         cells = query_frame(conn, "ratings/pair_outcome_counts", {"cutoff": cutoff})
         stats = query_frame(conn, "ratings/model_vote_stats", {"cutoff": cutoff})
+        models = [r[0] for r in run_sql(conn, "ratings/counted_models").fetchall()]
+        voter_cells = query_arrow(
+            conn, "ratings/voter_pair_outcome_counts", {"cutoff": cutoff, "models": models}
+        )
         before, after, undated = run_sql(conn, "ratings/cut_counts", {"cutoff": cutoff}).fetchall()[0]
         default_anchor, from_registry = run_sql(conn, "ratings/default_anchor").fetchall()[0]
         integrity_rows = conn.execute("SELECT summary FROM integrity_summary").fetchall()
@@ -138,11 +142,6 @@ def overall_ratings(
         )
     except RatingError as exc:
         raise dg.Failure(description=str(exc)) from exc
-    with warehouse(duckdb) as conn:
-        models = [r[0] for r in run_sql(conn, "ratings/counted_models").fetchall()]
-        voter_cells = query_arrow(
-            conn, "ratings/voter_pair_outcome_counts", {"cutoff": cutoff, "models": models}
-        )
     clustering = boards.add_voter_clustered_interval(
         board,
         models,
