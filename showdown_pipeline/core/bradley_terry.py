@@ -215,13 +215,7 @@ def fit_bradley_terry(
         grad = _signed_sum(li, ri, w * (y - p), size) - ridge * beta
         hess = _weighted_outer(li, ri, w * p * (1.0 - p), size) + ridge * np.eye(size)
         step = _solve(hess, grad)
-        t = 1.0
-        while True:
-            candidate = beta + t * step
-            value = loglik(candidate)
-            if value >= current - 1e-12 or t < 1e-8:
-                break
-            t *= 0.5
+        candidate, value, t = _backtrack(loglik, beta, step, current)
         beta, gain, current = candidate, value - current, value
         if np.max(np.abs(t * step)) < tol or abs(gain) < tol * max(1.0, abs(current)) * 1e-3:
             converged = True
@@ -334,6 +328,18 @@ def weighted_gram(design, weights: np.ndarray) -> np.ndarray:
     """Dᵀ diag(weights) D as a dense matrix: the Fisher information (weights w·p(1−p)) or the
     sandwich's meat (weights w·(y−p)²) of the cells in `design`."""
     return (design.T @ design.multiply(weights[:, None])).toarray()
+
+
+def _backtrack(objective, point: np.ndarray, step: np.ndarray, current: float):
+    """(point + t·step, its objective, t) for the largest t in 1, ½, ¼ … that does not lower the
+    objective (a Newton step on a concave problem; t stops halving below 1e-8)."""
+    t = 1.0
+    while True:
+        candidate = point + t * step
+        value = objective(candidate)
+        if value >= current - 1e-12 or t < 1e-8:
+            return candidate, value, t
+        t *= 0.5
 
 
 def _solve(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
@@ -535,14 +541,7 @@ def fit_shrunk(
         grad = design.T @ (w * (y - p)) - penalty * (theta - prior)
         hess = weighted_gram(design, w * p * (1 - p)) + penalty * eye
         step = _solve(hess, grad)
-        t = 1.0
-        while True:
-            candidate = theta + t * step
-            value = objective(candidate)
-            if value >= current - 1e-12 or t < 1e-8:
-                break
-            t *= 0.5
-        theta, current = candidate, value
+        theta, current, t = _backtrack(objective, theta, step, current)
         if np.max(np.abs(t * step)) < tol:
             converged = True
             break
