@@ -383,6 +383,7 @@ def test_a_profession_with_a_colon_and_ampersand_survives_the_url(hostile, tmp_p
     assert value in [o.attr("value") for o in tree.by_id("segment-value").all("option")]
 
 
+@pytest.mark.slow
 def test_values_that_could_end_or_comment_out_the_script_leave_the_explorer_running(tmp_path):
     """`<!--`, `</script>`, `]]>`, U+2028 and `<script>` in segment values and model ids: the JSON
     block stays one block, the explorer runs, and each value is shown as itself."""
