@@ -234,3 +234,22 @@ def test_empty_board_renders_without_rows():
     page = Page(html)
     assert "no rated models" in html and "No pairwise data." in html
     assert {tag for tag, _ in page.tags} <= TAGS
+
+
+def test_forest_plot_survives_absurd_and_missing_values():
+    """A huge but finite interval gets a handful of ticks (the old fixed step list would loop ~1e11
+    times), and a row whose rating or bound is NaN or infinite is listed but not drawn."""
+    board = pd.DataFrame(
+        {
+            "model_id": ["a", "b", "c"],
+            "rating": [1000.0, float("nan"), 990.0],
+            "ci_lower": [-1e15, 900.0, float("-inf")],
+            "ci_upper": [1e15, 1100.0, 1000.0],
+            "provisional": [False, True, False],
+        }
+    )
+    plot = report.forest_plot(board, "t")
+    assert 1 <= len(plot["ticks"]) <= 6
+    assert [r["drawn"] for r in plot["rows"]] == [True, False, False]
+    steps = {50: 10.0, 100: 20.0, 300: 50.0, 1.1: 5.0, 2400: 500.0}
+    assert {span: report._nice_step(span) for span in steps} == steps

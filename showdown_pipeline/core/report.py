@@ -145,10 +145,12 @@ def forest_plot(board: pd.DataFrame, title: str, width: int = 460, row_height: i
 
 
 def _nice_step(span: float) -> float:
-    for step in (5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000):
-        if span / step <= 6:
-            return float(step)
-    return 10000.0
+    """A round tick step (1, 2, 2.5 or 5 times a power of ten, at least 5) giving at most 6 ticks."""
+    magnitude = 10.0 ** math.floor(math.log10(max(span, 1.0) / 6))
+    for multiple in (1, 2, 2.5, 5, 10):
+        if span / (multiple * magnitude) <= 6:
+            return max(multiple * magnitude, 5.0)
+    return max(10 * magnitude, 5.0)
 
 
 def _overall_rows(board: pd.DataFrame) -> list[dict]:
