@@ -1,13 +1,33 @@
 #!/usr/bin/env bash
-# System packages the browser test of the report needs (Debian's chromium), installed where missing.
-# Without root or apt, the browser test skips itself with the reason; everything else runs.
-set -uo pipefail
-if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+# System packages the report's browser tests need (Debian's chromium), installed where missing.
+# The browser tests never skip: if chromium is missing and cannot be installed here, this script fails
+# (non-zero, with the reason) and so does `make test`.
+set -euo pipefail
+
+chromium_works() {
+    local bin
+    bin="$(command -v chromium || command -v chromium-browser || true)"
+    [ -n "$bin" ] && "$bin" --headless --no-sandbox --version >/dev/null 2>&1
+}
+
+if chromium_works; then
     exit 0
 fi
-if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing Debian's chromium for the report's browser test"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-        || echo "could not install chromium; the browser test will be skipped"
+if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-test-deps: chromium is missing and cannot be installed here (needs root and apt-get);" \
+        "install Debian's chromium package, then rerun" >&2
+    exit 1
 fi
-exit 0
+echo "install-test-deps: installing Debian's chromium for the report's browser tests"
+if ! apt-get update -qq; then
+    echo "install-test-deps: apt-get update failed; chromium cannot be installed" >&2
+    exit 1
+fi
+if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; then
+    echo "install-test-deps: apt-get install chromium failed" >&2
+    exit 1
+fi
+if ! chromium_works; then
+    echo "install-test-deps: chromium was installed but does not start (chromium --headless --version)" >&2
+    exit 1
+fi

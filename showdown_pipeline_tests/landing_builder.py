@@ -12,9 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-REAL_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
-if not REAL_FIXTURES.is_dir():  # developer checkouts keep shared/ beside the repository
-    REAL_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real"
+REAL_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real"  # copies, with sources and licences
 
 BASE_TIME = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -57,7 +57,10 @@ def test_definitions_resolve(tmp_path):
     assert export_job.partitions_def.name == "licensees"
     schedule = defs.resolve_schedule_def("nightly_full_rebuild")
     assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "UTC"
-    assert defs.resolve_sensor_def("landing_files_sensor") is not None
+    sensor = defs.resolve_sensor_def("landing_files_sensor")
+    assert (
+        sensor.job_name == "showdown_full_rebuild" and sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    )
 
 
 def test_every_sql_file_holds_one_statement():
@@ -83,9 +86,10 @@ def test_landing_sensor_requests_a_run_only_when_files_land(tmp_path):
         cursor2 = context.cursor
     with dg.build_sensor_context(cursor=cursor2, resources={"paths": paths}) as context:
         third = landing_files_sensor(context)
+    # an empty landing zone requests nothing, even on the sensor's very first tick (no cursor yet)
+    assert isinstance(first, dg.SkipReason) and cursor is not None
     assert isinstance(second, dg.RunRequest) and cursor2 != cursor
     assert isinstance(third, dg.SkipReason)
-    assert isinstance(first, dg.RunRequest | dg.SkipReason)
 
 
 def test_warehouse_memory_limit_from_the_environment(tmp_path, monkeypatch):

@@ -154,6 +154,7 @@ def test_data_cut_is_midnight_utc_and_offsets_are_normalised(tmp_path):
     assert cut_meta["counted_before_cut"] == 42 and cut_meta["waiting_after_cut"] == 2
 
 
+@pytest.mark.slow
 def test_cli_run_prints_the_board_and_exits_zero(tmp_path):
     landing = tmp_path / "landing"
     build_messy_landing(landing)
@@ -213,6 +214,7 @@ def test_cli_refuses_a_bad_memory_limit_before_running(tmp_path, capsys, monkeyp
     assert not (tmp_path / "home" / "warehouse.duckdb").exists()
 
 
+@pytest.mark.slow
 def test_cli_unknown_anchor_fails_with_one_line_reason(tmp_path, capsys):
     landing = tmp_path / "landing"
     build_messy_landing(landing)

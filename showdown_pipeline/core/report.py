@@ -1,107 +1,197 @@
-"""The human-readable report (`index.html`) of a snapshot: self-contained (inline CSS, SVG and a
+"""The human-readable report (`index.html`) of a snapshot: self-contained (inline CSS, SVG and one
 small script; no CDN), readable on a laptop and a phone.
 
-Everything is rendered server-side except the segment explorer, which renders from the data embedded
-in the page (`<script type="application/json" id="segment-data">`). `#segment=DIM:VALUE` in the URL
-opens a segment directly (the browser test uses it)."""
+Everything is rendered server-side from `report_template/index.html.j2` (Jinja2, autoescaped: every
+value is escaped for the text or the double-quoted attribute it lands in) except the segment explorer,
+which `report_template/explorer.js` builds with DOM calls from the data embedded in the page
+(`<script type="application/json" id="segment-data">`, escaped by `script_json` so that no value can
+close or comment out the script). A Content-Security-Policy allows that one script and that one
+stylesheet by their sha256 and nothing else: no inline event handler, no remote source.
+`#segment=DIM:VALUE` (VALUE percent-encoded) opens a segment directly."""
 
 from __future__ import annotations
 
-import html
+import base64
+import functools
+import hashlib
 import json
 import math
+from pathlib import Path
 
+import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
 
+TEMPLATE_DIR = Path(__file__).with_name("report_template")
+WINRATE_BUCKETS = 20  # the win-rate matrix colours cells by class (CSP: no style attributes)
 
-def forest_plot_svg(board: pd.DataFrame, title: str, width: int = 460, row_height: int = 20) -> str:
-    """Ratings with 95% intervals as an inline SVG forest plot (one row per model, best first)."""
-    if board.empty:
-        return f'<p class="meta">{html.escape(title)}: no rated models.</p>'
-    lo = float(board["ci_lower"].min())
-    hi = float(board["ci_upper"].max())
+# Characters that must never appear raw inside the JSON of a <script> block: `<` and `>` could open
+# `</script>` or `<!--`, `&` is escaped for good measure, U+2028/U+2029 end a line in older JavaScript.
+_SCRIPT_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+
+
+def script_json(value: object) -> str:
+    """`value` as JSON that is safe verbatim inside `<script type="application/json">`."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    for raw, escaped in _SCRIPT_JSON_ESCAPES.items():
+        text = text.replace(raw, escaped)  # these only occur inside JSON strings, where \\uXXXX is equal
+    return text
+
+
+def csp_source_hash(text: str) -> str:
+    """The CSP source expression that allows exactly this inline script or stylesheet."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def content_security_policy(script: str, style: str) -> str:
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {csp_source_hash(script)}",
+            f"style-src {csp_source_hash(style)}",
+            "img-src data:",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@functools.cache
+def static_parts() -> tuple[str, str]:
+    """(script, stylesheet) exactly as the page inlines them (their hashes go into the CSP)."""
+    script = (TEMPLATE_DIR / "explorer.js").read_text(encoding="utf-8")
+    buckets = "\n".join(
+        f"table.matrix td.wr{k} {{ background: {_diverging(k / WINRATE_BUCKETS - 0.5, 0.5)}; }}"
+        for k in range(WINRATE_BUCKETS + 1)
+    )
+    style = (TEMPLATE_DIR / "report.css").read_text(encoding="utf-8") + buckets + "\n"
+    for name, text, closing in (("explorer.js", script, "</script"), ("report.css", style, "</style")):
+        if closing in text.lower():
+            raise ValueError(f"{name} must not contain {closing!r}: it would end its element early")
+    return script, style
+
+
+def forest_plot(board: pd.DataFrame, title: str, width: int = 460, row_height: int = 20) -> dict:
+    """Geometry of an SVG forest plot: ratings with 95% intervals, one row per model, best first."""
+    finite = board[["rating", "ci_lower", "ci_upper"]].apply(pd.to_numeric, errors="coerce")
+    finite = finite[finite.map(math.isfinite).all(axis=1)]
+    lo = float(finite["ci_lower"].min()) if len(finite) else 0.0
+    hi = float(finite["ci_upper"].max()) if len(finite) else 1.0
     span = max(hi - lo, 1.0)
     lo, hi = lo - 0.05 * span, hi + 0.05 * span
     label_w, pad = 170, 12
     plot_w = width - label_w - pad
     height = row_height * (len(board) + 2)
 
-    def x(v: float) -> float:
-        return label_w + (v - lo) / (hi - lo) * plot_w
+    def x(v: float) -> str:
+        return f"{label_w + (v - lo) / (hi - lo) * plot_w:.1f}"
 
-    parts = [
-        f'<svg class="forest" role="img" aria-label="{html.escape(title)}" viewBox="0 0 {width} {height}" '
-        f'width="100%" xmlns="http://www.w3.org/2000/svg">'
-    ]
     step = _nice_step(hi - lo)
-    tick = step * (math.floor(lo / step) + 1)
+    ticks, tick = [], step * (math.floor(lo / step) + 1)
     while tick < hi:
-        parts.append(
-            f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{row_height * 0.5:.0f}" y2="{height - row_height:.0f}" class="grid"/>'
-            f'<text x="{x(tick):.1f}" y="{height - 4}" class="tick">{tick:.0f}</text>'
-        )
+        ticks.append({"x": x(tick), "label": f"{tick:.0f}"})
         tick += step
+    rows = []
     for i, row in enumerate(board.itertuples(index=False)):
         y = row_height * (i + 1)
-        cls = "provisional" if row.provisional else "solid"
-        parts.append(
-            f'<g class="row {cls}"><title>{html.escape(str(row.model_id))}: {row.rating:.1f} '
-            f"[{row.ci_lower:.1f}, {row.ci_upper:.1f}]</title>"
-            f'<text x="{label_w - 6}" y="{y + 4}" class="label">{html.escape(str(row.model_id))}</text>'
-            f'<line x1="{x(row.ci_lower):.1f}" x2="{x(row.ci_upper):.1f}" y1="{y}" y2="{y}" class="ci"/>'
-            f'<circle cx="{x(row.rating):.1f}" cy="{y}" r="3.5" class="point"/></g>'
+        values = (row.rating, row.ci_lower, row.ci_upper)
+        drawn = all(isinstance(v, int | float) and math.isfinite(v) for v in values)
+        rows.append(
+            {
+                "kind": "provisional" if row.provisional else "solid",
+                "model_id": str(row.model_id),
+                "summary": f"{row.rating:.1f} [{row.ci_lower:.1f}, {row.ci_upper:.1f}]",
+                "text_y": y + 4,
+                "y": y,
+                "drawn": drawn,
+                **(
+                    {"x_lower": x(row.ci_lower), "x_upper": x(row.ci_upper), "x_rating": x(row.rating)}
+                    if drawn
+                    else {}
+                ),
+            }
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    return {
+        "title": title,
+        "width": width,
+        "height": height,
+        "label_x": label_w - 6,
+        "grid_top": f"{row_height * 0.5:.0f}",
+        "grid_bottom": f"{height - row_height:.0f}",
+        "tick_y": height - 4,
+        "ticks": ticks,
+        "rows": rows,
+    }
 
 
 def _nice_step(span: float) -> float:
-    for step in (5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000):
-        if span / step <= 6:
-            return float(step)
-    return 10000.0
+    """A round tick step (1, 2, 2.5 or 5 times a power of ten, at least 5) giving at most 6 ticks."""
+    magnitude = 10.0 ** math.floor(math.log10(max(span, 1.0) / 6))
+    for multiple in (1, 2, 2.5, 5, 10):
+        if span / (multiple * magnitude) <= 6:
+            return max(multiple * magnitude, 5.0)
+    return max(10 * magnitude, 5.0)
 
 
-def _table(board: pd.DataFrame, table_id: str) -> str:
-    head = "<tr><th>Rank</th><th>Model</th><th>Rating</th><th>95% CI</th><th>Votes</th><th>Users</th><th></th></tr>"
-    rows = []
-    for r in board.itertuples(index=False):
-        flag = (
-            f'<span class="badge" title="{html.escape(str(r.provisional_reason))}">provisional</span>'
-            if r.provisional
-            else ""
-        )
-        rows.append(
-            f"<tr><td>{r.rank}</td><td>{html.escape(str(r.model_id))}</td><td>{r.rating:.1f}</td>"
-            f"<td>{r.ci_lower:.1f} – {r.ci_upper:.1f}</td><td>{r.votes:,}</td><td>{r.users:,}</td><td>{flag}</td></tr>"
-        )
-    return f'<table class="board" id="{table_id}"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+def _overall_rows(board: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "rank": r.rank,
+            "model_id": str(r.model_id),
+            "rating": f"{r.rating:.1f}",
+            "ci": f"{r.ci_lower:.1f} – {r.ci_upper:.1f}",
+            "votes": f"{r.votes:,}",
+            "users": f"{r.users:,}",
+            "provisional": bool(r.provisional),
+            "provisional_reason": str(r.provisional_reason),
+        }
+        for r in board.itertuples(index=False)
+    ]
 
 
-def _matrix(pairs: pd.DataFrame, order: list[str], limit: int = 20) -> str:
+def _matrix(pairs: pd.DataFrame | None, order: list[str], limit: int = 20) -> dict:
     """Win-rate matrix (row model's score against the column model) with battle counts on hover."""
     if pairs is None or pairs.empty:
-        return '<p class="meta">No pairwise data.</p>'
+        return {"models": [], "rows": []}
     order = order[:limit]
     lookup = {(r.model, r.opponent): (r.win_rate, r.battles) for r in pairs.itertuples(index=False)}
-    head = "".join(f'<th class="rot"><span>{html.escape(m)}</span></th>' for m in order)
     rows = []
     for a in order:
         cells = []
         for b in order:
             if a == b or (a, b) not in lookup:
-                cells.append("<td></td>")
+                cells.append(None)
                 continue
             rate, battles = lookup[(a, b)]
-            colour = _diverging(rate - 0.5, 0.5)
             cells.append(
-                f'<td style="background:{colour}" title="{html.escape(a)} vs {html.escape(b)}: '
-                f'{rate:.0%} over {battles:,} battles">{rate * 100:.0f}</td>'
+                {
+                    "bucket": f"wr{round(min(max(rate, 0.0), 1.0) * WINRATE_BUCKETS)}",
+                    "title": f"{a} vs {b}: {rate:.0%} over {battles:,} battles",
+                    "text": f"{rate * 100:.0f}",
+                }
             )
-        rows.append(f"<tr><th>{html.escape(a)}</th>{''.join(cells)}</tr>")
-    return f'<div class="scroll"><table class="matrix" id="winrate-matrix"><tr><th></th>{head}</tr>{"".join(rows)}</table></div>'
+        rows.append({"model": a, "cells": cells})
+    return {"models": order, "rows": rows}
 
 
 def _diverging(value: float, scale: float) -> str:
@@ -111,245 +201,140 @@ def _diverging(value: float, scale: float) -> str:
     return f"rgba(198, 40, 40, {0.12 + 0.6 * -t:.2f})"
 
 
-_SCRIPT = """
-(function () {
-  const data = JSON.parse(document.getElementById('segment-data').textContent);
-  const dimSel = document.getElementById('segment-dim');
-  const valSel = document.getElementById('segment-value');
-  const table = document.getElementById('segment-table');
-  const heat = document.getElementById('segment-heatmap');
-  const caption = document.getElementById('segment-caption');
-  const dims = Object.keys(data.rows);
-  function fmt(x) { return x === null || x === undefined ? '' : Number(x).toFixed(1); }
-  function esc(s) { const d = document.createElement('span'); d.textContent = s; return d.innerHTML; }
-  function fillDims() {
-    dimSel.innerHTML = dims.map(d => '<option value="' + d + '">' + d.replace('_', ' ') + '</option>').join('');
-  }
-  function fillValues() {
-    const values = data.values[dimSel.value] || [];
-    valSel.innerHTML = values.map(v => '<option value="' + esc(v) + '">' + esc(v) + '</option>').join('');
-  }
-  function renderTable() {
-    const rows = (data.rows[dimSel.value] || []).filter(r => r.segment_value === valSel.value);
-    caption.textContent = dimSel.value.replace('_', ' ') + ' = ' + valSel.value + ': ' + rows.length + ' models';
-    table.tBodies[0].innerHTML = rows.map(r =>
-      '<tr><td>' + r.rank + '</td><td>' + esc(r.model_id) + '</td><td>' + fmt(r.rating) + '</td><td>' +
-      fmt(r.ci_lower) + ' – ' + fmt(r.ci_upper) + '</td><td>' + (r.rating_unshrunk === null ? '–' : fmt(r.rating_unshrunk)) +
-      '</td><td class="' + (r.differs_from_overall ? (r.diff_vs_overall > 0 ? 'up' : 'down') : '') + '">' +
-      (r.diff_vs_overall > 0 ? '+' : '') + fmt(r.diff_vs_overall) + (r.differs_from_overall ? ' *' : '') +
-      '</td><td>' + r.votes + '</td><td>' + (r.provisional ? '<span class="badge" title="' + esc(r.provisional_reason || '') + '">provisional</span>' : '') + '</td></tr>'
-    ).join('');
-  }
-  function renderHeatmap() {
-    const dim = dimSel.value;
-    const values = (data.values[dim] || []).slice(0, 16);
-    const models = data.models.slice(0, 15);
-    const cell = {};
-    (data.rows[dim] || []).forEach(r => { cell[r.model_id + '\\u0000' + r.segment_value] = r; });
-    let h = '<tr><th></th>' + values.map(v => '<th class="rot"><span>' + esc(v) + '</span></th>').join('') + '</tr>';
-    models.forEach(m => {
-      h += '<tr><th>' + esc(m) + '</th>' + values.map(v => {
-        const r = cell[m + '\\u0000' + v];
-        if (!r) return '<td></td>';
-        const t = Math.max(-1, Math.min(1, r.diff_vs_overall / 40));
-        const colour = t >= 0 ? 'rgba(46,125,50,' + (0.1 + 0.7 * t) + ')' : 'rgba(198,40,40,' + (0.1 - 0.7 * t) + ')';
-        return '<td style="background:' + colour + '" title="' + esc(m) + ' in ' + esc(v) + ': ' + fmt(r.diff_vs_overall) +
-          ' vs overall">' + (r.differs_from_overall ? '*' : '') + '</td>';
-      }).join('') + '</tr>';
-    });
-    heat.innerHTML = h;
-  }
-  function selectFromHash() {
-    const m = /segment=([^:&]+):([^&]+)/.exec(decodeURIComponent(location.hash));
-    if (m && dims.includes(m[1])) { dimSel.value = m[1]; fillValues(); valSel.value = m[2]; }
-  }
-  if (!dims.length) { caption.textContent = 'No segment boards in this snapshot.'; return; }
-  fillDims(); fillValues(); selectFromHash(); renderTable(); renderHeatmap();
-  dimSel.addEventListener('change', () => { fillValues(); renderTable(); renderHeatmap(); });
-  valSel.addEventListener('change', renderTable);
-  window.addEventListener('hashchange', () => { selectFromHash(); renderTable(); renderHeatmap(); });
-  document.body.setAttribute('data-ready', 'true');
-})();
-"""
-
-
-def _integrity_html(integrity: dict) -> str:
-    removed = (
-        "".join(
-            f"<li><code>{html.escape(k)}</code>: {v:,} votes</li>"
-            for k, v in sorted(integrity.get("removed_by_check", {}).items())
-        )
-        or "<li>none</li>"
-    )
-    users = ", ".join(
-        f"{html.escape(k)} {v:,}" for k, v in sorted(integrity.get("users_flagged_by_check", {}).items())
-    )
-    moves = "".join(
-        f"<tr><td>{html.escape(m['model_id'])}</td><td>{m['rank_with']}</td><td>{m['rank_without']}</td>"
-        f"<td>{m['change_elo']:+.1f}</td></tr>"
-        for m in integrity.get("board_movement", [])
-    )
+def _integrity(integrity: dict | None) -> dict | None:
+    if not integrity:
+        return None
     frag = integrity.get("fragility") or {}
-    if frag.get("votes_to_flip_confirmed") is not None:
-        frag_html = (
-            f"<p id='fragility'>Removing <b>{frag['votes_to_flip_confirmed']:,}</b> of {frag['total_votes']:,} votes "
-            f"(influence estimate {frag['votes_to_flip_estimate']:,}; confirmed by refitting) makes "
-            f"{html.escape(frag['new_top_model'])} #1 instead of {html.escape(frag['top_model'])} "
-            f"(gap {frag['gap_elo']:.1f} Elo).</p>"
-        )
-    else:
-        frag_html = f"<p id='fragility' class='meta'>{html.escape(str(frag.get('note', 'fragility not computed')))}</p>"
-    return (
-        f"<p>{integrity.get('votes_removed', 0):,} votes removed; voters flagged: {users or 'none'}.</p><ul>{removed}</ul>"
-        f"<h3>Fragility of #1</h3>{frag_html}"
-        f"<h3>The board with and without the exclusions</h3><table class='board' id='integrity-movement'>"
-        f"<tr><th>Model</th><th>Rank with</th><th>Rank without</th><th>Change (Elo)</th></tr>{moves}</table>"
-    )
+    confirmed = frag.get("votes_to_flip_confirmed") is not None
+    return {
+        "votes_removed": f"{integrity.get('votes_removed', 0):,}",
+        "users_flagged": ", ".join(
+            f"{k} {v:,}" for k, v in sorted(integrity.get("users_flagged_by_check", {}).items())
+        ),
+        "removed_by_check": [
+            (k, f"{v:,} votes") for k, v in sorted(integrity.get("removed_by_check", {}).items())
+        ],
+        "fragility": {
+            "confirmed": f"{frag['votes_to_flip_confirmed']:,}",
+            "total": f"{frag['total_votes']:,}",
+            "estimate": f"{frag['votes_to_flip_estimate']:,}",
+            "new_top": str(frag["new_top_model"]),
+            "top": str(frag["top_model"]),
+            "gap": f"{frag['gap_elo']:.1f}",
+        }
+        if confirmed
+        else None,
+        "fragility_note": str(frag.get("note", "fragility not computed")),
+        "movement": [
+            {
+                "model_id": str(m["model_id"]),
+                "rank_with": m["rank_with"],
+                "rank_without": m["rank_without"],
+                "change": f"{m['change_elo']:+.1f}",
+            }
+            for m in integrity.get("board_movement", [])
+        ],
+    }
 
 
-def _segment_payload(board: pd.DataFrame, overall_order: list[str]) -> str:
+_SEGMENT_COLUMNS = [
+    "segment_value",
+    "model_id",
+    "rating",
+    "ci_lower",
+    "ci_upper",
+    "rank",
+    "votes",
+    "provisional",
+    "provisional_reason",
+    "rating_unshrunk",
+    "diff_vs_overall",
+    "differs_from_overall",
+]
+
+
+def segment_payload(board: pd.DataFrame, overall_order: list[str]) -> dict:
+    """What the explorer reads: raw segment rows per dimension, values by volume, the overall order."""
     rows: dict[str, list] = {}
     values: dict[str, list] = {}
-    columns = [
-        "segment_value",
-        "model_id",
-        "rating",
-        "ci_lower",
-        "ci_upper",
-        "rank",
-        "votes",
-        "provisional",
-        "provisional_reason",
-        "rating_unshrunk",
-        "diff_vs_overall",
-        "differs_from_overall",
-    ]
     for dim in SEGMENT_DIMENSIONS:
         part = board[(board["board"] == "raw") & (board["segment_dim"] == dim)]
         if part.empty:
             continue
-        part = part[columns].round(2)
-        rows[dim] = json.loads(part.to_json(orient="records"))
+        part = part[_SEGMENT_COLUMNS].round(2)
+        rows[dim] = json.loads(part.to_json(orient="records"))  # NaN and inf become null
         volume = part.groupby("segment_value")["votes"].sum().sort_values(ascending=False)
         values[dim] = [str(v) for v in volume.index]
-    payload = json.dumps({"rows": rows, "values": values, "models": overall_order}, separators=(",", ":"))
-    return payload.replace("</", "<\\/")
+    return {"rows": rows, "values": values, "models": overall_order}
+
+
+def _accounting(inputs: dict) -> dict:
+    quarantine = inputs.get("quarantined", {})
+    return {
+        "rows_in": f"{inputs.get('rows_in', 0):,}",
+        "valid": f"{inputs.get('valid', 0):,}",
+        "duplicates": f"{inputs.get('duplicates', 0):,}",
+        "quarantined": f"{quarantine.get('total', 0):,}",
+    }
+
+
+def _clustering(clustering: dict | None) -> dict | None:
+    if not clustering:
+        return None
+    return {
+        "median": f"{clustering['design_effect_median']:.2f}",
+        "max": f"{clustering['design_effect_max']:.2f}",
+        "max_model": str(clustering["design_effect_max_model"]),
+        "voters": f"{clustering['voters']:,}",
+    }
 
 
 def render_report(board: pd.DataFrame, manifest: dict, pairs: pd.DataFrame | None = None) -> str:
     """The snapshot's index.html."""
     raw = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
-    style = board[(board["board"] == "style") & (board["segment_dim"] == "overall")]
+    style_board = board[(board["board"] == "style") & (board["segment_dim"] == "overall")]
     params = manifest.get("parameters", {})
     anchor = params.get("anchor", {})
     inputs = manifest.get("input", {})
-    quarantine = inputs.get("quarantined", {})
-    reasons = "".join(
-        f"<li><code>{html.escape(k)}</code>: {v:,}</li>"
-        for k, v in sorted(quarantine.get("by_reason", {}).items())
-    )
-    duplicates = "".join(
-        f"<li><code>{html.escape(k)}</code>: {v:,}</li>"
-        for k, v in sorted(inputs.get("duplicates_by_reason", {}).items())
-    )
-    rejected = [f for f in inputs.get("files", []) if f.get("status") == "rejected"]
-    rejected_html = "".join(
-        f"<li><code>{html.escape(f['path'])}</code>: {html.escape(str(f['error']))}</li>" for f in rejected
-    )
-    coefficients = manifest.get("style", {}).get("coefficients", [])
-    coef_rows = "".join(
-        f"<tr><td>{html.escape(c['feature'])}</td><td>{c['coefficient']:+.3f}</td>"
-        f"<td>{c['ci_lower']:+.3f} – {c['ci_upper']:+.3f}</td></tr>"
-        for c in coefficients
-    )
-    integrity = manifest.get("integrity")
-    integrity_html = (
-        _integrity_html(integrity)
-        if integrity
-        else '<p class="meta">No fraud or collusion checks ran for this snapshot: every valid, deduplicated vote counts.</p>'
-    )
-    clustering = params.get("voter_clustering")
-    clustering_html = (
-        " These intervals treat votes as independent. Summing each voter's votes first (the voter-clustered"
-        " sandwich, <code>cluster_lower</code>/<code>cluster_upper</code> in leaderboard.parquet) multiplies"
-        f" the raw board's variance by {clustering['design_effect_median']:.2f} for the median model and by"
-        f" at most {clustering['design_effect_max']:.2f} ({html.escape(clustering['design_effect_max_model'])}),"
-        f" over {clustering['voters']:,} voters."
-        if clustering
-        else ""
-    )
     cut = manifest.get("data_cut", {})
-    title = f"Showdown leaderboard — as of {html.escape(str(cut.get('as_of', '')))}"
     order = [str(m) for m in raw["model_id"]]
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-body {{ font: 15px/1.45 system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 0 auto; max-width: 1100px; padding: 1rem; color: #1d2330; }}
-h1 {{ font-size: 1.5rem; }} h2 {{ font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #dde; }}
-table {{ border-collapse: collapse; }} table.board {{ width: 100%; }}
-table.board th, table.board td {{ padding: .3rem .5rem; border-bottom: 1px solid #eef; text-align: left; }}
-table.board td {{ font-variant-numeric: tabular-nums; }}
-.badge {{ background: #fff3cd; border: 1px solid #e6c96b; border-radius: 3px; padding: 0 .3rem; font-size: .8rem; }}
-.grid2 {{ display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }}
-@media (max-width: 760px) {{ .grid2 {{ grid-template-columns: 1fr; }} table.board th:nth-child(6), table.board td:nth-child(6) {{ display: none; }} }}
-svg.forest .label {{ font-size: 11px; text-anchor: end; }} svg.forest .tick {{ font-size: 10px; text-anchor: middle; fill: #667; }}
-svg.forest .grid {{ stroke: #eef; }} svg.forest .ci {{ stroke: #3a5fcd; stroke-width: 2; }}
-svg.forest .point {{ fill: #1d2330; }} svg.forest .provisional .ci {{ stroke: #c9a227; stroke-dasharray: 3 2; }}
-.scroll {{ overflow-x: auto; }} table.matrix td, table.matrix th {{ font-size: 11px; padding: 2px 4px; text-align: center; border: 1px solid #f3f3f6; }}
-table.matrix th {{ text-align: right; white-space: nowrap; }} th.rot {{ height: 110px; vertical-align: bottom; }}
-th.rot span {{ writing-mode: vertical-rl; transform: rotate(180deg); }}
-td.up {{ color: #2e7d32; font-weight: 600; }} td.down {{ color: #c62828; font-weight: 600; }}
-.meta {{ color: #556; font-size: .9rem; }} select {{ font-size: 1rem; margin-right: .5rem; }}
-</style></head>
-<body>
-<h1>{title}</h1>
-<p class="meta">Snapshot <code>{html.escape(str(manifest.get("snapshot_id", "")))}</code> ·
-data cut {html.escape(str(cut.get("cutoff_utc", "")))} · anchor {html.escape(str(anchor.get("model_id", "")))}
-= {anchor.get("rating", "")} · code {html.escape(str(manifest.get("code_version", {}).get("source_sha256", ""))[:12])}</p>
-
-<h2>Overall boards</h2>
-<div class="grid2">
-<section id="raw-board"><h3>Raw</h3>{forest_plot_svg(raw, "Raw ratings with 95% intervals")}</section>
-<section id="style-board"><h3>Style-controlled</h3>{forest_plot_svg(style, "Style-controlled ratings with 95% intervals")}</section>
-</div>
-{_table(raw, "overall-table")}
-<h3>Style coefficients</h3>
-<table class="board" id="style-coefficients"><tr><th>feature ((L−R)/(L+R), per sd)</th><th>coefficient</th><th>95% CI</th></tr>{coef_rows}</table>
-
-<h2>Segments</h2>
-<p><label>Dimension <select id="segment-dim" aria-label="segment dimension"></select></label>
-<label>Value <select id="segment-value" aria-label="segment value"></select></label></p>
-<p id="segment-caption" class="meta"></p>
-<table class="board" id="segment-table"><thead><tr><th>Rank</th><th>Model</th><th>Rating (shrunk)</th><th>95% CI</th>
-<th>Unshrunk</th><th>Δ vs overall</th><th>Votes</th><th></th></tr></thead><tbody></tbody></table>
-<p class="meta">* significantly different from the model's overall rating (95% interval of the difference excludes 0).</p>
-<h3>Models × segment values (difference from overall; * significant)</h3>
-<div class="scroll"><table class="matrix" id="segment-heatmap"></table></div>
-
-<h2>Head to head</h2>
-<p class="meta">Row model's win rate (ties count ½) against the column model; hover for battle counts.</p>
-{_matrix(pairs, order)}
-
-<h2>What was left out</h2>
-<p>{inputs.get("rows_in", 0):,} rows read · {inputs.get("valid", 0):,} counted · {inputs.get("duplicates", 0):,} duplicates ·
-{quarantine.get("total", 0):,} quarantined · {len(rejected)} files rejected.</p>
-<h3>Quarantined, by reason</h3><ul>{reasons or "<li>none</li>"}</ul>
-<h3>Duplicates, by reason</h3><ul>{duplicates or "<li>none</li>"}</ul>
-<h3>Rejected files</h3><ul>{rejected_html or "<li>none</li>"}</ul>
-<h3>Integrity checks</h3>{integrity_html}
-
-<h2>Method</h2>
-<p>Each vote compares two anonymous responses. A win counts 1, a loss 0 and a tie (both good or both bad) ½.
-Ratings are a Bradley-Terry fit, rating = {anchor.get("rating", 1000)} + 400/ln 10 · θ with
-{html.escape(str(anchor.get("model_id", "")))} pinned. The raw board's intervals are 95% percentile bootstrap
-intervals (each vote counted a Poisson(1) number of times in each of the seeded rounds); the style-controlled board holds response length, markdown and
-loading time equal and uses sandwich intervals.{clustering_html} The rank of a model is 1 + the number of models whose whole
-interval lies above its interval. Segment boards borrow strength from the overall board (shrinkage chosen by
-held-out likelihood); the unshrunk estimate is shown beside it. Rows marked provisional have too few votes or
-voters, or one voter with too large a share of their votes.</p>
-<script type="application/json" id="segment-data">{_segment_payload(board, order)}</script>
-<script>{_SCRIPT}</script>
-</body></html>
-"""
+    script, style = static_parts()
+    context = {
+        "csp": content_security_policy(script, style),
+        "script": Markup(script),  # static, pinned by its hash in the CSP
+        "style": Markup(style),
+        "segment_json": Markup(script_json(segment_payload(board, order))),
+        "title": f"Showdown leaderboard — as of {cut.get('as_of', '')}",
+        "snapshot_id": str(manifest.get("snapshot_id", "")),
+        "cutoff": str(cut.get("cutoff_utc", "")),
+        "anchor_model": str(anchor.get("model_id", "")),
+        "anchor_rating": str(anchor.get("rating", 1000)),
+        "code_version": str(manifest.get("code_version", {}).get("source_sha256", ""))[:12],
+        "raw_plot": forest_plot(raw, "Raw ratings with 95% intervals"),
+        "style_plot": forest_plot(style_board, "Style-controlled ratings with 95% intervals"),
+        "overall_rows": _overall_rows(raw),
+        "coefficients": [
+            {
+                "feature": str(c["feature"]),
+                "coefficient": f"{c['coefficient']:+.3f}",
+                "ci": f"{c['ci_lower']:+.3f} – {c['ci_upper']:+.3f}",
+            }
+            for c in manifest.get("style", {}).get("coefficients", [])
+        ],
+        "matrix": _matrix(pairs, order),
+        "accounting": _accounting(inputs),
+        "quarantine_reasons": [
+            (k, f"{v:,}") for k, v in sorted(inputs.get("quarantined", {}).get("by_reason", {}).items())
+        ],
+        "duplicate_reasons": [
+            (k, f"{v:,}") for k, v in sorted(inputs.get("duplicates_by_reason", {}).items())
+        ],
+        "rejected": [
+            {"path": str(f["path"]), "error": str(f["error"])}
+            for f in inputs.get("files", [])
+            if f.get("status") == "rejected"
+        ],
+        "integrity": _integrity(manifest.get("integrity")),
+        "clustering": _clustering(params.get("voter_clustering")),
+    }
+    return _environment().get_template("index.html.j2").render(context)

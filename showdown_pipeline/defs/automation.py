@@ -5,7 +5,7 @@ from datetime import UTC
 import dagster as dg
 
 from showdown_pipeline.core import landing
-from showdown_pipeline.defs.partitions import landing_range_tags, licensees
+from showdown_pipeline.defs.partitions import landing_range_tags
 from showdown_pipeline.defs.resources import ShowdownPaths
 
 full_rebuild_job = dg.define_asset_job(
@@ -17,8 +17,7 @@ full_rebuild_job = dg.define_asset_job(
 
 licensed_export_job = dg.define_asset_job(
     "licensed_export_job",
-    selection=dg.AssetSelection.groups("licensing"),
-    partitions_def=licensees,
+    selection=dg.AssetSelection.groups("licensing"),  # partitioned by licensee, as its assets are
     description="Stage, verify (blocking holdout check) and publish one licensee's export; config as_of.",
 )
 
@@ -51,4 +50,6 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, paths: ShowdownPat
     if fingerprint == context.cursor:
         return dg.SkipReason("no new landing files")
     context.update_cursor(fingerprint)
+    if not landing.discover_landing_files(paths.landing):
+        return dg.SkipReason("the landing zone holds no files")
     return dg.RunRequest(run_key=f"landing-{fingerprint[:16]}", tags=landing_range_tags(paths.landing))

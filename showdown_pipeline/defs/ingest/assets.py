@@ -63,7 +63,7 @@ def landing_zone_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
     with warehouse(duckdb) as conn:
         landing.create_ingest_tables(conn)
         for lf in files:
-            outcome = landing.ingest_file(conn, lf, context.run_id)
+            outcome = landing.ingest_file(conn, lf, context.run.run_id)
             outcomes.append(outcome)
             if outcome.status == "rejected" and outcome.error:
                 context.log.warning(f"rejected {outcome.rel_path}: {outcome.error}")

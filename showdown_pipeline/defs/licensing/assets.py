@@ -48,7 +48,7 @@ def licensed_export_staged(
     as_of = settings.parse_as_of(config.as_of)
     try:
         with warehouse(duckdb) as conn:
-            location, manifest = licensing.stage_export(conn, paths.home, licensee, as_of, context.run_id)
+            location, manifest = licensing.stage_export(conn, paths.home, licensee, as_of, context.run.run_id)
             stage_hook(location.staging)
             violations = licensing.verify_export(conn, location.staging, licensee, as_of)
     except holdout.HoldoutError as exc:
@@ -95,9 +95,9 @@ def licensed_export(
     """
     licensee = holdout.check_licensee(context.partition_key)
     staging_root = paths.home / "exports" / licensee / ".staging"
-    staged = sorted(staging_root.glob(f"*-{context.run_id}"))
+    staged = sorted(staging_root.glob(f"*-{context.run.run_id}"))
     if len(staged) != 1:
-        raise dg.Failure(description=f"no staged export of run {context.run_id} for {licensee}")
+        raise dg.Failure(description=f"no staged export of run {context.run.run_id} for {licensee}")
     manifest = json.loads((staged[0] / licensing.MANIFEST_FILE).read_text(encoding="utf-8"))
     final = paths.home / "exports" / licensee / manifest["as_of"]
     try:
@@ -117,7 +117,7 @@ def licensed_export(
                 "rows": manifest["rows"],
                 "sha256": manifest["files"][licensing.VOTES_FILE]["sha256"],
                 "path": str(final),
-                "run_id": context.run_id,
+                "run_id": context.run.run_id,
             },
         )
     context.log.info(f"published {final}")

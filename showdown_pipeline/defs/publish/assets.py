@@ -89,7 +89,7 @@ def leaderboard_snapshot(
     with warehouse(duckdb) as conn:
         board, board_parameters = read_boards(conn)
         parameters = board_parameters["raw"]
-        inputs = input_section(conn, context.run_id)
+        inputs = input_section(conn, context.run.run_id)
         records_in, invalid, profiles = run_sql(conn, "publish/contributor_accounting").fetchall()[0]
         usable, unusable = run_sql(conn, "publish/registry_summary").fetchall()[0]
         integrity_rows = (
@@ -103,10 +103,10 @@ def leaderboard_snapshot(
             "WHERE kind NOT IN ('votes', 'arena') ORDER BY ingest_seq"
         ).fetchall()
     created_at = datetime.now(UTC)
-    snapshot_id = snapshots.new_snapshot_id(parameters["as_of"], created_at, context.run_id)
+    snapshot_id = snapshots.new_snapshot_id(parameters["as_of"], created_at, context.run.run_id)
     manifest = {
         "created_at": created_at.isoformat().replace("+00:00", "Z"),
-        "dagster_run_id": context.run_id,
+        "dagster_run_id": context.run.run_id,
         "code_version": provenance.code_version(),
         "data_cut": {
             "as_of": parameters["as_of"],

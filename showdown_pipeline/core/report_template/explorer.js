@@ -1,0 +1,109 @@
+// The segment explorer. It reads its data from the JSON block #segment-data and builds every element
+// with DOM calls (createElement, textContent, properties): no markup is ever parsed from data, so a
+// model id or a segment value is always text, whatever characters it holds.
+(function () {
+  'use strict';
+  const data = JSON.parse(document.getElementById('segment-data').textContent);
+  const dimSel = document.getElementById('segment-dim');
+  const valSel = document.getElementById('segment-value');
+  const table = document.getElementById('segment-table');
+  const heat = document.getElementById('segment-heatmap');
+  const caption = document.getElementById('segment-caption');
+  const dims = Object.keys(data.rows);
+
+  function fmt(x) { return x === null || x === undefined ? '' : Number(x).toFixed(1); }
+  function label(dim) { return dim.replace('_', ' '); }
+  function el(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+  function valuesOf(dim) { return data.values[dim] || []; }
+
+  function fillDims() { dimSel.replaceChildren(...dims.map(d => new Option(label(d), d))); }
+  function fillValues() { valSel.replaceChildren(...valuesOf(dimSel.value).map(v => new Option(v, v))); }
+
+  function diffCell(r) {
+    const sign = r.diff_vs_overall > 0 ? '+' : '';
+    const td = el('td', sign + fmt(r.diff_vs_overall) + (r.differs_from_overall ? ' *' : ''));
+    if (r.differs_from_overall) td.className = r.diff_vs_overall > 0 ? 'up' : 'down';
+    return td;
+  }
+  function badgeCell(r) {
+    const td = el('td');
+    if (r.provisional) {
+      const badge = el('span', 'provisional', 'badge');
+      badge.title = r.provisional_reason || '';
+      td.append(badge);
+    }
+    return td;
+  }
+  function renderTable() {
+    const dim = dimSel.value;
+    const value = valSel.value;
+    const rows = (data.rows[dim] || []).filter(r => r.segment_value === value);
+    caption.textContent = label(dim) + ' = ' + value + ': ' + rows.length + ' models';
+    table.tBodies[0].replaceChildren(...rows.map(r => {
+      const tr = el('tr');
+      tr.append(
+        el('td', r.rank), el('td', r.model_id), el('td', fmt(r.rating)),
+        el('td', fmt(r.ci_lower) + ' – ' + fmt(r.ci_upper)),
+        el('td', r.rating_unshrunk === null ? '–' : fmt(r.rating_unshrunk)),
+        diffCell(r), el('td', r.votes), badgeCell(r));
+      return tr;
+    }));
+  }
+
+  function heatColour(diff) {
+    if (!Number.isFinite(diff)) return '';
+    const t = Math.max(-1, Math.min(1, diff / 40));
+    return t >= 0 ? 'rgba(46,125,50,' + (0.1 + 0.7 * t) + ')' : 'rgba(198,40,40,' + (0.1 - 0.7 * t) + ')';
+  }
+  function heatCell(model, value, r) {
+    const td = el('td');
+    if (!r) return td;
+    td.textContent = r.differs_from_overall ? '*' : '';
+    td.style.backgroundColor = heatColour(r.diff_vs_overall);
+    td.title = model + ' in ' + value + ': ' + fmt(r.diff_vs_overall) + ' vs overall';
+    return td;
+  }
+  function renderHeatmap() {
+    const dim = dimSel.value;
+    const values = valuesOf(dim).slice(0, 16);
+    if (valSel.value && !values.includes(valSel.value)) values.push(valSel.value);
+    const cells = new Map();
+    (data.rows[dim] || []).forEach(r => cells.set(r.model_id + '\u0000' + r.segment_value, r));
+    const head = el('tr');
+    head.append(el('th'));
+    values.forEach(v => { const th = el('th', null, 'rot'); th.append(el('span', v)); head.append(th); });
+    const body = data.models.slice(0, 15).map(m => {
+      const tr = el('tr');
+      tr.append(el('th', m));
+      values.forEach(v => tr.append(heatCell(m, v, cells.get(m + '\u0000' + v))));
+      return tr;
+    });
+    heat.replaceChildren(head, ...body);
+  }
+
+  // #segment=DIM:VALUE, VALUE percent-encoded (the separator may be ':' or '%3A'; DIM is a known name).
+  function selectFromHash() {
+    const match = /^#segment=([a-z_]+)(?::|%3A)(.*)$/i.exec(location.hash);
+    if (!match || !dims.includes(match[1])) return;
+    let value;
+    try { value = decodeURIComponent(match[2]); } catch (e) { return; }
+    dimSel.value = match[1];
+    fillValues();
+    if (valuesOf(match[1]).includes(value)) valSel.value = value;
+  }
+  function renderAll() { renderTable(); renderHeatmap(); }
+
+  if (!dims.length) { caption.textContent = 'No segment boards in this snapshot.'; }
+  else {
+    fillDims(); fillValues(); selectFromHash(); renderAll();
+    dimSel.addEventListener('change', () => { fillValues(); renderAll(); });
+    valSel.addEventListener('change', renderAll);
+    window.addEventListener('hashchange', () => { selectFromHash(); renderAll(); });
+  }
+  document.body.setAttribute('data-ready', 'true');
+})();
