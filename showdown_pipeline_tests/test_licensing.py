@@ -419,6 +419,18 @@ def test_two_licensees_share_no_prompt_contributor_or_vote_key(two_licensees):
     assert acme.num_rows == beta.num_rows > 400
     for column in ("vote_key", "contributor_key", "prompt_key"):
         assert not set(acme.column(column).to_pylist()) & set(beta.column(column).to_pylist()), column
+    # same as-of, same generalisation: aligning the two copies tells neither anything the other lacks
+    manifests = [
+        json.loads((home / "exports" / n / AS_OF / "manifest.json").read_text())
+        for n in ("acme", "beta-labs")
+    ]
+    first, second = (m["k_anonymity"] for m in manifests)
+    assert (
+        first["generalised"] == second["generalised"]
+        and first["suppressed_votes"] == second["suppressed_votes"]
+    )
+    rows = [t.select(QI).to_pandas().fillna("").value_counts().sort_index() for t in (acme, beta)]
+    assert rows[0].equals(rows[1])
 
 
 def test_rows_are_in_each_licensees_own_order(two_licensees):

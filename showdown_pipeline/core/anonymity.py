@@ -185,8 +185,8 @@ class _Table:
     @classmethod
     def of(cls, rows: pd.DataFrame) -> _Table:
         codes, categories = {}, {}
-        for a in QUASI_IDENTIFIERS:
-            code, uniques = pd.factorize(rows[a], use_na_sentinel=True)
+        for a in QUASI_IDENTIFIERS:  # sorted: decisions never depend on row order or on the keys
+            code, uniques = pd.factorize(rows[a], sort=True, use_na_sentinel=True)
             codes[a], categories[a] = code, np.asarray(uniques, dtype=object)
         contributor = pd.factorize(rows["contributor_key"])[0]
         return cls(codes, categories, contributor, int(contributor.max()) + 1 if len(contributor) else 0)
@@ -267,7 +267,7 @@ def _undo_needless(table: _Table, outputs: dict, kept: np.ndarray, k: int) -> in
         changed = False
         for a in reversed(GENERALISE_FIRST):
             holders = pd.Series(table.contributor[kept]).groupby(table.codes[a][kept]).nunique()
-            for i in holders.sort_values(ascending=False, kind="stable").index:
+            for i in holders.sort_values(ascending=False, kind="stable").index:  # codes follow the values
                 if i < 0 or outputs[a][i] == table.categories[a][i]:
                     continue
                 finer = _one_level_finer(a, table.categories[a][i], outputs[a][i])
