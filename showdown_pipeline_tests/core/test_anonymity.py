@@ -135,6 +135,25 @@ def test_suppression_when_nothing_coarser_helps():
     assert any("suppress" in s for s in report["steps"])
 
 
+def test_a_common_value_is_taken_back_when_the_few_it_exposes_fit_the_suppression_budget():
+    """English had to become 'other' to hide 60 one-language people; giving 200 people their English back
+    exposes three Argentinians, whose rows are suppressed instead (within max(k, 1%))."""
+    rows = frame(
+        crowd(200, language="en")
+        + [(f"rare{i}", "BR", "25-34", "master", "nurse", f"l{i}") for i in range(60)]
+        + crowd(5, start=500, country="DE", age_band="65+", profession="volcanologist", language="en")
+        + crowd(3, start=600, country="AR", language="en")
+        + [(f"ar{i}", "AR", "25-34", "master", "nurse", f"m{i}") for i in range(12)]
+    )
+    plan = anonymity.anonymise(rows)
+    out = applied(rows, plan)
+    assert smallest_class(out) >= K_ANONYMITY
+    assert "en" in set(out["language"]) and "en" not in plan.recode["language"]
+    gone = set(rows["contributor_key"]) - set(out["contributor_key"])
+    assert gone == {f"c{i}" for i in (500, 501, 502, 503, 504, 600, 601, 602)}
+    assert plan.steps[-1] == {"undo_needless": plan.steps[-1]["undo_needless"], "suppressed_contributors": 8}
+
+
 def test_fewer_than_k_contributors_in_all_means_an_empty_export():
     rows = frame(crowd(9))
     out = applied(rows, anonymity.anonymise(rows))
