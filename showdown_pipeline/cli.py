@@ -166,7 +166,7 @@ def export_licensed(
     home = Path(home).resolve()
     try:
         holdout.check_licensee(licensee)
-        as_of_date = settings.parse_as_of(as_of)
+        as_of_date = holdout.check_export_as_of(settings.parse_as_of(as_of))
         holdout.license_secret()
     except (holdout.HoldoutError, ValueError) as exc:
         raise CliError(str(exc)) from exc
@@ -202,10 +202,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
         home, args.licensee, args.as_of, Path(args.landing) if args.landing else None, args.verbose
     )
     manifest = json.loads((folder / "manifest.json").read_text())
+    k = manifest["k_anonymity"]
     print(
         f"published {manifest['rows']:,} votes of {manifest['contributors']:,} contributors for {manifest['licensee']} "
         f"as of {manifest['as_of']} (live votes after {manifest['holdout_cutoff_utc']} held out; policy "
-        f"{manifest['policy_version']})\n{folder}"
+        f"{manifest['policy_version']}; {k['k']}-anonymous: generalised {', '.join(k['generalised']) or 'nothing'}, "
+        f"{k['suppressed_votes']:,} votes of {k['contributors_with_suppressed_votes']:,} contributors suppressed)"
+        f"\n{folder}"
     )
     return 0
 

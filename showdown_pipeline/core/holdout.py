@@ -6,10 +6,13 @@ never:
     (a vote exactly 60 days old may be licensed; one second younger may not);
   * any vote, of any distribution and any age, whose prompt_hash also occurs among live votes cast in
     that window (D − 60 days, D): an old copy of a live prompt would leak the live distribution.
-No raw user_id, vote_id, ip_hash or device_hash leaves: contributors and votes appear only as keyed
-hashes (HMAC-SHA256) under a key derived per licensee from the secret in SHOWDOWN_LICENSE_KEY, so two
-licensees cannot join their copies on people. Demographic values held by fewer than K_ANONYMITY
-contributors of an export are generalised to `other`.
+D is never later than today (UTC): a future as-of would move the window past every live vote.
+
+No upstream identifier leaves: contributors, votes and prompts appear only as keyed hashes
+(HMAC-SHA256) under a key derived per licensee from the secret in SHOWDOWN_LICENSE_KEY, which must have
+real entropy (`check_secret`). The quasi-identifiers an export carries are k-anonymous over their
+combination (K_ANONYMITY contributors; `core/anonymity.py`), and times and style counts are coarsened
+(`EXPORT_PRECISION`) so a row is not a fingerprint of the raw vote.
 
 HOLDOUT_DAYS is policy, not configuration: changing it is a code change with a new POLICY_VERSION.
 """
@@ -18,19 +21,39 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import re
-from datetime import date, datetime, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 
 from showdown_pipeline.settings import cutoff_instant
 
 HOLDOUT_DAYS = 60
-POLICY_VERSION = "holdout-60d/v1"
+POLICY_VERSION = "holdout-60d/v2"
 LIVE_DISTRIBUTION = "live"
 K_ANONYMITY = 10
 SECRET_ENV = "SHOWDOWN_LICENSE_KEY"
-FORBIDDEN_COLUMNS = ("user_id", "vote_id", "battle_id", "session_id", "ip_hash", "device_hash")
-GENERALISED_COLUMNS = ("country", "age_band", "education", "profession")
+FORBIDDEN_COLUMNS = (
+    "user_id",
+    "vote_id",
+    "battle_id",
+    "session_id",
+    "ip_hash",
+    "device_hash",
+    "prompt_hash",
+)
+# What a licensee receives instead of full precision (measured in bench/bench_licensing.py, README):
+# the UTC date of the vote, counts to 2 significant digits, loading times to 100 ms.
+EXPORT_PRECISION = {"voted_on": "UTC date", "counts": "2 significant digits", "latency_ms": "100 ms"}
+
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_DISTINCT = 12
+SECRET_MIN_BITS = 96
+SECRET_ADVICE = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+# Orders in which a run of neighbours is a pattern, not randomness: code points (abc…, 123…, aZbY… by
+# constant steps) and the rows of a QWERTY keyboard (qwerty…, asdf…).
+_KEYBOARD = "`1234567890-=qwertyuiop[]\\asdfghjkl;'zxcvbnm,./"
 _LICENSEE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -44,6 +67,18 @@ def export_window(as_of: date) -> tuple[datetime, datetime]:
     return cut - timedelta(days=HOLDOUT_DAYS), cut
 
 
+def check_export_as_of(as_of: date, today: date | None = None) -> date:
+    """An export's as-of may be today (UTC) or earlier, never later: a future as-of would move the 60-day
+    window past every live vote. The one rule for the CLI, the Dagster config and any schedule."""
+    today = today or datetime.now(UTC).date()
+    if as_of > today:
+        raise HoldoutError(
+            f"export as-of {as_of.isoformat()} is later than today ({today.isoformat()} UTC): a future as-of "
+            "would move the 60-day holdout past live votes; nothing was written"
+        )
+    return as_of
+
+
 def check_licensee(name: str) -> str:
     if not _LICENSEE.match(name or ""):
         raise HoldoutError(f"licensee must be 1-64 letters, digits, '.', '_' or '-' (got {name!r})")
@@ -51,17 +86,100 @@ def check_licensee(name: str) -> str:
 
 
 def license_secret() -> bytes:
-    secret = os.environ.get(SECRET_ENV, "")
-    if len(secret) < 16:
+    """The licensing secret from SHOWDOWN_LICENSE_KEY, refused unless it is strong (`check_secret`)."""
+    secret = os.environ.get(SECRET_ENV)
+    if not secret:
         raise HoldoutError(
-            f"{SECRET_ENV} is not set (or shorter than 16 characters): licensed exports need a secret to key "
-            "contributor and vote pseudonyms; nothing was written"
+            f"{SECRET_ENV} is not set: licensed exports need a secret to key contributor, vote and prompt "
+            f"pseudonyms; {SECRET_ADVICE}; nothing was written"
         )
+    problem = secret_weakness(secret)
+    if problem:
+        raise HoldoutError(f"{SECRET_ENV} is too weak: {problem}; {SECRET_ADVICE}; nothing was written")
     return secret.encode()
 
 
+def secret_weakness(secret: str) -> str | None:
+    """Why `secret` is not a strong licensing secret, or None. Nothing is stripped or normalised: the
+    bytes given are the key, so whitespace around it (a copy-paste accident) is refused, not trimmed."""
+    if secret != secret.strip():
+        return "it has leading or trailing whitespace (refused, not stripped: the key would silently differ)"
+    if not secret.isprintable():
+        return "it contains invisible or control characters"
+    if len(secret) < SECRET_MIN_LENGTH:
+        return f"{len(secret)} characters, at least {SECRET_MIN_LENGTH} are needed"
+    distinct = len(set(secret))
+    if distinct < SECRET_MIN_DISTINCT:
+        return f"only {distinct} distinct characters, at least {SECRET_MIN_DISTINCT} are needed"
+    classes = _character_classes(secret)
+    if len(classes) < 2:
+        return f"only {classes.pop()} characters (one character class, like a word run together)"
+    bits = secret_entropy_bits(secret)
+    if bits < SECRET_MIN_BITS:
+        return (
+            f"estimated entropy {bits:.0f} bits, at least {SECRET_MIN_BITS} are needed "
+            "(repeated blocks, sequences or keyboard runs count little)"
+        )
+    return None
+
+
+def secret_entropy_bits(secret: str) -> float:
+    """A conservative estimate of a secret's entropy in bits: the least of
+    * its length × the Shannon entropy of its own characters (catches few symbols and skewed use);
+    * the same over the steps between characters one and two apart, in code-point order and along a
+      QWERTY keyboard, plus one character's worth for the start (catches abcdef…, 13579…, aZbYcX…,
+      qwerty…, 1qaz2wsx…);
+    * one block's worth when the secret repeats a block (catches a secret pasted twice).
+    An estimate, not a measurement: it can only refuse, never certify a secret drawn from a small set
+    (a sentence passes it); make secrets with `secrets.token_urlsafe`."""
+    n = len(secret)
+    if n == 0:
+        return 0.0
+    per_char = _shannon(list(secret))
+    start = math.log2(len(set(secret)))
+    estimates = [n * per_char, _period(secret) * per_char]
+    for order in (None, _KEYBOARD):
+        positions = [_position(c, order) for c in secret]
+        for lag in (1, 2):
+            steps = [b - a for a, b in zip(positions, positions[lag:], strict=False)]
+            estimates.append(len(steps) * _shannon(steps) + lag * start)
+    return min(estimates)
+
+
+def _character_classes(secret: str) -> set[str]:
+    return {
+        "lower-case" if c.islower() else "upper-case" if c.isupper() else "digit" if c.isdigit() else "symbol"
+        for c in secret
+    }
+
+
+def _shannon(symbols: list) -> float:
+    if not symbols:
+        return 0.0
+    total = len(symbols)
+    return -sum(c / total * math.log2(c / total) for c in Counter(symbols).values())
+
+
+def _position(char: str, order: str | None) -> int:
+    if order is None:
+        return ord(char)
+    index = order.find(char.lower())
+    return index if index >= 0 else 1000 + ord(char)  # off the keyboard: far from every key
+
+
+def _period(text: str) -> int:
+    """Length of the shortest block whose repetition (possibly cut short) is `text` (prefix function)."""
+    border = [0] * len(text)
+    for i in range(1, len(text)):
+        k = border[i - 1]
+        while k and text[i] != text[k]:
+            k = border[k - 1]
+        border[i] = k + (text[i] == text[k])
+    return len(text) - border[-1] if text else 0
+
+
 def licensee_key(secret: bytes, licensee: str) -> bytes:
-    """The per-licensee HMAC key: pseudonyms of two licensees cannot be joined."""
+    """The per-licensee HMAC key: two licensees' pseudonyms of the same contributor, vote or prompt differ."""
     return hmac.new(secret, f"showdown-licensee:{licensee}".encode(), hashlib.sha256).digest()
 
 

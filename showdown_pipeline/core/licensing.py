@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from showdown_pipeline.core import holdout
+from showdown_pipeline.core import anonymity, holdout
 from showdown_pipeline.core.snapshots import sha256_of
-from showdown_pipeline.core.sql import query_arrow
+from showdown_pipeline.core.sql import query_arrow, query_frame, run_sql
 
 VOTES_FILE = "votes.parquet"
 MANIFEST_FILE = "manifest.json"
@@ -40,26 +43,71 @@ def _sql_params(licensee: str, as_of: date) -> dict:
     return {"inner_key": inner, "outer_key": outer, "holdout_cutoff": holdout_cutoff, "data_cut": data_cut}
 
 
+_RECODE_SCHEMA = pa.schema([("attribute", pa.string()), ("value", pa.string()), ("output", pa.string())])
+
+
+def recode_table(recode: dict[str, dict[str, str]]) -> pa.Table:
+    """attribute, value, output: a value-level recoding as a table SQL can join."""
+    rows = [(a, v, o) for a, mapping in recode.items() for v, o in mapping.items()]
+    return pa.table(
+        {n: [r[i] for r in rows] for i, n in enumerate(_RECODE_SCHEMA.names)}, schema=_RECODE_SCHEMA
+    )
+
+
+@contextmanager
+def _registered(conn: duckdb.DuckDBPyConnection, **tables: pa.Table):
+    """Arrow tables visible to SQL by name for the duration of the block."""
+    for name, table in tables.items():
+        conn.register(name, table)
+    try:
+        yield
+    finally:
+        for name in tables:
+            conn.unregister(name)
+
+
+def licensed_votes(conn: duckdb.DuckDBPyConnection, params: dict) -> tuple[pa.Table, dict]:
+    """The export's rows (keyed, coarsened, k-anonymous, in vote_key order) and the k-anonymity account."""
+    run_sql(conn, "licensing/create_export_rounding")
+    run_sql(conn, "licensing/create_licensed_candidates", params)
+    candidates, candidate_contributors = run_sql(conn, "licensing/candidate_counts").fetchall()[0]
+    plan = anonymity.anonymise(query_frame(conn, "licensing/quasi_identifier_rows"))
+    suppressed = pa.Table.from_pandas(plan.suppressed, preserve_index=False).cast(
+        pa.schema([(c, pa.string()) for c in plan.suppressed.columns])
+    )
+    with _registered(conn, export_recode=recode_table(plan.recode), export_suppressed=suppressed):
+        table = query_arrow(conn, "licensing/licensed_votes")
+    conn.execute("DROP TABLE IF EXISTS licensed_candidates")
+    contributors = len(pc.unique(table.column("contributor_key")))
+    account = {
+        **plan.report(),
+        "suppressed_votes": candidates - table.num_rows,
+        "contributors_removed": candidate_contributors - contributors,
+    }
+    return table, account
+
+
 def stage_export(
-    conn: duckdb.DuckDBPyConnection, home: Path, licensee: str, as_of: date, run_id: str
+    conn: duckdb.DuckDBPyConnection,
+    home: Path,
+    licensee: str,
+    as_of: date,
+    run_id: str,
+    today: date | None = None,
 ) -> tuple[ExportLocation, dict]:
     """Write the export to its staging folder (votes.parquet + manifest.json); returns (location, manifest).
 
-    Nothing is written when the secret is missing."""
+    Nothing is written when the secret is weak or missing, or the as-of is later than `today` (UTC)."""
+    holdout.check_export_as_of(as_of, today)
     params = _sql_params(licensee, as_of)  # raises before anything is written
     location = export_location(home, licensee, as_of, run_id)
     if location.final.exists():
         raise holdout.HoldoutError(
             f"an export for {licensee} as of {as_of} is already published at {location.final}"
         )
-    table = query_arrow(conn, "licensing/licensed_votes", {**params, "k_anonymity": holdout.K_ANONYMITY})
+    table, k_account = licensed_votes(conn, params)
     location.staging.mkdir(parents=True, exist_ok=False)
     pq.write_table(table, location.staging / VOTES_FILE)
-    frame_stats = {
-        "rows": table.num_rows,
-        "contributors": len(set(table.column("contributor_key").to_pylist())),
-        "by_distribution": _value_counts(table.column("distribution").to_pylist()),
-    }
     manifest = {
         "licensee": licensee,
         "as_of": as_of.isoformat(),
@@ -67,9 +115,14 @@ def stage_export(
         "holdout_cutoff_utc": params["holdout_cutoff"].isoformat().replace("+00:00", "Z"),
         "policy_version": holdout.POLICY_VERSION,
         "holdout_days": holdout.HOLDOUT_DAYS,
-        "k_anonymity": holdout.K_ANONYMITY,
-        "pseudonyms": "HMAC-SHA256 under a per-licensee key derived from SHOWDOWN_LICENSE_KEY",
-        **frame_stats,
+        "pseudonyms": "contributor_key, vote_key, prompt_key: HMAC-SHA256 under a per-licensee key derived "
+        "from SHOWDOWN_LICENSE_KEY",
+        "precision": holdout.EXPORT_PRECISION,
+        "row_order": "vote_key",
+        "k_anonymity": k_account,
+        "rows": table.num_rows,
+        "contributors": len(pc.unique(table.column("contributor_key"))),
+        "by_distribution": _value_counts(table.column("distribution").to_pylist()),
         "columns": table.column_names,
         "files": {VOTES_FILE: {"sha256": sha256_of(location.staging / VOTES_FILE), "rows": table.num_rows}},
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
@@ -91,25 +144,26 @@ def verify_export(conn: duckdb.DuckDBPyConnection, folder: Path, licensee: str, 
     Returns the violations (empty: the export may be published)."""
     path = Path(folder) / VOTES_FILE
     violations: list[dict] = []
-    names = set(pq.read_schema(path).names)
-    leaked = sorted(names & set(holdout.FORBIDDEN_COLUMNS))
+    leaked = sorted(set(pq.read_schema(path).names) & set(holdout.FORBIDDEN_COLUMNS))
     if leaked:
         violations.append({"rule": "forbidden_column", "rows": len(leaked), "sample": leaked})
     manifest = json.loads((Path(folder) / MANIFEST_FILE).read_text(encoding="utf-8"))
     if sha256_of(path) != manifest["files"][VOTES_FILE]["sha256"]:
         violations.append({"rule": "file_differs_from_manifest", "rows": 1, "sample": [VOTES_FILE]})
     params = _sql_params(licensee, as_of)
-    rows = query_arrow(
-        conn,
-        "licensing/export_violations",
-        {
-            "export_path": str(path),
-            "inner_key": params["inner_key"],
-            "outer_key": params["outer_key"],
-            "data_cut": params["data_cut"],
-            "holdout_days": holdout.HOLDOUT_DAYS,
-        },
-    ).to_pylist()
+    declared = recode_table(manifest.get("k_anonymity", {}).get("generalised", {}))
+    with _registered(conn, declared_recode=declared):
+        rows = query_arrow(
+            conn,
+            "licensing/export_violations",
+            {
+                "export_path": str(path),
+                "inner_key": params["inner_key"],
+                "outer_key": params["outer_key"],
+                "data_cut": params["data_cut"],
+                "holdout_days": holdout.HOLDOUT_DAYS,
+            },
+        ).to_pylist()
     violations.extend({"rule": r["rule"], "rows": r["rows"], "sample": r["sample"]} for r in rows)
     small = query_arrow(
         conn, "licensing/export_small_groups", {"export_path": str(path), "k_anonymity": holdout.K_ANONYMITY}
@@ -117,12 +171,17 @@ def verify_export(conn: duckdb.DuckDBPyConnection, folder: Path, licensee: str, 
     if small:
         violations.append(
             {
-                "rule": "demographic_value_below_k",
+                "rule": "quasi_identifier_combination_below_k",
                 "rows": len(small),
-                "sample": [f"{s['field']}={s['value']}" for s in small[:5]],
+                "sample": [_combination(s) for s in small[:5]],
             }
         )
     return violations
+
+
+def _combination(row: dict) -> str:
+    parts = ", ".join(f"{a}={row[a]}" for a in anonymity.QUASI_IDENTIFIERS)
+    return f"{parts}: {row['holders']} contributors"
 
 
 def publish_export(staging: Path, final: Path) -> Path:

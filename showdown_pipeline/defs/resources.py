@@ -41,8 +41,11 @@ class ShowdownPaths(dg.ConfigurableResource):
 def warehouse(duckdb_resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
     """A warehouse connection with the pipeline's session settings (UTC)."""
     with duckdb_resource.get_connection() as conn:
-        prepare_connection(conn)
-        yield conn
+        try:
+            prepare_connection(conn)
+            yield conn
+        finally:  # get_connection closes only on success: a failed step would keep the file open
+            conn.close()
 
 
 def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame) -> None:

@@ -1,14 +1,8 @@
--- Demographic values of a written export held by fewer than $k_anonymity contributors (other than 'other').
-WITH export AS (SELECT * FROM read_parquet($export_path)),
-values AS (
-    SELECT 'country' AS field, country AS value, contributor_key FROM export
-    UNION ALL SELECT 'age_band', age_band, contributor_key FROM export
-    UNION ALL SELECT 'education', education, contributor_key FROM export
-    UNION ALL SELECT 'profession', profession, contributor_key FROM export
-)
-SELECT field, value, count(DISTINCT contributor_key) AS holders
-FROM values
-WHERE value IS NOT NULL AND value <> 'other'
+-- Quasi-identifier combinations of a written export (read back from its Parquet file) held by fewer than
+-- $k_anonymity distinct contributors: recomputed from the file, whatever the writer's algorithm did.
+-- 'other' and NULL are values like any other here.
+SELECT country, age_band, education, profession, language, count(DISTINCT contributor_key) AS holders
+FROM read_parquet($export_path)
 GROUP BY ALL
 HAVING count(DISTINCT contributor_key) < $k_anonymity
-ORDER BY ALL
+ORDER BY holders, country, age_band, education, profession, language

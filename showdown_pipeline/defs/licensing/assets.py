@@ -18,7 +18,8 @@ CHECK_NAME = "holdout_window_respected"
 
 class ExportConfig(dg.Config):
     as_of: str | None = Field(
-        default=None, description="Export as of YYYY-MM-DD (the instant 00:00 UTC). Default: today."
+        default=None,
+        description="Export as of YYYY-MM-DD (the instant 00:00 UTC), today (UTC) or earlier. Default: today.",
     )
 
 
@@ -32,8 +33,9 @@ class ExportConfig(dg.Config):
             CHECK_NAME,
             asset="licensed_export_staged",
             blocking=True,
-            description="Every written row re-verified against the holdout rule, pseudonymisation and k-anonymity "
-            "with queries independent of the writer (sql/licensing/export_violations.sql).",
+            description="Every written row re-verified against the holdout rule, pseudonymisation, precision and "
+            "k-anonymity over the quasi-identifier combination, with queries independent of the writer "
+            "(sql/licensing/export_violations.sql, export_small_groups.sql).",
         )
     ],
 )
@@ -45,13 +47,14 @@ def licensed_export_staged(
     The rule is core/holdout.py (HOLDOUT_DAYS = 60). Published only if holdout_window_respected passes.
     """
     licensee = holdout.check_licensee(context.partition_key)
-    as_of = settings.parse_as_of(config.as_of)
     try:
+        as_of = holdout.check_export_as_of(settings.parse_as_of(config.as_of))
+        holdout.license_secret()  # refused before the warehouse is opened
         with warehouse(duckdb) as conn:
             location, manifest = licensing.stage_export(conn, paths.home, licensee, as_of, context.run.run_id)
             stage_hook(location.staging)
             violations = licensing.verify_export(conn, location.staging, licensee, as_of)
-    except holdout.HoldoutError as exc:
+    except (holdout.HoldoutError, ValueError) as exc:
         raise dg.Failure(description=str(exc)) from exc
     if violations:
         context.log.error(
@@ -66,6 +69,7 @@ def licensed_export_staged(
             "policy_version": manifest["policy_version"],
             "contributors": manifest["contributors"],
             "by_distribution": dg.MetadataValue.json(manifest["by_distribution"]),
+            "k_anonymity": dg.MetadataValue.json(manifest["k_anonymity"]),
         }
     )
     yield dg.AssetCheckResult(

@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from showdown_pipeline.core import provenance, report, snapshots
+from showdown_pipeline.core import anonymity, provenance, report, snapshots
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
 from showdown_pipeline.core.sql import query_arrow, run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
@@ -60,6 +60,7 @@ def read_boards(conn) -> tuple[pd.DataFrame, dict]:
             frames.append(conn.sql(f"SELECT * FROM {table}").to_arrow_table().to_pandas())  # noqa: S608 - fixed names
             parameters[board] = load_parameters(conn, "overall" if board == "raw" else board)
     board = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else pd.DataFrame()
+    board = anonymity.withhold_small_segments_of(conn, board, parameters)  # segments of < k voters
     order = {"raw": 0, "style": 1}
     dims = {d: i for i, d in enumerate(("overall", *SEGMENT_DIMENSIONS))}
     board = board.assign(_b=board["board"].map(order), _d=board["segment_dim"].map(dims))
