@@ -181,3 +181,33 @@ def test_gx_suite_blocks_ratings_when_counted_votes_break_it(messy_run, tmp_path
     assert not evaluation.passed
     failed = evaluation.metadata["failed_expectations"].value
     assert any(f["column"] == "winner" and f["unexpected"] == 1 for f in failed)
+
+
+def test_gx_suite_rechecks_every_normalised_field(messy_run):
+    """The suite independently re-checks the normaliser's output: one spelling per value, in its set."""
+    from showdown_pipeline.core import expectations
+
+    _, home, _ = messy_run
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        frame = (
+            conn.sql("SELECT " + ", ".join(expectations.SUITE_COLUMNS) + " FROM votes_clean ORDER BY row_key")  # noqa: S608
+            .to_arrow_table()
+            .to_pandas()
+        )
+    assert expectations.validate_votes(frame)[0]
+    tampered = {
+        "distribution": "Live",
+        "in_flow_side": "LEFT",
+        "language": "English",
+        "prompt_hash": "0123456789ABCDEF",
+        "country": "UK",
+        "age_band": "25–34",
+        "education": "Master",
+        "winner": "Left",
+    }
+    for k, (column, value) in enumerate(tampered.items()):
+        frame.loc[k, column] = value
+    success, outcomes = expectations.validate_votes(frame)
+    assert not success
+    failed = {o.column: o.unexpected_count for o in outcomes if not o.success}
+    assert failed == dict.fromkeys(tampered, 1)

@@ -1,7 +1,10 @@
 """The Great Expectations 1.x suite over the counted votes (`votes_clean`).
 
 These re-check, with an independent engine, what the SQL validation promises about every counted
-vote. GX is imported inside the function: it takes seconds to import and most commands never need it.
+vote, including that every enumerated field holds a normalised value of its allowed set
+(core/normalise.py decides them; vote_schema.py names the sets) and that prompt_hash is the canonical
+prompt key. GX is imported inside the function: it takes seconds to import and most commands never
+need it.
 """
 
 from __future__ import annotations
@@ -10,7 +13,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from showdown_pipeline.core.vote_schema import WINNERS
+from showdown_pipeline.core.vote_schema import (
+    AGE_BANDS,
+    DISTRIBUTION_PATTERN,
+    EDUCATION_LEVELS,
+    IN_FLOW_SIDES,
+    MAX_COUNT,
+    PROMPT_KEY_PATTERN,
+    WINNERS,
+    country_codes,
+    language_codes,
+)
 
 SUITE_NAME = "votes_clean_suite"
 
@@ -24,6 +37,13 @@ SUITE_COLUMNS: tuple[str, ...] = (
     "model_left",
     "model_right",
     "winner",
+    "in_flow_side",
+    "distribution",
+    "language",
+    "prompt_hash",
+    "country",
+    "age_band",
+    "education",
     "tokens_left",
     "tokens_right",
     "latency_ms_left",
@@ -55,9 +75,18 @@ def _suite():
         e.ExpectColumnValuesToBeInSet(column="models_differ", value_set=[True]),
         e.ExpectColumnValuesToBeInSet(column="dated_unless_arena", value_set=[True]),
         *(
-            e.ExpectColumnValuesToBeBetween(column=c, min_value=0)
+            e.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=MAX_COUNT)
             for c in ("tokens_left", "tokens_right", "latency_ms_left", "latency_ms_right")
         ),
+        # normalisation, re-checked: one spelling per value, in its set (NULLs are absent values)
+        e.ExpectColumnValuesToNotBeNull(column="distribution"),
+        e.ExpectColumnValuesToMatchRegex(column="distribution", regex=DISTRIBUTION_PATTERN),
+        e.ExpectColumnValuesToBeInSet(column="in_flow_side", value_set=list(IN_FLOW_SIDES)),
+        e.ExpectColumnValuesToBeInSet(column="language", value_set=sorted(language_codes())),
+        e.ExpectColumnValuesToMatchRegex(column="prompt_hash", regex=PROMPT_KEY_PATTERN),
+        e.ExpectColumnValuesToBeInSet(column="country", value_set=sorted(country_codes())),
+        e.ExpectColumnValuesToBeInSet(column="age_band", value_set=list(AGE_BANDS)),
+        e.ExpectColumnValuesToBeInSet(column="education", value_set=list(EDUCATION_LEVELS)),
     ]
     suite = gx.ExpectationSuite(name=SUITE_NAME)
     for expectation in expectations:

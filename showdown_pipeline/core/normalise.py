@@ -190,12 +190,7 @@ def country(raw: str | None) -> Normalised:
 
 def age_band(raw: str | None) -> Normalised:
     """One of the six bands; any dash is '-', spaces are dropped ('25–34', '65 +')."""
-    text = "".join(clean_text(raw).translate(_DASHES).split())
-    if not text:
-        return None, None
-    return (
-        (text, None) if text in vs.AGE_BANDS else (None, f"{text!r} is not one of {', '.join(vs.AGE_BANDS)}")
-    )
+    return _choice(raw, vs.AGE_BANDS, case=lambda text: "".join(text.translate(_DASHES).split()))
 
 
 def profession(raw: str | None) -> Normalised:

@@ -70,7 +70,7 @@ COUNT_FIELDS: tuple[str, ...] = (
 # Counts are finite integers in [0, MAX_COUNT], written as a plain decimal number (surrounding spaces
 # trimmed; "12", "12.0", "1.2e1" are 12; "12.5", "NaN", "inf", "1_000", "0x10" are invalid).
 MAX_COUNT = 1_000_000_000
-COUNT_PATTERN = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+COUNT_PATTERN = r"^[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 # Any timestamp outside [EARLIEST_TIMESTAMP, LATEST_TIMESTAMP) is invalid (epoch 0, year 294247, 'infinity').
 EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
@@ -84,7 +84,7 @@ WINNER_SCORE: dict[str, float] = {"left": 1.0, "right": 0.0, "both_good": 0.5, "
 DEFAULT_DISTRIBUTION = "live"
 # A distribution (sampling stream) is an ASCII token after normalisation: lower-case letters and digits,
 # words joined by '_', '-' or '.'. A look-alike of "live" in another script is invalid, never a new stream.
-DISTRIBUTION_PATTERN = r"^[a-z0-9]+([._-][a-z0-9]+)*$"
+DISTRIBUTION_PATTERN = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"
 
 # The canonical prompt key (core/normalise.prompt_key): lower-case hex of 16 to 128 digits.
 PROMPT_KEY_PATTERN = r"^[0-9a-f]{16,128}$"
