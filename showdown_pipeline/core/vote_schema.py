@@ -160,15 +160,15 @@ ARENA_WINNERS: dict[str, str] = {
 QUARANTINE_REASONS: tuple[str, ...] = (
     "unparseable_line",  # not JSON, or JSON but not an object
     "missing_required_field",
-    "invalid_timestamp",  # unparseable, or without a UTC offset
-    "invalid_winner",  # anything outside WINNERS; never coerced into a tie
+    "invalid_timestamp",  # unparseable, without a UTC offset, or outside [EARLIEST_TIMESTAMP, LATEST_TIMESTAMP)
+    "invalid_winner",  # anything outside WINNERS after normalisation; never coerced into a tie
     "same_model_both_sides",
     "unregistered_model",
     "model_not_active",  # voted before release or after deprecation
     "voted_after_export",
     "identities_visible",
     "response_error",
-    "invalid_field",  # a typed optional field with a value of the wrong type or range
+    "invalid_field",  # a value outside its set or range (core/normalise.py); reason_detail names the fields
 )
 
 # Why a valid row did not count: each points at the row that was kept.
