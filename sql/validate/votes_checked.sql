@@ -35,9 +35,9 @@ WITH parsed AS (
         n_distribution.value AS distribution,
         n_language.value AS language,
         nullif(trim(r.category), '') AS category,
-        CASE WHEN regexp_matches(regexp_replace(coalesce(r.prompt_hash, ''), $strip_pattern, '', 'g'), '[^\x00-\x7F]')
+        CASE WHEN regexp_matches(r.prompt_stripped, '[^\x00-\x7F]')
             THEN coalesce(n_prompt.value, r.prompt_hash)  -- unmapped: the raw text, which fails the pattern
-            ELSE nullif(regexp_replace(lower(regexp_replace(coalesce(r.prompt_hash, ''), $strip_pattern, '', 'g')), '^0x', ''), '')
+            ELSE nullif(regexp_replace(lower(r.prompt_stripped), '^0x', ''), '')
         END AS prompt_hash,
         n_identities_hidden.value = 'true' AS identities_hidden,
         try_cast(regexp_extract(trim(r.tokens_left), $count_pattern) AS DOUBLE) AS tokens_left,
@@ -64,7 +64,9 @@ WITH parsed AS (
                 CASE WHEN n_error_right.field IS NULL OR n_error_right.problem IS NOT NULL THEN 'error_right' END
             ], lambda x: x IS NOT NULL) AS mapped_invalid,
         n_winner.field IS NULL OR n_winner.problem IS NOT NULL AS winner_invalid
-    FROM raw_votes AS r
+    FROM (
+        SELECT *, regexp_replace(coalesce(prompt_hash, ''), $strip_pattern, '', 'g') AS prompt_stripped FROM raw_votes
+    ) AS r
     JOIN landing_files AS f ON f.sha256 = r.source_sha256
     LEFT JOIN vote_field_map AS n_winner ON n_winner.field = 'winner' AND n_winner.raw = coalesce(r.winner, '')
     LEFT JOIN vote_field_map AS n_in_flow_side
