@@ -78,15 +78,22 @@ def _suite():
             e.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=MAX_COUNT)
             for c in ("tokens_left", "tokens_right", "latency_ms_left", "latency_ms_right")
         ),
-        # normalisation, re-checked: one spelling per value, in its set (NULLs are absent values)
+        # normalisation, re-checked: one spelling per value, in its set (NULLs are absent values). The
+        # enumerated columns are checked on their distinct values (the suite's CPU at 1M votes: 6 s, against
+        # 9 s checking every row); unexpected_count then counts distinct offending values.
         e.ExpectColumnValuesToNotBeNull(column="distribution"),
         e.ExpectColumnValuesToMatchRegex(column="distribution", regex=DISTRIBUTION_PATTERN),
-        e.ExpectColumnValuesToBeInSet(column="in_flow_side", value_set=list(IN_FLOW_SIDES)),
-        e.ExpectColumnValuesToBeInSet(column="language", value_set=sorted(language_codes())),
         e.ExpectColumnValuesToMatchRegex(column="prompt_hash", regex=PROMPT_KEY_PATTERN),
-        e.ExpectColumnValuesToBeInSet(column="country", value_set=sorted(country_codes())),
-        e.ExpectColumnValuesToBeInSet(column="age_band", value_set=list(AGE_BANDS)),
-        e.ExpectColumnValuesToBeInSet(column="education", value_set=list(EDUCATION_LEVELS)),
+        *(
+            e.ExpectColumnDistinctValuesToBeInSet(column=column, value_set=sorted(allowed))
+            for column, allowed in (
+                ("in_flow_side", IN_FLOW_SIDES),
+                ("language", language_codes()),
+                ("country", country_codes()),
+                ("age_band", AGE_BANDS),
+                ("education", EDUCATION_LEVELS),
+            )
+        ),
     ]
     suite = gx.ExpectationSuite(name=SUITE_NAME)
     for expectation in expectations:
