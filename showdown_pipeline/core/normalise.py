@@ -217,6 +217,19 @@ LANGUAGE_ALIASES: dict[str, str] = {
     "norwegian bokmal": "nb",
     "norwegian bokmål": "nb",
     "dhivehi": "dv",
+    "sesotho": "st",
+    "setswana": "tn",
+    "nyanja": "ny",
+    "tongan": "to",
+    "greenlandic": "kl",
+    "limburgish": "li",
+    "alemannic": "gsw",
+    "piedmontese": "pms",
+    "ilocano": "ilo",
+    "kapampangan": "pam",
+    "mandarin": "cmn",  # no ISO 639-1 code of its own (zh is the macrolanguage)
+    "hakka": "hak",
+    "wu": "wuu",
 }
 
 

@@ -137,6 +137,12 @@ def test_language_codes_and_names_map_to_iso_639_1(raw, code):
     assert code in vs.language_codes()
 
 
+def test_every_language_alias_names_a_language_value():
+    assert set(n.LANGUAGE_ALIASES.values()) <= vs.language_codes()
+    for name, code in n.LANGUAGE_ALIASES.items():
+        assert n.language(name.title()) == (code, None)
+
+
 @pytest.mark.parametrize("raw", ["unknown", "Unknown", "und", "zxx", "mul", "n/a", "", None])
 def test_unknown_language_is_absent(raw):
     assert n.language(raw) == (None, None)
