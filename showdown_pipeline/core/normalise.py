@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable
 import pyarrow as pa
 
 from showdown_pipeline.core import vote_schema as vs
+from showdown_pipeline.core.sql import run_sql
 
 # Invisible characters that are not in category Cf: default-ignorable code points (Unicode's
 # DerivedCoreProperties), including the reserved ones, and blank fillers that render as nothing.
@@ -342,8 +343,6 @@ def vote_sql_params() -> dict[str, object]:
 def _run_with_mapping(
     conn, values_sql: str, values_params: dict, view: str, sql: str, params: dict
 ) -> pa.Table:
-    from showdown_pipeline.core.sql import run_sql
-
     mapping = field_mapping(run_sql(conn, values_sql, values_params).fetchall())
     conn.register(view, mapping)
     try:
