@@ -39,7 +39,7 @@ def vote(i: int, **overrides) -> dict:
         "distribution": "live",
         "language": "en",
         "category": "general",
-        "prompt_hash": f"p{i:06x}",
+        "prompt_hash": f"{i:016x}",
         "identities_hidden": True,
         "tokens_left": 300,
         "tokens_right": 250,

@@ -181,3 +181,161 @@ def test_gx_suite_blocks_ratings_when_counted_votes_break_it(messy_run, tmp_path
     assert not evaluation.passed
     failed = evaluation.metadata["failed_expectations"].value
     assert any(f["column"] == "winner" and f["unexpected"] == 1 for f in failed)
+
+
+def test_gx_suite_rechecks_every_normalised_field(messy_run):
+    """The suite independently re-checks the normaliser's output: one spelling per value, in its set."""
+    from showdown_pipeline.core import expectations
+
+    _, home, _ = messy_run
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        frame = (
+            conn.sql("SELECT " + ", ".join(expectations.SUITE_COLUMNS) + " FROM votes_clean ORDER BY row_key")  # noqa: S608
+            .to_arrow_table()
+            .to_pandas()
+        )
+    assert expectations.validate_votes(frame)[0]
+    tampered = {
+        "distribution": "Live",
+        "in_flow_side": "LEFT",
+        "language": "English",
+        "prompt_hash": "0123456789ABCDEF",
+        "country": "UK",
+        "age_band": "25–34",
+        "education": "Master",
+        "winner": "Left",
+    }
+    for k, (column, value) in enumerate(tampered.items()):
+        frame.loc[k, column] = value
+    success, outcomes = expectations.validate_votes(frame)
+    assert not success
+    failed = {o.column: o.unexpected_count for o in outcomes if not o.success}
+    assert failed == dict.fromkeys(tampered, 1)
+
+
+@pytest.fixture(scope="module")
+def spelled_run(tmp_path_factory):
+    """Votes, arena rows and contributors whose enumerated values arrive in many spellings."""
+    import dagster as dg
+
+    from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
+    from showdown_pipeline.defs.partitions import landing_range_tags
+    from showdown_pipeline.defs.resources import build_resources
+    from showdown_pipeline.defs.validate.assets import contributor_profiles, model_registry, validated_votes
+    from showdown_pipeline_tests.landing_builder import vote, write_jsonl
+
+    root = tmp_path_factory.mktemp("spelled")
+    landing = root / "landing"
+    votes = {
+        "winner-upper": vote(1, winner=" LEFT "),
+        "winner-fullwidth": vote(2, winner="ｂｏｔｈ＿ｇｏｏｄ"),
+        "side-zero-width": vote(3, in_flow_side="right\u200b"),
+        "side-bad": vote(4, in_flow_side="center"),
+        "language-name": vote(5, language="Portuguese"),
+        "language-tag": vote(6, language="pt-BR"),
+        "language-unknown": vote(7, language="unknown"),
+        "language-bad": vote(8, language="Elvish"),
+        "flag-word": vote(9, error_left="No", identities_hidden="YES"),
+        "flag-bad": vote(10, error_right="maybe"),
+        "prompt-bad": vote(11, prompt_hash="p-a"),
+        "two-bad": vote(12, distribution="l\u0456ve", language="xx"),
+    }
+    write_jsonl(landing / "votes" / "votes.jsonl", [dict(v, vote_id=k) for k, v in votes.items()])
+    arena = [
+        {
+            "model_a": "m-a",
+            "model_b": "m-b",
+            "winner": "model_a",
+            "language": lang,
+            "judge": f"j{k}",
+            "anony": True,
+        }
+        for k, lang in enumerate(["English", "unknown", "Chinese", "Elvish"])
+    ]
+    write_jsonl(landing / "arena" / "log.jsonl", arena)
+    people = [
+        {
+            "user_id": "u-0",
+            "country": "br",
+            "age_band": "25–34",
+            "education": "Master",
+            "profession": "Nurse\u00a0",
+        },
+        {
+            "user_id": "u-1",
+            "country": " DE\u200b",
+            "age_band": "65 +",
+            "education": "doctorate",
+            "profession": "nurse",
+        },
+        {"user_id": "u-2", "country": "ＦＲ", "age_band": "18-24", "profession": "ｎｕｒｓｅ"},
+        {"user_id": "u-3", "country": "UK", "age_band": "25-34"},
+        {"user_id": "u-4", "country": "\u0412R", "age_band": "12-17", "education": "phd"},
+    ]
+    write_jsonl(landing / "contributors" / "people.jsonl", [dict(p, verified="True") for p in people])
+    home = root / "home"
+    result = dg.materialize(
+        [landing_zone_ingest, model_registry, contributor_profiles, validated_votes],
+        resources=build_resources(landing, home),
+        instance=dg.DagsterInstance.ephemeral(),
+        tags=landing_range_tags(landing),
+    )
+    assert result.success
+    return home, result
+
+
+def test_enumerated_vote_fields_are_normalised_or_quarantined_with_the_field(spelled_run):
+    home, result = spelled_run
+    checked = {
+        r[0]: r[1:]
+        for r in query(
+            home,
+            "SELECT vote_id, reason, reason_detail, winner, in_flow_side, language, error_left, identities_hidden "
+            "FROM votes_checked WHERE source_kind = 'votes'",
+        )
+    }
+    assert checked["winner-upper"][:3] == (None, None, "left")
+    assert checked["winner-fullwidth"][:3] == (None, None, "both_good")
+    assert checked["side-zero-width"][:4] == (None, None, "left", "right")
+    assert checked["language-name"][4] == checked["language-tag"][4] == "pt"
+    assert checked["language-unknown"][0] is None and checked["language-unknown"][4] is None
+    assert checked["flag-word"][0] is None and checked["flag-word"][5:] == (False, True)
+    assert {k: v[:2] for k, v in checked.items() if v[0]} == {
+        "side-bad": ("invalid_field", "in_flow_side"),
+        "language-bad": ("invalid_field", "language"),
+        "flag-bad": ("invalid_field", "error_right"),
+        "prompt-bad": ("invalid_field", "prompt_hash"),
+        "two-bad": ("invalid_field", "distribution,language"),
+    }
+    shown = materialization_metadata(result, "vote_quarantine")["invalid_values"]
+    assert "Elvish" in shown and "center" in shown
+
+
+def test_arena_language_names_become_iso_codes(spelled_run):
+    home, _ = spelled_run
+    rows = query(
+        home,
+        "SELECT language, reason, reason_detail FROM votes_checked WHERE source_kind = 'arena' ORDER BY source_row",
+    )
+    assert rows == [
+        ("en", None, None),
+        (None, None, None),
+        ("zh", None, None),
+        (None, "invalid_field", "language"),
+    ]
+
+
+def test_contributor_fields_are_normalised_or_the_record_is_invalid(spelled_run):
+    home, _ = spelled_run
+    profiles = query(
+        home, "SELECT user_id, country, age_band, education, profession FROM contributor_profiles ORDER BY 1"
+    )
+    assert profiles == [
+        ("u-0", "BR", "25-34", "master", "nurse"),
+        ("u-1", "DE", "65+", "doctorate", "nurse"),
+        ("u-2", "FR", "18-24", None, "nurse"),
+    ]
+    invalid = dict(
+        query(home, "SELECT user_id, reason_detail FROM contributors_checked WHERE reason = 'invalid_field'")
+    )
+    assert invalid == {"u-3": "country", "u-4": "country,age_band,education"}

@@ -2,10 +2,14 @@
 
 The validation rules themselves are SQL (`sql/validate/votes_checked.sql`); this module names the
 fields, the allowed values and the machine-readable reasons those rules use, so code and tests
-share one vocabulary.
+share one vocabulary. How a delivered value is normalised before it meets these sets (NFKC,
+invisible characters, case) is `core/normalise.py`.
 """
 
 from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
 
 VOTE_FIELDS: tuple[str, ...] = (
     "vote_id",
@@ -63,11 +67,61 @@ COUNT_FIELDS: tuple[str, ...] = (
     "latency_ms_right",
 )
 
+# Counts are finite integers in [0, MAX_COUNT], written as a plain decimal number (surrounding spaces
+# trimmed; "12", "12.0", "1.2e1" are 12; "12.5", "NaN", "inf", "1_000", "0x10" are invalid).
+MAX_COUNT = 1_000_000_000
+COUNT_PATTERN = r"^[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)?$"
+
+# Any timestamp outside [EARLIEST_TIMESTAMP, LATEST_TIMESTAMP) is invalid (epoch 0, year 294247, 'infinity').
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIMESTAMP = datetime(2100, 1, 1, tzinfo=UTC)
+
 WINNERS: tuple[str, ...] = ("left", "right", "both_good", "both_bad")
+IN_FLOW_SIDES: tuple[str, ...] = ("left", "right")
 # LMArena convention: a tie of either kind is half a win for each side.
 WINNER_SCORE: dict[str, float] = {"left": 1.0, "right": 0.0, "both_good": 0.5, "both_bad": 0.5}
 
 DEFAULT_DISTRIBUTION = "live"
+# A distribution (sampling stream) is an ASCII token after normalisation: lower-case letters and digits,
+# words joined by '_', '-' or '.'. A look-alike of "live" in another script is invalid, never a new stream.
+DISTRIBUTION_PATTERN = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+
+# The canonical prompt key (core/normalise.prompt_key): lower-case hex of 16 to 128 digits.
+PROMPT_KEY_PATTERN = r"^[0-9a-f]{16,128}$"
+
+# Booleans: these words (after normalisation, case-insensitive) and nothing else.
+TRUE_WORDS: frozenset[str] = frozenset({"true", "t", "yes", "y", "1"})
+FALSE_WORDS: frozenset[str] = frozenset({"false", "f", "no", "n", "0"})
+
+# Language values that say "not known" (a language detector's "unknown", ISO 639-2's und/zxx/mul/mis)
+# become NULL: the vote counts, in no language segment. ("na" is Nauru, not "n/a".)
+UNKNOWN_LANGUAGES: frozenset[str] = frozenset(
+    {"unknown", "und", "undetermined", "zxx", "mul", "mis", "n/a", "none", "null", "?"}
+)
+
+
+@functools.cache
+def language_codes() -> frozenset[str]:
+    """Every value the `language` column may hold: ISO 639-1 codes, and the ISO 639-3 code of a
+    language that has no ISO 639-1 code (e.g. `yue`, `fil`); special codes (und, zxx, mul, mis) excluded."""
+    import pycountry
+
+    codes = set()
+    for lang in pycountry.languages:
+        if hasattr(lang, "alpha_2"):
+            codes.add(lang.alpha_2)
+        elif getattr(lang, "type", None) != "S":
+            codes.add(lang.alpha_3)
+    return frozenset(codes)
+
+
+@functools.cache
+def country_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes (the officially assigned ones, from pycountry)."""
+    import pycountry
+
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
 
 CONTRIBUTOR_FIELDS: tuple[str, ...] = (
     "user_id",
@@ -106,15 +160,15 @@ ARENA_WINNERS: dict[str, str] = {
 QUARANTINE_REASONS: tuple[str, ...] = (
     "unparseable_line",  # not JSON, or JSON but not an object
     "missing_required_field",
-    "invalid_timestamp",  # unparseable, or without a UTC offset
-    "invalid_winner",  # anything outside WINNERS; never coerced into a tie
+    "invalid_timestamp",  # unparseable, without a UTC offset, or outside [EARLIEST_TIMESTAMP, LATEST_TIMESTAMP)
+    "invalid_winner",  # anything outside WINNERS after normalisation; never coerced into a tie
     "same_model_both_sides",
     "unregistered_model",
     "model_not_active",  # voted before release or after deprecation
     "voted_after_export",
     "identities_visible",
     "response_error",
-    "invalid_field",  # a typed optional field with a value of the wrong type or range
+    "invalid_field",  # a value outside its set or range (core/normalise.py); reason_detail names the fields
 )
 
 # Why a valid row did not count: each points at the row that was kept.

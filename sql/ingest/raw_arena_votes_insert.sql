@@ -18,11 +18,12 @@ SELECT
         ELSE 'arena-row:' || row_id
     END AS user_id,
     NULL AS session_id,
-    CASE
-        WHEN try_cast(rec.tstamp AS DOUBLE) IS NOT NULL
-            THEN strftime(to_timestamp(try_cast(rec.tstamp AS DOUBLE)), '%Y-%m-%dT%H:%M:%S.%f+00:00')
-        ELSE rec.tstamp
-    END AS voted_at,
+    -- epoch seconds become RFC 3339; a value no timestamp can hold (1e300, NaN, inf) stays as delivered,
+    -- and validation quarantines it as invalid_timestamp: this insert never fails on a value
+    coalesce(
+        try(strftime(to_timestamp(try_cast(rec.tstamp AS DOUBLE)), '%Y-%m-%dT%H:%M:%S.%f+00:00')),
+        rec.tstamp
+    ) AS voted_at,
     NULL AS shown_at,
     NULL AS exported_at,
     rec.model_a AS model_left,

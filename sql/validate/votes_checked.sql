@@ -2,8 +2,14 @@
 -- `reasons` lists every rule the row breaks, in the order of vote_schema.QUARANTINE_REASONS;
 -- `reason` is the first of them (NULL: the row is valid); `reason_detail` names the fields involved.
 -- An unknown winner is invalid and is never read as a tie. Arena rows (DESIGN §2.4) may be undated.
+-- Enumerated fields are never interpreted here: vote_field_map (registered by core/normalise.py for
+-- this statement: field, raw, value, problem) holds the one decided value of each distinct raw value.
+-- prompt_hash becomes the canonical prompt key (core/normalise.prompt_key): invisible and whitespace
+-- characters ($strip_pattern) removed, lower case, a leading 0x dropped; values still non-ASCII after
+-- that take the key the map gives. No cast here can fail: every one is a try_cast, and a value it
+-- cannot read (NaN, inf, 1e400, a year 294247) is quarantined with its reason.
 CREATE OR REPLACE TABLE votes_checked AS
-WITH typed AS (
+WITH parsed AS (
     SELECT
         r.source_sha256,
         r.source_row,
@@ -24,29 +30,76 @@ WITH typed AS (
         CASE WHEN regexp_matches(trim(r.exported_at), '([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN try_cast(trim(r.exported_at) AS TIMESTAMPTZ) END AS exported_at,
         nullif(trim(r.model_left), '') AS model_left,
         nullif(trim(r.model_right), '') AS model_right,
-        lower(nullif(trim(r.in_flow_side), '')) AS in_flow_side,
-        lower(nullif(trim(r.winner), '')) AS winner,
-        coalesce(nullif(trim(r.distribution), ''), 'live') AS distribution,
-        lower(nullif(trim(r.language), '')) AS language,
+        n_in_flow_side.value AS in_flow_side,
+        n_winner.value AS winner,
+        n_distribution.value AS distribution,
+        n_language.value AS language,
         nullif(trim(r.category), '') AS category,
-        nullif(trim(r.prompt_hash), '') AS prompt_hash,
-        CASE WHEN coalesce(trim(r.identities_hidden), '') = '' THEN true ELSE try_cast(lower(trim(r.identities_hidden)) AS BOOLEAN) END AS identities_hidden,
-        CASE WHEN try_cast(r.tokens_left AS DOUBLE) >= 0 AND try_cast(r.tokens_left AS DOUBLE) = floor(try_cast(r.tokens_left AS DOUBLE)) THEN try_cast(r.tokens_left AS DOUBLE)::BIGINT END AS tokens_left,
-        CASE WHEN try_cast(r.tokens_right AS DOUBLE) >= 0 AND try_cast(r.tokens_right AS DOUBLE) = floor(try_cast(r.tokens_right AS DOUBLE)) THEN try_cast(r.tokens_right AS DOUBLE)::BIGINT END AS tokens_right,
-        CASE WHEN try_cast(r.headers_left AS DOUBLE) >= 0 AND try_cast(r.headers_left AS DOUBLE) = floor(try_cast(r.headers_left AS DOUBLE)) THEN try_cast(r.headers_left AS DOUBLE)::BIGINT END AS headers_left,
-        CASE WHEN try_cast(r.headers_right AS DOUBLE) >= 0 AND try_cast(r.headers_right AS DOUBLE) = floor(try_cast(r.headers_right AS DOUBLE)) THEN try_cast(r.headers_right AS DOUBLE)::BIGINT END AS headers_right,
-        CASE WHEN try_cast(r.lists_left AS DOUBLE) >= 0 AND try_cast(r.lists_left AS DOUBLE) = floor(try_cast(r.lists_left AS DOUBLE)) THEN try_cast(r.lists_left AS DOUBLE)::BIGINT END AS lists_left,
-        CASE WHEN try_cast(r.lists_right AS DOUBLE) >= 0 AND try_cast(r.lists_right AS DOUBLE) = floor(try_cast(r.lists_right AS DOUBLE)) THEN try_cast(r.lists_right AS DOUBLE)::BIGINT END AS lists_right,
-        CASE WHEN try_cast(r.bold_left AS DOUBLE) >= 0 AND try_cast(r.bold_left AS DOUBLE) = floor(try_cast(r.bold_left AS DOUBLE)) THEN try_cast(r.bold_left AS DOUBLE)::BIGINT END AS bold_left,
-        CASE WHEN try_cast(r.bold_right AS DOUBLE) >= 0 AND try_cast(r.bold_right AS DOUBLE) = floor(try_cast(r.bold_right AS DOUBLE)) THEN try_cast(r.bold_right AS DOUBLE)::BIGINT END AS bold_right,
-        CASE WHEN try_cast(r.latency_ms_left AS DOUBLE) >= 0 AND try_cast(r.latency_ms_left AS DOUBLE) = floor(try_cast(r.latency_ms_left AS DOUBLE)) THEN try_cast(r.latency_ms_left AS DOUBLE)::BIGINT END AS latency_ms_left,
-        CASE WHEN try_cast(r.latency_ms_right AS DOUBLE) >= 0 AND try_cast(r.latency_ms_right AS DOUBLE) = floor(try_cast(r.latency_ms_right AS DOUBLE)) THEN try_cast(r.latency_ms_right AS DOUBLE)::BIGINT END AS latency_ms_right,
-        try_cast(lower(trim(r.error_left)) AS BOOLEAN) AS error_left,
-        try_cast(lower(trim(r.error_right)) AS BOOLEAN) AS error_right,
+        CASE WHEN regexp_matches(r.prompt_stripped, '[^\x00-\x7F]')
+            THEN coalesce(n_prompt.value, r.prompt_hash)  -- unmapped: the raw text, which fails the pattern
+            ELSE nullif(regexp_replace(lower(r.prompt_stripped), '^0x', ''), '')
+        END AS prompt_hash,
+        n_identities_hidden.value = 'true' AS identities_hidden,
+        try_cast(regexp_extract(trim(r.tokens_left), $count_pattern) AS DOUBLE) AS tokens_left,
+        try_cast(regexp_extract(trim(r.tokens_right), $count_pattern) AS DOUBLE) AS tokens_right,
+        try_cast(regexp_extract(trim(r.headers_left), $count_pattern) AS DOUBLE) AS headers_left,
+        try_cast(regexp_extract(trim(r.headers_right), $count_pattern) AS DOUBLE) AS headers_right,
+        try_cast(regexp_extract(trim(r.lists_left), $count_pattern) AS DOUBLE) AS lists_left,
+        try_cast(regexp_extract(trim(r.lists_right), $count_pattern) AS DOUBLE) AS lists_right,
+        try_cast(regexp_extract(trim(r.bold_left), $count_pattern) AS DOUBLE) AS bold_left,
+        try_cast(regexp_extract(trim(r.bold_right), $count_pattern) AS DOUBLE) AS bold_right,
+        try_cast(regexp_extract(trim(r.latency_ms_left), $count_pattern) AS DOUBLE) AS latency_ms_left,
+        try_cast(regexp_extract(trim(r.latency_ms_right), $count_pattern) AS DOUBLE) AS latency_ms_right,
+        n_error_left.value = 'true' AS error_left,
+        n_error_right.value = 'true' AS error_right,
         nullif(trim(r.ip_hash), '') AS ip_hash,
-        nullif(trim(r.device_hash), '') AS device_hash
-    FROM raw_votes AS r
+        nullif(trim(r.device_hash), '') AS device_hash,
+        -- a raw value the map does not know is invalid, never silently absent
+        list_filter([
+                CASE WHEN n_in_flow_side.field IS NULL OR n_in_flow_side.problem IS NOT NULL THEN 'in_flow_side' END,
+                CASE WHEN n_distribution.field IS NULL OR n_distribution.problem IS NOT NULL THEN 'distribution' END,
+                CASE WHEN n_language.field IS NULL OR n_language.problem IS NOT NULL THEN 'language' END,
+                CASE WHEN n_identities_hidden.field IS NULL OR n_identities_hidden.problem IS NOT NULL THEN 'identities_hidden' END,
+                CASE WHEN n_error_left.field IS NULL OR n_error_left.problem IS NOT NULL THEN 'error_left' END,
+                CASE WHEN n_error_right.field IS NULL OR n_error_right.problem IS NOT NULL THEN 'error_right' END
+            ], lambda x: x IS NOT NULL) AS mapped_invalid,
+        n_winner.field IS NULL OR n_winner.problem IS NOT NULL AS winner_invalid
+    FROM (
+        SELECT *, regexp_replace(coalesce(prompt_hash, ''), $strip_pattern, '', 'g') AS prompt_stripped FROM raw_votes
+    ) AS r
     JOIN landing_files AS f ON f.sha256 = r.source_sha256
+    LEFT JOIN vote_field_map AS n_winner ON n_winner.field = 'winner' AND n_winner.raw = coalesce(r.winner, '')
+    LEFT JOIN vote_field_map AS n_in_flow_side
+        ON n_in_flow_side.field = 'in_flow_side' AND n_in_flow_side.raw = coalesce(r.in_flow_side, '')
+    LEFT JOIN vote_field_map AS n_distribution
+        ON n_distribution.field = 'distribution' AND n_distribution.raw = coalesce(r.distribution, '')
+    LEFT JOIN vote_field_map AS n_language ON n_language.field = 'language' AND n_language.raw = coalesce(r.language, '')
+    LEFT JOIN vote_field_map AS n_identities_hidden
+        ON n_identities_hidden.field = 'identities_hidden' AND n_identities_hidden.raw = coalesce(r.identities_hidden, '')
+    LEFT JOIN vote_field_map AS n_error_left ON n_error_left.field = 'error_left' AND n_error_left.raw = coalesce(r.error_left, '')
+    LEFT JOIN vote_field_map AS n_error_right ON n_error_right.field = 'error_right' AND n_error_right.raw = coalesce(r.error_right, '')
+    LEFT JOIN vote_field_map AS n_prompt ON n_prompt.field = 'prompt_hash' AND n_prompt.raw = r.prompt_hash
+),
+-- Readable is not enough: timestamps outside [$earliest, $latest) and counts that are not integers
+-- in [0, $max_count] are unreadable. NaN sorts above every number, so BETWEEN rejects it too.
+typed AS (
+    SELECT
+        * REPLACE (
+            CASE WHEN voted_at >= $earliest AND voted_at < $latest THEN voted_at END AS voted_at,
+            CASE WHEN shown_at >= $earliest AND shown_at < $latest THEN shown_at END AS shown_at,
+            CASE WHEN exported_at >= $earliest AND exported_at < $latest THEN exported_at END AS exported_at,
+            CASE WHEN tokens_left BETWEEN 0 AND $max_count AND tokens_left = floor(tokens_left) THEN try_cast(tokens_left AS BIGINT) END AS tokens_left,
+            CASE WHEN tokens_right BETWEEN 0 AND $max_count AND tokens_right = floor(tokens_right) THEN try_cast(tokens_right AS BIGINT) END AS tokens_right,
+            CASE WHEN headers_left BETWEEN 0 AND $max_count AND headers_left = floor(headers_left) THEN try_cast(headers_left AS BIGINT) END AS headers_left,
+            CASE WHEN headers_right BETWEEN 0 AND $max_count AND headers_right = floor(headers_right) THEN try_cast(headers_right AS BIGINT) END AS headers_right,
+            CASE WHEN lists_left BETWEEN 0 AND $max_count AND lists_left = floor(lists_left) THEN try_cast(lists_left AS BIGINT) END AS lists_left,
+            CASE WHEN lists_right BETWEEN 0 AND $max_count AND lists_right = floor(lists_right) THEN try_cast(lists_right AS BIGINT) END AS lists_right,
+            CASE WHEN bold_left BETWEEN 0 AND $max_count AND bold_left = floor(bold_left) THEN try_cast(bold_left AS BIGINT) END AS bold_left,
+            CASE WHEN bold_right BETWEEN 0 AND $max_count AND bold_right = floor(bold_right) THEN try_cast(bold_right AS BIGINT) END AS bold_right,
+            CASE WHEN latency_ms_left BETWEEN 0 AND $max_count AND latency_ms_left = floor(latency_ms_left) THEN try_cast(latency_ms_left AS BIGINT) END AS latency_ms_left,
+            CASE WHEN latency_ms_right BETWEEN 0 AND $max_count AND latency_ms_right = floor(latency_ms_right) THEN try_cast(latency_ms_right AS BIGINT) END AS latency_ms_right
+        )
+    FROM parsed
 ),
 registry AS (
     SELECT model_id, released_at, deprecated_at FROM model_registry WHERE problem IS NULL
@@ -62,7 +115,7 @@ flags AS (
                 CASE WHEN coalesce(trim(raw.voted_at), '') = '' AND source_kind <> 'arena' THEN 'voted_at' END,
                 CASE WHEN model_left IS NULL THEN 'model_left' END,
                 CASE WHEN model_right IS NULL THEN 'model_right' END,
-                CASE WHEN winner IS NULL THEN 'winner' END
+                CASE WHEN winner IS NULL AND NOT winner_invalid THEN 'winner' END
             ], lambda x: x IS NOT NULL) AS missing_fields,
         list_filter([
                 CASE WHEN raw.shown_at IS NOT NULL AND trim(raw.shown_at) <> '' AND shown_at IS NULL THEN 'shown_at' END,
@@ -77,11 +130,8 @@ flags AS (
                 CASE WHEN raw.bold_right IS NOT NULL AND trim(raw.bold_right) <> '' AND bold_right IS NULL THEN 'bold_right' END,
                 CASE WHEN raw.latency_ms_left IS NOT NULL AND trim(raw.latency_ms_left) <> '' AND latency_ms_left IS NULL THEN 'latency_ms_left' END,
                 CASE WHEN raw.latency_ms_right IS NOT NULL AND trim(raw.latency_ms_right) <> '' AND latency_ms_right IS NULL THEN 'latency_ms_right' END,
-                CASE WHEN raw.error_left IS NOT NULL AND trim(raw.error_left) <> '' AND error_left IS NULL THEN 'error_left' END,
-                CASE WHEN raw.error_right IS NOT NULL AND trim(raw.error_right) <> '' AND error_right IS NULL THEN 'error_right' END,
-                CASE WHEN raw.identities_hidden IS NOT NULL AND try_cast(lower(trim(raw.identities_hidden)) AS BOOLEAN) IS NULL THEN 'identities_hidden' END,
-                CASE WHEN in_flow_side IS NOT NULL AND in_flow_side NOT IN ('left', 'right') THEN 'in_flow_side' END
-            ], lambda x: x IS NOT NULL) AS invalid_fields,
+                CASE WHEN prompt_hash IS NOT NULL AND NOT regexp_full_match(prompt_hash, $prompt_key_pattern) THEN 'prompt_hash' END
+            ] || mapped_invalid, lambda x: x IS NOT NULL) AS invalid_fields,
         (raw.voted_at IS NOT NULL AND trim(raw.voted_at) <> '' AND voted_at IS NULL) AS bad_voted_at,
         rl.model_id IS NOT NULL AS left_registered,
         rr.model_id IS NOT NULL AS right_registered,
@@ -99,8 +149,7 @@ judged AS (
         CASE WHEN parse_error IS NOT NULL THEN ['unparseable_line'] ELSE list_filter([
             CASE WHEN len(missing_fields) > 0 THEN 'missing_required_field' END,
             CASE WHEN bad_voted_at THEN 'invalid_timestamp' END,
-            CASE WHEN winner IS NOT NULL AND winner NOT IN ('left', 'right', 'both_good', 'both_bad')
-                THEN 'invalid_winner' END,
+            CASE WHEN winner_invalid THEN 'invalid_winner' END,
             CASE WHEN model_left = model_right THEN 'same_model_both_sides' END,
             CASE WHEN has_registry AND (
                     (model_left IS NOT NULL AND NOT left_registered)
@@ -115,14 +164,17 @@ judged AS (
     FROM flags
 )
 SELECT
-    * EXCLUDE (raw, reasons, has_registry, left_registered, right_registered, outside_active_window, bad_voted_at),
+    * EXCLUDE (
+        raw, reasons, has_registry, left_registered, right_registered, outside_active_window, bad_voted_at,
+        mapped_invalid, winner_invalid
+    ),
     CASE WHEN len(reasons) > 0 THEN raw END AS raw,
     reasons,
     reasons[1] AS reason,
     CASE reasons[1]
         WHEN 'missing_required_field' THEN array_to_string(missing_fields, ',')
         WHEN 'invalid_field' THEN array_to_string(invalid_fields, ',')
-        WHEN 'invalid_winner' THEN winner
+        WHEN 'invalid_winner' THEN raw.winner
         WHEN 'unregistered_model' THEN array_to_string(list_filter(
             [CASE WHEN NOT left_registered THEN model_left END, CASE WHEN NOT right_registered THEN model_right END],
             lambda x: x IS NOT NULL), ',')

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from showdown_pipeline.core import normalise
 from showdown_pipeline.core.sql import run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, warehouse
@@ -39,7 +40,7 @@ def model_registry(context: dg.AssetExecutionContext, duckdb: DuckDBResource) ->
 def contributor_profiles(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """One row per verified contributor: country, age band, education, profession, languages (latest verified record)."""
     with warehouse(duckdb) as conn:
-        run_sql(conn, "validate/contributors_checked")
+        mapping = normalise.build_contributors_checked(conn)
         run_sql(conn, "validate/contributor_profiles")
         total = conn.execute("SELECT count(*) FROM contributors_checked").fetchall()[0][0]
         by_reason = dict(
@@ -58,6 +59,9 @@ def contributor_profiles(duckdb: DuckDBResource) -> dg.MaterializeResult:
             "records_invalid": sum(by_reason.values()),
             "drop_reasons": dg.MetadataValue.json(by_reason),
             "preview": dg.MetadataValue.md(markdown_table(by_country, ("country", "verified contributors"))),
+            "invalid_values": dg.MetadataValue.md(
+                markdown_table(normalise.problems(mapping), ("field", "value", "problem"))
+            ),
         }
     )
 
@@ -100,7 +104,8 @@ VALIDATE_SPECS = [
 def validated_votes(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Apply every rule of DESIGN §2 in SQL, quarantine failures, then dedupe what passed."""
     with warehouse(duckdb) as conn:
-        for name in ("votes_checked", "vote_quarantine", "vote_duplicates", "votes_clean"):
+        mapping = normalise.build_votes_checked(conn)
+        for name in ("vote_quarantine", "vote_duplicates", "votes_clean"):
             run_sql(conn, f"validate/{name}")
         rows_in = conn.execute("SELECT count(*) FROM votes_checked").fetchall()[0][0]
         quarantine = dict(
@@ -127,6 +132,9 @@ def validated_votes(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             **row_count(sum(quarantine.values())),
             "drop_reasons": dg.MetadataValue.json(quarantine),
             "preview": dg.MetadataValue.md(markdown_table(sample, ("file", "row", "reason", "detail"))),
+            "invalid_values": dg.MetadataValue.md(
+                markdown_table(normalise.problems(mapping), ("field", "value", "problem"))
+            ),
         },
     )
     yield dg.MaterializeResult(
