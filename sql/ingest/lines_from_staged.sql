@@ -1,0 +1,9 @@
+-- Stage the records of a JSON Lines file or a JSON array, split by core/staging.py into a Parquet copy
+-- (source_row, line): physical lines (CRLF and a BOM removed) or array elements as delivered. $path is
+-- that copy's literal path (glob characters escaped), never a landing path.
+CREATE OR REPLACE TEMP TABLE landing_lines AS
+SELECT
+    source_row,
+    line,
+    line IS NULL OR trim(line) = '' AS is_blank
+FROM read_parquet($path)
