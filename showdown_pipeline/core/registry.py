@@ -57,7 +57,7 @@ def registry_state(conn: duckdb.DuckDBPyConnection) -> RegistryState:
     if rows and not ingested:
         latest = rows[-1]
         raise RegistryUnavailable(
-            f"no model registry: models.csv {latest['path']} was rejected ({latest['error']}) and no earlier "
+            f"no model registry: {latest['path']} was rejected ({latest['error']}) and no earlier "
             "models.csv was ever ingested; deliver a readable models.csv (see the README, Landing files)"
         )
     if not rows:

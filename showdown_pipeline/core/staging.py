@@ -42,6 +42,7 @@ from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 ENV_MAX_FILE_BYTES = "SHOWDOWN_MAX_FILE_BYTES"
@@ -50,13 +51,16 @@ ENV_MAX_ROWS = "SHOWDOWN_MAX_ROWS_PER_FILE"
 LIMIT_PREFIX = "limit exceeded: "  # every limit rejection starts so (a later run retries it under new limits)
 
 MODEL_COLUMNS = ("model_id", "display_name", "provider", "released_at", "deprecated_at")
-LINES_SCHEMA = pa.schema([("source_row", pa.int64()), ("line", pa.string())])
+LINES_SCHEMA = pa.schema([("source_row", pa.int64()), ("line", pa.large_string())])
 MODELS_SCHEMA = pa.schema([("source_row", pa.int64()), *((c, pa.string()) for c in MODEL_COLUMNS)])
 
-_BLOCK = 1 << 20  # bytes decompressed per step: bounds memory whatever the compression ratio
+_BLOCK = 4 << 20  # bytes decompressed per step: bounds memory whatever the compression ratio
 _BATCH_ROWS = 100_000
 _BATCH_BYTES = 64 << 20
 _BOM = b"\xef\xbb\xbf"
+# Staged copies live for one transaction: fast to write beats small (dictionaries and statistics cost
+# 3x the time on millions of short lines; lz4 still halves JSON text).
+_STAGED_PARQUET = {"use_dictionary": False, "compression": "lz4", "write_statistics": False}
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 _UNITS |= {"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
 _SIZE = re.compile(r"^\s*(\d[\d_]*)\s*([KMGT]I?B|B)?\s*$", re.IGNORECASE)
@@ -256,13 +260,20 @@ def _stage_jsonl_gz(source: _HashingReader, out: Path, limits: IngestLimits) -> 
 
 def _stage_json_array(source: _HashingReader, out: Path, limits: IngestLimits) -> int:
     with _LineSink(out) as sink:
+        batch: list[bytes] = []
         for element in _json_array_elements(io.BufferedReader(source, _BLOCK), limits):
-            sink.add([element])
+            batch.append(element)
+            if len(batch) >= 10_000:
+                sink.add(pa.array(batch, pa.binary()))
+                batch = []
+        sink.add(pa.array(batch, pa.binary()))
         return sink.rows
 
 
 def _stage_parquet(source: _HashingReader, out: Path, limits: IngestLimits) -> int:
-    """Copy the bytes, then check rows and uncompressed size in the footer before anything reads a row."""
+    """Copy the bytes, then check rows and uncompressed size in the footer before anything reads a row,
+    and the decoded size column by column (a dictionary-encoded column decodes to more than the footer
+    says: one 1 MB string repeated a million times is a few KB on disk)."""
     with out.open("wb") as copy:
         while chunk := source.read(_BLOCK):
             copy.write(chunk)
@@ -275,7 +286,43 @@ def _stage_parquet(source: _HashingReader, out: Path, limits: IngestLimits) -> i
     uncompressed = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     if uncompressed > limits.file_bytes:
         raise limits.too_many_bytes("bytes uncompressed")
+    _check_decoded_size(out, limits)
     return meta.num_rows
+
+
+def _check_decoded_size(path: Path, limits: IngestLimits) -> None:
+    """Decoded bytes of every column, one (row group, column) at a time; string columns are read as
+    dictionaries and measured without being expanded, so the check costs what the file holds."""
+    try:
+        schema = pq.ParquetFile(path).schema
+        names = pq.read_schema(path).names
+        leaves = [schema.column(i) for i in range(len(schema))]
+        strings = [c.path for c in leaves if c.physical_type in ("BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY")]
+        parquet = pq.ParquetFile(path, read_dictionary=strings)
+        total = 0
+        for group in range(parquet.num_row_groups):
+            for name in names:
+                for chunk in parquet.read_row_group(group, columns=[name]).column(0).chunks:
+                    total += _decoded_bytes(chunk)
+                    if total > limits.file_bytes:
+                        raise limits.too_many_bytes("bytes decoded")
+    except (pa.ArrowException, OSError) as exc:
+        raise FileRejected(f"unreadable Parquet: {_first_line(str(exc))}") from exc
+
+
+def _decoded_bytes(chunk: pa.Array) -> int:
+    """Bytes `chunk` would take decoded: dictionaries measured through their indices, nested values too."""
+    kind = chunk.type
+    if pa.types.is_dictionary(kind):
+        values = chunk.dictionary
+        if pa.types.is_binary(values.type) or pa.types.is_string(values.type):
+            return int(pc.sum(pc.take(pc.binary_length(values), chunk.indices)).as_py() or 0)
+        return int(chunk.dictionary_decode().nbytes)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return int(chunk.offsets.nbytes) + _decoded_bytes(chunk.flatten())
+    if pa.types.is_struct(kind):
+        return sum(_decoded_bytes(field) for field in chunk.flatten())
+    return int(chunk.nbytes)
 
 
 def _first_line(message: str) -> str:
@@ -289,10 +336,10 @@ class _LineSink:
     """Records (source_row, line) into a Parquet file in bounded batches; lines must be UTF-8."""
 
     def __init__(self, path: Path):
-        self.writer = pq.ParquetWriter(path, LINES_SCHEMA)
+        self.writer = pq.ParquetWriter(path, LINES_SCHEMA, **_STAGED_PARQUET)
         self.rows = 0  # records written or pending
-        self.pending: list[bytes] = []
-        self.pending_bytes = 0
+        self.pending: list[pa.Array] = []
+        self.pending_rows = self.pending_bytes = 0
 
     def __enter__(self) -> _LineSink:
         return self
@@ -304,25 +351,27 @@ class _LineSink:
         finally:
             self.writer.close()
 
-    def add(self, lines: list[bytes]) -> None:
-        self.pending.extend(lines)
-        self.rows += len(lines)
-        self.pending_bytes += sum(map(len, lines))
-        if len(self.pending) >= _BATCH_ROWS or self.pending_bytes >= _BATCH_BYTES:
+    def add(self, lines: pa.Array) -> None:
+        try:
+            text = lines.cast(pa.large_string())
+        except pa.ArrowInvalid as exc:
+            bad = next(i for i, line in enumerate(lines.to_pylist()) if not _is_utf8(line))
+            raise FileRejected(f"invalid UTF-8 on line {self.rows + bad + 1}") from exc
+        self.pending.append(text)
+        self.rows += len(text)
+        self.pending_rows += len(text)
+        self.pending_bytes += text.nbytes
+        if self.pending_rows >= _BATCH_ROWS or self.pending_bytes >= _BATCH_BYTES:
             self.flush()
 
     def flush(self) -> None:
         if not self.pending:
             return
-        first = self.rows - len(self.pending) + 1
-        try:
-            text = pa.array(self.pending, pa.binary()).cast(pa.string())
-        except pa.ArrowInvalid as exc:
-            bad = next(i for i, line in enumerate(self.pending) if not _is_utf8(line))
-            raise FileRejected(f"invalid UTF-8 on line {first + bad}") from exc
-        rows = pa.array(np.arange(first, first + len(self.pending), dtype=np.int64))
+        first = self.rows - self.pending_rows + 1
+        rows = pa.array(np.arange(first, first + self.pending_rows, dtype=np.int64))
+        text = pa.concat_arrays(self.pending)
         self.writer.write_table(pa.Table.from_arrays([rows, text], schema=LINES_SCHEMA))
-        self.pending, self.pending_bytes = [], 0
+        self.pending, self.pending_rows, self.pending_bytes = [], 0, 0
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -343,35 +392,48 @@ def _split_lines(stream: BinaryIO, sink: _LineSink, limits: IngestLimits) -> Non
         total += len(block)
         if total > limits.file_bytes:
             raise limits.too_many_bytes("bytes decompressed")
-        if lines_done + block.count(b"\n") > limits.rows:
+        newlines = block.count(b"\n")
+        if lines_done + newlines > limits.rows:
             raise limits.too_many_rows()
-        parts = block.split(b"\n")
-        if len(parts) > 1:
-            parts[0] = b"".join([*carry, parts[0]])
+        if newlines:
+            cut = block.rindex(b"\n") + 1
+            done = b"".join([*carry, block[:cut]]) if carry else block[:cut]
+            sink.add(_lines_of(done, first=lines_done == 0, before=lines_done, limits=limits))
+            lines_done += newlines
             carry, carry_len = [], 0
-            lines = _finish_lines(parts[:-1], first=lines_done == 0, limits=limits, before=lines_done)
-            sink.add(lines)
-            lines_done += len(lines)
-        carry.append(parts[-1])
-        carry_len += len(parts[-1])
+            block = block[cut:]
+        if block:
+            carry.append(block)
+            carry_len += len(block)
         if carry_len > limits.line_bytes + 1:  # + 1: the CR of a CRLF
             raise limits.too_long(f"line {lines_done + 1}")
-    last = b"".join(carry)
-    if last:  # a last line without a newline is a line
+    if carry:  # a last line without a newline is a line
         if lines_done + 1 > limits.rows:
             raise limits.too_many_rows()
-        sink.add(_finish_lines([last], first=lines_done == 0, limits=limits, before=lines_done))
+        sink.add(
+            _lines_of(b"".join([*carry, b"\n"]), first=lines_done == 0, before=lines_done, limits=limits)
+        )
 
 
-def _finish_lines(lines: list[bytes], first: bool, limits: IngestLimits, before: int) -> list[bytes]:
-    lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
-    if first and lines[0].startswith(_BOM):
-        lines[0] = lines[0][len(_BOM) :]
-    longest = max(map(len, lines))
-    if longest > limits.line_bytes:
-        index = next(i for i, line in enumerate(lines) if len(line) > limits.line_bytes)
-        raise limits.too_long(f"line {before + index + 1}")
-    return lines
+def _lines_of(data: bytes, first: bool, before: int, limits: IngestLimits) -> pa.Array:
+    """The lines of `data` (which ends with LF) as one Arrow array, without their LF, CRLF's CR and a
+    leading BOM; numpy finds the line ends, so millions of empty records cost milliseconds, not a Python
+    object each. A CR that does not end a line stays in it."""
+    if first and data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    if b"\r\n" in data:
+        data = data.replace(b"\r\n", b"\n")
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    lengths = np.diff(ends, prepend=-1) - 1
+    too_long = np.flatnonzero(lengths > limits.line_bytes)
+    if len(too_long):
+        raise limits.too_long(f"line {before + int(too_long[0]) + 1}")
+    offsets = np.zeros(len(ends) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    values = data.replace(b"\n", b"")
+    return pa.Array.from_buffers(
+        pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(values)]
+    )
 
 
 # --- JSON arrays --------------------------------------------------------------------------------------
@@ -483,10 +545,8 @@ def _stage_models_csv(source: _HashingReader, out: Path, limits: IngestLimits) -
     """models.csv with fixed settings, nothing sniffed: comma, double quote (doubled to escape), a header
     naming the five columns (any order, case and surrounding spaces ignored; others ignored), UTF-8 with
     or without a BOM, LF or CRLF. A row whose field count differs from the header's rejects the file."""
-    text = io.TextIOWrapper(io.BufferedReader(source, _BLOCK), encoding="utf-8-sig", newline="")
-    reader = csv.reader(
-        _bounded_lines(text, limits), delimiter=",", quotechar='"', doublequote=True, strict=True
-    )
+    lines = _bounded_lines(io.BufferedReader(source, _BLOCK), limits)
+    reader = csv.reader(lines, delimiter=",", quotechar='"', doublequote=True, strict=True)
     rows: list[tuple] = []
     try:
         header = next(reader, None)
@@ -503,8 +563,6 @@ def _stage_models_csv(source: _HashingReader, out: Path, limits: IngestLimits) -
                 raise limits.too_many_rows()
     except csv.Error as exc:
         raise FileRejected(f"models.csv line {reader.line_num}: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise FileRejected(f"models.csv is not UTF-8 (line {reader.line_num + 1})") from exc
     if not rows:  # an empty registry would mean "no registry": every model counted as registered
         raise FileRejected("models.csv holds no models (a header only)")
     columns = [pa.array(np.arange(1, len(rows) + 1, dtype=np.int64))]
@@ -528,14 +586,20 @@ def _model_columns(header: list[str] | None) -> list[int]:
     return [names.index(c) for c in MODEL_COLUMNS]
 
 
-def _bounded_lines(text: io.TextIOWrapper, limits: IngestLimits) -> Iterator[str]:
-    """Physical lines, each read with a bound, so a file without newlines cannot fill memory."""
+def _bounded_lines(stream: BinaryIO, limits: IngestLimits) -> Iterator[str]:
+    """Physical lines (LF or CRLF), each read with a bound, so a file without newlines cannot fill memory,
+    and decoded one by one, so an encoding error names its line. A BOM at the start is dropped."""
     number = 0
-    while line := text.readline(limits.line_bytes + 2):
+    while line := stream.readline(limits.line_bytes + 3):
         number += 1
-        if len(line.rstrip("\r\n").encode("utf-8")) > limits.line_bytes:
+        if number == 1 and line.startswith(_BOM):
+            line = line[len(_BOM) :]
+        if len(line.rstrip(b"\r\n")) > limits.line_bytes:
             raise limits.too_long(f"line {number}")
-        yield line
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FileRejected(f"models.csv is not UTF-8 (line {number})") from exc
 
 
 _STAGERS = {

@@ -21,7 +21,7 @@ def model_registry(context: dg.AssetExecutionContext, duckdb: DuckDBResource) ->
         try:
             state = registry.registry_state(conn)
         except registry.RegistryUnavailable as exc:
-            raise dg.Failure(description=str(exc)) from exc
+            raise dg.Failure(description=str(exc)) from None  # the reason, in one line
         run_sql(conn, "validate/model_registry")
         rows = conn.execute(
             "SELECT model_id, provider, released_at, deprecated_at, problem FROM model_registry ORDER BY registry_order"
