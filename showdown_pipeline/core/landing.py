@@ -90,17 +90,19 @@ def discover_landing_files(landing_root: Path) -> list[LandingFile]:
         real_root = root.resolve(strict=True)
     except (FileNotFoundError, NotADirectoryError):
         return []
-    found: list[LandingFile] = []
-    if os.path.lexists(root / "models.csv"):
-        found.append(_classify(real_root, root / "models.csv", "models"))
+    entries: list[tuple[Path, str]] = [(root / "models.csv", "models")]
     for kind in KINDS:
         folder = root / kind
-        if not os.path.lexists(folder):
-            continue
         if os.path.isdir(folder) and not os.path.islink(folder):
-            found.extend(_classify(real_root, path, kind) for path in _walk(folder))
+            entries.extend((path, kind) for path in _walk(folder))
         else:
-            found.append(_classify(real_root, folder, kind))
+            entries.append((folder, kind))
+    found = []
+    for path, kind in entries:
+        try:
+            found.append(_classify(real_root, path, kind))
+        except FileNotFoundError:  # not there, or gone since it was listed: nothing to read or record
+            continue
     return found
 
 

@@ -384,22 +384,20 @@ def _is_utf8(data: bytes) -> bool:
 
 def _split_lines(stream: BinaryIO, sink: _LineSink, limits: IngestLimits) -> None:
     """Physical lines of a decompressed stream into `sink`. LF ends a line; one CR before it is dropped
-    (CRLF files); a UTF-8 BOM at the start is dropped. Limits are checked before a block is split, and the
-    unfinished line is checked as it grows, so no limit waits for the end of a bomb."""
+    (CRLF files); a UTF-8 BOM at the start is dropped. Every block is checked against the limits before
+    its lines go anywhere, and the unfinished line as it grows, so no limit waits for the end of a bomb."""
     carry: list[bytes] = []
     carry_len = total = lines_done = 0
     while block := stream.read(_BLOCK):
         total += len(block)
         if total > limits.file_bytes:
             raise limits.too_many_bytes("bytes decompressed")
-        newlines = block.count(b"\n")
-        if lines_done + newlines > limits.rows:
-            raise limits.too_many_rows()
-        if newlines:
-            cut = block.rindex(b"\n") + 1
+        cut = block.rfind(b"\n") + 1
+        if cut:
             done = b"".join([*carry, block[:cut]]) if carry else block[:cut]
-            sink.add(_lines_of(done, first=lines_done == 0, before=lines_done, limits=limits))
-            lines_done += newlines
+            lines = _lines_of(done, first=lines_done == 0, before=lines_done, limits=limits)
+            sink.add(lines)
+            lines_done += len(lines)
             carry, carry_len = [], 0
             block = block[cut:]
         if block:
@@ -408,11 +406,8 @@ def _split_lines(stream: BinaryIO, sink: _LineSink, limits: IngestLimits) -> Non
         if carry_len > limits.line_bytes + 1:  # + 1: the CR of a CRLF
             raise limits.too_long(f"line {lines_done + 1}")
     if carry:  # a last line without a newline is a line
-        if lines_done + 1 > limits.rows:
-            raise limits.too_many_rows()
-        sink.add(
-            _lines_of(b"".join([*carry, b"\n"]), first=lines_done == 0, before=lines_done, limits=limits)
-        )
+        last = b"".join([*carry, b"\n"])
+        sink.add(_lines_of(last, first=lines_done == 0, before=lines_done, limits=limits))
 
 
 def _lines_of(data: bytes, first: bool, before: int, limits: IngestLimits) -> pa.Array:
@@ -424,6 +419,8 @@ def _lines_of(data: bytes, first: bool, before: int, limits: IngestLimits) -> pa
     if b"\r\n" in data:
         data = data.replace(b"\r\n", b"\n")
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    if before + len(ends) > limits.rows:
+        raise limits.too_many_rows()
     lengths = np.diff(ends, prepend=-1) - 1
     too_long = np.flatnonzero(lengths > limits.line_bytes)
     if len(too_long):
