@@ -11,9 +11,12 @@ from showdown_pipeline import settings
 
 
 def _check_warehouse_settings() -> None:
-    """A bad SHOWDOWN_DUCKDB_MEMORY_LIMIT is refused before anything is built or imported."""
+    """A bad SHOWDOWN_DUCKDB_MEMORY_LIMIT or SHOWDOWN_MAX_* is refused before anything is built."""
+    from showdown_pipeline.core.staging import IngestLimits
+
     try:
         settings.warehouse_connection_config()
+        IngestLimits.from_env()
     except ValueError as exc:
         raise CliError(str(exc)) from exc
 
@@ -136,6 +139,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     rejected += [f for f in manifest.get("other_landing_files", []) if f["status"] == "rejected"]
     for f in rejected:
         print(f"rejected {f['path']}: {f['error']}")
+    if note := manifest.get("registry", {}).get("note"):
+        print(f"registry: {note}")
     print(f"snapshot: {snap.path}")
     return 0
 

@@ -40,6 +40,11 @@ def warehouse_path(home: Path) -> Path:
     return Path(home) / "warehouse.duckdb"
 
 
+def ingest_staging_dir(home: Path) -> Path:
+    """Private copies of landing files being ingested (core/staging.py); emptied at every ingest start."""
+    return Path(home) / ".staging" / "ingest"
+
+
 def snapshots_dir(home: Path) -> Path:
     return Path(home) / "snapshots"
 

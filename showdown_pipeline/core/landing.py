@@ -3,57 +3,76 @@
 Layout (DESIGN §2): `votes/` (*.jsonl, *.jsonl.gz, *.parquet), `contributors/` (same formats),
 `models.csv`, `arena/` (*.json arrays, *.jsonl, *.jsonl.gz). Files are keyed by the sha256 of their
 bytes, so a re-delivery is a no-op. A file that cannot be read completely is rejected whole, with
-the error, and the rest of the run goes on. Hidden files (a leading dot) are partial uploads by
-convention and are not looked at.
+the error, and the rest of the run goes on.
+
+What is read, and what is not (the README's "Landing files" says the same for operators):
+- Hidden files and folders (any path component starting with `.`) are partial uploads by convention:
+  never read, never listed.
+- Only regular files inside the landing root are read, each by its literal path through a staged copy
+  (`core/staging.py`): a symlink is followed only when its target, resolved, is a regular file inside
+  the root and not hidden; symlinked directories are never followed; FIFOs, sockets and devices are never
+  opened. Each of those is recorded as rejected with its reason, without a byte of it being read, so
+  its ledger key cannot be a content hash: it is `unread:<sha256 of (reason, path, link target, file
+  type, size, mtime)>` — the same entry is recognised on the next run and recorded once.
+- One transaction per file holds its rows and its ledger row; `recover_ingest` clears what a killed
+  run may have left (raw rows whose file has no ledger row, staged copies).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from showdown_pipeline.core import staging
 from showdown_pipeline.core.sql import run_sql
+from showdown_pipeline.core.staging import FileRejected, IngestLimits
 
-UNIT_SEPARATOR = "\x1f"
+KINDS = ("contributors", "votes", "arena")
+RAW_TABLES = {
+    "votes": "raw_votes",
+    "arena": "raw_votes",
+    "contributors": "raw_contributors",
+    "models": "raw_models",
+}
+UNREAD_PREFIX = "unread:"
 
 _FORMATS_BY_KIND: dict[str, tuple[str, ...]] = {
     "votes": ("jsonl.gz", "jsonl", "parquet"),
     "contributors": ("jsonl.gz", "jsonl", "parquet"),
     "arena": ("jsonl.gz", "jsonl", "json"),
+    "models": ("csv",),
 }
-
-_LINES_SQL_BY_FORMAT = {
-    "jsonl": "ingest/lines_from_text",
-    "jsonl.gz": "ingest/lines_from_text",
-    "parquet": "ingest/lines_from_parquet",
+_INSERT_SQL = {
+    "votes": "ingest/raw_votes_insert",
+    "arena": "ingest/raw_arena_votes_insert",
+    "contributors": "ingest/raw_contributors_insert",
 }
 
 
 @dataclass(frozen=True)
 class LandingFile:
-    path: Path  # absolute
+    path: Path  # where it sits in the landing zone (a symlink stays the link)
     rel_path: str  # relative to the landing root, with forward slashes
     kind: str  # votes | contributors | models | arena
     format: str | None  # None when the extension is not one we read
     size_bytes: int
     landed_at: datetime
+    target: Path | None = None  # the regular file to read (symlinks resolved, inside the root)
+    unread_reason: str | None = None  # why it is rejected without being read
+    unread_detail: str = ""  # what identifies it without its bytes (link target, file type)
 
     @property
     def supported(self) -> bool:
         return self.format is not None
-
-
-def file_sha256(path: Path, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _format_of(name: str, kind: str) -> str | None:
@@ -65,33 +84,88 @@ def _format_of(name: str, kind: str) -> str | None:
 
 
 def discover_landing_files(landing_root: Path) -> list[LandingFile]:
-    """Every file of the landing zone the pipeline reads, in a stable order (kind, then path)."""
-    landing_root = Path(landing_root)
-    found: list[LandingFile] = []
-    models_csv = landing_root / "models.csv"
-    if models_csv.is_file():
-        found.append(_landing_file(landing_root, models_csv, "models", "csv"))
-    for kind in ("contributors", "votes", "arena"):
-        folder = landing_root / kind
-        if not folder.is_dir():
+    """Every entry of the landing zone the pipeline reads or rejects, in a stable order (kind, then path)."""
+    root = Path(landing_root)
+    try:
+        real_root = root.resolve(strict=True)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    entries: list[tuple[Path, str]] = [(root / "models.csv", "models")]
+    for kind in KINDS:
+        folder = root / kind
+        if os.path.isdir(folder) and not os.path.islink(folder):
+            entries.extend((path, kind) for path in _walk(folder))
+        else:
+            entries.append((folder, kind))
+    found = []
+    for path, kind in entries:
+        try:
+            found.append(_classify(real_root, path, kind))
+        except FileNotFoundError:  # not there, or gone since it was listed: nothing to read or record
             continue
-        for path in sorted(folder.rglob("*")):
-            if not path.is_file() or any(part.startswith(".") for part in path.relative_to(folder).parts):
-                continue
-            found.append(_landing_file(landing_root, path, kind, _format_of(path.name, kind)))
     return found
 
 
-def _landing_file(root: Path, path: Path, kind: str, fmt: str | None) -> LandingFile:
-    stat = path.stat()
-    return LandingFile(
-        path=path.resolve(),
-        rel_path=path.relative_to(root).as_posix(),
-        kind=kind,
-        format=fmt,
-        size_bytes=stat.st_size,
-        landed_at=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
-    )
+def _walk(folder: Path) -> Iterator[Path]:
+    """Non-directory entries and symlinks under `folder`, depth first by name; hidden names skipped,
+    symlinked directories not entered (they are classified, and rejected, like any other link)."""
+    with os.scandir(folder) as entries:
+        ordered = sorted(entries, key=lambda e: e.name)
+    for entry in ordered:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path))
+        else:
+            yield Path(entry.path)
+
+
+def _classify(real_root: Path, path: Path, kind: str) -> LandingFile:
+    """A landing entry: readable (target set) or rejected unread, with the reason."""
+    info = os.lstat(path)
+    base = {
+        "path": path,
+        "rel_path": _rel(path, real_root),
+        "kind": kind,
+        "format": _format_of(path.name, kind),
+        "size_bytes": info.st_size,
+        "landed_at": datetime.fromtimestamp(info.st_mtime, tz=UTC),
+    }
+    mode, detail, link = info.st_mode, staging.file_type(info.st_mode), ""
+    if stat.S_ISLNK(mode):
+        link = os.readlink(path)
+        target = Path(os.path.realpath(path))
+        detail = f"symlink to {link}"
+        if not os.path.lexists(target):
+            return LandingFile(
+                **base, unread_reason="symlink whose target does not exist", unread_detail=detail
+            )
+        if not staging.is_inside(target, real_root):
+            return LandingFile(
+                **base, unread_reason="symlink to outside the landing root", unread_detail=detail
+            )
+        if any(part.startswith(".") for part in target.relative_to(real_root).parts):
+            return LandingFile(**base, unread_reason="symlink to a hidden file", unread_detail=detail)
+        info = os.stat(target)
+        base.update(size_bytes=info.st_size, landed_at=datetime.fromtimestamp(info.st_mtime, tz=UTC))
+        mode = info.st_mode
+        if stat.S_ISDIR(mode):
+            return LandingFile(
+                **base, unread_reason="symlinked directory (not followed)", unread_detail=detail
+            )
+    else:
+        target = Path(os.path.realpath(path))
+    if not stat.S_ISREG(mode):
+        kind_of = staging.file_type(mode)
+        return LandingFile(**base, unread_reason=f"not a regular file ({kind_of})", unread_detail=detail)
+    return LandingFile(**base, target=target, unread_detail=link)
+
+
+def _rel(path: Path, real_root: Path) -> str:
+    """`path` relative to the landing root: its folder is resolved (the root may be reached through a
+    symlink), its own name is kept as it is (a symlink stays the link)."""
+    parent = Path(os.path.realpath(path.parent))
+    return (parent / path.name).relative_to(real_root).as_posix()
 
 
 def landing_fingerprint(landing_root: Path) -> str:
@@ -102,9 +176,35 @@ def landing_fingerprint(landing_root: Path) -> str:
     return digest.hexdigest()
 
 
+def unread_key(lf: LandingFile, reason: str) -> str:
+    """The ledger key of an entry rejected without reading its bytes (see the module docstring)."""
+    identity = "\0".join(
+        (reason, lf.rel_path, lf.unread_detail, str(lf.size_bytes), repr(lf.landed_at.timestamp()))
+    )
+    return UNREAD_PREFIX + hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def create_ingest_tables(conn: duckdb.DuckDBPyConnection) -> None:
     for name in ("create_landing_files", "create_raw_votes", "create_raw_contributors", "create_raw_models"):
         run_sql(conn, f"ingest/{name}")
+
+
+def recover_ingest(conn: duckdb.DuckDBPyConnection, staging_dir: Path) -> dict[str, int]:
+    """Undo what a killed run may have left: raw rows of a file with no ledger row (a run of the code
+    before the one-transaction ingest could commit them alone), staged copies, the staging table.
+    Returns what was removed. Safe on a clean warehouse (removes nothing)."""
+    removed = {}
+    for table in ("raw_votes", "raw_contributors", "raw_models"):
+        removed[table] = int(run_sql(conn, f"ingest/recover_{table}").fetchall()[0][0])
+    conn.execute("DROP TABLE IF EXISTS temp.landing_lines")
+    staged = list(staging_dir.iterdir()) if staging_dir.is_dir() else []
+    for path in staged:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    removed["staged_files"] = len(staged)
+    return removed
 
 
 @dataclass(frozen=True)
@@ -117,31 +217,120 @@ class IngestOutcome:
     error: str | None
 
 
-def ingest_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) -> IngestOutcome:
-    """Ingest one landing file in one transaction; a file whose bytes were seen before is a no-op."""
-    sha256 = file_sha256(lf.path)
-    rows = run_sql(conn, "ingest/landing_file_status", {"sha256": sha256}).fetchall()
-    seen = rows[0] if rows else None
-    if seen is not None:
-        return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen[1], seen[2])
+@dataclass(frozen=True)
+class IngestPlace:
+    """Where an ingest reads and stages, and its limits."""
 
-    status, rows_in, blank_lines, error = "ingested", 0, 0, None
+    landing_root: Path
+    staging_dir: Path
+    limits: IngestLimits
+
+
+Progress = Callable[[str, str], None]  # (event, rel_path): hashing | staging | loading | committing | done
+
+
+def ingest_landing(
+    conn: duckdb.DuckDBPyConnection,
+    files: list[LandingFile],
+    run_id: str,
+    place: IngestPlace,
+    progress: Progress | None = None,
+) -> tuple[list[IngestOutcome], dict[str, int]]:
+    """Recover, then ingest `files` one transaction each; returns the outcomes and what recovery removed."""
+    create_ingest_tables(conn)
+    recovered = recover_ingest(conn, place.staging_dir)
+    outcomes = [ingest_file(conn, lf, run_id, place, progress) for lf in files]
+    return outcomes, recovered
+
+
+def ingest_file(
+    conn: duckdb.DuckDBPyConnection,
+    lf: LandingFile,
+    run_id: str,
+    place: IngestPlace,
+    progress: Progress | None = None,
+) -> IngestOutcome:
+    """Ingest one landing file: its rows and its ledger row in one transaction; known bytes are a no-op."""
+    note = progress or (lambda event, path: None)
+    if lf.unread_reason or lf.target is None:
+        return _record_unread(conn, lf, run_id, lf.unread_reason or "not readable")
+    if lf.size_bytes > place.limits.file_bytes:
+        return _record_unread(conn, lf, run_id, str(place.limits.too_many_bytes()))
+    note("hashing", lf.rel_path)
+    root = Path(os.path.realpath(place.landing_root))
+    try:
+        sha256 = staging.hash_file(lf.target, root)
+    except FileRejected as exc:  # it changed into something else since discovery
+        return _record_unread(conn, lf, run_id, str(exc))
+    seen = _ledger_row(conn, sha256)
+    if seen is not None and not _retry(seen):
+        return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen[1], seen[2])
     if not lf.supported:
-        status, error = "rejected", f"unsupported file type for {lf.kind}/: {lf.path.name}"
-    else:
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            rows_in, blank_lines = _load_rows(conn, lf, sha256)
-            conn.execute("COMMIT")
-        except duckdb.Error as exc:
-            conn.execute("ROLLBACK")
-            status, rows_in, blank_lines = "rejected", 0, 0
-            error = f"{type(exc).__name__}: {_first_line(str(exc))}"
+        error = f"unsupported file type for {lf.kind}/: {lf.path.name}"
+        return _record(conn, lf, run_id, sha256, "rejected", 0, 0, error)
+    note("staging", lf.rel_path)
+    try:
+        staged = staging.stage_file(lf.target, root, lf.format, place.staging_dir, place.limits)
+    except FileRejected as exc:  # the bytes were not all read: keyed by the first look's hash
+        if seen is not None:  # still over a limit: the earlier rejection stands
+            return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen[1], seen[2])
+        return _record(conn, lf, run_id, sha256, "rejected", 0, 0, str(exc))
+    try:
+        return _commit_staged(conn, lf, run_id, staged, place.limits, note)
+    finally:
+        staged.path.unlink(missing_ok=True)
+
+
+def _ledger_row(conn: duckdb.DuckDBPyConnection, sha256: str) -> tuple | None:
+    rows = run_sql(conn, "ingest/landing_file_status", {"sha256": sha256}).fetchall()
+    return rows[0] if rows else None
+
+
+def _retry(seen: tuple) -> bool:
+    """A file rejected for a limit is tried again: the limit may have been raised since."""
+    status, _, error = seen
+    return status == "rejected" and (error or "").startswith(staging.LIMIT_PREFIX)
+
+
+def _commit_staged(conn, lf: LandingFile, run_id: str, staged, limits: IngestLimits, note: Progress):
+    """One transaction: the staged rows into the raw table and the file's ledger row, or neither."""
+    seen = _ledger_row(conn, staged.sha256)  # the bytes read may differ from the first look's
+    if seen is not None and not _retry(seen):
+        return IngestOutcome(lf.rel_path, staged.sha256, lf.kind, "unchanged", seen[1], seen[2])
+    note("loading", lf.rel_path)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        run_sql(conn, "ingest/landing_file_forget", {"sha256": staged.sha256})
+        rows_in, blank_lines = _load_rows(conn, lf, staged, limits)
+        outcome = _record(conn, lf, run_id, staged.sha256, "ingested", rows_in, blank_lines, None)
+        note("committing", lf.rel_path)
+        conn.execute("COMMIT")
+    except (duckdb.Error, FileRejected) as exc:
+        conn.execute("ROLLBACK")
+        if seen is not None:
+            return IngestOutcome(lf.rel_path, staged.sha256, lf.kind, "unchanged", seen[1], seen[2])
+        error = (
+            str(exc) if isinstance(exc, FileRejected) else f"{type(exc).__name__}: {_first_line(str(exc))}"
+        )
+        outcome = _record(conn, lf, run_id, staged.sha256, "rejected", 0, 0, error)
+    note("done", lf.rel_path)
+    return outcome
+
+
+def _record_unread(conn, lf: LandingFile, run_id: str, reason: str) -> IngestOutcome:
+    key = unread_key(lf, reason)
+    seen = _ledger_row(conn, key)
+    if seen is not None:
+        return IngestOutcome(lf.rel_path, key, lf.kind, "unchanged", seen[1], seen[2])
+    return _record(conn, lf, run_id, key, "rejected", 0, 0, reason)
+
+
+def _record(conn, lf: LandingFile, run_id: str, key: str, status: str, rows_in: int, blank: int, error):
     run_sql(
         conn,
         "ingest/landing_file_record",
         {
-            "sha256": sha256,
+            "sha256": key,
             "path": lf.rel_path,
             "kind": lf.kind,
             "format": lf.format or lf.path.suffix.lstrip(".") or "unknown",
@@ -149,12 +338,12 @@ def ingest_file(conn: duckdb.DuckDBPyConnection, lf: LandingFile, run_id: str) -
             "landed_at": lf.landed_at,
             "status": status,
             "rows_in": rows_in,
-            "blank_lines": blank_lines,
+            "blank_lines": blank,
             "error": error,
             "run_id": run_id,
         },
     )
-    return IngestOutcome(lf.rel_path, sha256, lf.kind, status, rows_in, error)
+    return IngestOutcome(lf.rel_path, key, lf.kind, status, rows_in, error)
 
 
 _NOISE = re.compile(r"^(original line|possible solution|line \d+:|\^|to solve this)", re.IGNORECASE)
@@ -170,29 +359,28 @@ def _first_line(message: str) -> str:
     return " — ".join(kept[:2]) if kept else "unreadable file"
 
 
-def _load_rows(conn: duckdb.DuckDBPyConnection, lf: LandingFile, sha256: str) -> tuple[int, int]:
-    """Insert the rows of one file into its raw table; returns (rows_in, blank_lines)."""
-    path = str(lf.path)
+def _load_rows(
+    conn: duckdb.DuckDBPyConnection, lf: LandingFile, staged, limits: IngestLimits
+) -> tuple[int, int]:
+    """Insert the staged rows of one file into its raw table; returns (rows_in, blank_lines). The reader
+    must see exactly the records staging counted: anything else rejects the file (nothing dropped)."""
+    path = staging.duckdb_literal(staged.path)
     if lf.kind == "models":
-        before = conn.execute("SELECT count(*) FROM raw_models").fetchall()[0][0]
-        run_sql(conn, "ingest/raw_models_insert", {"path": path, "sha256": sha256})
-        after = conn.execute("SELECT count(*) FROM raw_models").fetchall()[0][0]
-        return after - before, 0
+        run_sql(conn, "ingest/raw_models_insert", {"path": path, "sha256": staged.sha256})
+        read = run_sql(conn, "ingest/raw_models_count", {"sha256": staged.sha256}).fetchall()[0][0]
+        _same_count(read, staged.rows)
+        return staged.rows, 0
+    lines_sql = "ingest/lines_from_parquet" if staged.form == "parquet" else "ingest/lines_from_staged"
+    run_sql(conn, lines_sql, {"path": path})
+    total, blank_lines, longest, longest_row = run_sql(conn, "ingest/landing_lines_summary").fetchall()[0]
+    _same_count(total, staged.rows)
+    if (longest or 0) > limits.line_bytes:  # a Parquet row, as JSON
+        raise limits.too_long(f"row {longest_row}")
+    run_sql(conn, _INSERT_SQL[lf.kind], {"sha256": staged.sha256})
+    conn.execute("DROP TABLE IF EXISTS temp.landing_lines")
+    return int(total - blank_lines), int(blank_lines)
 
-    if lf.format == "json":
-        run_sql(conn, "ingest/lines_from_json_array", {"path": path})
-    elif lf.format == "parquet":
-        run_sql(conn, _LINES_SQL_BY_FORMAT["parquet"], {"path": path})
-    else:
-        run_sql(conn, _LINES_SQL_BY_FORMAT[lf.format], {"path": path, "delimiter": UNIT_SEPARATOR})
-    rows_in, blank_lines = conn.execute(
-        "SELECT count(*) FILTER (WHERE NOT is_blank), count(*) FILTER (WHERE is_blank) FROM landing_lines"
-    ).fetchall()[0]
-    insert = {
-        "votes": "ingest/raw_votes_insert",
-        "arena": "ingest/raw_arena_votes_insert",
-        "contributors": "ingest/raw_contributors_insert",
-    }[lf.kind]
-    run_sql(conn, insert, {"sha256": sha256})
-    conn.execute("DROP TABLE IF EXISTS landing_lines")
-    return int(rows_in), int(blank_lines)
+
+def _same_count(read: int, staged: int) -> None:
+    if read != staged:
+        raise FileRejected(f"the warehouse read {read} records where staging counted {staged}")

@@ -5,7 +5,9 @@ from collections import Counter
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from showdown_pipeline import settings
 from showdown_pipeline.core import landing
+from showdown_pipeline.core.staging import IngestLimits
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.partitions import landing_days, landing_partition_of
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, warehouse
@@ -50,57 +52,41 @@ INGEST_SPECS = [
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def landing_zone_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: ShowdownPaths):
-    """Read the files that landed on the run's days with DuckDB into the raw tables; record each in the ledger.
+    """Read the files that landed on the run's days into the raw tables; record each in the ledger.
 
-    A file already in the ledger (same sha256) is skipped, so re-running a day is a no-op.
+    A file already in the ledger (same sha256) is skipped, so re-running a day is a no-op. Each file is
+    read once, by its literal path, through a staged copy; limits come from SHOWDOWN_MAX_* (core/staging.py).
     """
     days = set(context.partition_keys)
     discovered = landing.discover_landing_files(paths.landing)
     files = [lf for lf in discovered if landing_partition_of(lf.landed_at) in days]
     if len(files) < len(discovered):
         context.log.info(f"{len(discovered) - len(files)} landing files belong to days outside this run")
-    outcomes: list[landing.IngestOutcome] = []
+    place = landing.IngestPlace(
+        landing_root=paths.landing,
+        staging_dir=settings.ingest_staging_dir(paths.home),
+        limits=IngestLimits.from_env(),
+    )
     with warehouse(duckdb) as conn:
-        landing.create_ingest_tables(conn)
-        for lf in files:
-            outcome = landing.ingest_file(conn, lf, context.run.run_id)
-            outcomes.append(outcome)
-            if outcome.status == "rejected" and outcome.error:
-                context.log.warning(f"rejected {outcome.rel_path}: {outcome.error}")
-            elif outcome.status == "ingested":
-                context.log.info(f"ingested {outcome.rel_path}: {outcome.rows_in} rows")
+        outcomes, recovered = landing.ingest_landing(conn, files, context.run.run_id, place)
         totals = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]  # noqa: S608 - fixed table names
             for table in ("landing_files", "raw_votes", "raw_contributors", "raw_models")
         }
-    status_counts = Counter(o.status for o in outcomes)
+    if any(recovered.values()):
+        context.log.warning(f"recovered from an interrupted ingest: removed {recovered}")
+    for outcome in outcomes:
+        if outcome.status == "rejected" and outcome.error:
+            context.log.warning(f"rejected {outcome.rel_path}: {outcome.error}")
+        elif outcome.status == "ingested":
+            context.log.info(f"ingested {outcome.rel_path}: {outcome.rows_in} rows")
+    if not paths.landing.is_dir():
+        context.log.warning(f"landing zone {paths.landing} does not exist; nothing to ingest")
+    yield _ledger_result(outcomes, totals, days, paths, recovered)
     new_rows = Counter()
     for o in outcomes:
         if o.status == "ingested":
             new_rows[o.kind] += o.rows_in
-    rejected = [{"path": o.rel_path, "error": o.error} for o in outcomes if o.status == "rejected"]
-    if not paths.landing.is_dir():
-        context.log.warning(f"landing zone {paths.landing} does not exist; nothing to ingest")
-
-    yield dg.MaterializeResult(
-        asset_key="landing_files",
-        metadata={
-            **row_count(totals["landing_files"]),
-            "landing_dir": str(paths.landing),
-            "days": f"{min(days)} .. {max(days)}" if days else "",
-            "files_seen": len(outcomes),
-            "files_ingested": status_counts.get("ingested", 0),
-            "files_unchanged": status_counts.get("unchanged", 0),
-            "files_rejected": status_counts.get("rejected", 0),
-            "rejected": dg.MetadataValue.json(rejected),
-            "preview": dg.MetadataValue.md(
-                markdown_table(
-                    [(o.rel_path, o.kind, o.status, o.rows_in, o.error or "") for o in outcomes[:30]],
-                    ("file", "kind", "status", "rows_in", "error"),
-                )
-            ),
-        },
-    )
     for table, kinds in (
         ("raw_votes", ("votes", "arena")),
         ("raw_contributors", ("contributors",)),
@@ -113,3 +99,30 @@ def landing_zone_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
                 "rows_added": sum(new_rows[k] for k in kinds),
             },
         )
+
+
+def _ledger_result(
+    outcomes, totals: dict, days: set, paths: ShowdownPaths, recovered: dict
+) -> dg.MaterializeResult:
+    status_counts = Counter(o.status for o in outcomes)
+    rejected = [{"path": o.rel_path, "error": o.error} for o in outcomes if o.status == "rejected"]
+    return dg.MaterializeResult(
+        asset_key="landing_files",
+        metadata={
+            **row_count(totals["landing_files"]),
+            "landing_dir": str(paths.landing),
+            "days": f"{min(days)} .. {max(days)}" if days else "",
+            "files_seen": len(outcomes),
+            "files_ingested": status_counts.get("ingested", 0),
+            "files_unchanged": status_counts.get("unchanged", 0),
+            "files_rejected": status_counts.get("rejected", 0),
+            "rejected": dg.MetadataValue.json(rejected),
+            "recovered": dg.MetadataValue.json(recovered),
+            "preview": dg.MetadataValue.md(
+                markdown_table(
+                    [(o.rel_path, o.kind, o.status, o.rows_in, o.error or "") for o in outcomes[:30]],
+                    ("file", "kind", "status", "rows_in", "error"),
+                )
+            ),
+        },
+    )

@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from showdown_pipeline.core import anonymity, provenance, report, snapshots
+from showdown_pipeline.core import anonymity, provenance, registry, report, snapshots
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
 from showdown_pipeline.core.sql import query_arrow, run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
@@ -93,6 +93,7 @@ def leaderboard_snapshot(
         inputs = input_section(conn, context.run.run_id)
         records_in, invalid, profiles = run_sql(conn, "publish/contributor_accounting").fetchall()[0]
         usable, unusable = run_sql(conn, "publish/registry_summary").fetchall()[0]
+        registry_section = registry.registry_state(conn).manifest_section(usable, unusable)
         integrity_rows = (
             conn.execute("SELECT summary FROM integrity_summary").fetchall()
             if "integrity_summary"
@@ -119,13 +120,7 @@ def leaderboard_snapshot(
         "boards": sorted(set(board["board"])),
         "segments": {dim: board_parameters[dim] for dim in SEGMENT_DIMENSIONS if dim in board_parameters},
         "style": board_parameters.get("style", {}),
-        "registry": {
-            "source": "models.csv"
-            if usable + unusable
-            else "none: every model named in the votes counts as registered",
-            "models": usable,
-            "unusable_rows": unusable,
-        },
+        "registry": registry_section,
         "input": inputs,
         "integrity": json.loads(integrity_rows[0][0]) if integrity_rows else None,
         "contributors": {"records_in": records_in, "invalid": invalid, "verified_profiles": profiles},

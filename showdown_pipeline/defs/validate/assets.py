@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from showdown_pipeline.core import normalise
+from showdown_pipeline.core import normalise, registry
 from showdown_pipeline.core.sql import run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, warehouse
@@ -11,23 +11,35 @@ from showdown_pipeline.defs.resources import WAREHOUSE_POOL, warehouse
 
 @dg.asset(group_name="validate", deps=["raw_models"], pool=WAREHOUSE_POOL)
 def model_registry(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """One row per model of the latest models.csv: display name, provider, active window, problem.
+    """One row per model of the latest ingested models.csv: display name, provider, active window, problem.
 
     With no models.csv (public arena logs), the registry is empty and every model named in the votes
-    counts as registered; the snapshot manifest says so.
+    counts as registered; the snapshot manifest says so. A models.csv rejected after a good one leaves
+    the good one in force (logged, and in the manifest); one rejected with none before it stops the run.
     """
     with warehouse(duckdb) as conn:
+        try:
+            state = registry.registry_state(conn)
+        except registry.RegistryUnavailable as exc:
+            raise dg.Failure(description=str(exc)) from None  # the reason, in one line
         run_sql(conn, "validate/model_registry")
         rows = conn.execute(
             "SELECT model_id, provider, released_at, deprecated_at, problem FROM model_registry ORDER BY registry_order"
         ).fetchall()
     problems = [r for r in rows if r[4] is not None]
+    for rejected in state.rejected:
+        context.log.warning(
+            f"models.csv {rejected['path']} was rejected ({rejected['error']}); "
+            f"the registry of {state.in_force['path']} stays in force"
+        )
     for r in problems:
         context.log.warning(f"models.csv row for {r[0]!r} is unusable: {r[4]}")
     return dg.MaterializeResult(
         metadata={
             **row_count(len(rows)),
             "registry_present": len(rows) > 0,
+            "in_force": dg.MetadataValue.json(state.in_force),
+            "rejected_after_it": dg.MetadataValue.json(state.rejected),
             "unusable_rows": len(problems),
             "preview": dg.MetadataValue.md(
                 markdown_table(rows[:50], ("model_id", "provider", "released_at", "deprecated_at", "problem"))
