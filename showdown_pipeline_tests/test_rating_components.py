@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from showdown_pipeline import cli
 from showdown_pipeline.core import boards
+from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.snapshots import SCHEMA_VERSION, latest_snapshot
 from showdown_pipeline_tests.conftest import materialization_metadata, materialize_pipeline
 from showdown_pipeline_tests.real_subsets import GROUP_A, GROUP_B, two_group_arena_log
@@ -86,3 +88,23 @@ def test_segment_rows_keep_their_overall_component_and_rank_within_it():
         # its own anchor, would decide who is "first")
         assert by_model.loc["p0", "rank"] == 1 and by_model.loc["q0", "rank"] == 1
         assert by_model.loc["p2", "rank"] > 1 and by_model.loc["q2", "rank"] > 1
+
+
+def test_a_model_compared_only_with_itself_is_listed_not_rated_and_cannot_anchor():
+    """Cells of a model against itself (a careless caller; validation quarantines such votes) form a
+    component of one: nothing to rate it against. It is named with the reason, never silently
+    dropped, and as the anchor it is a clear error rather than a board on someone else's scale."""
+    cells = pd.DataFrame(
+        {
+            "model_left": ["a", "b", "z"],
+            "model_right": ["b", "a", "z"],
+            "winner": ["left"] * 3,
+            "n": [3, 2, 4],
+        }
+    )
+    stats = pd.DataFrame({"model_id": ["a", "b", "z"], "votes": 5, "users": 5, "top_user_share": 0.0})
+    board = boards.build_board(cells, stats, "a", 1000.0)
+    assert list(board.frame["model_id"]) == ["a", "b"]
+    assert board.unrated == {"z": "compared only with itself: nothing to rate it against"}
+    with pytest.raises(bt.RatingError, match="'z' was never compared with another model"):
+        boards.build_board(cells, stats, "z", 1000.0)

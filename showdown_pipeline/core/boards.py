@@ -180,6 +180,8 @@ def split_components(counts: bt.PairCounts, anchor: str) -> tuple[list[Component
         raise bt.RatingError(f"anchor model {anchor!r} has no counted votes; choose another with --anchor")
     groups = bt.components(counts)
     groups.sort(key=lambda g: anchor not in g)  # stable: the rest stay largest first
+    if len(groups[0]) < 2:
+        raise bt.RatingError(f"anchor model {anchor!r} was never compared with another model")
     votes = pd.Series(
         np.bincount(counts.left, counts.count, counts.n_models)
         + np.bincount(counts.right, counts.count, counts.n_models),
