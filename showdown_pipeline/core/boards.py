@@ -213,9 +213,15 @@ def separated_models(counts: bt.PairCounts) -> dict[str, str]:
     out = {}
     for name, s, n in zip(counts.models, scored, played, strict=True):
         if n > 0 and s >= n:
-            out[name] = f"never lost in its {n:,.0f} votes: its rating is a lower bound set by the prior"
+            out[name] = (
+                f"never lost in its {n:,.0f} votes: they set no upper limit, so its rating and interval "
+                "are set by the prior, not measured (it is ahead; how far, the votes cannot say)"
+            )
         elif n > 0 and s <= 0:
-            out[name] = f"never won in its {n:,.0f} votes: its rating is an upper bound set by the prior"
+            out[name] = (
+                f"never won in its {n:,.0f} votes: they set no lower limit, so its rating and interval "
+                "are set by the prior, not measured (it is behind; how far, the votes cannot say)"
+            )
     return out
 
 
