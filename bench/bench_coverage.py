@@ -102,9 +102,13 @@ def main() -> None:
         counts = counts_from(*simulate(6000, truth, seed=1000 + seed)[:3], names)
         # the published board's estimator: the same prior in the fit and every replicate
         fit = bt.fit_bradley_terry(counts, names[0], prior_precision=bt.RATING_PRIOR_PRECISION)
-        penalty = bt.centring_precision(12, bt.RATING_PRIOR_PRECISION)
         thetas = bt.bootstrap_thetas(
-            counts, fit.theta, 500, seed=seed, free=np.arange(12) != 0, penalty=penalty
+            counts,
+            fit.theta,
+            500,
+            seed=seed,
+            free=np.arange(12) != 0,
+            prior_precision=bt.RATING_PRIOR_PRECISION,
         )
         lo, hi = bt.percentile_interval(thetas, fit.theta)
         target = truth - truth.mean() + fit.theta.mean()

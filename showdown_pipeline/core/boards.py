@@ -312,7 +312,7 @@ def _component_frame(
             bootstrap_rounds,
             part_seed,
             free=np.array([m != part.anchor for m in counts.models]),
-            penalty=bt.centring_precision(counts.n_models, prior_precision),
+            prior_precision=prior_precision,
             workers=workers,
         )
         lo, hi = bt.percentile_interval(thetas, fit.theta)

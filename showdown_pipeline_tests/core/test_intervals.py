@@ -141,7 +141,7 @@ def test_undefeated_and_winless_among_six_models_with_15_votes_each():
         1000,
         seed=2,
         free=np.array([m != "m2" for m in counts.models]),
-        penalty=bt.centring_precision(6, LAM),
+        prior_precision=LAM,
     )
     ceiling = float(np.real(lambertw(45 * 6 / (5 * LAM))))
     ordered = np.sort(thetas, axis=1)
