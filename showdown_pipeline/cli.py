@@ -333,6 +333,15 @@ def _cmd_rate(args: argparse.Namespace) -> int:
         extra = ["cluster_lower", "cluster_upper"] if rated.clustering else []
         board[[*rate_file.RATE_COLUMNS, *extra, *rate_file.COMPONENT_COLUMNS]].to_parquet(out, index=False)
     print(_format_board(board.assign(provisional=False), top=args.top))
+    _print_rate_notes(rated, anchor_rating)
+    if args.out:
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _print_rate_notes(rated, anchor_rating: float) -> None:
+    """What `showdown rate` says under the board: rows scored, anchor and interval, the prior, the
+    components not connected to the anchor, models not rated, style coefficients, voter clustering."""
     skipped = rated.rows_in - rated.rows_scored
     print(
         f"\n{rated.rows_scored:,} of {rated.rows_in:,} rows scored ({rated.labels} labels"
@@ -366,9 +375,6 @@ def _cmd_rate(args: argparse.Namespace) -> int:
             f"(design effect) median {c['design_effect_median']:.2f}, largest "
             f"{c['design_effect_max']:.2f} ({c['design_effect_max_model']}); cluster_lower/cluster_upper"
         )
-    if args.out:
-        print(f"wrote {args.out}")
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,6 +11,10 @@ information and J the sum of squared scores over votes. Intervals are for each m
 relative to the mean of the board (a contrast that does not depend on the choice of anchor), placed
 around the anchored rating. Fitting is Newton's method with step
 halving on the concave log-likelihood.
+
+The published boards add one weak prior, λ/2 · Σ(θ − θ̄)² (RATING_PRIOR_PRECISION), to the fit, the
+sandwich and every bootstrap replicate alike; with λ = 0 (the default of `fit_bradley_terry`) the fit is
+plain maximum likelihood, which is what the golden and independent-fit tests check.
 """
 
 from __future__ import annotations
