@@ -1,8 +1,11 @@
 """How often the published 95% intervals cover the truth, over repeated seeds.
 
-    python bench/bench_coverage.py [--seeds 20] [--demo-seeds 4]
+    python bench/bench_coverage.py [--seeds 20] [--demo-seeds 4] [--small-worlds 200] [--small-worlds-plain 40]
 
-1. Raw board, percentile bootstrap, on pure Bradley-Terry worlds with ties (12 models, 6,000 votes).
+0. Small worlds (8 models, 15 votes per model, no ties): the raw board's bootstrap and sandwich with the
+   board's prior, and without it for comparison.
+1. Raw board, percentile bootstrap (the published estimator: the board's prior in the fit and every
+   replicate), on pure Bradley-Terry worlds with ties (12 models, 6,000 votes).
 2. Style-controlled board, sandwich interval: on worlds where the style model holds exactly (12
    models, two features, 20,000 votes), and on demo worlds (truth/strengths.parquet, overall),
    rating relative to the board mean. The demo truth averages per-voter logits over that world's
@@ -85,8 +88,11 @@ def main() -> None:
     parser.add_argument("--demo-seeds", type=int, default=4)
     parser.add_argument("--demo-votes", type=int, default=150_000)
     parser.add_argument("--taste-worlds", type=int, default=200)
+    parser.add_argument("--small-worlds", type=int, default=200)
+    parser.add_argument("--small-worlds-plain", type=int, default=40)
     args = parser.parse_args()
 
+    small_world_coverage(args.small_worlds, args.small_worlds_plain)
     voter_taste_coverage(args.taste_worlds)
 
     truth = np.linspace(0.8, -0.8, 12)
@@ -94,8 +100,16 @@ def main() -> None:
     covered = []
     for seed in range(args.seeds):
         counts = counts_from(*simulate(6000, truth, seed=1000 + seed)[:3], names)
-        fit = bt.fit_bradley_terry(counts, names[0])
-        thetas = bt.bootstrap_thetas(counts, fit.theta, 500, seed=seed, free=np.arange(12) != 0)
+        # the published board's estimator: the same prior in the fit and every replicate
+        fit = bt.fit_bradley_terry(counts, names[0], prior_precision=bt.RATING_PRIOR_PRECISION)
+        thetas = bt.bootstrap_thetas(
+            counts,
+            fit.theta,
+            500,
+            seed=seed,
+            free=np.arange(12) != 0,
+            prior_precision=bt.RATING_PRIOR_PRECISION,
+        )
         lo, hi = bt.percentile_interval(thetas, fit.theta)
         target = truth - truth.mean() + fit.theta.mean()
         covered.extend((lo <= target) & (target <= hi))
@@ -144,6 +158,71 @@ def main() -> None:
         f"sd of (θ̂ − truth) / SE {np.std(z):.2f} (1 if the SE told the whole story); "
         f"Spearman with the true order {np.round(spearman, 3).tolist()}"
     )
+
+
+SMALL_TRUTH = np.linspace(1.5, -1.5, 8)
+SMALL_NAMES = [f"m{i}" for i in range(8)]
+
+
+def small_world_board(seed: int, lam: float, votes: int = 60, rounds: int = 500, ties: float = 0.0):
+    """One small world (8 models, `votes` votes, truth ±1.5 logits) rated as the raw board is, with prior
+    precision `lam`: (board rows in SMALL_NAMES order, models separated in the data), or None when the
+    comparison graph falls apart (its parts are on scales of their own)."""
+    left, right, score, _ = simulate(votes, SMALL_TRUTH, seed=3000 + seed, tie_scale=ties)
+    names = np.array(SMALL_NAMES)
+    winner = np.array(["right", "both_good", "left"])[(score * 2).astype(int)]
+    cells = (
+        pd.DataFrame({"model_left": names[left], "model_right": names[right], "winner": winner})
+        .value_counts()
+        .reset_index(name="n")
+    )
+    counts = boards.pair_counts_from_frame(cells)
+    if len(bt.components(counts)) > 1 or counts.n_models < len(names):
+        return None
+    stats = pd.DataFrame({"model_id": names, "votes": 15, "users": 15, "top_user_share": 0.0})
+    board = boards.build_board(
+        cells, stats, SMALL_NAMES[0], 1000.0, bootstrap_rounds=rounds, seed=seed, prior_precision=lam
+    )
+    return board.frame.set_index("model_id").reindex(SMALL_NAMES), set(boards.separated_models(counts))
+
+
+def small_world_coverage(worlds: int, plain_worlds: int) -> None:
+    """The published raw-board intervals on worlds with ~15 votes per model and no ties (a tie keeps a
+    model from being separated), where a model that never loses or never wins, in the data or in a
+    resample, is common: under the board's prior, and on fewer worlds (it is slow: its separated
+    replicates run on) without it, plain maximum likelihood in the fit and the replicates. Coverage is
+    split between models separated in the data (every replicate of theirs is separated too, so their
+    interval is where the prior puts them) and the rest."""
+    for lam, count in ((bt.RATING_PRIOR_PRECISION, worlds), (0.0, plain_worlds)):
+        rows, split = [], 0
+        for seed in range(count):
+            result = small_world_board(seed, lam)
+            if result is None:
+                split += 1
+                continue
+            frame, separated = result
+            target = 1000.0 + bt.ELO_SCALE * (SMALL_TRUTH - SMALL_TRUTH.mean() + frame["theta"].mean())
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "boot": (frame["ci_lower"] <= target) & (target <= frame["ci_upper"]),
+                        "sandwich": (frame["sandwich_lower"] <= target) & (target <= frame["sandwich_upper"]),
+                        "width": frame["ci_upper"] - frame["ci_lower"],
+                        "separated": frame.index.isin(separated),
+                    }
+                )
+            )
+        table = pd.concat(rows, ignore_index=True)
+        rest = table[~table["separated"]]
+        print(
+            f"small worlds (15 votes per model), prior lambda {lam:g}, {count - split} worlds ({split} split "
+            f"apart, left out): bootstrap 95% coverage {table['boot'].mean():.3f}, sandwich "
+            f"{table['sandwich'].mean():.3f} over {len(table)} intervals; the {len(rest)} of models not "
+            f"separated in the data {rest['boot'].mean():.3f} and {rest['sandwich'].mean():.3f}, the "
+            f"{int(table['separated'].sum())} separated {table.loc[table['separated'], 'boot'].mean():.3f}; "
+            f"bootstrap width median {table['width'].median():.0f} Elo, 99th percentile "
+            f"{table['width'].quantile(0.99):.0f}, largest {table['width'].max():.0f}"
+        )
 
 
 def voter_taste_coverage(worlds: int, taste_sd: float = 0.7, voters: int = 300, per_voter: int = 20) -> None:

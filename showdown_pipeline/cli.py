@@ -145,7 +145,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _format_board(board) -> str:
+def _format_board(board, top: int | None = None) -> str:
+    """The board as text. Rows of another connected component (no vote links them to the anchor) come
+    in a block of their own under a heading: their scale is their own, not the main board's."""
+    if "component" not in board or board.empty or board["component"].nunique() == 1:
+        return _format_rows(board if top is None else board.head(top))
+    blocks = []
+    main_anchor = board.loc[board["component"] == 1, "component_anchor"]
+    anchor = str(main_anchor.iloc[0]) if len(main_anchor) else "the anchor"
+    for number, rows in board.groupby("component", sort=True):
+        own = str(rows["component_anchor"].iloc[0])
+        own_rating = rows.loc[rows["model_id"] == own, "rating"]
+        pinned = f"{own} = {own_rating.iloc[0]:g}" if len(own_rating) else own
+        if number == 1:
+            heading = f"main board (component 1, anchor {pinned})"
+        else:
+            heading = (
+                f"component {number}: {len(rows)} models not connected to {anchor}, rated on their own "
+                f"scale ({pinned}); these ratings are NOT comparable with the main board's"
+            )
+        blocks.append(heading + "\n" + _format_rows(rows if top is None else rows.head(top)))
+    return "\n\n".join(blocks)
+
+
+def _format_rows(board) -> str:
     lines = [f"{'rank':>4}  {'model':<36} {'rating':>8}  {'95% CI':>17}  {'votes':>9}"]
     for r in board.itertuples(index=False):
         mark = " *" if r.provisional else ""
@@ -154,7 +177,7 @@ def _format_board(board) -> str:
             f"[{r.ci_lower:>7.1f}, {r.ci_upper:>7.1f}]  {r.votes:>9,}{mark}"
         )
     if any(board["provisional"]):
-        lines.append("  * provisional (too few votes or voters)")
+        lines.append("  * provisional (too few votes or voters, or another reason in provisional_reason)")
     return "\n".join(lines)
 
 
@@ -243,7 +266,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
         )
     cut = snap.manifest.get("data_cut", {})
     print(f"{args.board} board, {dim}={value}, as of {cut.get('as_of')} (snapshot {snap.snapshot_id})")
-    print(_format_board(rows.head(args.top)))
+    print(_format_board(rows, top=args.top))
+    section = snap.manifest.get("parameters" if args.board == "raw" else "style") or {}
+    unrated = section.get("unrated_models") or {} if dim == "overall" else {}
+    for model, why in unrated.items():
+        print(f"not rated: {model}: {why}")
     if dim != "overall":
         for r in rows[rows["differs_from_overall"]].itertuples(index=False):
             print(
@@ -312,8 +339,17 @@ def _cmd_rate(args: argparse.Namespace) -> int:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         extra = ["cluster_lower", "cluster_upper"] if rated.clustering else []
-        board[[*rate_file.RATE_COLUMNS, *extra]].to_parquet(out, index=False)
-    print(_format_board(board.assign(provisional=False).head(args.top)))
+        board[[*rate_file.RATE_COLUMNS, *extra, *rate_file.COMPONENT_COLUMNS]].to_parquet(out, index=False)
+    print(_format_board(board.assign(provisional=False), top=args.top))
+    _print_rate_notes(rated, anchor_rating)
+    if args.out:
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _print_rate_notes(rated, anchor_rating: float) -> None:
+    """What `showdown rate` says under the board: rows scored, anchor and interval, the prior, the
+    components not connected to the anchor, models not rated, style coefficients, voter clustering."""
     skipped = rated.rows_in - rated.rows_scored
     print(
         f"\n{rated.rows_scored:,} of {rated.rows_in:,} rows scored ({rated.labels} labels"
@@ -324,6 +360,17 @@ def _cmd_rate(args: argparse.Namespace) -> int:
         )
         + f"); anchor {rated.anchor} = {anchor_rating:g}; interval: {rated.ci_method}"
     )
+    print(
+        f"prior: lambda/2 * sum (theta - mean theta)^2 with lambda = {rated.prior_precision:g} "
+        "(fit, sandwich and every bootstrap replicate alike; README 'Ratings')"
+    )
+    for c in rated.components[1:]:
+        print(
+            f"component {c['component']}: {len(c['models'])} models not connected to {rated.anchor}, "
+            f"rated on their own scale ({c['anchor']} = {anchor_rating:g}): {', '.join(c['models'])}"
+        )
+    for model, why in rated.unrated.items():
+        print(f"not rated: {model}: {why}")
     for c in rated.coefficients:
         print(
             f"style {c['feature']:<11} {c['coefficient']:+.4f} per sd  [{c['ci_lower']:+.4f}, {c['ci_upper']:+.4f}]"
@@ -336,9 +383,6 @@ def _cmd_rate(args: argparse.Namespace) -> int:
             f"(design effect) median {c['design_effect_median']:.2f}, largest "
             f"{c['design_effect_max']:.2f} ({c['design_effect_max_model']}); cluster_lower/cluster_upper"
         )
-    if args.out:
-        print(f"wrote {args.out}")
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,6 +35,8 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
     "diff_lower",
     "diff_upper",
     "differs_from_overall",
+    "component",
+    "component_anchor",
 )
 
 SEGMENT_DIMENSIONS: tuple[str, ...] = ("country", "age_band", "education", "language", "profession")
@@ -55,14 +57,46 @@ class Thresholds:
 
 
 @dataclass
+class Component:
+    """One connected part of the comparison graph, rated on its own scale: `number` 1 is the anchor's
+    part; each other part pins its own anchor (its most-voted model) at the same anchor rating, so its
+    ratings are comparable within it and never with another part."""
+
+    number: int
+    anchor: str
+    counts: bt.PairCounts
+    fit: bt.BTFit | None = None
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self.counts.models
+
+    def describe(self, anchor_rating: float) -> dict:
+        """The manifest's entry for this part."""
+        return {
+            "component": self.number,
+            "anchor": self.anchor,
+            "anchor_rating": anchor_rating,
+            "anchor_rule": "the board's anchor"
+            if self.number == 1
+            else "its most-voted model (ties: alphabetically first)",
+            "models": list(self.models),
+            "votes": float(self.counts.count.sum()),
+            "mle_exists": None if self.fit is None else bool(self.fit.mle_exists),
+            "comparable_with_component_1": self.number == 1,
+        }
+
+
+@dataclass
 class Board:
     frame: pd.DataFrame  # LEADERBOARD_COLUMNS plus theta, se
     anchor: str
     anchor_rating: float
     unrated: dict[str, str] = field(default_factory=dict)  # model -> why it has no row
     notes: list[str] = field(default_factory=list)
-    fit: bt.BTFit | None = None
+    fit: bt.BTFit | None = None  # the anchor's component (component 1)
     extra: dict = field(default_factory=dict)
+    components: list[Component] = field(default_factory=list)
 
 
 def pair_counts_from_frame(cells: pd.DataFrame) -> bt.PairCounts:
@@ -120,31 +154,75 @@ def provisional_reasons(
 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fill the columns a board leaves empty, rank within each component and sort the rows."""
     for column in LEADERBOARD_COLUMNS:
         if column not in frame:
             frame[column] = False if column == "differs_from_overall" else np.nan
     frame["differs_from_overall"] = frame["differs_from_overall"].astype(bool)
     frame["provisional"] = frame["provisional"].astype(bool)
-    frame["rank"] = bt.rank_by_intervals(frame["ci_lower"].to_numpy(), frame["ci_upper"].to_numpy())
-    frame = frame.sort_values(["rank", "rating", "model_id"], ascending=[True, False, True]).reset_index(
-        drop=True
-    )
+    frame["component"] = frame["component"].fillna(1).astype("int64")
+    frame["rank"] = 0
+    for _, rows in frame.groupby("component").groups.items():  # ranks never cross scales
+        frame.loc[rows, "rank"] = bt.rank_by_intervals(
+            frame.loc[rows, "ci_lower"].to_numpy(), frame.loc[rows, "ci_upper"].to_numpy()
+        )
+    frame = frame.sort_values(
+        ["component", "rank", "rating", "model_id"], ascending=[True, True, False, True]
+    ).reset_index(drop=True)
     return frame[[*LEADERBOARD_COLUMNS, "theta", "se"]]
 
 
-def _anchor_component(counts: bt.PairCounts, anchor: str) -> tuple[bt.PairCounts, dict[str, str]]:
+def split_components(counts: bt.PairCounts, anchor: str) -> tuple[list[Component], dict[str, str]]:
+    """The connected parts of the comparison graph, the anchor's first, then by size; each other
+    part's anchor is its most-voted model. Returns (parts, unrated): a model compared only with
+    itself cannot be rated at all."""
     if anchor not in counts.models:
         raise bt.RatingError(f"anchor model {anchor!r} has no counted votes; choose another with --anchor")
-    unrated: dict[str, str] = {}
     groups = bt.components(counts)
-    if len(groups) > 1:
-        anchor_group = next(g for g in groups if anchor in g)
-        for g in groups:
-            if g is not anchor_group:
-                for m in g:
-                    unrated[m] = "not connected to the anchor's comparison graph"
-        counts = counts.subset(anchor_group)
-    return counts, unrated
+    groups.sort(key=lambda g: anchor not in g)  # stable: the rest stay largest first
+    if len(groups[0]) < 2:
+        raise bt.RatingError(f"anchor model {anchor!r} was never compared with another model")
+    votes = pd.Series(
+        np.bincount(counts.left, counts.count, counts.n_models)
+        + np.bincount(counts.right, counts.count, counts.n_models),
+        index=list(counts.models),
+    )
+    parts, unrated = [], {}
+    for group in groups:
+        if len(group) < 2:
+            unrated[group[0]] = "compared only with itself: nothing to rate it against"
+            continue
+        sub = counts.subset(group) if len(groups) > 1 else counts
+        if anchor in group:
+            own_anchor = anchor
+        else:
+            in_group = votes[list(group)]
+            own_anchor = str(in_group[in_group == in_group.max()].index.min())
+        parts.append(Component(len(parts) + 1, own_anchor, sub))
+    return parts, unrated
+
+
+def separated_models(counts: bt.PairCounts) -> dict[str, str]:
+    """Models whose every vote went one way (never lost, or never won): no finite maximum-likelihood
+    rating, so the prior alone bounds them."""
+    m = counts.n_models
+    scored = np.bincount(counts.left, counts.count * counts.score, m) + np.bincount(
+        counts.right, counts.count * (1 - counts.score), m
+    )
+    played = np.bincount(counts.left, counts.count, m) + np.bincount(counts.right, counts.count, m)
+    out = {}
+    for name, s, n in zip(counts.models, scored, played, strict=True):
+        if n > 0 and s >= n:
+            out[name] = (
+                f"never lost in its {n:,.0f} votes: they set no upper limit, so its rating and interval "
+                "are set by the prior, not measured (it is ahead; how far, the votes cannot say)"
+            )
+        elif n > 0 and s <= 0:
+            out[name] = (
+                f"never won in its {n:,.0f} votes: they set no lower limit, so its rating and interval "
+                "are set by the prior, not measured (it is behind; how far, the votes cannot say)"
+            )
+    return out
 
 
 def build_board(
@@ -160,57 +238,115 @@ def build_board(
     board: str = "raw",
     segment_dim: str = "overall",
     segment_value: str = "all",
+    prior_precision: float = bt.RATING_PRIOR_PRECISION,
 ) -> Board:
-    """The raw overall board: fit the models connected to the anchor; the others are listed as unrated.
+    """The raw overall board, one block per connected component of the comparison graph.
 
-    With `bootstrap_rounds` > 0 the published interval is the percentile bootstrap; the sandwich
-    interval is always computed and published beside it."""
-    counts, unrated = _anchor_component(pair_counts_from_frame(cells), anchor)
-    fit = bt.fit_bradley_terry(counts, anchor)
-    rating = fit.ratings(anchor_rating)
-    s_lower, s_upper = fit.intervals(anchor_rating)
-    frame = pd.DataFrame(
-        {
-            "board": board,
-            "segment_dim": segment_dim,
-            "segment_value": segment_value,
-            "model_id": list(fit.models),
-            "rating": rating,
-            "sandwich_lower": s_lower,
-            "sandwich_upper": s_upper,
-            "rating_unshrunk": rating,
-            "theta": fit.theta,
-            "se": fit.centred_se(),
-        }
-    )
-    extra: dict = {}
+    Component 1 holds the anchor; every other component is rated on its own scale (its own anchor at
+    the same rating), ranked within itself and flagged provisional, because no vote links its scale
+    to the main board's. Every fit, sandwich and bootstrap replicate carries the same prior
+    λ/2 · Σ(θ − θ̄)² (λ = `prior_precision`; 0 gives plain maximum likelihood). With
+    `bootstrap_rounds` > 0 the published interval is the percentile bootstrap (component k draws
+    from seed + k − 1); the sandwich interval is always computed and published beside it."""
+    parts, unrated = split_components(pair_counts_from_frame(cells), anchor)
+    frames, notes, extra = [], [], {"prior_precision": prior_precision}
+    for part in parts:
+        part.fit = bt.fit_bradley_terry(part.counts, part.anchor, prior_precision=prior_precision)
+        frames.append(
+            _component_frame(part, anchor, anchor_rating, bootstrap_rounds, seed, workers, prior_precision)
+        )
+        notes.extend(part.fit.notes)
+        if part.number > 1:
+            notes.append(
+                f"component {part.number} ({len(part.models)} models) is not connected to the anchor "
+                f"{anchor}: rated on its own scale with {part.anchor} = {anchor_rating:g}"
+            )
     if bootstrap_rounds > 0:
-        free = np.array([m != anchor for m in counts.models])
-        thetas = bt.bootstrap_thetas(counts, fit.theta, bootstrap_rounds, seed, free=free, workers=workers)
-        lo, hi = bt.percentile_interval(thetas, fit.theta)
-        frame["ci_lower"] = anchor_rating + bt.ELO_SCALE * lo
-        frame["ci_upper"] = anchor_rating + bt.ELO_SCALE * hi
-        frame["ci_method"] = f"bootstrap percentile ({bootstrap_rounds} rounds, seed {seed})"
         extra["bootstrap"] = {"rounds": bootstrap_rounds, "seed": seed}
-    else:
-        frame["ci_lower"], frame["ci_upper"] = s_lower, s_upper
-        frame["ci_method"] = "sandwich"
-    not_finite = {}
-    if not fit.mle_exists:
-        not_finite = {
-            m: "ratings fitted with a ridge because the maximum-likelihood estimate does not exist"
-            for m in fit.models
-        }
-    provisional_reasons(frame, stats, thresholds, not_finite)
+    frame = pd.concat(frames, ignore_index=True)
+    frame["board"], frame["segment_dim"], frame["segment_value"] = board, segment_dim, segment_value
+    frame["rating_unshrunk"] = frame["rating"]
+    provisional_reasons(frame, stats, thresholds, _component_reasons(parts, anchor, anchor_rating))
     return Board(
         frame=_finish(frame),
         anchor=anchor,
         anchor_rating=anchor_rating,
         unrated=unrated,
-        notes=list(fit.notes),
-        fit=fit,
+        notes=notes,
+        fit=parts[0].fit,
         extra=extra,
+        components=parts,
     )
+
+
+def _component_frame(
+    part: Component,
+    board_anchor: str,
+    anchor_rating: float,
+    bootstrap_rounds: int,
+    seed: int,
+    workers: int,
+    prior_precision: float,
+) -> pd.DataFrame:
+    """Ratings, sandwich and (bootstrap or sandwich) interval of one component."""
+    fit, counts = part.fit, part.counts
+    rating = fit.ratings(anchor_rating)
+    s_lower, s_upper = fit.intervals(anchor_rating)
+    frame = pd.DataFrame(
+        {
+            "model_id": list(fit.models),
+            "rating": rating,
+            "sandwich_lower": s_lower,
+            "sandwich_upper": s_upper,
+            "theta": fit.theta,
+            "se": fit.centred_se(),
+            "component": part.number,
+            "component_anchor": part.anchor,
+        }
+    )
+    if bootstrap_rounds > 0:
+        part_seed = seed + part.number - 1
+        thetas = bt.bootstrap_thetas(
+            counts,
+            fit.theta,
+            bootstrap_rounds,
+            part_seed,
+            free=np.array([m != part.anchor for m in counts.models]),
+            prior_precision=prior_precision,
+            workers=workers,
+        )
+        lo, hi = bt.percentile_interval(thetas, fit.theta)
+        frame["ci_lower"] = anchor_rating + bt.ELO_SCALE * lo
+        frame["ci_upper"] = anchor_rating + bt.ELO_SCALE * hi
+        frame["ci_method"] = f"bootstrap percentile ({bootstrap_rounds} rounds, seed {part_seed})"
+    else:
+        frame["ci_lower"], frame["ci_upper"] = s_lower, s_upper
+        frame["ci_method"] = "sandwich"
+    return frame
+
+
+def _component_reasons(parts: list[Component], anchor: str, anchor_rating: float) -> dict[str, str]:
+    """Why a rated model is provisional beyond its counts: its component's own scale, a one-sided
+    record, or a board without a maximum-likelihood estimate."""
+    reasons: dict[str, list[str]] = {}
+    for part in parts:
+        if part.number > 1:
+            for m in part.models:
+                reasons.setdefault(m, []).append(
+                    f"not connected to the anchor {anchor}: rated on component {part.number}'s own scale "
+                    f"({part.anchor} = {anchor_rating:g}), not comparable with the main board"
+                )
+        separated = separated_models(part.counts)
+        for m, why in separated.items():
+            reasons.setdefault(m, []).append(why)
+        if not part.fit.mle_exists:
+            for m in part.models:
+                if m not in separated:
+                    reasons.setdefault(m, []).append(
+                        "no maximum-likelihood ratings exist on this component (some models never win or "
+                        "never lose against the rest); the prior keeps them finite"
+                    )
+    return {m: "; ".join(why) for m, why in reasons.items()}
 
 
 def add_voter_clustered_interval(
@@ -225,31 +361,45 @@ def add_voter_clustered_interval(
     """Put the voter-clustered sandwich interval (cluster_lower/cluster_upper) on a fitted board.
 
     Input: one cell per (voter, left, right, score), voters as integer codes, models as codes into
-    `models`; cells touching a model the board does not rate are left out, as they were from the
-    fit. Returns the design effect
+    `models`; each component's interval comes from its own cells, and cells touching a model the
+    board does not rate are left out, as they were from the fit. Returns the design effect
     (clustered / plain sandwich variance) per model, summarised: above 1 means one person's votes
     lean together and the plain interval is too narrow."""
-    fit = board.fit
-    position = {m: i for i, m in enumerate(fit.models)}
-    recode = np.array([position.get(m, -1) for m in models] or [-1], dtype=np.int64)
-    left, right = recode[np.asarray(left_code)], recode[np.asarray(right_code)]
-    rated = (left >= 0) & (right >= 0)
-    counts = bt.PairCounts(
-        fit.models,
-        left[rated],
-        right[rated],
-        np.asarray(score, float)[rated],
-        np.asarray(count, float)[rated],
-    )
-    voter = np.asarray(voter, dtype=np.int64)[rated]  # codes 0 … V−1; gaps are harmless
-    cov = bt.clustered_sandwich_covariance(counts, fit.theta, fit.models.index(board.anchor), voter)
-    se = pd.Series(bt.centred_se(cov), index=list(fit.models))
+    voter = np.asarray(voter, dtype=np.int64)
+    se_parts, effect_parts = [], []
+    used = np.zeros(len(voter), dtype=bool)
+    if not board.components:
+        raise ValueError("the clustered interval needs a board from build_board (its fitted components)")
+    for part in board.components:
+        fit = part.fit
+        position = {m: i for i, m in enumerate(fit.models)}
+        recode = np.array([position.get(m, -1) for m in models] or [-1], dtype=np.int64)
+        left, right = recode[np.asarray(left_code)], recode[np.asarray(right_code)]
+        rated = (left >= 0) & (right >= 0)
+        used |= rated
+        counts = bt.PairCounts(
+            fit.models,
+            left[rated],
+            right[rated],
+            np.asarray(score, float)[rated],
+            np.asarray(count, float)[rated],
+        )
+        cov = bt.clustered_sandwich_covariance(
+            counts,
+            fit.theta,
+            fit.models.index(fit.anchor),
+            voter[rated],  # codes 0 … V−1; gaps are harmless
+            prior_precision=fit.prior_precision,
+        )
+        se = pd.Series(bt.centred_se(cov), index=list(fit.models))
+        se_parts.append(se)
+        effect_parts.append((se / pd.Series(fit.centred_se(), index=list(fit.models))) ** 2)
+    se, effect = pd.concat(se_parts), pd.concat(effect_parts)
     frame = board.frame
     half = bt.Z_95 * bt.ELO_SCALE * se.reindex(frame["model_id"]).to_numpy()
     frame["cluster_lower"], frame["cluster_upper"] = frame["rating"] - half, frame["rating"] + half
-    effect = (se / pd.Series(fit.centred_se(), index=list(fit.models))) ** 2
     return {
-        "voters": int(np.count_nonzero(np.bincount(voter))),
+        "voters": int(np.count_nonzero(np.bincount(voter[used]))) if used.any() else 0,
         "design_effect_median": float(effect.median()),
         "design_effect_max": float(effect.max()),
         "design_effect_max_model": str(effect.idxmax()),
@@ -367,22 +517,33 @@ def build_style_board(
     anchor_rating: float,
     thresholds: Thresholds = Thresholds(),
     ridge: float = 1.0,
+    prior_precision: float = bt.RATING_PRIOR_PRECISION,
 ) -> Board:
     """`rows`: a StyleRows, or a frame of model_left, model_right, winner, one column per
     STYLE_FEATURES (normalised differences (L−R)/(L+R)) and n (identical rows aggregated in SQL).
-    Millions of rows are fine: the fit is vectorised numpy over integer model codes."""
+    Millions of rows are fine: the fit is vectorised numpy over integer model codes. The ratings
+    carry the raw board's prior (`prior_precision`); models outside the anchor's component are
+    listed in `unrated` with the reason."""
     if isinstance(rows, pd.DataFrame):
         rows = StyleRows.from_frame(rows)
     if len(rows.score) and not np.isin(rows.score, (0.0, 0.5, 1.0)).all():
         raise bt.RatingError("style rows carry scores other than 0, 1/2 and 1")
-    counts, unrated = _anchor_component(rows.pair_counts(), anchor)
+    parts, unrated = split_components(rows.pair_counts(), anchor)
+    for part in parts[1:]:  # one set of style coefficients, fitted where the anchor sets the scale
+        for m in part.models:
+            unrated[m] = (
+                f"not connected to the anchor {anchor}: the style board rates the anchor's component "
+                f"only (the raw board rates component {part.number} on its own scale)"
+            )
+    counts = parts[0].counts
     rated = set(counts.models)
     in_fit = np.array([m in rated for m in rows.models])
     if unrated:
         rows = rows.take(in_fit[rows.left] & in_fit[rows.right])
     recode = np.cumsum(in_fit) - 1
     models = tuple(m for m, kept in zip(rows.models, in_fit, strict=True) if kept)
-    start = bt.fit_bradley_terry(counts, anchor)  # warm start: the plain board
+    # warm start: the raw board's fit under the same prior
+    start = bt.fit_bradley_terry(counts, anchor, prior_precision=prior_precision)
     start_theta = np.array([start.theta[start.models.index(m)] for m in models])
     fit = bt.fit_style_bradley_terry(
         models,
@@ -395,6 +556,7 @@ def build_style_board(
         ridge=ridge,
         theta0=start_theta,
         features_by_row=False,
+        prior_precision=prior_precision,
     )
     se = fit.centred_se()
     rating = anchor_rating + bt.ELO_SCALE * fit.theta
@@ -411,10 +573,12 @@ def build_style_board(
             "rating_unshrunk": rating,
             "theta": fit.theta,
             "se": se,
+            "component": 1,
+            "component_anchor": anchor,
         }
     )
     frame["sandwich_lower"], frame["sandwich_upper"] = frame["ci_lower"], frame["ci_upper"]
-    provisional_reasons(frame, stats, thresholds)
+    provisional_reasons(frame, stats, thresholds, separated_models(counts))
     beta_se = fit.beta_se()
     coefficients = [
         {
@@ -433,9 +597,11 @@ def build_style_board(
         anchor=anchor,
         anchor_rating=anchor_rating,
         unrated=unrated,
+        components=parts[:1],
         extra={
             "coefficients": coefficients,
             "ridge": ridge,
+            "prior_precision": prior_precision,
             "converged": fit.converged,
             "rows": int(rows.votes),
         },
@@ -505,6 +671,13 @@ def build_segment_boards(
     votes, users, top_user_share. Each row keeps the unshrunk estimate (NaN where the segment alone
     cannot rate the model) and the difference from the overall rating with its 95% interval."""
     prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
+    # A model keeps its overall component: the prior (its overall θ) is on that component's scale, and
+    # a segment's votes, a subset of the overall votes, never link two components.
+    overall_rows = overall.frame.set_index("model_id")
+    component_of = overall_rows.get("component", pd.Series(1, index=overall_rows.index))
+    component_anchor_of = overall_rows.get(
+        "component_anchor", pd.Series(overall.anchor, index=overall_rows.index)
+    )
     penalty = 1.0 / prior_sd**2
     frames = []
     for k, (value, group) in enumerate(cells.groupby("segment_value", sort=True)):
@@ -566,6 +739,8 @@ def build_segment_boards(
                 "diff_upper": scale * dhi,
                 "theta": shrunk.theta,
                 "se": se,
+                "component": component_of.reindex(list(counts.models)).to_numpy(),
+                "component_anchor": component_anchor_of.reindex(list(counts.models)).to_numpy(),
             }
         )
         # Significant: the difference's 95% interval clears 0 by more than rounding (a bootstrap of a

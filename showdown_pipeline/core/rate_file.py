@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -13,11 +13,14 @@ from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.sql import prepare_connection, query_arrow, query_frame, run_sql
 
 RATE_COLUMNS = ("model_id", "rating", "ci_lower", "ci_upper", "rank", "votes")
+# Which scale a row is on: 1 = the anchor's connected component; another number = a part of the
+# comparison graph no vote links to the anchor, rated with its own anchor (`component_anchor`).
+COMPONENT_COLUMNS = ("component", "component_anchor")
 
 
 @dataclass
 class RatedTable:
-    board: pd.DataFrame  # RATE_COLUMNS + sandwich_lower, sandwich_upper (+ cluster_lower, cluster_upper)
+    board: pd.DataFrame  # RATE_COLUMNS + sandwich_lower/upper (+ cluster_lower/upper) + COMPONENT_COLUMNS
     rows_in: int
     rows_scored: int
     anchor: str
@@ -25,6 +28,9 @@ class RatedTable:
     ci_method: str
     coefficients: list[dict]
     clustering: dict | None = None  # voters and design effect, with by_voter
+    components: list[dict] = field(default_factory=list)  # boards.Component.describe per component
+    unrated: dict[str, str] = field(default_factory=dict)  # model -> why it has no row
+    prior_precision: float = 0.0
 
 
 def _vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -159,9 +165,9 @@ def rate_table(
             )
     frame = board.frame
     columns = [*RATE_COLUMNS, "sandwich_lower", "sandwich_upper"]
-    out = frame[columns + (["cluster_lower", "cluster_upper"] if clustering else [])]
+    columns += ["cluster_lower", "cluster_upper"] if clustering else []
     return RatedTable(
-        board=out.reset_index(drop=True),
+        board=frame[[*columns, *COMPONENT_COLUMNS]].reset_index(drop=True),
         rows_in=rows_in,
         rows_scored=rows_scored,
         anchor=anchor,
@@ -169,4 +175,7 @@ def rate_table(
         ci_method=str(frame["ci_method"].iloc[0]),
         coefficients=coefficients,
         clustering=clustering,
+        components=[c.describe(anchor_rating) for c in board.components],
+        unrated=dict(board.unrated),
+        prior_precision=float(board.extra.get("prior_precision", 0.0)),
     )

@@ -21,7 +21,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 2  # 2: cluster_lower, cluster_upper added to the leaderboard (additive)
+# 2: cluster_lower, cluster_upper added to the leaderboard (additive).
+# 3: component, component_anchor added (additive): a model not connected to the anchor is now rated on
+#    its component's own scale instead of being left out, and `rank` counts within (board, segment,
+#    component); a reader that ignores `component` must keep rows with component != 1 apart.
+SCHEMA_VERSION = 3
 LATEST_FILE = "LATEST"
 DATA_FILES = ("leaderboard.parquet", "leaderboard.json", "index.html")
 TMP_PREFIX = ".tmp-"
@@ -50,6 +54,8 @@ LEADERBOARD_SCHEMA = pa.schema(
         ("diff_lower", pa.float64()),
         ("diff_upper", pa.float64()),
         ("differs_from_overall", pa.bool_()),
+        ("component", pa.int64()),
+        ("component_anchor", pa.string()),
     ]
 )
 

@@ -99,7 +99,9 @@ def test_model_that_never_wins_is_finite_and_flagged():
     assert np.all(np.isfinite(fit.theta)) and fit.theta[2] < fit.theta[1] < fit.theta[0] + 1
 
 
-def test_disconnected_graph_is_refused_and_the_board_rates_only_the_anchor_component():
+def test_disconnected_graph_is_refused_by_the_fit_and_the_board_rates_each_component_apart():
+    """The fit refuses a graph in two parts; the board rates the part without the anchor on its own
+    scale (its most-voted model pinned at the anchor rating), ranked and labelled apart, never dropped."""
     counts = bt.PairCounts.from_cells(["a", "b", "c"], ["b", "a", "d"], [1.0, 1.0, 1.0], [10, 5, 8])
     with pytest.raises(bt.RatingError, match="disconnected"):
         bt.fit_bradley_terry(counts, anchor="a")
@@ -115,8 +117,30 @@ def test_disconnected_graph_is_refused_and_the_board_rates_only_the_anchor_compo
         {"model_id": list("abcd"), "votes": [15, 15, 11, 11], "users": [9, 9, 9, 9], "top_user_share": 0.2}
     )
     board = boards.build_board(cells, stats, anchor="a", anchor_rating=1000.0)
-    assert list(board.frame["model_id"]) == ["a", "b"]
-    assert set(board.unrated) == {"c", "d"}
+    frame = board.frame.set_index("model_id")
+    assert list(board.frame["model_id"]) == ["a", "b", "c", "d"] and board.unrated == {}
+    assert list(frame["component"]) == [1, 1, 2, 2]
+    # c and d have 11 votes each: the tie goes to the alphabetically first, pinned at the same 1000
+    assert list(frame["component_anchor"]) == ["a", "a", "c", "c"]
+    assert frame.loc["a", "rating"] == frame.loc["c", "rating"] == 1000.0
+    # each part's ratings come from its own votes only: c beat d 8 times, d beat c 3 times
+    alone = bt.fit_bradley_terry(
+        bt.PairCounts.from_cells(["c", "d"], ["d", "c"], [1.0, 1.0], [8, 3]),
+        "c",
+        prior_precision=bt.RATING_PRIOR_PRECISION,
+    )
+    assert frame.loc["d", "rating"] == pytest.approx(alone.ratings(1000.0)[1], abs=1e-9)
+    assert list(frame["rank"]) == [1, 1, 1, 1]  # ranks count within a component
+    assert (
+        frame.loc["c", "provisional"]
+        and "not connected to the anchor a" in frame.loc["c", "provisional_reason"]
+    )
+    assert "not connected" not in (frame.loc["a", "provisional_reason"] or "")
+    described = [c.describe(1000.0) for c in board.components]
+    assert [(c["component"], c["anchor"], c["models"]) for c in described] == [
+        (1, "a", ["a", "b"]),
+        (2, "c", ["c", "d"]),
+    ]
 
 
 def test_anchor_without_votes_is_a_clear_error():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import minimize
+from scipy.optimize import brentq, minimize
 
 from showdown_pipeline.core import boards, rate_file
 from showdown_pipeline.core import bradley_terry as bt
@@ -339,6 +339,12 @@ def test_segment_without_the_anchor_and_with_a_never_winning_model():
     assert np.isnan(m3["rating_unshrunk"]) and m3["provisional"] and "cannot rate" in m3["provisional_reason"]
 
 
+def rate_file_counts(path) -> bt.PairCounts:
+    """The fit-ready cells `showdown rate` builds from a vote table."""
+    cells, _, _, _ = rate_file.load_cells(path)
+    return boards.pair_counts_from_frame(cells)
+
+
 def test_two_models_only_and_rate_file(tmp_path, real_fixtures):
     from showdown_pipeline.core import rate_file
 
@@ -353,8 +359,14 @@ def test_two_models_only_and_rate_file(tmp_path, real_fixtures):
     votes.to_csv(path, index=False)
     rated = rate_file.rate_table(path, bootstrap=50, anchor="y")
     board = rated.board.set_index("model_id")
-    # x won 20, y won 10 + 5, 5 ties: x scored 22.5 of 40 against y, so θ = ln(22.5 / 17.5)
-    assert board.loc["x", "rating"] == pytest.approx(1000 + bt.ELO_SCALE * np.log(22.5 / 17.5), abs=1e-6)
+    # x won 20, y won 10 + 5, 5 ties: x scored 22.5 of 40 against y. Maximum likelihood: θ = ln(22.5/17.5).
+    # The board's prior λ/2·Σ(θ − θ̄)² = λθ²/4 adds −λθ/2 to the score: 22.5 − 40·σ(θ) = λθ/2.
+    lam = bt.RATING_PRIOR_PRECISION
+    posterior_mode = brentq(lambda t: 22.5 - 40 / (1 + np.exp(-t)) - lam * t / 2, 0.0, 2.0, xtol=1e-14)
+    assert board.loc["x", "rating"] == pytest.approx(1000 + bt.ELO_SCALE * posterior_mode, abs=1e-6)
+    assert 0 < np.log(22.5 / 17.5) - posterior_mode < 2e-4  # a few hundredths of an Elo
+    plain = bt.fit_bradley_terry(rate_file_counts(path), "y")  # the plain MLE stays available
+    assert plain.theta[0] == pytest.approx(np.log(22.5 / 17.5), abs=1e-10)
     assert list(rated.board.columns[:6]) == list(rate_file.RATE_COLUMNS)
 
     arena = rate_file.rate_table(real_fixtures / "arena_2023_human_votes.jsonl", bootstrap=0)

@@ -64,8 +64,9 @@ def read_boards(conn) -> tuple[pd.DataFrame, dict]:
     order = {"raw": 0, "style": 1}
     dims = {d: i for i, d in enumerate(("overall", *SEGMENT_DIMENSIONS))}
     board = board.assign(_b=board["board"].map(order), _d=board["segment_dim"].map(dims))
-    board = board.sort_values(
-        ["_b", "_d", "segment_value", "rank", "rating"], ascending=[True, True, True, True, False]
+    board = board.sort_values(  # ranks count within a component (its own scale): never interleave them
+        ["_b", "_d", "segment_value", "component", "rank", "rating"],
+        ascending=[True, True, True, True, True, False],
     )
     return board.drop(columns=["_b", "_d"]).reset_index(drop=True), parameters
 

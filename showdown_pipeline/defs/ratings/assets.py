@@ -10,6 +10,7 @@ from pydantic import Field
 
 from showdown_pipeline import settings
 from showdown_pipeline.core import boards
+from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.bradley_terry import ELO_SCALE, RatingError
 from showdown_pipeline.core.sql import query_arrow, query_frame, run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
@@ -166,6 +167,8 @@ def overall_ratings(
             "seed": config.seed,
             "resampling": "Poisson bootstrap (each vote counted Poisson(1) times)",
         },
+        "prior": bt.prior_description(board.extra["prior_precision"]),
+        "components": [c.describe(config.anchor_rating) for c in board.components],
         "thresholds": {
             "min_votes": config.min_votes,
             "min_users": config.min_users,
@@ -188,6 +191,11 @@ def overall_ratings(
         _save_parameters(conn, "overall", parameters)
     for model, why in board.unrated.items():
         context.log.warning(f"{model} is not rated: {why}")
+    for part in board.components[1:]:
+        context.log.warning(
+            f"component {part.number} ({', '.join(part.models)}) is not connected to the anchor {anchor}: "
+            f"rated on its own scale with {part.anchor} = {config.anchor_rating:g}"
+        )
     return dg.MaterializeResult(
         metadata={
             **row_count(len(board.frame)),
@@ -198,6 +206,7 @@ def overall_ratings(
             "interval": board.frame["ci_method"].iloc[0],
             "design_effect_median": round(clustering["design_effect_median"], 3),
             "unrated_models": dg.MetadataValue.json(board.unrated),
+            "components": len(board.components),
             "parameters": dg.MetadataValue.json(parameters),
             "preview": _preview(board.frame),
         }
@@ -248,6 +257,7 @@ def style_ratings(
         parameters.update(
             coefficients=board.extra["coefficients"],
             converged=board.extra["converged"],
+            prior=bt.prior_description(board.extra["prior_precision"]),
             unrated_models=board.unrated,
         )
     with warehouse(duckdb) as conn:
@@ -343,6 +353,8 @@ def segment_ratings(context: dg.AssetExecutionContext, config: SegmentConfig, du
             "bootstrap_rounds": config.bootstrap_rounds,
             "seed": seed,
             "segments": int(frame["segment_value"].nunique()) if len(frame) else 0,
+            "components": "each row keeps its model's overall component and scale; ranks count within "
+            "(segment value, component); a part of a segment not linked to the rest is provisional",
         }
         with warehouse(duckdb) as conn:
             replace_table(conn, BOARD_TABLES[dim], frame)
