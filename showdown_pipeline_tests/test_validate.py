@@ -174,7 +174,7 @@ def test_gx_suite_blocks_ratings_when_counted_votes_break_it(messy_run, tmp_path
         selection=dg.AssetSelection.assets("overall_ratings")
         | dg.AssetSelection.checks(votes_clean_passes_expectations),
         resources=build_resources(landing.root, copy),
-        run_config={"ops": {"overall_ratings": {"config": {"as_of": "2026-06-01"}}}},
+        tags={"showdown/as_of": "2026-06-01"},
         raise_on_error=False,
     )
     evaluation = check_evaluations(checks_only)["votes_clean_passes_expectations"]
