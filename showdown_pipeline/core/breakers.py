@@ -151,9 +151,8 @@ def anchor_at_pinned_value(
     if rows.empty:
         reason = f"the anchor {anchor_model} is not on the board"
         return Verdict(ANCHOR, False, None, anchor_rating, reason)
-    off = float(np.nanmax(np.abs(rows.astype(float).to_numpy() - anchor_rating)))
-    if not math.isfinite(off):
-        off = math.inf
+    gaps = np.abs(rows.astype(float).to_numpy() - anchor_rating)
+    off = float(gaps.max()) if np.isfinite(gaps).all() else math.inf
     reason = f"the anchor {anchor_model} is at {float(rows.iloc[0]):.6f}, pinned at {anchor_rating:g}"
     return Verdict(ANCHOR, off <= t.anchor_tolerance_elo, off, t.anchor_tolerance_elo, reason)
 
