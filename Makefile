@@ -38,8 +38,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$status
 
 ui: $(STAMP)
-	mkdir -p $(HOME_DIR)/dagster
-	@test -f $(HOME_DIR)/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(HOME_DIR)/dagster/dagster.yaml
+	$(BIN)/showdown dagster-home --home $(HOME_DIR)  # dagster.yaml with the warehouse pool limit
 	DAGSTER_HOME=$(abspath $(HOME_DIR))/dagster SHOWDOWN_LANDING=$(abspath $(LANDING)) SHOWDOWN_HOME=$(abspath $(HOME_DIR)) \
 		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 

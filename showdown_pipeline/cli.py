@@ -162,15 +162,19 @@ def failure_reason(result) -> str:
                         text += f" (override for one run: --override-breaker {evaluation.check_name})"
                 return text
     for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
+        if event.event_type_value in ("STEP_FAILURE", "RESOURCE_INIT_FAILURE"):
+            error = (
+                event.step_failure_data.error
+                if event.event_type_value == "STEP_FAILURE"
+                else event.event_specific_data.error
+            )
             cause = error
             while cause.cause is not None:
                 cause = cause.cause
             message = (error.message or "").strip().splitlines()
             inner = (cause.message or "").strip().splitlines()
             text = inner[0] if inner else (message[0] if message else "unknown error")
-            return f"{event.step_key}: {text}"
+            return f"{event.step_key or 'resources'}: {text}"
     return "unknown failure (see the Dagster run log)"
 
 
@@ -284,6 +288,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
         f"as of {manifest['as_of']} (live votes after {manifest['holdout_cutoff_utc']} held out; policy "
         f"{manifest['policy_version']})\n{folder}"
     )
+    return 0
+
+
+def _cmd_dagster_home(args: argparse.Namespace) -> int:
+    """Write the home's dagster.yaml (pool limit included) and print DAGSTER_HOME (`make ui` uses it)."""
+    home = (Path(args.home) if args.home else settings.home_dir_from_env()).resolve()
+    print(_prepare_dagster_home(home))
     return 0
 
 
@@ -446,6 +457,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--landing", help="landing zone (only to build the definitions; default as for run)")
     export.add_argument("-v", "--verbose", action="store_true")
     export.set_defaults(handler=_cmd_export)
+
+    dagster_home = sub.add_parser(
+        "dagster-home", help="write the home's dagster.yaml (warehouse pool limit) and print DAGSTER_HOME"
+    )
+    dagster_home.add_argument("--home", help="home (default: $SHOWDOWN_HOME or data)")
+    dagster_home.set_defaults(handler=_cmd_dagster_home)
 
     show = sub.add_parser("show", help="print a board of a published snapshot")
     show.add_argument("--home", help="home holding snapshots/ (default: $SHOWDOWN_HOME or data)")

@@ -52,7 +52,7 @@ class Holder:
     def describe(self) -> str:
         return (
             f"pid {self.pid} on {_one_line(self.host)} since {_one_line(self.started_at)} "
-            f"({_one_line(self.command, 160)})"
+            f"({_one_line(self.command, 400)})"
         )
 
     @staticmethod
@@ -165,4 +165,7 @@ def _read_holder(fd: int, retry: bool) -> Holder | None:
 def _one_line(text: str, limit: int = 200) -> str:
     """Control characters escaped (a path or argument may hold a newline), long text cut."""
     flat = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    if len(flat) <= limit:
+        return flat
+    keep = (limit - 1) // 2  # the middle goes: a command's end (its options) says as much as its start
+    return flat[:keep] + "…" + flat[-keep:]
