@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from showdown_pipeline.core.breakers import BREAKER_NAMES
 from showdown_pipeline.core.vote_schema import QUARANTINE_REASONS
 from showdown_pipeline_tests.conftest import check_evaluations, materialization_metadata, materialize_pipeline
 from showdown_pipeline_tests.landing_builder import build_messy_landing
@@ -28,7 +29,8 @@ def test_run_succeeds_and_every_check_passes(messy_run):
     _, _, result = messy_run
     assert result.success
     checks = check_evaluations(result)
-    assert set(checks) == {"input_rows_reconcile", "no_duplicate_vote_ids", "votes_clean_passes_expectations"}
+    validation = {"input_rows_reconcile", "no_duplicate_vote_ids", "votes_clean_passes_expectations"}
+    assert set(checks) == validation | set(BREAKER_NAMES)
     assert all(c.passed for c in checks.values())
 
 
