@@ -44,8 +44,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 ui: $(STAMP)
-	mkdir -p $(HOME_DIR)/dagster
-	@test -f $(HOME_DIR)/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(HOME_DIR)/dagster/dagster.yaml
+	$(BIN)/showdown dagster-home --home $(HOME_DIR)  # dagster.yaml with the warehouse pool limit
 	DAGSTER_HOME=$(abspath $(HOME_DIR))/dagster SHOWDOWN_LANDING=$(abspath $(LANDING)) SHOWDOWN_HOME=$(abspath $(HOME_DIR)) \
 		$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 

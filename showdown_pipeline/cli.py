@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from showdown_pipeline import settings
@@ -38,50 +39,105 @@ def parse_anchor(value: str | None) -> tuple[str | None, float]:
 
 
 def _prepare_dagster_home(home: Path) -> Path:
+    """The Dagster instance's home under `home`, with dagster.yaml carrying the warehouse pool limit."""
     dagster_home = settings.dagster_home(home)
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    config = dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    try:
+        settings.write_dagster_config(dagster_home)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return dagster_home
 
 
+@contextmanager
+def _home_lock(home: Path):
+    """Hold the home's one-writer lock (core/lock.py) or refuse in one line naming its holder."""
+    from showdown_pipeline.core import lock
+
+    try:
+        acquired = lock.acquire(home)
+    except lock.HomeBusy as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot lock home {home}: {exc}") from exc
+    if acquired.stale:
+        print(
+            f"showdown: took over the lock left by {acquired.stale.describe()}, which is gone",
+            file=sys.stderr,
+        )
+    try:
+        yield
+    finally:
+        lock.release(home)
+
+
+def _run_cut(as_of, anchor, seed, overrides):
+    """The run's cut from the flags (core/run_cut.py), refused in one line when a flag is bad."""
+    from showdown_pipeline.core import run_cut
+
+    try:
+        as_of_date = settings.parse_as_of(as_of)
+        anchor_model, anchor_rating = parse_anchor(anchor)
+        names = run_cut.parse_overrides(list(overrides or ()))
+        return run_cut.RunCut(
+            as_of=as_of_date,
+            anchor_model=run_cut.parse_anchor_model(anchor_model) if anchor_model is not None else None,
+            anchor_rating=run_cut.parse_anchor_rating(anchor_rating),
+            seed=run_cut.parse_seed(seed) if seed is not None else run_cut.DEFAULT_SEED,
+            overrides=names,
+            override_by=_operator() if names else None,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _operator() -> str:
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown user"
+    return f"{user}@{socket.gethostname()}"
+
+
 def run_pipeline(
-    landing: Path, home: Path, as_of: str | None = None, anchor: str | None = None, verbose: bool = False
+    landing: Path,
+    home: Path,
+    as_of: str | None = None,
+    anchor: str | None = None,
+    verbose: int = 0,
+    overrides: list[str] | None = None,
+    seed: int | None = None,
 ):
-    """Materialize every asset in-process (runs recorded in the Dagster instance under the home)."""
+    """Materialize every asset in-process (runs recorded in the Dagster instance under the home), holding
+    the home's lock from before the instance is created until the run ends."""
     _check_warehouse_settings()
+    landing, home = Path(landing).resolve(), Path(home).resolve()
+    cut = _run_cut(as_of, anchor, seed, overrides)
+    if not landing.is_dir():
+        raise CliError(f"landing zone {landing} does not exist")
+    with _home_lock(home):
+        return _execute_rebuild(landing, home, cut, verbose)
+
+
+def _execute_rebuild(landing: Path, home: Path, cut, verbose: int):
     import dagster as dg
 
     from showdown_pipeline.definitions import build_definitions
     from showdown_pipeline.defs.partitions import landing_range_tags
+    from showdown_pipeline.defs.resources import free_stale_pool_claims
 
-    landing, home = Path(landing).resolve(), Path(home).resolve()
-    try:
-        as_of_date = settings.parse_as_of(as_of)
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
-    anchor_model, anchor_rating = parse_anchor(anchor)
-    if not landing.is_dir():
-        raise CliError(f"landing zone {landing} does not exist")
     _prepare_dagster_home(home)
     defs = build_definitions(landing, home)
     job = defs.resolve_job_def("showdown_full_rebuild")
-    rating_config = {"as_of": as_of_date.isoformat(), "anchor_rating": anchor_rating}
-    if anchor_model:
-        rating_config["anchor_model"] = anchor_model
     with dg.DagsterInstance.get() as instance:
+        free_stale_pool_claims(instance)
         result = job.execute_in_process(
             instance=instance,
-            tags=landing_range_tags(landing),
-            run_config={
-                "ops": {
-                    "overall_ratings": {"config": rating_config},
-                    "integrity_checks": {"config": {"as_of": as_of_date.isoformat()}},
-                },
-                "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}},
-            },
+            tags={**landing_range_tags(landing), **cut.tags()},
+            run_config={"loggers": {"console": {"config": {"log_level": _log_level(verbose)}}}},
             raise_on_error=False,
         )
     if not result.success:
@@ -89,23 +145,39 @@ def run_pipeline(
     return result
 
 
+def _log_level(verbose: int) -> str:
+    return ("CRITICAL", "INFO", "DEBUG")[min(int(verbose), 2)]
+
+
 def failure_reason(result) -> str:
-    """The first failed blocking check or step error of a run, in one line."""
+    """The first failed blocking check (a tripped breaker says why) or step error of a run, in one line."""
     for event in result.all_events:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            if not evaluation.passed:
-                return f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+            if not evaluation.passed and evaluation.severity.value == "ERROR":
+                reason = evaluation.metadata.get("reason")
+                text = f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+                if reason is not None:
+                    from showdown_pipeline.core.breakers import BREAKER_NAMES
+
+                    text += f": {reason.value}"
+                    if evaluation.check_name in BREAKER_NAMES:
+                        text += f" (override for one run: --override-breaker {evaluation.check_name})"
+                return text
     for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
+        if event.event_type_value in ("STEP_FAILURE", "RESOURCE_INIT_FAILURE"):
+            error = (
+                event.step_failure_data.error
+                if event.event_type_value == "STEP_FAILURE"
+                else event.event_specific_data.error
+            )
             cause = error
             while cause.cause is not None:
                 cause = cause.cause
             message = (error.message or "").strip().splitlines()
             inner = (cause.message or "").strip().splitlines()
             text = inner[0] if inner else (message[0] if message else "unknown error")
-            return f"{event.step_key}: {text}"
+            return f"{event.step_key or 'resources'}: {text}"
     return "unknown failure (see the Dagster run log)"
 
 
@@ -114,7 +186,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     home = Path(args.home) if args.home else settings.home_dir_from_env()
     landing = Path(args.landing) if args.landing else settings.landing_dir_from_env()
-    run_pipeline(landing, home, args.as_of, args.anchor, verbose=args.verbose)
+    run_pipeline(
+        landing,
+        home,
+        args.as_of,
+        args.anchor,
+        verbose=args.verbose,
+        overrides=args.override_breaker,
+        seed=args.seed,
+    )
     snap = snapshots.latest(home)
     board = snap.leaderboard()
     overall = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
@@ -226,9 +306,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     import json
 
     home = Path(args.home) if args.home else settings.home_dir_from_env()
-    folder = export_licensed(
-        home, args.licensee, args.as_of, Path(args.landing) if args.landing else None, args.verbose
-    )
+    with _home_lock(home.resolve()):  # before the Dagster instance is created
+        folder = export_licensed(
+            home, args.licensee, args.as_of, Path(args.landing) if args.landing else None, args.verbose
+        )
     manifest = json.loads((folder / "manifest.json").read_text())
     k = manifest["k_anonymity"]
     print(
@@ -238,6 +319,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
         f"{k['suppressed_votes']:,} votes of {k['contributors_with_suppressed_votes']:,} contributors suppressed)"
         f"\n{folder}"
     )
+    return 0
+
+
+def _cmd_dagster_home(args: argparse.Namespace) -> int:
+    """Write the home's dagster.yaml (pool limit included) and print DAGSTER_HOME (`make ui` uses it)."""
+    home = (Path(args.home) if args.home else settings.home_dir_from_env()).resolve()
+    print(_prepare_dagster_home(home))
     return 0
 
 
@@ -398,8 +486,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", dest="as_of", help="data cut YYYY-MM-DD (the instant 00:00 UTC; default today)"
     )
     run.add_argument("--anchor", help="MODEL_ID=RATING pinned (default: the registry's first model = 1000)")
+    run.add_argument("--seed", type=int, help="bootstrap and fold seed (default 20240601)")
+    run.add_argument(
+        "--override-breaker",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="publish even if this circuit breaker trips (repeatable; recorded in the manifest)",
+    )
     run.add_argument("--top", type=int, default=15, help="rows of the overall board to print")
-    run.add_argument("-v", "--verbose", action="store_true", help="print the Dagster run log (INFO)")
+    run.add_argument(
+        "-v", "--verbose", action="count", default=0, help="print the Dagster run log (-v INFO, -vv DEBUG)"
+    )
     run.set_defaults(handler=_cmd_run)
 
     export = sub.add_parser(
@@ -411,6 +509,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--landing", help="landing zone (only to build the definitions; default as for run)")
     export.add_argument("-v", "--verbose", action="store_true")
     export.set_defaults(handler=_cmd_export)
+
+    dagster_home = sub.add_parser(
+        "dagster-home", help="write the home's dagster.yaml (warehouse pool limit) and print DAGSTER_HOME"
+    )
+    dagster_home.add_argument("--home", help="home (default: $SHOWDOWN_HOME or data)")
+    dagster_home.set_defaults(handler=_cmd_dagster_home)
 
     show = sub.add_parser("show", help="print a board of a published snapshot")
     show.add_argument("--home", help="home holding snapshots/ (default: $SHOWDOWN_HOME or data)")

@@ -17,6 +17,7 @@ from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
 from showdown_pipeline.defs.integrity.assets import integrity_checks
 from showdown_pipeline.defs.licensing.assets import licensed_export, licensed_export_staged
 from showdown_pipeline.defs.publish.assets import leaderboard_snapshot
+from showdown_pipeline.defs.publish.breakers import BREAKER_CHECKS
 from showdown_pipeline.defs.ratings.assets import overall_ratings, segment_ratings, style_ratings
 from showdown_pipeline.defs.resources import build_resources
 from showdown_pipeline.defs.validate.assets import contributor_profiles, model_registry, validated_votes
@@ -41,7 +42,13 @@ REBUILD_ASSETS = [
 # Partitioned by licensee: their own job.
 LICENSING_ASSETS = [licensed_export_staged, licensed_export]
 ASSETS = [*REBUILD_ASSETS, *LICENSING_ASSETS]
-ASSET_CHECKS = [input_rows_reconcile, no_duplicate_vote_ids, votes_clean_passes_expectations]
+# Publication circuit breakers (blocking) sit on the assets they guard: votes_counted and every board.
+ASSET_CHECKS = [
+    input_rows_reconcile,
+    no_duplicate_vote_ids,
+    votes_clean_passes_expectations,
+    *BREAKER_CHECKS,
+]
 
 
 def build_definitions(landing_dir: Path | None = None, home_dir: Path | None = None) -> dg.Definitions:

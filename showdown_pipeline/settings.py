@@ -53,10 +53,48 @@ def dagster_home(home: Path) -> Path:
     return Path(home) / "dagster"
 
 
+def lock_path(home: Path) -> Path:
+    """The home's one-writer lock (core/lock.py)."""
+    return Path(home) / "showdown.lock"
+
+
+# What every Dagster instance over a home needs: no telemetry, and the warehouse pool limited to one step at a
+# time across all runs (DuckDB allows one writing process; our only pool is the warehouse's).
+DAGSTER_POOL_LIMIT = 1
+
+
+def write_dagster_config(dagster_home_dir: Path) -> Path:
+    """Create or update `dagster.yaml`: keep what an operator wrote, set `concurrency.pools.default_limit: 1`."""
+    import yaml
+
+    config_path = Path(dagster_home_dir) / "dagster.yaml"
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    existing = config_path.read_text(encoding="utf-8") if config_path.exists() else None
+    config = (yaml.safe_load(existing) if existing else None) or {"telemetry": {"enabled": False}}
+    if not isinstance(config, dict):
+        raise ValueError(f"{config_path} is not a YAML mapping; fix or remove it")
+    concurrency = config.setdefault("concurrency", {}) or {}
+    config["concurrency"] = concurrency
+    pools = concurrency.setdefault("pools", {}) or {}
+    concurrency["pools"] = pools
+    if pools.get("default_limit") == DAGSTER_POOL_LIMIT and existing is not None:
+        return config_path
+    pools["default_limit"] = DAGSTER_POOL_LIMIT
+    tmp = config_path.with_name(f".dagster.yaml.{os.getpid()}.tmp")
+    tmp.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    os.replace(tmp, config_path)
+    return config_path
+
+
+def utc_now() -> datetime:
+    """The one clock the pipeline reads (tests move it). A run reads it at most once, for its default cut."""
+    return datetime.now(UTC)
+
+
 def parse_as_of(value: str | None) -> date:
     """`YYYY-MM-DD`, or today (UTC) when not given."""
     if value is None or value == "":
-        return datetime.now(UTC).date()
+        return utc_now().date()
     try:
         return date.fromisoformat(value)
     except ValueError as exc:

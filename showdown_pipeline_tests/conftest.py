@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from showdown_pipeline.core import run_cut
 from showdown_pipeline.definitions import ASSET_CHECKS, REBUILD_ASSETS
 from showdown_pipeline.defs.partitions import landing_range_tags
 from showdown_pipeline.defs.resources import build_resources
@@ -17,31 +18,52 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 def materialize_pipeline(
     landing: Path,
     home: Path,
-    as_of: str = "2026-06-01",
+    as_of: str | None = "2026-06-01",
     anchor: str | None = None,
     instance=None,
     segment_bootstrap: int = 0,
     integrity: dict | None = None,
+    seed: int | None = None,
+    anchor_rating: float | None = None,
+    overrides: tuple[str, ...] = (),
     **rating,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize every asset and check in-process on a landing zone (warehouse under `home`)."""
-    config = {"as_of": as_of, "bootstrap_rounds": 100, "workers": 1, **rating}
-    if anchor:
-        config["anchor_model"] = anchor
+    """Materialize every asset and check in-process on a landing zone (warehouse under `home`).
+
+    The cut, anchor and seed travel as run tags, as `showdown run` sends them (as_of None: no tag, the run's
+    creation date decides)."""
     return dg.materialize(
         [*REBUILD_ASSETS, *ASSET_CHECKS],
         resources=build_resources(landing, home),
         run_config={
             "ops": {
-                "overall_ratings": {"config": config},
-                "integrity_checks": {"config": {"as_of": as_of, **(integrity or {})}},
+                "overall_ratings": {"config": {"bootstrap_rounds": 100, "workers": 1, **rating}},
+                "integrity_checks": {"config": integrity or {}},
                 "segment_ratings": {"config": {"bootstrap_rounds": segment_bootstrap}},
             }
         },
         instance=instance or dg.DagsterInstance.ephemeral(),
-        tags=landing_range_tags(landing),
+        tags={**landing_range_tags(landing), **cut_tags(as_of, anchor, seed, anchor_rating, overrides)},
         raise_on_error=False,
     )
+
+
+def cut_tags(
+    as_of: str | None = None,
+    anchor: str | None = None,
+    seed: int | None = None,
+    anchor_rating: float | None = None,
+    overrides: tuple[str, ...] = (),
+) -> dict[str, str]:
+    """The run tags of a cut (core/run_cut.py); values left None get no tag."""
+    tags = {
+        run_cut.TAG_AS_OF: as_of,
+        run_cut.TAG_ANCHOR: anchor,
+        run_cut.TAG_SEED: None if seed is None else str(seed),
+        run_cut.TAG_ANCHOR_RATING: None if anchor_rating is None else repr(float(anchor_rating)),
+        run_cut.TAG_OVERRIDES: ",".join(overrides) or None,
+    }
+    return {k: v for k, v in tags.items() if v is not None}
 
 
 def materialization_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:

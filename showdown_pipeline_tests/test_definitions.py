@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from showdown_pipeline.core.breakers import BREAKER_NAMES
 from showdown_pipeline.core.sql import all_sql_files, load_sql
 from showdown_pipeline.definitions import build_definitions
 
@@ -49,6 +50,7 @@ def test_definitions_resolve(tmp_path):
         "no_duplicate_vote_ids",
         "votes_clean_passes_expectations",
         "holdout_window_respected",
+        *BREAKER_NAMES,
     }
     rebuild = defs.resolve_job_def("showdown_full_rebuild")
     rebuilt = {k.to_user_string() for k in rebuild.asset_layer.executable_asset_keys}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from showdown_pipeline.core.breakers import BREAKER_NAMES
 from showdown_pipeline.core.vote_schema import QUARANTINE_REASONS
 from showdown_pipeline_tests.conftest import check_evaluations, materialization_metadata, materialize_pipeline
 from showdown_pipeline_tests.landing_builder import build_messy_landing
@@ -28,7 +29,8 @@ def test_run_succeeds_and_every_check_passes(messy_run):
     _, _, result = messy_run
     assert result.success
     checks = check_evaluations(result)
-    assert set(checks) == {"input_rows_reconcile", "no_duplicate_vote_ids", "votes_clean_passes_expectations"}
+    validation = {"input_rows_reconcile", "no_duplicate_vote_ids", "votes_clean_passes_expectations"}
+    assert set(checks) == validation | set(BREAKER_NAMES)
     assert all(c.passed for c in checks.values())
 
 
@@ -174,7 +176,7 @@ def test_gx_suite_blocks_ratings_when_counted_votes_break_it(messy_run, tmp_path
         selection=dg.AssetSelection.assets("overall_ratings")
         | dg.AssetSelection.checks(votes_clean_passes_expectations),
         resources=build_resources(landing.root, copy),
-        run_config={"ops": {"overall_ratings": {"config": {"as_of": "2026-06-01"}}}},
+        tags={"showdown/as_of": "2026-06-01"},
         raise_on_error=False,
     )
     evaluation = check_evaluations(checks_only)["votes_clean_passes_expectations"]

@@ -4,7 +4,9 @@ from datetime import UTC
 
 import dagster as dg
 
+from showdown_pipeline import settings
 from showdown_pipeline.core import landing
+from showdown_pipeline.core.run_cut import RunCut
 from showdown_pipeline.defs.partitions import landing_range_tags
 from showdown_pipeline.defs.resources import ShowdownPaths
 
@@ -29,17 +31,12 @@ licensed_export_job = dg.define_asset_job(
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def nightly_full_rebuild(context: dg.ScheduleEvaluationContext, paths: ShowdownPaths) -> dg.RunRequest:
-    """The nightly full rebuild at 02:00 UTC: ingest every landing day with files, data cut today 00:00 UTC."""
+    """The nightly full rebuild at 02:00 UTC: ingest every landing day with files, data cut the scheduled day
+    00:00 UTC (a run tag: every step of the run reads that one cut)."""
     today = context.scheduled_execution_time.astimezone(UTC).date()
     return dg.RunRequest(
         run_key=f"nightly-{today.isoformat()}",
-        tags=landing_range_tags(paths.landing, today),
-        run_config={
-            "ops": {
-                "overall_ratings": {"config": {"as_of": today.isoformat()}},
-                "integrity_checks": {"config": {"as_of": today.isoformat()}},
-            }
-        },
+        tags={**landing_range_tags(paths.landing, today), **RunCut(as_of=today).tags()},
     )
 
 
@@ -52,4 +49,8 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, paths: ShowdownPat
     context.update_cursor(fingerprint)
     if not landing.discover_landing_files(paths.landing):
         return dg.SkipReason("the landing zone holds no files")
-    return dg.RunRequest(run_key=f"landing-{fingerprint[:16]}", tags=landing_range_tags(paths.landing))
+    today = settings.utc_now().date()  # read once, here: the run carries it as its cut
+    return dg.RunRequest(
+        run_key=f"landing-{fingerprint[:16]}",
+        tags={**landing_range_tags(paths.landing, today), **RunCut(as_of=today).tags()},
+    )

@@ -1,19 +1,103 @@
-"""Resources shared by every stage: the DuckDB warehouse and the pipeline's folders."""
+"""Resources shared by every stage: the DuckDB warehouse (holding the home's lock), the pipeline's folders,
+and the run's own data cut."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from showdown_pipeline import settings
+from showdown_pipeline.core import lock, run_cut
 from showdown_pipeline.core.sql import prepare_connection
 
-# DuckDB allows one writing process: every asset that writes the warehouse shares this pool.
+# DuckDB allows one writing process: every asset that writes the warehouse shares this pool, limited to one
+# step at a time across runs by the instance's dagster.yaml (settings.write_dagster_config).
 WAREHOUSE_POOL = "showdown_warehouse"
+
+
+class WarehouseResource(DuckDBResource):
+    """The home's DuckDB warehouse. A run that uses it holds the home's one-writer lock (core/lock.py) from
+    its start to its end, whether launched by `showdown run`, the UI, the schedule or the sensor."""
+
+    home_dir: str = Field(description="The home whose lock a run holds while it uses the warehouse.")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run = context.dagster_run
+        command = f"dagster run {run.run_id[:8]} of {run.job_name}" if run else None
+        try:
+            acquired = lock.acquire(Path(self.home_dir), command)
+        except lock.HomeBusy as exc:
+            raise dg.Failure(description=str(exc)) from None
+        if acquired.stale:
+            context.log.warning(f"took over the lock left by {acquired.stale.describe()}, which is gone")
+        if acquired.fresh and context.instance is not None and run is not None:
+            freed = free_stale_pool_claims(context.instance, run.run_id)
+            if freed:
+                context.log.warning(f"freed warehouse pool slots held by dead runs {', '.join(freed)}")
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        lock.release(Path(self.home_dir))
+
+
+def free_stale_pool_claims(instance: dg.DagsterInstance, own_run_id: str | None = None) -> list[str]:
+    """Free pool slots claimed by other runs and mark those runs failed. Call only while holding the home's
+    lock: a run claims slots only after its warehouse resource took the lock, so another run holding a slot
+    now is a run whose process died (kill -9) and would otherwise block the pool forever."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return []
+    stale = sorted(set(storage.get_concurrency_run_ids()) - {own_run_id})
+    for run_id in stale:
+        storage.free_concurrency_slots_for_run(run_id)
+        dead = instance.get_run_by_id(run_id)
+        if dead is not None and not dead.is_finished:
+            instance.report_run_failed(dead, message="its process died while holding the warehouse pool")
+    return [r[:8] for r in stale]
+
+
+class RunCutResource(dg.ConfigurableResource):
+    """The run's data cut, anchor, seed and breaker overrides (core/run_cut.py), read once from the run's tags
+    when the run starts; a value without a tag defaults (as_of: the UTC date the run was created) and is
+    written back onto the run as a tag, so the run page shows the cut it used."""
+
+    _cut: run_cut.RunCut | None = PrivateAttr(default=None)
+    _run_id: str | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run = context.dagster_run
+        tags = dict(run.tags) if run else {}
+        created = _run_created_at(context.instance, run.run_id) if run else settings.utc_now()
+        try:
+            cut = run_cut.cut_from_tags(tags, created)
+        except run_cut.CutError as exc:
+            raise dg.Failure(description=f"run tags: {exc}") from None
+        missing = {k: v for k, v in cut.tags().items() if k not in tags}
+        if missing and context.instance is not None and run is not None:
+            context.instance.add_run_tags(run.run_id, missing)
+        self._cut, self._run_id = cut, run.run_id if run else None
+
+    @property
+    def cut(self) -> run_cut.RunCut:
+        if self._cut is None:
+            raise RuntimeError("RunCutResource is read inside a run only")
+        return self._cut
+
+    def record(self) -> dict:
+        """What a table made by this run records about its cut (publish compares it with its own)."""
+        return {"run_id": self._run_id, **self.cut.key()}
+
+
+def _run_created_at(instance: dg.DagsterInstance | None, run_id: str) -> datetime:
+    record = instance.get_run_record_by_id(run_id) if instance is not None else None
+    if record is None or record.create_timestamp is None:
+        return settings.utc_now()
+    created = record.create_timestamp
+    return created.astimezone(UTC) if created.tzinfo else created.replace(tzinfo=UTC)
 
 
 class ShowdownPaths(dg.ConfigurableResource):
@@ -60,9 +144,39 @@ def build_resources(landing_dir: Path, home_dir: Path) -> dict[str, object]:
     home_dir = Path(home_dir).resolve()
     home_dir.mkdir(parents=True, exist_ok=True)
     return {
-        "duckdb": DuckDBResource(
+        "duckdb": WarehouseResource(
             database=str(settings.warehouse_path(home_dir)),
             connection_config=settings.warehouse_connection_config(),
+            home_dir=str(home_dir),
         ),
         "paths": ShowdownPaths(landing_dir=str(Path(landing_dir).resolve()), home_dir=str(home_dir)),
+        "run_cut": RunCutResource(),
     }
+
+
+def materialized_in_run(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> set[str]:
+    """Asset keys this run has materialized so far."""
+    records = context.instance.get_records_for_run(
+        context.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    return {r.event_log_entry.dagster_event.asset_key.to_user_string() for r in records}
+
+
+def ensure_same_cut(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+    run: RunCutResource,
+    recorded: dict | None,
+    asset: str,
+) -> None:
+    """Refuse a table made under another cut, anchor or seed, or rewritten by another run after this run
+    made it: a step never takes another run's cut from a shared table."""
+    if not recorded:
+        raise dg.Failure(description=f"{asset} records no data cut: materialize it in this run")
+    if asset in materialized_in_run(context) and recorded.get("run_id") != context.run_id:
+        raise dg.Failure(
+            description=f"{asset} was rewritten by run {str(recorded.get('run_id'))[:8]} after this run "
+            f"made it; run again"
+        )
+    mismatch = run_cut.describe_mismatch(run.cut.key(), recorded, asset, recorded.get("run_id"))
+    if mismatch:
+        raise dg.Failure(description=f"{mismatch}: materialize {asset} in this run or give this run that cut")

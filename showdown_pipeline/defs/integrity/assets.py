@@ -9,12 +9,11 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from showdown_pipeline import settings
 from showdown_pipeline.core import boards, integrity
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.sql import query_frame, run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
-from showdown_pipeline.defs.resources import WAREHOUSE_POOL, replace_table, warehouse
+from showdown_pipeline.defs.resources import WAREHOUSE_POOL, RunCutResource, replace_table, warehouse
 
 _DEFAULTS = integrity.IntegrityThresholds()
 
@@ -22,9 +21,6 @@ _DEFAULTS = integrity.IntegrityThresholds()
 class IntegrityConfig(dg.Config):
     """Thresholds of the checks (defaults: core/integrity.py, with their measured false-positive rates)."""
 
-    as_of: str | None = Field(
-        default=None, description="Data cut YYYY-MM-DD; must equal overall_ratings' as_of."
-    )
     alpha: float = Field(default=_DEFAULTS.alpha, description="Family-wise error rate of each check.")
     daily_cap: int = Field(default=_DEFAULTS.daily_cap, description="Votes by one voter in one UTC day.")
     favour_z: float = Field(
@@ -61,13 +57,17 @@ INTEGRITY_SPECS = [
 
 
 @dg.multi_asset(specs=INTEGRITY_SPECS, pool=WAREHOUSE_POOL)
-def integrity_checks(context: dg.AssetExecutionContext, config: IntegrityConfig, duckdb: DuckDBResource):
-    """Run every check before rating; excluded voters' votes leave the counted votes."""
+def integrity_checks(
+    context: dg.AssetExecutionContext,
+    config: IntegrityConfig,
+    duckdb: DuckDBResource,
+    run_cut: RunCutResource,
+):
+    """Run every check before rating (on votes before the run's cut); excluded voters' votes leave the counted votes."""
     t = integrity.IntegrityThresholds(
         alpha=config.alpha, daily_cap=config.daily_cap, favour_z=config.favour_z, ring_z=config.ring_z
     )
-    as_of = settings.parse_as_of(config.as_of)
-    cutoff = settings.cutoff_instant(as_of)
+    as_of, cutoff = run_cut.cut.as_of, run_cut.cut.cutoff
     with warehouse(duckdb) as conn:
         stats = query_frame(
             conn,
@@ -167,6 +167,7 @@ def integrity_checks(context: dg.AssetExecutionContext, config: IntegrityConfig,
     )
     summary = {
         "as_of": as_of.isoformat(),
+        "run": run_cut.record(),
         "thresholds": asdict(t),
         # the checkpoints stay secret; the commitment lets an auditor who is given the seed reproduce them
         "anomaly_seed_sha256": hashlib.sha256(str(config.anomaly_seed).encode()).hexdigest(),

@@ -11,8 +11,15 @@ from showdown_pipeline.core import anonymity, provenance, registry, report, snap
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
 from showdown_pipeline.core.sql import query_arrow, run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
+from showdown_pipeline.defs.publish.breakers import breaker_record
 from showdown_pipeline.defs.ratings.assets import BOARD_TABLES, load_parameters
-from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, warehouse
+from showdown_pipeline.defs.resources import (
+    WAREHOUSE_POOL,
+    RunCutResource,
+    ShowdownPaths,
+    ensure_same_cut,
+    warehouse,
+)
 
 
 def input_section(conn, run_id: str) -> dict:
@@ -71,6 +78,17 @@ def read_boards(conn) -> tuple[pd.DataFrame, dict]:
     return board.drop(columns=["_b", "_d"]).reset_index(drop=True), parameters
 
 
+def _producers(
+    context: dg.AssetExecutionContext, run_cut: RunCutResource, board_parameters: dict, integrity: dict
+) -> dict[str, str]:
+    """Which run made each table this snapshot carries; refuses a table made under another cut."""
+    recorded = {BOARD_TABLES[b]: p.get("run") for b, p in board_parameters.items()}
+    recorded["votes_counted"] = integrity.get("run")
+    for table, run in recorded.items():
+        ensure_same_cut(context, run_cut, run, table)
+    return {table: run["run_id"] for table, run in recorded.items()}
+
+
 @dg.asset(
     group_name="publish",
     deps=[
@@ -82,11 +100,12 @@ def read_boards(conn) -> tuple[pd.DataFrame, dict]:
     pool=WAREHOUSE_POOL,
 )
 def leaderboard_snapshot(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: ShowdownPaths
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: ShowdownPaths, run_cut: RunCutResource
 ) -> dg.MaterializeResult:
     """One immutable folder per run: leaderboard.parquet/json, manifest.json, index.html; LATEST moves last.
 
-    One leaderboard row per (board, segment, model).
+    One leaderboard row per (board, segment, model). Published only when every board and the counted votes
+    carry this run's cut and passed their circuit breakers (or this run overrides them).
     """
     with warehouse(duckdb) as conn:
         board, board_parameters = read_boards(conn)
@@ -105,6 +124,9 @@ def leaderboard_snapshot(
             "SELECT path, sha256, kind, status, rows_in, error FROM landing_files "
             "WHERE kind NOT IN ('votes', 'arena') ORDER BY ingest_seq"
         ).fetchall()
+    integrity = json.loads(integrity_rows[0][0]) if integrity_rows else {}
+    producers = _producers(context, run_cut, board_parameters, integrity)
+    breakers = breaker_record(context, producers, run_cut.cut)
     created_at = datetime.now(UTC)
     snapshot_id = snapshots.new_snapshot_id(parameters["as_of"], created_at, context.run.run_id)
     manifest = {
@@ -117,13 +139,20 @@ def leaderboard_snapshot(
             "rule": "votes with voted_at before the cutoff; undated arena rows count in every snapshot",
             **parameters["votes"],
         },
-        "parameters": {k: v for k, v in parameters.items() if k not in ("votes",)},
+        "run": {
+            "dagster_run_id": context.run_id,
+            **run_cut.cut.key(),
+            "defaults": list(run_cut.cut.defaults),
+            "tables_from_runs": producers,
+        },
+        "breakers": breakers,
+        "parameters": {k: v for k, v in parameters.items() if k not in ("votes", "run")},
         "boards": sorted(set(board["board"])),
         "segments": {dim: board_parameters[dim] for dim in SEGMENT_DIMENSIONS if dim in board_parameters},
         "style": board_parameters.get("style", {}),
         "registry": registry_section,
         "input": inputs,
-        "integrity": json.loads(integrity_rows[0][0]) if integrity_rows else None,
+        "integrity": {k: v for k, v in integrity.items() if k != "run"} or None,
         "contributors": {"records_in": records_in, "invalid": invalid, "verified_profiles": profiles},
         "other_landing_files": [
             {"path": p, "sha256": s, "kind": k, "status": st, "rows_in": n, "error": e}

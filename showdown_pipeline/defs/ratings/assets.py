@@ -8,13 +8,18 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from showdown_pipeline import settings
 from showdown_pipeline.core import boards
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.bradley_terry import ELO_SCALE, RatingError
 from showdown_pipeline.core.sql import query_arrow, query_frame, run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
-from showdown_pipeline.defs.resources import WAREHOUSE_POOL, replace_table, warehouse
+from showdown_pipeline.defs.resources import (
+    WAREHOUSE_POOL,
+    RunCutResource,
+    ensure_same_cut,
+    replace_table,
+    warehouse,
+)
 
 # Tables the boards are written to; publish reads them all.
 BOARD_TABLES = {
@@ -25,20 +30,12 @@ BOARD_TABLES = {
 
 
 class RatingConfig(dg.Config):
-    """Knobs of a rating run; every value is recorded in the snapshot manifest."""
+    """Knobs of a rating run; every value is recorded in the snapshot manifest. The data cut, anchor and seed
+    are the run's own (tags showdown/as_of, showdown/anchor, showdown/anchor_rating, showdown/seed)."""
 
-    as_of: str | None = Field(
-        default=None,
-        description="Data cut YYYY-MM-DD: the instant D 00:00:00 UTC; votes at or after it wait. Default: today (UTC).",
-    )
-    anchor_model: str | None = Field(
-        default=None, description="Model pinned at anchor_rating. Default: the registry's first model."
-    )
-    anchor_rating: float = Field(default=1000.0, description="Rating of the anchor model.")
     bootstrap_rounds: int = Field(
         default=1000, description="Percentile bootstrap rounds (0: sandwich interval only)."
     )
-    seed: int = Field(default=20_240_601, description="Seed of the bootstrap (and of the shrinkage folds).")
     workers: int = Field(
         default=1, description="Processes for the bootstrap (more help only beyond 2 cores)."
     )
@@ -90,15 +87,15 @@ def _preview(frame: pd.DataFrame, n: int = 10) -> dg.MetadataValue:
 
 @dg.asset(group_name="ratings", deps=["votes_counted"], pool=WAREHOUSE_POOL)
 def overall_ratings(
-    context: dg.AssetExecutionContext, config: RatingConfig, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, config: RatingConfig, duckdb: DuckDBResource, run_cut: RunCutResource
 ) -> dg.MaterializeResult:
     """One row per model: raw Bradley-Terry rating on counted votes before the cut, 95% bootstrap and sandwich CIs, rank.
 
     Ties count ½ (LMArena convention); rating = anchor_rating + 400/ln10 · θ with the anchor pinned.
     Rank = 1 + number of models whose lower bound is above this model's upper bound.
     """
-    as_of = settings.parse_as_of(config.as_of)
-    cutoff = settings.cutoff_instant(as_of)
+    cut = run_cut.cut
+    as_of, cutoff = cut.as_of, cut.cutoff
     with warehouse(duckdb) as conn:
         cells = query_frame(conn, "ratings/pair_outcome_counts", {"cutoff": cutoff})
         stats = query_frame(conn, "ratings/model_vote_stats", {"cutoff": cutoff})
@@ -109,20 +106,16 @@ def overall_ratings(
         before, after, undated = run_sql(conn, "ratings/cut_counts", {"cutoff": cutoff}).fetchall()[0]
         default_anchor, from_registry = run_sql(conn, "ratings/default_anchor").fetchall()[0]
         integrity_rows = conn.execute("SELECT summary FROM integrity_summary").fetchall()
-    integrity_as_of = json.loads(integrity_rows[0][0])["as_of"] if integrity_rows else None
-    if integrity_as_of != as_of.isoformat():
-        raise dg.Failure(
-            description=f"integrity ran as of {integrity_as_of} but ratings as of {as_of.isoformat()}: "
-            "give both the same as_of (showdown run --as-of does)"
-        )
+    integrity_summary = json.loads(integrity_rows[0][0]) if integrity_rows else {}
+    ensure_same_cut(context, run_cut, integrity_summary.get("run"), "votes_counted")
     if cells.empty:
         raise dg.Failure(
             description=f"no counted votes before the data cut {cutoff.isoformat()}; nothing to rate"
         )
-    anchor = config.anchor_model or default_anchor
+    anchor = cut.anchor_model or default_anchor
     anchor_source = (
         "--anchor"
-        if config.anchor_model
+        if cut.anchor_model
         else (
             "the registry's first model"
             if from_registry
@@ -135,10 +128,10 @@ def overall_ratings(
             cells,
             stats,
             anchor,
-            config.anchor_rating,
+            cut.anchor_rating,
             thresholds,
             bootstrap_rounds=config.bootstrap_rounds,
-            seed=config.seed,
+            seed=cut.seed,
             workers=config.workers,
         )
     except RatingError as exc:
@@ -150,9 +143,10 @@ def overall_ratings(
     )
 
     parameters = {
+        "run": run_cut.record(),
         "as_of": as_of.isoformat(),
         "cutoff_utc": cutoff.isoformat().replace("+00:00", "Z"),
-        "anchor": {"model_id": anchor, "rating": config.anchor_rating, "source": anchor_source},
+        "anchor": {"model_id": anchor, "rating": cut.anchor_rating, "source": anchor_source},
         "scale": {"elo_per_logit": ELO_SCALE, "formula": "rating = anchor_rating + 400/ln(10) * theta"},
         "tie_score": 0.5,
         "interval": {
@@ -164,7 +158,7 @@ def overall_ratings(
         },
         "bootstrap": {
             "rounds": config.bootstrap_rounds,
-            "seed": config.seed,
+            "seed": cut.seed,
             "resampling": "Poisson bootstrap (each vote counted Poisson(1) times)",
         },
         "prior": bt.prior_description(board.extra["prior_precision"]),
@@ -200,7 +194,7 @@ def overall_ratings(
         metadata={
             **row_count(len(board.frame)),
             "as_of": as_of.isoformat(),
-            "anchor": f"{anchor} = {config.anchor_rating:g} ({anchor_source})",
+            "anchor": f"{anchor} = {cut.anchor_rating:g} ({anchor_source})",
             "votes_counted": before + undated,
             "votes_waiting_after_cut": after,
             "interval": board.frame["ci_method"].iloc[0],
@@ -215,16 +209,17 @@ def overall_ratings(
 
 @dg.asset(group_name="ratings", deps=["overall_ratings"], pool=WAREHOUSE_POOL)
 def style_ratings(
-    context: dg.AssetExecutionContext, config: StyleConfig, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, config: StyleConfig, duckdb: DuckDBResource, run_cut: RunCutResource
 ) -> dg.MaterializeResult:
     """One row per model: style-controlled Bradley-Terry rating (length, markdown, loading time held equal), 95% sandwich CI.
 
     Same data cut, anchor and thresholds as overall_ratings; the fitted style coefficients are
     published with each snapshot.
     """
+    cutoff = run_cut.cut.cutoff
     with warehouse(duckdb) as conn:
         overall = load_parameters(conn, "overall")
-        cutoff = settings.cutoff_instant(settings.parse_as_of(overall["as_of"]))
+        ensure_same_cut(context, run_cut, overall.get("run"), "overall_ratings")
         with_features, counted = run_sql(
             conn, "ratings/style_feature_coverage", {"cutoff": cutoff}
         ).fetchall()[0]
@@ -236,7 +231,13 @@ def style_ratings(
         stats = query_frame(conn, "ratings/model_vote_stats", {"cutoff": cutoff})
     anchor = overall["anchor"]["model_id"]
     thresholds = boards.Thresholds(**overall["thresholds"])
-    parameters = {"ridge": config.ridge, "votes_with_features": with_features, "votes_counted": counted}
+    parameters = {
+        "run": run_cut.record(),
+        "anchor": overall["anchor"],
+        "ridge": config.ridge,
+        "votes_with_features": with_features,
+        "votes_counted": counted,
+    }
     if not with_features or anchor not in rows.votes_per_model().index:
         reason = (
             "no counted votes carry style features"
@@ -303,13 +304,16 @@ SEGMENT_SPECS = [
 
 
 @dg.multi_asset(specs=SEGMENT_SPECS, can_subset=True, pool=WAREHOUSE_POOL)
-def segment_ratings(context: dg.AssetExecutionContext, config: SegmentConfig, duckdb: DuckDBResource):
+def segment_ratings(
+    context: dg.AssetExecutionContext, config: SegmentConfig, duckdb: DuckDBResource, run_cut: RunCutResource
+):
     """Segment boards, one asset per dimension (materialize one dimension alone from the UI)."""
     for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
         dim = key.to_user_string().removesuffix("_ratings")
+        cutoff = run_cut.cut.cutoff
         with warehouse(duckdb) as conn:
             overall_params = load_parameters(conn, "overall")
-            cutoff = settings.cutoff_instant(settings.parse_as_of(overall_params["as_of"]))
+            ensure_same_cut(context, run_cut, overall_params.get("run"), "overall_ratings")
             run_sql(conn, "ratings/create_segmented_votes")
             cells = query_frame(
                 conn, "ratings/segment_outcome_counts", {"cutoff": cutoff, "segment_dim": dim}
@@ -322,7 +326,7 @@ def segment_ratings(context: dg.AssetExecutionContext, config: SegmentConfig, du
             anchor_rating=overall_params["anchor"]["rating"],
         )
         thresholds = boards.Thresholds(**overall_params["thresholds"])
-        seed = int(overall_params["bootstrap"]["seed"])
+        seed = run_cut.cut.seed
         if cells.empty:
             frame, prior_sd, scores = (
                 pd.DataFrame(columns=[*boards.LEADERBOARD_COLUMNS, "theta", "se"]),
@@ -345,6 +349,7 @@ def segment_ratings(context: dg.AssetExecutionContext, config: SegmentConfig, du
                 seed=seed,
             )
         parameters = {
+            "run": run_cut.record(),
             "dimension": dim,
             "prior_sd": prior_sd,
             "prior_sd_source": "config" if config.prior_sd is not None else "held-out likelihood",

@@ -1,0 +1,218 @@
+"""A run carries its own data cut, anchor and seed (run tags), read once: a run crossing midnight keeps one
+cut, another run rewriting the tables mid-run cannot smuggle its cut into this run's snapshot, and the
+schedule, the sensor, the CLI and UI launches all give the run its cut."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+
+from showdown_pipeline import cli, settings, snapshots
+from showdown_pipeline.core import run_cut
+from showdown_pipeline.definitions import ASSET_CHECKS, REBUILD_ASSETS
+from showdown_pipeline.defs import automation
+from showdown_pipeline.defs.publish import assets as publish_assets
+from showdown_pipeline.defs.resources import ShowdownPaths, build_resources
+from showdown_pipeline_tests.conftest import cut_tags, materialize_pipeline
+from showdown_pipeline_tests.landing_builder import build_messy_landing
+
+
+class _MidnightClock(datetime):
+    """datetime whose now() reads 23:59:59.9 UTC the first time and the next day afterwards."""
+
+    calls = 0
+
+    @classmethod
+    def now(cls, tz=None):
+        cls.calls += 1
+        instant = datetime(2030, 1, 1, 23, 59, 59, 900_000, tzinfo=UTC)
+        if cls.calls > 1:
+            instant += timedelta(seconds=1)
+        return instant.astimezone(tz) if tz else instant.replace(tzinfo=None)
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory):
+    root = build_messy_landing(tmp_path_factory.mktemp("cut") / "landing").root
+    landed = datetime(2026, 5, 30, 12, tzinfo=UTC).timestamp()  # files landed before the nightly tick below
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (landed, landed))
+    return root
+
+
+def test_a_run_whose_steps_straddle_midnight_uses_one_cut(landing, tmp_path, monkeypatch):
+    """No tag: the cut is the UTC date the run was created, read once; steps that read the clock on either
+    side of midnight (the pipeline's one clock, moved here) do not each pick their own "today"."""
+    monkeypatch.setattr(settings, "datetime", _MidnightClock)
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize_pipeline(landing, tmp_path / "home", as_of=None, instance=instance)
+    assert result.success, cli.failure_reason(result)
+    created = instance.get_run_record_by_id(result.run_id).create_timestamp
+    created_day = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC).date()
+    manifest = snapshots.latest(tmp_path / "home").manifest
+    assert manifest["data_cut"]["as_of"] == created_day.isoformat()
+    assert manifest["integrity"]["as_of"] == created_day.isoformat()
+    assert manifest["run"]["as_of"] == created_day.isoformat() and "as_of" in manifest["run"]["defaults"]
+    assert {s["run"]["as_of"] for s in manifest["segments"].values()} == {created_day.isoformat()}
+    # the cut the run used is written on the run, so the UI shows it and a re-execution keeps it
+    assert instance.get_run_by_id(result.run_id).tags[run_cut.TAG_AS_OF] == created_day.isoformat()
+
+
+def test_another_run_rewriting_the_tables_mid_run_cannot_publish_its_cut(landing, tmp_path, monkeypatch):
+    """Run A (cut 2026-06-01) makes its boards; run B (cut 2026-05-01) rewrites counted votes and boards; A
+    reaches publish: A refuses, nothing is published under A's name with B's cut."""
+    home = tmp_path / "home"
+    original = publish_assets.read_boards
+    interleaved = {}
+
+    def run_b_then_read(conn):
+        if not interleaved:
+            selection = dg.AssetSelection.assets(
+                "user_flags", "vote_exclusions", "votes_counted", "overall_ratings", "style_ratings"
+            ) | dg.AssetSelection.assets(*[f"{d}_ratings" for d in ("country", "age_band")])
+            interleaved["b"] = dg.materialize(
+                [*REBUILD_ASSETS, *ASSET_CHECKS],
+                selection=selection,
+                resources=build_resources(landing, home),
+                run_config={"ops": {"overall_ratings": {"config": {"bootstrap_rounds": 20}}}},
+                tags=cut_tags("2026-05-01"),
+                raise_on_error=False,
+            )
+        return original(conn)
+
+    monkeypatch.setattr(publish_assets, "read_boards", run_b_then_read)
+    run_a = materialize_pipeline(landing, home, as_of="2026-06-01")
+    assert interleaved["b"].success, cli.failure_reason(interleaved["b"])
+    assert not run_a.success
+    reason = cli.failure_reason(run_a)
+    assert reason.startswith("leaderboard_snapshot: ") and "was rewritten by run" in reason
+    assert reason.split("by run ")[1][:8] == interleaved["b"].run_id[:8]
+    assert not (home / "snapshots" / "LATEST").exists()
+
+
+def test_a_publish_only_run_refuses_boards_of_another_cut(landing, tmp_path):
+    """An analyst publishing alone: boards made as of 2026-06-01 are not published under a 2026-05-01 cut."""
+    home = tmp_path / "home"
+    first = materialize_pipeline(landing, home, as_of="2026-06-01")
+    assert first.success
+    instance = dg.DagsterInstance.ephemeral()
+    publish = dg.materialize(
+        [*REBUILD_ASSETS, *ASSET_CHECKS],
+        selection=dg.AssetSelection.assets("leaderboard_snapshot"),
+        resources=build_resources(landing, home),
+        tags=cut_tags("2026-05-01"),
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not publish.success
+    reason = cli.failure_reason(publish)
+    assert "as_of '2026-06-01' (this run: '2026-05-01')" in reason
+    assert [s.snapshot_id for s in snapshots.list_all(home)] == [snapshots.latest(home).snapshot_id]
+
+
+def test_the_anchor_and_seed_tags_reach_every_board_and_the_manifest(landing, tmp_path):
+    result = materialize_pipeline(landing, tmp_path / "home", anchor="m-b", anchor_rating=1114.0, seed=7)
+    assert result.success, cli.failure_reason(result)
+    manifest = snapshots.latest(tmp_path / "home").manifest
+    assert manifest["parameters"]["anchor"] == {"model_id": "m-b", "rating": 1114.0, "source": "--anchor"}
+    assert manifest["parameters"]["bootstrap"]["seed"] == 7
+    assert {s["seed"] for s in manifest["segments"].values()} == {7}
+    assert manifest["style"]["anchor"]["model_id"] == "m-b"
+    assert manifest["run"] | {"defaults": None} == {
+        "dagster_run_id": result.run_id,
+        "as_of": "2026-06-01",
+        "anchor_model": "m-b",
+        "anchor_rating": 1114.0,
+        "seed": 7,
+        "defaults": None,
+        "tables_from_runs": manifest["run"]["tables_from_runs"],
+    }
+    assert set(manifest["run"]["tables_from_runs"].values()) == {result.run_id}
+    board = snapshots.latest(tmp_path / "home").leaderboard()
+    raw = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")].set_index("model_id")
+    assert raw.loc["m-b", "rating"] == pytest.approx(1114.0)
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        ({run_cut.TAG_AS_OF: "2026-13-01"}, "as_of must be YYYY-MM-DD"),
+        ({run_cut.TAG_ANCHOR_RATING: "nan"}, "anchor rating must be finite"),
+        ({run_cut.TAG_ANCHOR_RATING: "1e999"}, "anchor rating must be finite"),
+        ({run_cut.TAG_SEED: "-1"}, "seed must be between 0 and"),
+        ({run_cut.TAG_ANCHOR: " \u200b"}, "anchor model must be a printable"),
+        ({run_cut.TAG_OVERRIDES: "anchor_at_pinned_value,everything"}, "unknown breaker 'everything'"),
+    ],
+)
+def test_a_run_with_a_bad_cut_tag_fails_before_any_step_with_one_line(tags, message, landing, tmp_path):
+    result = dg.materialize(
+        [*REBUILD_ASSETS, *ASSET_CHECKS],
+        resources=build_resources(landing, tmp_path / "home"),
+        tags={**cut_tags("2026-06-01"), **tags},
+        raise_on_error=False,
+    )
+    assert not result.success
+    reason = cli.failure_reason(result)
+    assert message in reason and "\n" not in reason
+    assert not result.get_asset_materialization_events()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--seed", "-3"], "seed must be between 0 and"),
+        (["--override-breaker", "no_such_breaker"], "unknown breaker 'no_such_breaker'"),
+        (["--anchor", "m-a=inf"], "anchor rating must be finite"),
+    ],
+)
+def test_cli_refuses_a_bad_cut_in_one_line(argv, message, tmp_path, capsys):
+    (tmp_path / "landing").mkdir()
+    code = cli.main(["run", "--landing", str(tmp_path / "landing"), "--home", str(tmp_path / "home"), *argv])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "home").exists()
+
+
+def test_the_schedule_at_0200_utc_tags_the_run_with_that_days_cut(landing, tmp_path):
+    paths = ShowdownPaths(landing_dir=str(landing), home_dir=str(tmp_path / "home"))
+    tick = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+    with dg.build_schedule_context(scheduled_execution_time=tick, resources={"paths": paths}) as context:
+        request = automation.nightly_full_rebuild(context)
+    assert isinstance(request, dg.RunRequest)
+    assert request.tags[run_cut.TAG_AS_OF] == "2026-06-01" and request.run_key == "nightly-2026-06-01"
+    assert request.tags["dagster/asset_partition_range_end"] == "2026-05-30"
+    assert not (request.run_config or {}).get("ops")  # no step gets its own as_of any more
+    cut = run_cut.cut_from_tags(request.tags, datetime(2026, 6, 2, 0, 30, tzinfo=UTC))  # run starts late
+    assert cut.as_of.isoformat() == "2026-06-01" and cut.seed == run_cut.DEFAULT_SEED
+
+
+def test_the_landing_sensor_tags_its_run_with_one_cut(landing, tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "utc_now", lambda: datetime(2026, 6, 3, 23, 59, 59, tzinfo=UTC))
+    paths = ShowdownPaths(landing_dir=str(landing), home_dir=str(tmp_path / "home"))
+    with dg.build_sensor_context(resources={"paths": paths}) as context:
+        request = automation.landing_files_sensor(context)
+    assert isinstance(request, dg.RunRequest)
+    assert request.tags[run_cut.TAG_AS_OF] == "2026-06-03"
+
+
+def test_a_scheduled_run_executes_with_the_schedules_cut(landing, tmp_path):
+    """The schedule's request, executed as the daemon would (its tags, no run config), publishes its cut."""
+    paths = ShowdownPaths(landing_dir=str(landing), home_dir=str(tmp_path / "home"))
+    tick = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+    with dg.build_schedule_context(scheduled_execution_time=tick, resources={"paths": paths}) as context:
+        request = automation.nightly_full_rebuild(context)
+    result = dg.materialize(
+        [*REBUILD_ASSETS, *ASSET_CHECKS],
+        resources=build_resources(landing, tmp_path / "home"),
+        run_config={"ops": {"overall_ratings": {"config": {"bootstrap_rounds": 50}}}},
+        tags=request.tags,
+        raise_on_error=False,
+    )
+    assert result.success, cli.failure_reason(result)
+    manifest = snapshots.latest(tmp_path / "home").manifest
+    assert manifest["data_cut"]["as_of"] == "2026-06-01" and manifest["integrity"]["as_of"] == "2026-06-01"
