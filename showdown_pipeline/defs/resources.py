@@ -27,7 +27,7 @@ class WarehouseResource(DuckDBResource):
     home_dir: str = Field(description="The home whose lock a run holds while it uses the warehouse.")
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        run = context.dagster_run
+        run = context.run
         command = f"dagster run {run.run_id[:8]} of {run.job_name}" if run else None
         try:
             acquired = lock.acquire(Path(self.home_dir), command)
@@ -69,7 +69,7 @@ class RunCutResource(dg.ConfigurableResource):
     _run_id: str | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        run = context.dagster_run
+        run = context.run
         tags = dict(run.tags) if run else {}
         created = _run_created_at(context.instance, run.run_id) if run else settings.utc_now()
         try:
@@ -157,7 +157,7 @@ def build_resources(landing_dir: Path, home_dir: Path) -> dict[str, object]:
 def materialized_in_run(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> set[str]:
     """Asset keys this run has materialized so far."""
     records = context.instance.get_records_for_run(
-        context.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
     ).records
     return {r.event_log_entry.dagster_event.asset_key.to_user_string() for r in records}
 
@@ -172,7 +172,7 @@ def ensure_same_cut(
     made it: a step never takes another run's cut from a shared table."""
     if not recorded:
         raise dg.Failure(description=f"{asset} records no data cut: materialize it in this run")
-    if asset in materialized_in_run(context) and recorded.get("run_id") != context.run_id:
+    if asset in materialized_in_run(context) and recorded.get("run_id") != context.run.run_id:
         raise dg.Failure(
             description=f"{asset} was rewritten by run {str(recorded.get('run_id'))[:8]} after this run "
             f"made it; run again"

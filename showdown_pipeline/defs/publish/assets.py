@@ -140,7 +140,7 @@ def leaderboard_snapshot(
             **parameters["votes"],
         },
         "run": {
-            "dagster_run_id": context.run_id,
+            "dagster_run_id": context.run.run_id,
             **run_cut.cut.key(),
             "defaults": list(run_cut.cut.defaults),
             "tables_from_runs": producers,

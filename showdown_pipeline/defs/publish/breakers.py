@@ -176,12 +176,12 @@ def breaker_record(context: dg.AssetExecutionContext, producers: dict[str, str],
     from datetime import UTC, datetime
 
     by_run = {
-        run_id: _evaluations(context.instance, run_id) for run_id in {*producers.values(), context.run_id}
+        run_id: _evaluations(context.instance, run_id) for run_id in {*producers.values(), context.run.run_id}
     }
     rows, problems = [], []
     for asset, run_id in producers.items():
         for name in GUARDED[asset]:
-            found = by_run[context.run_id].get((asset, name)) or by_run[run_id].get((asset, name))
+            found = by_run[context.run.run_id].get((asset, name)) or by_run[run_id].get((asset, name))
             if found is None:
                 problems.append(f"breaker {name} was not evaluated on {asset} (made by run {run_id[:8]})")
                 continue
@@ -215,7 +215,7 @@ def breaker_record(context: dg.AssetExecutionContext, producers: dict[str, str],
             "breakers": sorted({r["breaker"] for r in overridden}),
             "requested": list(cut.overrides),
             "by": cut.override_by or "unknown (no showdown/override_by tag)",
-            "run_id": context.run_id,
+            "run_id": context.run.run_id,
             "tripped": overridden,
         }
         if cut.overrides

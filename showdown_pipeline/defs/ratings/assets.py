@@ -162,7 +162,7 @@ def overall_ratings(
             "resampling": "Poisson bootstrap (each vote counted Poisson(1) times)",
         },
         "prior": bt.prior_description(board.extra["prior_precision"]),
-        "components": [c.describe(config.anchor_rating) for c in board.components],
+        "components": [c.describe(cut.anchor_rating) for c in board.components],
         "thresholds": {
             "min_votes": config.min_votes,
             "min_users": config.min_users,
@@ -188,7 +188,7 @@ def overall_ratings(
     for part in board.components[1:]:
         context.log.warning(
             f"component {part.number} ({', '.join(part.models)}) is not connected to the anchor {anchor}: "
-            f"rated on its own scale with {part.anchor} = {config.anchor_rating:g}"
+            f"rated on its own scale with {part.anchor} = {cut.anchor_rating:g}"
         )
     return dg.MaterializeResult(
         metadata={
