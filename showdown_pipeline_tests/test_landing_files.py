@@ -578,3 +578,18 @@ def test_a_rejected_models_csv_with_no_earlier_registry_stops_the_run(tmp_path, 
     assert not (tmp_path / "home" / "snapshots").exists() or not any(
         (tmp_path / "home" / "snapshots").iterdir()
     )
+
+
+def test_published_errors_carry_no_server_folders():
+    """A reader's error that names an absolute path (DuckDB does, for the staged copy) keeps only the
+    file's own name: the server's landing root and home never reach the public manifest or report."""
+    from showdown_pipeline.core.landing import public_error
+
+    message = (
+        "IO Error: No magic bytes in '/srv/showdown/home/.staging/ingest/ab12.parquet' "
+        "(also /srv/landing/votes/2026-03-01/a b.jsonl)"
+    )
+    cleaned = public_error(message)
+    assert "/srv" not in cleaned and "ab12.parquet" in cleaned and "a b.jsonl" in cleaned
+    assert public_error("line 2: expected '/' or digit") == "line 2: expected '/' or digit"
+    assert public_error(None) is None

@@ -216,3 +216,33 @@ def test_a_scheduled_run_executes_with_the_schedules_cut(landing, tmp_path):
     assert result.success, cli.failure_reason(result)
     manifest = snapshots.latest(tmp_path / "home").manifest
     assert manifest["data_cut"]["as_of"] == "2026-06-01" and manifest["integrity"]["as_of"] == "2026-06-01"
+
+
+def test_a_file_stamped_in_the_future_is_ingested_when_the_step_starts_after_midnight(tmp_path, monkeypatch):
+    """The ingest step places files in landing days with the day its run was created, not its own clock:
+    a file stamped in the future belongs to the last day of the run's range even when the step itself
+    starts after midnight (it used to fall in "tomorrow", outside the range, and was skipped unrecorded)."""
+    from showdown_pipeline.defs import partitions
+    from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
+    from showdown_pipeline_tests.landing_builder import random_valid_votes, write_jsonl
+
+    root = tmp_path / "landing"
+    path = write_jsonl(root / "votes" / "future.jsonl", random_valid_votes(0, 12, ["m-a", "m-b"], seed=3))
+    future = datetime(2030, 1, 1, tzinfo=UTC).timestamp()
+    os.utime(path, (future, future))
+    tags = partitions.landing_range_tags(root)  # computed at launch: the future file is in today's partition
+
+    class _Tomorrow(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(days=1)
+
+    monkeypatch.setattr(partitions, "datetime", _Tomorrow)  # the step's own clock has passed midnight
+    result = dg.materialize(
+        [landing_zone_ingest],
+        resources=build_resources(root, tmp_path / "home"),
+        instance=dg.DagsterInstance.ephemeral(),
+        tags=tags,
+    )
+    events = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("raw_votes")]
+    assert events[-1].materialization.metadata["rows_added"].value == 12

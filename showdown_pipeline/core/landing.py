@@ -325,7 +325,17 @@ def _record_unread(conn, lf: LandingFile, run_id: str, reason: str) -> IngestOut
     return _record(conn, lf, run_id, key, "rejected", 0, 0, reason)
 
 
+_ABSOLUTE_DIRS = re.compile(r"(?<![\w.~])/(?:[^/\s'\"]+/)+")
+
+
+def public_error(message: str | None) -> str | None:
+    """An error as it may be published: the folders of absolute paths (the server's landing root, the
+    home's staging area) are cut, the file's own name is kept."""
+    return None if message is None else _ABSOLUTE_DIRS.sub("", message)
+
+
 def _record(conn, lf: LandingFile, run_id: str, key: str, status: str, rows_in: int, blank: int, error):
+    error = public_error(error)
     run_sql(
         conn,
         "ingest/landing_file_record",

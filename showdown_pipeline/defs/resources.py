@@ -71,7 +71,7 @@ class RunCutResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         run = context.run
         tags = dict(run.tags) if run else {}
-        created = _run_created_at(context.instance, run.run_id) if run else settings.utc_now()
+        created = run_created_at(context.instance, run.run_id) if run else settings.utc_now()
         try:
             cut = run_cut.cut_from_tags(tags, created)
         except run_cut.CutError as exc:
@@ -92,7 +92,7 @@ class RunCutResource(dg.ConfigurableResource):
         return {"run_id": self._run_id, **self.cut.key()}
 
 
-def _run_created_at(instance: dg.DagsterInstance | None, run_id: str) -> datetime:
+def run_created_at(instance: dg.DagsterInstance | None, run_id: str) -> datetime:
     record = instance.get_run_record_by_id(run_id) if instance is not None else None
     if record is None or record.create_timestamp is None:
         return settings.utc_now()

@@ -10,7 +10,7 @@ from showdown_pipeline.core import landing
 from showdown_pipeline.core.staging import IngestLimits
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.partitions import landing_days, landing_partition_of
-from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, warehouse
+from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, run_created_at, warehouse
 
 INGEST_SPECS = [
     dg.AssetSpec(
@@ -58,8 +58,11 @@ def landing_zone_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
     read once, by its literal path, through a staged copy; limits come from SHOWDOWN_MAX_* (core/staging.py).
     """
     days = set(context.partition_keys)
+    # "today" is the day the run was created, never the step's clock: a file stamped in the future, or a
+    # step that starts after midnight, still falls in the day the run's range was computed with
+    today = run_created_at(context.instance, context.run.run_id).date()
     discovered = landing.discover_landing_files(paths.landing)
-    files = [lf for lf in discovered if landing_partition_of(lf.landed_at) in days]
+    files = [lf for lf in discovered if landing_partition_of(lf.landed_at, today) in days]
     if len(files) < len(discovered):
         context.log.info(f"{len(discovered) - len(files)} landing files belong to days outside this run")
     place = landing.IngestPlace(
