@@ -55,6 +55,14 @@ def test_pipeline_publishes_both_groups_of_real_arena_votes_on_their_own_scales(
     assert "NOT comparable with the main board" in rest
     assert all(m in rest for m in GROUP_B) and not any(m in main for m in GROUP_B)
 
+    # the report: the main table holds the anchor's part only; the other part has its own labelled block
+    html = (snapshot.path / "index.html").read_text(encoding="utf-8")
+    main_table = html.split('id="overall-table"', 1)[1].split("</table>", 1)[0]
+    assert all(m in main_table for m in GROUP_A) and not any(m in main_table for m in GROUP_B)
+    part = html.split('id="part-2"', 1)[1].split("</section>", 1)[0]
+    assert "pinned: vicuna-7b" in part and all(m in part for m in GROUP_B)
+    assert "Models not connected to alpaca-13b" in html
+
 
 def test_segment_rows_keep_their_overall_component_and_rank_within_it():
     """A segment's votes never link two overall components, so each model is shrunk towards its overall

@@ -291,7 +291,10 @@ def _clustering(clustering: dict | None) -> dict | None:
 
 def render_report(board: pd.DataFrame, manifest: dict, pairs: pd.DataFrame | None = None) -> str:
     """The snapshot's index.html."""
-    raw = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
+    raw_all = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
+    # the anchor's part of the comparison graph is the board; other parts are on scales of their own
+    part = raw_all["component"].fillna(1) if "component" in raw_all else pd.Series(1, index=raw_all.index)
+    raw, other_parts = raw_all[part == 1], raw_all[part != 1]
     style_board = board[(board["board"] == "style") & (board["segment_dim"] == "overall")]
     params = manifest.get("parameters", {})
     anchor = params.get("anchor", {})
@@ -313,6 +316,15 @@ def render_report(board: pd.DataFrame, manifest: dict, pairs: pd.DataFrame | Non
         "raw_plot": forest_plot(raw, "Raw ratings with 95% intervals"),
         "style_plot": forest_plot(style_board, "Style-controlled ratings with 95% intervals"),
         "overall_rows": _overall_rows(raw),
+        "other_parts": [
+            {
+                "component": int(part),
+                "anchor": str(rows["component_anchor"].iloc[0]),
+                "plot": forest_plot(rows, f"Part {int(part)} on its own scale"),
+                "rows": _overall_rows(rows),
+            }
+            for part, rows in (other_parts.groupby("component", sort=True) if len(other_parts) else [])
+        ],
         "coefficients": [
             {
                 "feature": str(c["feature"]),
