@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from showdown_pipeline.core.breakers import BREAKER_NAMES
-from showdown_pipeline.core.sql import all_sql_files, load_sql
+from showdown_pipeline.core.sql import all_sql_names, load_sql
 from showdown_pipeline.definitions import build_definitions
 
 ASSET_KEYS = {
@@ -66,10 +66,10 @@ def test_definitions_resolve(tmp_path):
 
 
 def test_every_sql_file_holds_one_statement():
-    files = all_sql_files()
-    assert len(files) > 10
-    for path in files:
-        load_sql(path.relative_to(path.parents[1]).with_suffix("").as_posix())
+    names = all_sql_names()
+    assert len(names) > 10
+    for name in names:
+        load_sql(name)
 
 
 def test_landing_sensor_requests_a_run_only_when_files_land(tmp_path):

@@ -9,15 +9,18 @@ import subprocess
 from pathlib import Path
 
 from showdown_pipeline import __version__
-from showdown_pipeline.core.sql import SQL_ROOT
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+# everything in the package that decides a number or its presentation: code, SQL, templates, reference data
+SOURCE_SUFFIXES = (".py", ".sql", ".j2", ".js", ".css", ".csv")
 
 
 @functools.cache
 def code_version() -> dict[str, str | None]:
     digest = hashlib.sha256()
-    files = sorted(PACKAGE_ROOT.rglob("*.py")) + sorted(SQL_ROOT.rglob("*.sql"))
+    files = sorted(
+        p for p in PACKAGE_ROOT.rglob("*") if p.suffix in SOURCE_SUFFIXES and "__pycache__" not in p.parts
+    )
     for path in files:
         digest.update(path.relative_to(PACKAGE_ROOT.parent).as_posix().encode())
         digest.update(b"\0")

@@ -1,18 +1,20 @@
-"""One way to reach the SQL in `sql/<stage>/<name>.sql`.
+"""One way to reach the SQL in `showdown_pipeline/sql/<stage>/<name>.sql`.
 
-Each file holds one idempotent statement; values are bound parameters (`$name`), never
+The SQL ships inside the package and is read with `importlib.resources`, so a wheel (non-editable)
+install finds it. Each file holds one idempotent statement; values are bound parameters (`$name`), never
 formatted into the text. A missing file is an error that names the file, not a silent no-op.
 """
 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import duckdb
 
-SQL_ROOT = Path(__file__).resolve().parents[2] / "sql"
+SQL_ROOT: Traversable = resources.files("showdown_pipeline") / "sql"
 
 
 class SqlFileMissing(FileNotFoundError):
@@ -22,7 +24,7 @@ class SqlFileMissing(FileNotFoundError):
 @functools.cache
 def load_sql(name: str) -> str:
     """Text of `sql/<name>.sql`, e.g. `load_sql("validate/votes_checked")`."""
-    path = SQL_ROOT / f"{name}.sql"
+    path = SQL_ROOT.joinpath(*f"{name}.sql".split("/"))
     if not path.is_file():
         raise SqlFileMissing(f"SQL file not found: {path} (looked up as {name!r})")
     text = path.read_text(encoding="utf-8")
@@ -47,8 +49,15 @@ def query_frame(conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, An
     return query_arrow(conn, name, params).to_pandas()
 
 
-def all_sql_files() -> list[Path]:
-    return sorted(SQL_ROOT.rglob("*.sql"))
+def all_sql_names() -> list[str]:
+    """Every statement's name (`<stage>/<name>`), e.g. for a test that loads them all."""
+    return sorted(
+        f"{stage.name}/{file.name.removesuffix('.sql')}"
+        for stage in SQL_ROOT.iterdir()
+        if stage.is_dir()
+        for file in stage.iterdir()
+        if file.name.endswith(".sql")
+    )
 
 
 def prepare_connection(conn: duckdb.DuckDBPyConnection) -> None:
