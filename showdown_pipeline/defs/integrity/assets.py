@@ -116,7 +116,7 @@ def integrity_checks(
         user_flags = (
             pd.concat([f for f in flags if len(f)], ignore_index=True)
             if any(len(f) for f in flags)
-            else integrity._frame([])
+            else integrity.flag_frame([])
         )
         user_flags = user_flags.astype({"score": float, "p_value": float, "excluded": bool})
         replace_table(conn, "user_flags", user_flags)
