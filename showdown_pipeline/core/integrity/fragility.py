@@ -17,55 +17,76 @@ def fragility(counts: bt.PairCounts, anchor: str, max_removed: int = 100_000) ->
     order = np.argsort(-fit.theta)
     first, second = int(order[0]), int(order[1])
     gap = fit.theta[first] - fit.theta[second]
+    per_vote = _gap_influence(counts, fit.theta, first, second)
+    removed = _greedy_removal(per_vote, counts.count, gap, max_removed)
+    found = {
+        "top_model": counts.models[first],
+        "runner_up": counts.models[second],
+        "gap_elo": float(gap * bt.ELO_SCALE),
+        "votes_to_flip_estimate": int(removed.sum()),
+    }
+    new_top, removed = _confirm(counts, anchor, first, per_vote, removed, max_removed)
+    if new_top is None:
+        found |= {
+            "votes_to_flip_confirmed": None,
+            "note": f"no flip found within {int(removed.sum())} removed votes",
+        }
+    else:
+        found |= {"votes_to_flip_confirmed": int(removed.sum()), "new_top_model": counts.models[new_top]}
+    return found | {"total_votes": int(counts.count.sum())}
+
+
+def _gap_influence(counts: bt.PairCounts, theta: np.ndarray, first: int, second: int) -> np.ndarray:
+    """Per cell, how much removing one of its votes narrows θ_first − θ_second (first order)."""
     m = counts.n_models
     design = bt.design_matrix(counts)
-    p = 1 / (1 + np.exp(-(design @ fit.theta)))
+    p = 1 / (1 + np.exp(-(design @ theta)))
     hess = bt.weighted_gram(design, counts.count * p * (1 - p)) + 1e-9 * np.eye(m)
     contrast = np.zeros(m)
     contrast[first], contrast[second] = 1.0, -1.0
     direction = np.linalg.solve(hess, contrast)  # H⁻¹ (e1 − e2)
-    per_vote = (design @ direction) * (counts.score - p)  # removing a vote changes the gap by −this
-    order_cells = np.argsort(-per_vote)
-    removed = np.zeros(len(counts.count))
+    return (design @ direction) * (counts.score - p)  # removing a vote changes the gap by −this
+
+
+def _greedy_removal(per_vote: np.ndarray, count: np.ndarray, gap: float, max_removed: int) -> np.ndarray:
+    """Votes removed per cell, most damaging cells first, until the predicted gap closes."""
+    removed = np.zeros(len(count))
     predicted, total = 0.0, 0
-    for c in order_cells:
+    for c in np.argsort(-per_vote):
         if per_vote[c] <= 0 or predicted >= gap or total >= max_removed:
             break
         need = int(np.ceil((gap - predicted) / per_vote[c]))
-        take = int(min(need, counts.count[c], max_removed - total))
+        take = int(min(need, count[c], max_removed - total))
         removed[c] = take
         predicted += take * per_vote[c]
         total += take
-    estimate = total
-    for _ in range(60):  # confirm by refitting; grow the removal until #1 changes
+    return removed
+
+
+def _confirm(
+    counts: bt.PairCounts,
+    anchor: str,
+    first: int,
+    per_vote: np.ndarray,
+    removed: np.ndarray,
+    max_removed: int,
+) -> tuple[int | None, np.ndarray]:
+    """Refit without the removed votes, growing the removal by 10% until #1 changes: the new #1 (None when
+    it never did) and the votes removed then."""
+    removed = removed.copy()
+    order_cells = np.argsort(-per_vote)
+    for _ in range(60):
         kept = bt.PairCounts(counts.models, counts.left, counts.right, counts.score, counts.count - removed)
         refit = bt.fit_bradley_terry(kept, anchor, ridge=1e-9)
         if int(np.argmax(refit.theta)) != first:
-            return {
-                "top_model": counts.models[first],
-                "runner_up": counts.models[second],
-                "gap_elo": float(gap * bt.ELO_SCALE),
-                "votes_to_flip_estimate": estimate,
-                "votes_to_flip_confirmed": int(removed.sum()),
-                "new_top_model": counts.models[int(np.argmax(refit.theta))],
-                "total_votes": int(counts.count.sum()),
-            }
+            return int(np.argmax(refit.theta)), removed
         grow = max(1, int(0.1 * removed.sum()))
         for c in order_cells:
             if per_vote[c] <= 0 or grow <= 0:
                 break
-            room = counts.count[c] - removed[c]
-            take = min(room, grow)
+            take = min(counts.count[c] - removed[c], grow)
             removed[c] += take
             grow -= take
         if removed.sum() >= min(max_removed, counts.count.sum() - 1):
             break
-    return {
-        "top_model": counts.models[first],
-        "runner_up": counts.models[second],
-        "gap_elo": float(gap * bt.ELO_SCALE),
-        "votes_to_flip_estimate": estimate,
-        "votes_to_flip_confirmed": None,
-        "note": f"no flip found within {int(removed.sum())} removed votes",
-        "total_votes": int(counts.count.sum()),
-    }
+    return None, removed
