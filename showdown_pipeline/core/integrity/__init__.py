@@ -2,7 +2,10 @@
 
 - `thresholds.py`: `IntegrityThresholds` (every knob, the UI's defaults) and the flag row's columns;
 - `checks.py`: one function per voter check, from frames aggregated in SQL to flag rows;
-- `fragility.py`: the fewest votes whose removal changes #1.
+- `registry.py`: `IntegrityCheck` (name, what it catches, thresholds, inputs, function) and `CHECKS`;
+- `fragility.py`: the fewest votes whose removal changes #1;
+- `run.py`: `run_integrity` — inputs read once through a `WarehouseSession`, the preliminary fit, the
+  checks, exclusions, votes for review, board movement and fragility, as an `IntegrityResult`.
 """
 
 from showdown_pipeline.core.integrity.checks import (
@@ -18,9 +21,24 @@ from showdown_pipeline.core.integrity.checks import (
     too_fast,
 )
 from showdown_pipeline.core.integrity.fragility import fragility
+from showdown_pipeline.core.integrity.registry import CHECKS, IntegrityCheck, IntegrityInputs, run_checks
+from showdown_pipeline.core.integrity.run import (
+    DEFAULT_ANOMALY_SEED,
+    IntegrityOptions,
+    IntegrityResult,
+    run_integrity,
+)
 from showdown_pipeline.core.integrity.thresholds import FLAG_COLUMNS, IntegrityThresholds, flag_frame
 
 __all__ = [
+    "CHECKS",
+    "DEFAULT_ANOMALY_SEED",
+    "IntegrityCheck",
+    "IntegrityInputs",
+    "IntegrityOptions",
+    "IntegrityResult",
+    "run_checks",
+    "run_integrity",
     "FLAG_COLUMNS",
     "IntegrityThresholds",
     "coordinated_sweeps",
