@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -43,6 +44,10 @@ INPUT_THRESHOLDS = {
 }
 
 
+CHECK_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")  # a check_name in tables and the manifest: no look-alikes
+CATCHES = re.compile(r"[^|\n]{10,200}\.")  # one sentence: a cell of the README's table
+
+
 class RegistryError(ValueError):
     """A check whose declaration does not match its function, or a registry that cannot run in order."""
 
@@ -63,10 +68,10 @@ class IntegrityCheck:
 
     def __post_init__(self) -> None:
         problems = []
-        if not self.name.isidentifier() or self.name != self.name.lower():
-            problems.append("its name must be a lower-case identifier")
-        if not self.catches.strip():
-            problems.append("it must say what it catches")
+        if not CHECK_NAME.fullmatch(self.name):
+            problems.append("its name must be lower-case ASCII letters, digits and underscores")
+        if not CATCHES.fullmatch(self.catches):
+            problems.append("what it catches must be one line ending with a full stop, without '|'")
         problems += [f"unknown threshold {n!r}" for n in self.thresholds if n not in THRESHOLD_NAMES]
         problems += [f"unknown input {n!r}" for n in self.inputs if n not in INPUT_NAMES]
         wanted = {*self.inputs, "t", *(["already"] if self.explained_by else [])}
