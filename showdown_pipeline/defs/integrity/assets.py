@@ -2,24 +2,28 @@
 
 import hashlib
 import json
-from dataclasses import asdict
 
 import dagster as dg
-import pandas as pd
+import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from showdown_pipeline.core import boards, integrity
-from showdown_pipeline.core import bradley_terry as bt
-from showdown_pipeline.core.sql import query_frame, run_sql
+from showdown_pipeline.core.integrity import (
+    IntegrityOptions,
+    IntegrityResult,
+    IntegrityThresholds,
+    run_integrity,
+)
+from showdown_pipeline.core.warehouse import DuckDBSession, WarehouseSession
 from showdown_pipeline.defs.metadata import markdown_table, row_count
-from showdown_pipeline.defs.resources import WAREHOUSE_POOL, RunCutResource, replace_table, warehouse
+from showdown_pipeline.defs.resources import WAREHOUSE_POOL, RunCutResource, warehouse
 
-_DEFAULTS = integrity.IntegrityThresholds()
+_DEFAULTS = IntegrityThresholds()
+_OPTIONS = IntegrityOptions()
 
 
 class IntegrityConfig(dg.Config):
-    """Thresholds of the checks (defaults: core/integrity.py, with their measured false-positive rates)."""
+    """Thresholds of the checks (defaults: `IntegrityThresholds` and `IntegrityOptions` in core/integrity)."""
 
     alpha: float = Field(default=_DEFAULTS.alpha, description="Family-wise error rate of each check.")
     daily_cap: int = Field(default=_DEFAULTS.daily_cap, description="Votes by one voter in one UTC day.")
@@ -27,9 +31,11 @@ class IntegrityConfig(dg.Config):
         default=_DEFAULTS.favour_z, description="z-score of a (voter, model) favouritism flag."
     )
     ring_z: float = Field(default=_DEFAULTS.ring_z, description="Pooled z-score of a collusion ring.")
-    fragility: bool = Field(default=True, description="Compute the fewest votes whose removal changes #1.")
+    fragility: bool = Field(
+        default=_OPTIONS.fragility, description="Compute the fewest votes whose removal changes #1."
+    )
     anomaly_seed: int = Field(
-        default=7_919,
+        default=_OPTIONS.anomaly_seed,
         description="Seed of the outcome-anomaly checkpoints; production runs set a private one (it is not published).",
     )
 
@@ -63,165 +69,75 @@ def integrity_checks(
     duckdb: DuckDBResource,
     run_cut: RunCutResource,
 ):
-    """Run every check before rating (on votes before the run's cut); excluded voters' votes leave the counted votes."""
-    t = integrity.IntegrityThresholds(
-        alpha=config.alpha, daily_cap=config.daily_cap, favour_z=config.favour_z, ring_z=config.ring_z
+    """Run every registered check (core/integrity/registry.py) before rating, on votes before the run's cut;
+    excluded voters' votes leave the counted votes."""
+    options = IntegrityOptions(
+        thresholds=IntegrityThresholds(
+            alpha=config.alpha, daily_cap=config.daily_cap, favour_z=config.favour_z, ring_z=config.ring_z
+        ),
+        fragility=config.fragility,
+        anomaly_seed=config.anomaly_seed,
     )
-    as_of, cutoff = run_cut.cut.as_of, run_cut.cut.cutoff
     with warehouse(duckdb) as conn:
-        stats = query_frame(
-            conn,
-            "integrity/user_vote_stats",
-            {
-                "cutoff": cutoff,
-                "min_seconds": t.min_seconds,
-                "max_tokens_per_second": t.max_tokens_per_second,
-            },
-        )
-        cells = query_frame(conn, "integrity/clean_pair_counts", {"cutoff": cutoff})
-        flags = [
-            integrity.too_fast(stats, t),
-            integrity.inhuman_regularity(stats, t),
-            integrity.daily_volume(stats, t),
-            integrity.position_bias(stats, t),
-            integrity.prompt_flooders(stats, t),
-        ]
-        preliminary = None
-        upsets = pd.DataFrame(columns=["row_key", "user_id", "winner_expected"])
-        if not cells.empty:
-            counts = boards.pair_counts_from_frame(cells)
-            groups = bt.components(counts)
-            main = counts.subset(groups[0]) if len(groups) > 1 else counts
-            preliminary = bt.fit_bradley_terry(main, main.models[0])
-            conn.register(
-                "integrity_theta",
-                pd.DataFrame({"model_id": list(preliminary.models), "theta": preliminary.theta}),
-            )
-            scores = query_frame(conn, "integrity/user_model_scores", {"cutoff": cutoff, "min_seen": 3})
-            sweeps = query_frame(
-                conn, "integrity/user_model_sweeps", {"cutoff": cutoff, "min_seen": t.sweep_min_seen}
-            )
-            upsets = query_frame(conn, "integrity/upsets", {"cutoff": cutoff, "max_p": t.upset_max_p})
-            conn.unregister("integrity_theta")
-            surprise = query_frame(conn, "integrity/vote_outcome_surprise", {"cutoff": cutoff})
-            shared = query_frame(conn, "integrity/shared_identities", {"max_group": t.ring_max_group})
-            individually = [integrity.favouritism(scores, t), integrity.rings(shared, scores, t)]
-            caught = set().union(*(set(f["user_id"]) for f in individually))
-            flags += [
-                *individually,
-                integrity.coordinated_sweeps(sweeps, t, already=caught),
-                integrity.disfavouring(scores, t),
-                integrity.outcome_anomaly(surprise, t, config.anomaly_seed),
-            ]
-        user_flags = (
-            pd.concat([f for f in flags if len(f)], ignore_index=True)
-            if any(len(f) for f in flags)
-            else integrity._frame([])
-        )
-        user_flags = user_flags.astype({"score": float, "p_value": float, "excluded": bool})
-        replace_table(conn, "user_flags", user_flags)
-        flood = query_frame(conn, "integrity/flood_prompt_exclusions", {"cutoff": cutoff})
-        by_user = query_frame(conn, "integrity/excluded_user_votes", {"cutoff": cutoff})
-        exclusions = pd.concat(
-            [by_user, flood[~flood["row_key"].isin(by_user["row_key"])]], ignore_index=True
-        )
-        replace_table(conn, "vote_exclusions", exclusions)
-        run_sql(conn, "integrity/votes_counted")
-        replace_table(conn, "vote_reviews", upsets.assign(reason="upset"))
-        counted_cells = query_frame(conn, "integrity/counted_pair_counts", {"cutoff": cutoff})
-        counted = conn.execute("SELECT count(*) FROM votes_counted").fetchall()[0][0]
-
-    movement, fragile = [], None
-    if preliminary is not None and not counted_cells.empty:
-        after_counts = boards.pair_counts_from_frame(counted_cells)
-        groups = bt.components(after_counts)
-        after_counts = after_counts.subset(groups[0]) if len(groups) > 1 else after_counts
-        anchor = (
-            preliminary.models[0] if preliminary.models[0] in after_counts.models else after_counts.models[0]
-        )
-        after = bt.fit_bradley_terry(after_counts, anchor)
-        before_c = (
-            pd.Series(preliminary.theta - preliminary.theta.mean(), index=preliminary.models) * bt.ELO_SCALE
-        )
-        after_c = pd.Series(after.theta - after.theta.mean(), index=after.models) * bt.ELO_SCALE
-        joined = pd.DataFrame({"with_exclusions": after_c, "without_exclusions": before_c}).dropna()
-        joined["change"] = joined["with_exclusions"] - joined["without_exclusions"]
-        joined["rank_with"] = joined["with_exclusions"].rank(ascending=False).astype(int)
-        joined["rank_without"] = joined["without_exclusions"].rank(ascending=False).astype(int)
-        top = joined.sort_values("rank_with").head(10)
-        movers = joined.reindex(joined["change"].abs().sort_values(ascending=False).index).head(5)
-        movement = [
-            {
-                "model_id": m,
-                "rank_with": int(r.rank_with),
-                "rank_without": int(r.rank_without),
-                "change_elo": round(float(r.change), 2),
-            }
-            for m, r in pd.concat([top, movers[~movers.index.isin(top.index)]]).iterrows()
-        ]
-        if config.fragility and after_counts.n_models >= 2:
-            fragile = integrity.fragility(after_counts, anchor)
-    removed = exclusions.groupby("check_name").size().to_dict() if len(exclusions) else {}
-    users_by_check = (
-        user_flags.groupby("check_name")["user_id"].nunique().to_dict() if len(user_flags) else {}
-    )
-    summary = {
-        "as_of": as_of.isoformat(),
-        "run": run_cut.record(),
-        "thresholds": asdict(t),
-        # the checkpoints stay secret; the commitment lets an auditor who is given the seed reproduce them
-        "anomaly_seed_sha256": hashlib.sha256(str(config.anomaly_seed).encode()).hexdigest(),
-        "users_flagged_by_check": {k: int(v) for k, v in users_by_check.items()},
-        "users_excluded": int(user_flags.loc[user_flags["excluded"], "user_id"].nunique())
-        if len(user_flags)
-        else 0,
-        "removed_by_check": {k: int(v) for k, v in removed.items()},
-        "votes_removed": int(len(exclusions)),
-        "votes_counted": int(counted),
-        "board_movement": movement,
-        "fragility": fragile,
-        "upsets_for_review": int(len(upsets)),
-    }
-    with warehouse(duckdb) as conn:
-        run_sql(conn, "integrity/create_integrity_summary")
-        conn.execute("INSERT INTO integrity_summary VALUES ($s)", {"s": json.dumps(summary, default=str)})
+        session = DuckDBSession(conn)
+        result = run_integrity(session, run_cut.cut, options, run_cut.record())
+        write_integrity(session, result)
+    summary = result.summary
     context.log.info(
         f"integrity: {summary['users_excluded']} voters excluded, {summary['votes_removed']} votes removed"
     )
     yield dg.MaterializeResult(
         asset_key="user_flags",
         metadata={
-            **row_count(len(user_flags)),
+            **row_count(result.flags.num_rows),
             "users_flagged_by_check": dg.MetadataValue.json(summary["users_flagged_by_check"]),
-            "preview": dg.MetadataValue.md(
-                markdown_table(
-                    # the event log lives outside the warehouse: voters appear as a hash prefix, not their id
-                    [
-                        (hashlib.sha256(str(u).encode()).hexdigest()[:10], c, round(float(sc), 2), r)
-                        for u, c, sc, r in user_flags.head(15)[
-                            ["user_id", "check_name", "score", "reason"]
-                        ].itertuples(index=False)
-                    ],
-                    ("voter (sha256 prefix)", "check", "score", "reason"),
-                )
-                if len(user_flags)
-                else "(no voter flagged)"
-            ),
+            "preview": dg.MetadataValue.md(_flag_preview(result.flags)),
         },
     )
     yield dg.MaterializeResult(
         asset_key="vote_exclusions",
         metadata={
-            **row_count(len(exclusions)),
+            **row_count(result.exclusions.num_rows),
             "drop_reasons": dg.MetadataValue.json(summary["removed_by_check"]),
         },
     )
     yield dg.MaterializeResult(
         asset_key="votes_counted",
         metadata={
-            **row_count(counted),
-            "rows_out": counted,
-            "fragility": dg.MetadataValue.json(fragile or {}),
-            "board_movement": dg.MetadataValue.json(movement),
+            **row_count(summary["votes_counted"]),
+            "rows_out": summary["votes_counted"],
+            "fragility": dg.MetadataValue.json(summary["fragility"] or {}),
+            "board_movement": dg.MetadataValue.json(summary["board_movement"]),
         },
+    )
+
+
+def write_integrity(session: WarehouseSession, result: IntegrityResult) -> None:
+    """Every table of one integrity run, together or not at all."""
+    with session.transaction():
+        session.replace_table("user_flags", result.flags)
+        session.replace_table("vote_exclusions", result.exclusions)
+        session.run("integrity/votes_counted")
+        session.replace_table("vote_reviews", result.reviews)
+        session.run("integrity/create_integrity_summary")
+        session.run(
+            "integrity/insert_integrity_summary", {"summary": json.dumps(result.summary, default=str)}
+        )
+
+
+def _flag_preview(flags: pa.Table, rows: int = 15) -> str:
+    """The first flags as a table; the event log lives outside the warehouse, so voters appear as a hash prefix."""
+    if not flags.num_rows:
+        return "(no voter flagged)"
+    return markdown_table(
+        [
+            (
+                hashlib.sha256(str(r["user_id"]).encode()).hexdigest()[:10],
+                r["check_name"],
+                round(r["score"], 2),
+                r["reason"],
+            )
+            for r in flags.slice(0, rows).to_pylist()
+        ],
+        ("voter (sha256 prefix)", "check", "score", "reason"),
     )

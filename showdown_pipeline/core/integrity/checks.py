@@ -1,69 +1,19 @@
-"""Fraud and collusion checks (DESIGN §4) on per-voter statistics aggregated in SQL.
+"""The voter checks (DESIGN §4): each takes frames aggregated in SQL and the thresholds and returns flag rows
+(user_id, check_name, score, p_value, reason, excluded). `registry.py` lists them, with what each catches,
+the thresholds it reads and the inputs it needs.
 
-Each check returns flag rows (user_id, check_name, score, p_value, reason, excluded). Thresholds are
-`IntegrityThresholds`. Measured false-positive rates (bench/bench_integrity.py, four 150k-vote demo
-worlds, 50,000 honest voters in all): 2 honest voters flagged in total, both by
-coordinated_favouritism (0.004%); every other check flagged none. On a 10M-vote demo world (833,333
-honest voters): none. Integrity sees only the landing
+Measured false-positive rates (bench/bench_integrity.py, four 150k-vote demo worlds, 50,000 honest voters
+in all): 2 honest voters flagged in total, both by coordinated_favouritism (0.004%); every other check
+flagged none. On a 10M-vote demo world (833,333 honest voters): none. Integrity sees only the landing
 zone: never the demo's truth files.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from showdown_pipeline.core import bradley_terry as bt
-
-FLAG_COLUMNS = ("user_id", "check_name", "score", "p_value", "reason", "excluded")
-
-
-@dataclass(frozen=True)
-class IntegrityThresholds:
-    alpha: float = 0.01  # family-wise error rate of each check (Bonferroni over the voters tested)
-    # bots: time-to-vote below min_seconds + reading both answers at max_tokens_per_second
-    min_seconds: float = 1.0
-    max_tokens_per_second: float = 60.0
-    too_fast_min_votes: int = 10
-    too_fast_share: float = 0.5
-    # bots: time-to-vote too regular for a person (coefficient of variation)
-    regular_min_votes: int = 20
-    regular_max_cv: float = 0.1
-    daily_cap: int = 400  # votes by one voter in one UTC day
-    # position bias: always-left / always-right among decided votes
-    position_min_votes: int = 30
-    position_min_gap: float = 0.35  # |left share − population left share|
-    # favouritism: a model scoring far above what the ratings expect when this voter sees it
-    favour_min_seen: int = 8
-    favour_min_excess: float = 0.3  # (score − expected) / seen
-    favour_z: float = 4.5
-    # coordinated favouritism: many voters who each gave one model all their sightings outright
-    sweep_min_seen: int = 4
-    sweep_max_p: float = 0.02  # a voter's chance of sweeping honestly, at most
-    sweep_min_users: int = 5
-    # a campaign at least doubles the sweeps honest voters produce: tastes the preliminary ratings do
-    # not model (country, language, profession …) put honest sweeps at 1.2–1.7× the expectation on
-    # the 10M-vote demo world, which a Poisson test alone flags once there are enough voters
-    sweep_min_ratio: float = 2.0
-    # outcome anomaly (Chatbot Arena §5.1): Fisher's method at secret checkpoints
-    anomaly_min_votes: int = 20
-    anomaly_max_checkpoint: int = 200
-    anomaly_checkpoints: int = 3
-    anomaly_min_excess: float = 0.3  # mean log-probability per vote below a typical voter's
-    upset_max_p: float = 0.1  # a winner this unlikely marks the vote for review (never dropped)
-    # collusion: voters linked by shared ip/device hashes who, pooled, favour one model
-    ring_min_size: int = 3
-    ring_max_group: int = 50
-    ring_z: float = 4.0
-    # prompt flooding by one voter
-    flood_share: float = 0.5
-    flood_min_votes: int = 20
-
-
-def _frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(FLAG_COLUMNS))
+from showdown_pipeline.core.integrity.thresholds import IntegrityThresholds, flag_frame
 
 
 def too_fast(stats: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
@@ -71,12 +21,12 @@ def too_fast(stats: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
 
     timed = stats[stats["timed"] >= t.too_fast_min_votes]
     if timed.empty:
-        return _frame([])
+        return flag_frame([])
     base = max(float(stats["too_fast"].sum()) / max(float(stats["timed"].sum()), 1.0), 0.01)
     p = binom.sf(timed["too_fast"] - 1, timed["timed"], base)
     share = timed["too_fast"] / timed["timed"]
     hit = (share >= t.too_fast_share) & (p < t.alpha / len(timed))
-    return _frame(
+    return flag_frame(
         [
             {
                 "user_id": u,
@@ -102,7 +52,7 @@ def inhuman_regularity(stats: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFr
     """Scripted voters: time-to-vote that barely varies (a person reading answers of different lengths
     does not answer in the same time twice)."""
     s = stats[(stats["timed"] >= t.regular_min_votes) & (stats["ttv_cv"] < t.regular_max_cv)]
-    return _frame(
+    return flag_frame(
         [
             {
                 "user_id": u,
@@ -119,7 +69,7 @@ def inhuman_regularity(stats: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFr
 
 def daily_volume(stats: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
     hit = stats[stats["max_daily"] > t.daily_cap]
-    return _frame(
+    return flag_frame(
         [
             {
                 "user_id": u,
@@ -139,13 +89,13 @@ def position_bias(stats: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
 
     tested = stats[stats["decided"] >= t.position_min_votes]
     if tested.empty:
-        return _frame([])
+        return flag_frame([])
     base = float(stats["left_wins"].sum()) / max(float(stats["decided"].sum()), 1.0)
     k, n = tested["left_wins"].to_numpy(), tested["decided"].to_numpy()
     p = np.minimum(1.0, 2 * np.minimum(binom.cdf(k, n, base), binom.sf(k - 1, n, base)))
     share = k / n
     hit = (np.abs(share - base) >= t.position_min_gap) & (p < t.alpha / len(tested))
-    return _frame(
+    return flag_frame(
         [
             {
                 "user_id": u,
@@ -172,12 +122,12 @@ def favouritism(scores: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
 
     s = scores[scores["seen"] >= t.favour_min_seen].copy()
     if s.empty:
-        return _frame([])
+        return flag_frame([])
     s["z"] = _z(s["score"], s["expected"], s["variance"])
     s["excess"] = (s["score"] - s["expected"]) / s["seen"]
     hit = s[(s["z"] >= t.favour_z) & (s["excess"] >= t.favour_min_excess)]
     hit = hit.sort_values("z", ascending=False).drop_duplicates("user_id")
-    return _frame(
+    return flag_frame(
         [
             {
                 "user_id": r.user_id,
@@ -242,14 +192,14 @@ def rings(shared: pd.DataFrame, scores: pd.DataFrame, t: IntegrityThresholds) ->
                         f"({best['score']:.1f} scored of {int(best['seen'])}, {best['expected']:.1f} expected)",
                     }
                 )
-    return _frame(rows)
+    return flag_frame(rows)
 
 
 def prompt_flooders(stats: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
     s = stats[
         (stats["votes"] >= t.flood_min_votes) & (stats["top_prompt_votes"] / stats["votes"] >= t.flood_share)
     ]
-    return _frame(
+    return flag_frame(
         [
             {
                 "user_id": u,
@@ -262,74 +212,6 @@ def prompt_flooders(stats: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame
             for u, k, n in zip(s["user_id"], s["top_prompt_votes"], s["votes"], strict=True)
         ]
     )
-
-
-# ------------------------------------------------------------------------------------------------
-# Fragility: the fewest votes whose removal changes the #1 model (arXiv 2508.11847).
-
-
-def fragility(counts: bt.PairCounts, anchor: str, max_removed: int = 100_000) -> dict:
-    """Influence-guided estimate, confirmed by refitting.
-
-    Each vote's first-order effect on θ_1 − θ_2 (the gap between #1 and #2) is −(e_1 − e_2)ᵀ H⁻¹ x (y − p);
-    votes of a cell share it. Cells are removed greedily, most damaging first, until the predicted gap
-    closes; the removal is then refitted and grown until #1 actually changes."""
-    fit = bt.fit_bradley_terry(counts, anchor)
-    order = np.argsort(-fit.theta)
-    first, second = int(order[0]), int(order[1])
-    gap = fit.theta[first] - fit.theta[second]
-    m = counts.n_models
-    design = bt.design_matrix(counts)
-    p = 1 / (1 + np.exp(-(design @ fit.theta)))
-    hess = bt.weighted_gram(design, counts.count * p * (1 - p)) + 1e-9 * np.eye(m)
-    contrast = np.zeros(m)
-    contrast[first], contrast[second] = 1.0, -1.0
-    direction = np.linalg.solve(hess, contrast)  # H⁻¹ (e1 − e2)
-    per_vote = (design @ direction) * (counts.score - p)  # removing a vote changes the gap by −this
-    order_cells = np.argsort(-per_vote)
-    removed = np.zeros(len(counts.count))
-    predicted, total = 0.0, 0
-    for c in order_cells:
-        if per_vote[c] <= 0 or predicted >= gap or total >= max_removed:
-            break
-        need = int(np.ceil((gap - predicted) / per_vote[c]))
-        take = int(min(need, counts.count[c], max_removed - total))
-        removed[c] = take
-        predicted += take * per_vote[c]
-        total += take
-    estimate = total
-    for _ in range(60):  # confirm by refitting; grow the removal until #1 changes
-        kept = bt.PairCounts(counts.models, counts.left, counts.right, counts.score, counts.count - removed)
-        refit = bt.fit_bradley_terry(kept, anchor, ridge=1e-9)
-        if int(np.argmax(refit.theta)) != first:
-            return {
-                "top_model": counts.models[first],
-                "runner_up": counts.models[second],
-                "gap_elo": float(gap * bt.ELO_SCALE),
-                "votes_to_flip_estimate": estimate,
-                "votes_to_flip_confirmed": int(removed.sum()),
-                "new_top_model": counts.models[int(np.argmax(refit.theta))],
-                "total_votes": int(counts.count.sum()),
-            }
-        grow = max(1, int(0.1 * removed.sum()))
-        for c in order_cells:
-            if per_vote[c] <= 0 or grow <= 0:
-                break
-            room = counts.count[c] - removed[c]
-            take = min(room, grow)
-            removed[c] += take
-            grow -= take
-        if removed.sum() >= min(max_removed, counts.count.sum() - 1):
-            break
-    return {
-        "top_model": counts.models[first],
-        "runner_up": counts.models[second],
-        "gap_elo": float(gap * bt.ELO_SCALE),
-        "votes_to_flip_estimate": estimate,
-        "votes_to_flip_confirmed": None,
-        "note": f"no flip found within {int(removed.sum())} removed votes",
-        "total_votes": int(counts.count.sum()),
-    }
 
 
 def coordinated_sweeps(
@@ -350,7 +232,7 @@ def coordinated_sweeps(
     s = s.assign(p_sweep=np.exp(s["log_p_sweep"]))
     s = s[s["p_sweep"] <= t.sweep_max_p]
     if s.empty:
-        return _frame([])
+        return flag_frame([])
     s = s.assign(swept=s["outright_wins"] == s["seen"])
     per_model = s.groupby("model_id").agg(observed=("swept", "sum"), expected=("p_sweep", "sum"))
     per_model["p_value"] = poisson.sf(per_model["observed"] - 1, per_model["expected"])
@@ -374,7 +256,7 @@ def coordinated_sweeps(
                     f"({c['expected']:.1f} expected by chance)",
                 }
             )
-    return _frame(rows).drop_duplicates("user_id")
+    return flag_frame(rows).drop_duplicates("user_id")
 
 
 def outcome_anomaly(surprise: pd.DataFrame, t: IntegrityThresholds, seed: int) -> pd.DataFrame:
@@ -392,7 +274,7 @@ def outcome_anomaly(surprise: pd.DataFrame, t: IntegrityThresholds, seed: int) -
         }
     )
     if surprise.empty:
-        return _frame([])
+        return flag_frame([])
     s = surprise.sort_values(["user_id", "k"])
     s["cum"] = s.groupby("user_id")["log_p"].cumsum()
     # the same test on a vote that matched the consensus: the expected log-probability per vote
@@ -420,7 +302,7 @@ def outcome_anomaly(surprise: pd.DataFrame, t: IntegrityThresholds, seed: int) -
         for u, (p, k, e) in rows.items()
         if p < limit and e < -t.anomaly_min_excess
     ]
-    return _frame(flagged)
+    return flag_frame(flagged)
 
 
 def disfavouring(scores: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
@@ -430,12 +312,12 @@ def disfavouring(scores: pd.DataFrame, t: IntegrityThresholds) -> pd.DataFrame:
 
     s = scores[scores["seen"] >= t.favour_min_seen].copy()
     if s.empty:
-        return _frame([])
+        return flag_frame([])
     s["z"] = _z(s["score"], s["expected"], s["variance"])
     s["excess"] = (s["score"] - s["expected"]) / s["seen"]
     hit = s[(s["z"] <= -t.favour_z) & (s["excess"] <= -t.favour_min_excess)]
     hit = hit.sort_values("z").drop_duplicates("user_id")
-    return _frame(
+    return flag_frame(
         [
             {
                 "user_id": r.user_id,
