@@ -219,7 +219,7 @@ class PairModel:
     score: np.ndarray  # 1, ½ or 0
     weight: np.ndarray | None = None  # votes per row; None: one each
     features: np.ndarray | None = None  # k × rows, read in place (never copied or changed)
-    _buffer: np.ndarray | None = field(default=None, repr=False)
+    _buffer: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def of_counts(cls, counts: PairCounts, weight: np.ndarray | None = None) -> PairModel:
