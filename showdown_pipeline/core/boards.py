@@ -252,10 +252,14 @@ def build_board(
     frames, notes, extra = [], [], {"prior_precision": prior_precision}
     for part in parts:
         part.fit = bt.fit_bradley_terry(part.counts, part.anchor, prior_precision=prior_precision)
+        part_notes = list(part.fit.notes)
         frames.append(
-            _component_frame(part, anchor, anchor_rating, bootstrap_rounds, seed, workers, prior_precision)
+            _component_frame(
+                part, anchor, anchor_rating, bootstrap_rounds, seed, workers, prior_precision, part_notes
+            )
         )
-        notes.extend(part.fit.notes)
+        label = f"component {part.number}: " if len(parts) > 1 else ""
+        notes.extend(label + text for text in part_notes)
         if part.number > 1:
             notes.append(
                 f"component {part.number} ({len(part.models)} models) is not connected to the anchor "
@@ -287,8 +291,10 @@ def _component_frame(
     seed: int,
     workers: int,
     prior_precision: float,
+    notes: list[str],
 ) -> pd.DataFrame:
-    """Ratings, sandwich and (bootstrap or sandwich) interval of one component."""
+    """Ratings, sandwich and (bootstrap or sandwich) interval of one component; the bootstrap's
+    notes are appended to `notes`."""
     fit, counts = part.fit, part.counts
     rating = fit.ratings(anchor_rating)
     s_lower, s_upper = fit.intervals(anchor_rating)
@@ -314,6 +320,7 @@ def _component_frame(
             free=np.array([m != part.anchor for m in counts.models]),
             prior_precision=prior_precision,
             workers=workers,
+            notes=notes,
         )
         lo, hi = bt.percentile_interval(thetas, fit.theta)
         frame["ci_lower"] = anchor_rating + bt.ELO_SCALE * lo
@@ -390,6 +397,8 @@ def add_voter_clustered_interval(
             fit.models.index(fit.anchor),
             voter[rated],  # codes 0 … V−1; gaps are harmless
             prior_precision=fit.prior_precision,
+            ridge=fit.ridge,
+            notes=board.notes,
         )
         se = pd.Series(bt.centred_se(cov), index=list(fit.models))
         se_parts.append(se)
@@ -523,7 +532,7 @@ def build_style_board(
     STYLE_FEATURES (normalised differences (L−R)/(L+R)) and n (identical rows aggregated in SQL).
     Millions of rows are fine: the fit is vectorised numpy over integer model codes. The ratings
     carry the raw board's prior (`prior_precision`); models outside the anchor's component are
-    listed in `unrated` with the reason."""
+    listed in `unrated` with the reason; the fits' notes are the board's."""
     if isinstance(rows, pd.DataFrame):
         rows = StyleRows.from_frame(rows)
     if len(rows.score) and not np.isin(rows.score, (0.0, 0.5, 1.0)).all():
@@ -536,13 +545,38 @@ def build_style_board(
                 f"only (the raw board rates component {part.number} on its own scale)"
             )
     counts = parts[0].counts
+    fit, start = _fit_style(rows, counts, anchor, ridge, prior_precision, drop_rows=bool(unrated))
+    frame = _style_frame(fit, anchor, anchor_rating)
+    provisional_reasons(frame, stats, thresholds, separated_models(counts))
+    return Board(
+        frame=_finish(frame),
+        anchor=anchor,
+        anchor_rating=anchor_rating,
+        unrated=unrated,
+        notes=[*fit.notes, *(f"warm start (the raw fit): {n}" for n in start.notes)],
+        components=parts[:1],
+        extra={
+            "coefficients": _style_coefficients(fit),
+            "ridge": ridge,
+            "prior_precision": prior_precision,
+            "converged": fit.converged,
+            "rows": int(rows.votes),
+        },
+    )
+
+
+def _fit_style(
+    rows: StyleRows, counts: bt.PairCounts, anchor: str, ridge: float, prior_precision: float, drop_rows: bool
+) -> tuple[bt.StyleFit, bt.BTFit]:
+    """The style fit on the rows between the models of `counts` (the anchor's component; `drop_rows`:
+    some rows are outside it), warm-started from the raw board's fit under the same prior; returns
+    (style fit, warm start)."""
     rated = set(counts.models)
     in_fit = np.array([m in rated for m in rows.models])
-    if unrated:
+    if drop_rows:
         rows = rows.take(in_fit[rows.left] & in_fit[rows.right])
     recode = np.cumsum(in_fit) - 1
     models = tuple(m for m, kept in zip(rows.models, in_fit, strict=True) if kept)
-    # warm start: the raw board's fit under the same prior
     start = bt.fit_bradley_terry(counts, anchor, prior_precision=prior_precision)
     start_theta = np.array([start.theta[start.models.index(m)] for m in models])
     fit = bt.fit_style_bradley_terry(
@@ -558,6 +592,10 @@ def build_style_board(
         features_by_row=False,
         prior_precision=prior_precision,
     )
+    return fit, start
+
+
+def _style_frame(fit: bt.StyleFit, anchor: str, anchor_rating: float) -> pd.DataFrame:
     se = fit.centred_se()
     rating = anchor_rating + bt.ELO_SCALE * fit.theta
     frame = pd.DataFrame(
@@ -565,7 +603,7 @@ def build_style_board(
             "board": "style",
             "segment_dim": "overall",
             "segment_value": "all",
-            "model_id": list(models),
+            "model_id": list(fit.models),
             "rating": rating,
             "ci_lower": rating - bt.Z_95 * bt.ELO_SCALE * se,
             "ci_upper": rating + bt.Z_95 * bt.ELO_SCALE * se,
@@ -578,9 +616,12 @@ def build_style_board(
         }
     )
     frame["sandwich_lower"], frame["sandwich_upper"] = frame["ci_lower"], frame["ci_upper"]
-    provisional_reasons(frame, stats, thresholds, separated_models(counts))
-    beta_se = fit.beta_se()
-    coefficients = [
+    return frame
+
+
+def _style_coefficients(fit: bt.StyleFit) -> list[dict]:
+    """The manifest's style coefficients: per standard deviation of each feature, with 95% intervals."""
+    return [
         {
             "feature": name,
             "definition": f"({name}_left - {name}_right) / ({name}_left + {name}_right), divided by its standard deviation",
@@ -590,22 +631,8 @@ def build_style_board(
             "feature_sd": float(sd),
             "coefficient_per_unit_difference": float(b / sd),
         }
-        for name, b, s, sd in zip(STYLE_FEATURES, fit.beta, beta_se, fit.feature_scale, strict=True)
+        for name, b, s, sd in zip(STYLE_FEATURES, fit.beta, fit.beta_se(), fit.feature_scale, strict=True)
     ]
-    return Board(
-        frame=_finish(frame),
-        anchor=anchor,
-        anchor_rating=anchor_rating,
-        unrated=unrated,
-        components=parts[:1],
-        extra={
-            "coefficients": coefficients,
-            "ridge": ridge,
-            "prior_precision": prior_precision,
-            "converged": fit.converged,
-            "rows": int(rows.votes),
-        },
-    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -625,12 +652,13 @@ def choose_shrinkage(
     grid: tuple[float, ...] = SHRINKAGE_SD_GRID,
     folds: int = 3,
     seed: int = 0,
+    notes: list[str] | None = None,
 ) -> tuple[float, dict[str, float]]:
     """The prior sd whose shrunk fits predict held-out votes best, over every value of one dimension.
 
     Each cell's count is split at random into `folds` parts (multinomially, like assigning each vote
     to a fold); each part is predicted by the fit on the others. Returns (chosen sd, held-out
-    log-likelihood per sd)."""
+    log-likelihood per sd); the fold fits' fallbacks are appended to `notes`, once each."""
     prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
     rng = np.random.default_rng(seed)
     scores = dict.fromkeys(grid, 0.0)
@@ -650,6 +678,9 @@ def choose_shrinkage(
             for sd in grid:
                 fit = bt.fit_shrunk(train, prior, 1.0 / sd**2, tol=1e-8)
                 scores[sd] += bt.heldout_loglik(test, fit.theta)
+                for text in fit.notes if notes is not None else ():
+                    if f"choosing the shrinkage: {text}" not in notes:
+                        notes.append(f"choosing the shrinkage: {text}")
     best = max(grid, key=lambda sd: scores[sd])
     return best, {f"{sd:g}": round(v, 3) for sd, v in scores.items()}
 
@@ -664,93 +695,113 @@ def build_segment_boards(
     *,
     bootstrap_rounds: int = 0,
     seed: int = 0,
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
     """One board per value of `segment_dim`, shrunk towards the overall board with prior sd `prior_sd`.
 
     `cells`: segment_value, model_left, model_right, winner, n. `stats`: segment_value, model_id,
     votes, users, top_user_share. Each row keeps the unshrunk estimate (NaN where the segment alone
-    cannot rate the model) and the difference from the overall rating with its 95% interval."""
+    cannot rate the model) and the difference from the overall rating with its 95% interval. The
+    fits' fallbacks are appended to `notes` (each prefixed with its segment)."""
     prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
-    # A model keeps its overall component: the prior (its overall θ) is on that component's scale, and
-    # a segment's votes, a subset of the overall votes, never link two components.
-    overall_rows = overall.frame.set_index("model_id")
-    component_of = overall_rows.get("component", pd.Series(1, index=overall_rows.index))
-    component_anchor_of = overall_rows.get(
-        "component_anchor", pd.Series(overall.anchor, index=overall_rows.index)
-    )
-    penalty = 1.0 / prior_sd**2
     frames = []
     for k, (value, group) in enumerate(cells.groupby("segment_value", sort=True)):
         counts = _segment_counts(group, set(prior_of))
         if counts is None:
             continue
         prior = np.array([prior_of[m] for m in counts.models])
-        shrunk = bt.fit_shrunk(counts, prior, penalty)
-        extra_reason: dict[str, str] = {}
-        groups = bt.components(counts)
-        main = set(groups[0])
-        for g in groups[1:]:
-            for m in g:
-                extra_reason[m] = "not connected to the rest of this segment's comparisons"
-        if bt.mle_exists(counts) and len(groups) == 1:
-            unshrunk = bt.fit_shrunk(counts, prior, UNSHRUNK_PENALTY).theta
-        else:
-            unshrunk = np.full(counts.n_models, np.nan)
-            for m in counts.models:
-                extra_reason.setdefault(
-                    m,
-                    "the segment alone cannot rate it (a model that never wins or loses here); shown shrunk",
-                )
-        se = np.sqrt(np.clip(np.diag(shrunk.cov), 0.0, None))
-        sandwich_lo, sandwich_hi = shrunk.theta - bt.Z_95 * se, shrunk.theta + bt.Z_95 * se
-        if bootstrap_rounds > 0:
-            thetas = bt.bootstrap_thetas(
-                counts,
-                shrunk.theta,
-                bootstrap_rounds,
-                seed + k,
-                free=np.ones(counts.n_models, dtype=bool),
-                prior=prior,
-                penalty=penalty,
-            )
-            lo, hi = np.quantile(thetas, [0.025, 0.975], axis=0)
-            dlo, dhi = np.quantile(thetas - prior, [0.025, 0.975], axis=0)
-            method = f"bootstrap percentile ({bootstrap_rounds} rounds, seed {seed + k}), shrunk (prior sd {prior_sd:g})"
-        else:
-            lo, hi = sandwich_lo, sandwich_hi
-            dlo, dhi = shrunk.theta - prior - bt.Z_95 * se, shrunk.theta - prior + bt.Z_95 * se
-            method = f"sandwich, shrunk (prior sd {prior_sd:g})"
-        base, scale = overall.anchor_rating, bt.ELO_SCALE
-        frame = pd.DataFrame(
-            {
-                "board": "raw",
-                "segment_dim": segment_dim,
-                "segment_value": str(value),
-                "model_id": list(counts.models),
-                "rating": base + scale * shrunk.theta,
-                "ci_lower": base + scale * lo,
-                "ci_upper": base + scale * hi,
-                "ci_method": method,
-                "sandwich_lower": base + scale * sandwich_lo,
-                "sandwich_upper": base + scale * sandwich_hi,
-                "rating_unshrunk": base + scale * unshrunk,
-                "diff_vs_overall": scale * (shrunk.theta - prior),
-                "diff_lower": scale * dlo,
-                "diff_upper": scale * dhi,
-                "theta": shrunk.theta,
-                "se": se,
-                "component": component_of.reindex(list(counts.models)).to_numpy(),
-                "component_anchor": component_anchor_of.reindex(list(counts.models)).to_numpy(),
-            }
-        )
+        fit_notes: list[str] = []
+        columns = _segment_estimates(counts, prior, prior_sd, bootstrap_rounds, seed + k, fit_notes)
+        unshrunk, reasons, main = _segment_unshrunk(counts, prior)
+        frame = _segment_frame(counts, overall, columns, unshrunk, segment_dim, str(value))
         # Significant: the difference's 95% interval clears 0 by more than rounding (a bootstrap of a
         # shrunk fit puts replicates exactly on the prior when a model has no votes in them), and
         # only for rows that are not provisional: a thin row is shown, never called a finding.
         frame["differs_from_overall"] = (frame["diff_lower"] > 0.05) | (frame["diff_upper"] < -0.05)
-        seg_stats = stats[stats["segment_value"] == value]
-        provisional_reasons(frame, seg_stats, thresholds, extra_reason)
+        provisional_reasons(frame, stats[stats["segment_value"] == value], thresholds, reasons)
         frame.loc[~frame["model_id"].isin(main) | frame["provisional"], "differs_from_overall"] = False
         frames.append(_finish(frame))
+        if notes is not None:
+            notes.extend(f"{segment_dim} = {value}: {n}" for n in fit_notes)
     if not frames:
         return pd.DataFrame(columns=[*LEADERBOARD_COLUMNS, "theta", "se"])
     return pd.concat(frames, ignore_index=True)
+
+
+def _segment_estimates(
+    counts: bt.PairCounts, prior: np.ndarray, prior_sd: float, rounds: int, seed: int, notes: list[str]
+) -> dict:
+    """The shrunk fit of one segment: θ, its standard error, the published interval and the
+    interval of the difference from the overall board (logits), and how the interval was made."""
+    penalty = 1.0 / prior_sd**2
+    shrunk = bt.fit_shrunk(counts, prior, penalty)
+    notes.extend(shrunk.notes)
+    se = np.sqrt(np.clip(np.diag(shrunk.cov), 0.0, None))
+    out = {"theta": shrunk.theta, "prior": prior, "se": se}
+    out["sandwich"] = (shrunk.theta - bt.Z_95 * se, shrunk.theta + bt.Z_95 * se)
+    if rounds > 0:
+        free = np.ones(counts.n_models, dtype=bool)
+        thetas = bt.bootstrap_thetas(
+            counts, shrunk.theta, rounds, seed, free=free, prior=prior, penalty=penalty, notes=notes
+        )
+        out["interval"] = tuple(np.quantile(thetas, [0.025, 0.975], axis=0))
+        out["diff"] = tuple(np.quantile(thetas - prior, [0.025, 0.975], axis=0))
+        out["method"] = f"bootstrap percentile ({rounds} rounds, seed {seed}), shrunk (prior sd {prior_sd:g})"
+    else:
+        out["interval"] = out["sandwich"]
+        out["diff"] = (shrunk.theta - prior - bt.Z_95 * se, shrunk.theta - prior + bt.Z_95 * se)
+        out["method"] = f"sandwich, shrunk (prior sd {prior_sd:g})"
+    return out
+
+
+def _segment_unshrunk(
+    counts: bt.PairCounts, prior: np.ndarray
+) -> tuple[np.ndarray, dict[str, str], set[str]]:
+    """(the segment's own estimate on the overall scale or NaN, why a model is provisional here, the
+    models of the segment's main connected part)."""
+    reasons: dict[str, str] = {}
+    groups = bt.components(counts)
+    for g in groups[1:]:
+        for m in g:
+            reasons[m] = "not connected to the rest of this segment's comparisons"
+    if bt.mle_exists(counts) and len(groups) == 1:
+        return bt.fit_shrunk(counts, prior, UNSHRUNK_PENALTY).theta, reasons, set(groups[0])
+    for m in counts.models:
+        reasons.setdefault(
+            m, "the segment alone cannot rate it (a model that never wins or loses here); shown shrunk"
+        )
+    return np.full(counts.n_models, np.nan), reasons, set(groups[0])
+
+
+def _segment_frame(
+    counts: bt.PairCounts, overall: Board, est: dict, unshrunk: np.ndarray, segment_dim: str, value: str
+) -> pd.DataFrame:
+    """One segment's rows in Elo. A model keeps its overall component: the prior (its overall θ) is on
+    that component's scale, and a segment's votes, a subset of the overall votes, never link two."""
+    rows = overall.frame.set_index("model_id")
+    component_of = rows.get("component", pd.Series(1, index=rows.index))
+    component_anchor_of = rows.get("component_anchor", pd.Series(overall.anchor, index=rows.index))
+    base, scale = overall.anchor_rating, bt.ELO_SCALE
+    theta, prior = est["theta"], est["prior"]
+    return pd.DataFrame(
+        {
+            "board": "raw",
+            "segment_dim": segment_dim,
+            "segment_value": value,
+            "model_id": list(counts.models),
+            "rating": base + scale * theta,
+            "ci_lower": base + scale * est["interval"][0],
+            "ci_upper": base + scale * est["interval"][1],
+            "ci_method": est["method"],
+            "sandwich_lower": base + scale * est["sandwich"][0],
+            "sandwich_upper": base + scale * est["sandwich"][1],
+            "rating_unshrunk": base + scale * unshrunk,
+            "diff_vs_overall": scale * (theta - prior),
+            "diff_lower": scale * est["diff"][0],
+            "diff_upper": scale * est["diff"][1],
+            "theta": theta,
+            "se": est["se"],
+            "component": component_of.reindex(list(counts.models)).to_numpy(),
+            "component_anchor": component_anchor_of.reindex(list(counts.models)).to_numpy(),
+        }
+    )

@@ -9,8 +9,16 @@ One model, the anchor, is pinned at θ = 0; a rating is `anchor_rating + (400 / 
 The 95% closed-form interval is the sandwich (robust) one: Cov = H⁻¹ J H⁻¹ with H the Fisher
 information and J the sum of squared scores over votes. Intervals are for each model's rating
 relative to the mean of the board (a contrast that does not depend on the choice of anchor), placed
-around the anchored rating. Fitting is Newton's method with step
-halving on the concave log-likelihood.
+around the anchored rating.
+
+One solver serves every fit: `PairModel` (the likelihood of paired outcomes, with style features or
+without; its `information` is the one Gram helper), `Penalty` (every quadratic penalty: ridge, a
+segment's pull towards the overall board, the prior), `penalised_newton` (Newton's method with one
+backtracking line search on the concave objective) and `sandwich` (H⁻¹ M H⁻¹ over the free
+parameters). The plain, shrunk and style fits and a bootstrap replicate refitted alone are thin
+callers. A fallback (least squares for a singular Newton system, a pseudo-inverse for an information
+matrix that is not positive definite, non-convergence, the prior bounding a one-sided model) is
+recorded in the fit's notes, and from there in the board's.
 
 The published boards add one weak prior, λ/2 · Σ(θ − θ̄)² (RATING_PRIOR_PRECISION), to the fit, the
 sandwich and every bootstrap replicate alike; with λ = 0 (the default of `fit_bradley_terry`) the fit is
@@ -142,35 +150,6 @@ def mle_exists(counts: PairCounts) -> bool:
     return n == 1
 
 
-def _reduced(counts: PairCounts, anchor_index: int):
-    """Design helpers: map full model indices to free-parameter indices (anchor removed → -1)."""
-    m = counts.n_models
-    free = np.full(m, -1, dtype=np.int64)
-    free[np.arange(m) != anchor_index] = np.arange(m - 1)
-    return free
-
-
-def _weighted_outer(i: np.ndarray, j: np.ndarray, a: np.ndarray, size: int) -> np.ndarray:
-    """Σ a · (e_i − e_j)(e_i − e_j)ᵀ over cells, with index −1 meaning 'pinned' (dropped)."""
-    out = np.zeros(size * size)
-    vi, vj = i >= 0, j >= 0
-    out += np.bincount(i[vi] * size + i[vi], weights=a[vi], minlength=size * size)
-    out += np.bincount(j[vj] * size + j[vj], weights=a[vj], minlength=size * size)
-    both = vi & vj
-    cross = np.bincount(i[both] * size + j[both], weights=a[both], minlength=size * size)
-    out -= cross
-    out -= cross.reshape(size, size).T.ravel()
-    return out.reshape(size, size)
-
-
-def _signed_sum(i: np.ndarray, j: np.ndarray, a: np.ndarray, size: int) -> np.ndarray:
-    """Σ a · (e_i − e_j) over cells, dropping pinned indices."""
-    vi, vj = i >= 0, j >= 0
-    return np.bincount(i[vi], weights=a[vi], minlength=size) - np.bincount(
-        j[vj], weights=a[vj], minlength=size
-    )
-
-
 def prior_description(precision: float) -> dict:
     """What the manifest says about the ratings' prior (never a silent fallback)."""
     if precision <= 0:
@@ -191,181 +170,6 @@ def centring_precision(m: int, precision: float) -> np.ndarray:
     """The m×m precision matrix of the prior λ/2 · Σ(θ − θ̄)² = λ/2 · θᵀ(I − 11ᵀ/m)θ: blind to a common
     shift, so to which model is pinned; positive definite on the free parameters once one is pinned."""
     return precision * (np.eye(m) - 1.0 / m)
-
-
-def fit_bradley_terry(
-    counts: PairCounts,
-    anchor: str,
-    ridge: float | None = None,
-    tol: float = 1e-10,
-    max_iter: int = 200,
-    *,
-    prior_precision: float = 0.0,
-) -> BTFit:
-    """Bradley-Terry with `anchor` pinned at θ = 0: the maximum-likelihood fit, or with
-    `prior_precision` λ > 0 the posterior mode under the prior λ/2 · Σ(θ − θ̄)² (the published boards
-    use RATING_PRIOR_PRECISION), which exists for every connected comparison graph.
-
-    `ridge` adds ridge/2 · Σθ² to the negative log-likelihood. By default it is 0 when the MLE exists
-    or a prior is given, and FALLBACK_RIDGE otherwise (recorded in the result), so the ratings never
-    diverge.
-    """
-    if counts.n_models < 2 or float(counts.count.sum()) <= 0:
-        raise RatingError("need votes between at least two models to fit ratings")
-    if anchor not in counts.models:
-        raise RatingError(f"anchor model {anchor!r} has no counted votes")
-    groups = components(counts)
-    if len(groups) > 1:
-        raise RatingError(
-            f"the comparison graph is disconnected ({len(groups)} components); fit each component "
-            "separately or choose models that were compared"
-        )
-    exists = mle_exists(counts)
-    notes: list[str] = []
-    if ridge is None:
-        ridge = 0.0 if exists or prior_precision > 0 else FALLBACK_RIDGE
-        if ridge:
-            notes.append(
-                "maximum-likelihood ratings do not exist (some model never wins or never loses against "
-                f"the rest); fitted with ridge {FALLBACK_RIDGE}"
-            )
-    m = counts.n_models
-    anchor_index = counts.models.index(anchor)
-    keep = np.arange(m) != anchor_index
-    # the whole penalty on the free parameters: ridge·I plus the prior's block (θ_anchor = 0)
-    penalty = ridge * np.eye(m - 1) + centring_precision(m, prior_precision)[np.ix_(keep, keep)]
-    beta, converged, iteration, current = _newton_pinned(counts, anchor_index, penalty, tol, max_iter)
-    theta = np.zeros(m)
-    theta[keep] = beta
-    cov = sandwich_covariance(counts, theta, anchor_index, ridge, prior_precision=prior_precision)
-    return BTFit(
-        models=counts.models,
-        anchor=anchor,
-        theta=theta,
-        cov=cov,
-        converged=converged,
-        iterations=iteration,
-        log_likelihood=current,
-        mle_exists=exists,
-        ridge=ridge,
-        notes=notes,
-        prior_precision=prior_precision,
-    )
-
-
-def _newton_pinned(counts: PairCounts, anchor_index: int, penalty: np.ndarray, tol: float, max_iter: int):
-    """Maximise loglik − ½ βᵀ·penalty·β over the free parameters β (θ with the anchor removed) by
-    Newton's method with backtracking. Returns (β, converged, iterations, objective)."""
-    m = counts.n_models
-    keep = np.arange(m) != anchor_index
-    free = _reduced(counts, anchor_index)
-    li, ri = free[counts.left], free[counts.right]
-    y, w = counts.score, counts.count
-    size = m - 1
-
-    def unpack(beta: np.ndarray) -> np.ndarray:
-        theta = np.zeros(m)
-        theta[keep] = beta
-        return theta
-
-    def objective(beta: np.ndarray) -> float:
-        theta = unpack(beta)
-        return _loglik(theta[counts.left] - theta[counts.right], y, w) - 0.5 * float(beta @ penalty @ beta)
-
-    beta = np.zeros(size)
-    current = objective(beta)
-    converged = False
-    iteration = 0
-    for iteration in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
-        theta = unpack(beta)
-        p = _sigmoid(theta[counts.left] - theta[counts.right])
-        grad = _signed_sum(li, ri, w * (y - p), size) - penalty @ beta
-        hess = _weighted_outer(li, ri, w * p * (1.0 - p), size) + penalty
-        step = _solve(hess, grad)
-        candidate, value, t = _backtrack(objective, beta, step, current)
-        beta, gain, current = candidate, value - current, value
-        if np.max(np.abs(t * step)) < tol or abs(gain) < tol * max(1.0, abs(current)) * 1e-3:
-            converged = True
-            break
-    return beta, converged, iteration, current
-
-
-def sandwich_covariance(
-    counts: PairCounts,
-    theta: np.ndarray,
-    anchor_index: int,
-    ridge: float = 0.0,
-    *,
-    prior_precision: float = 0.0,
-) -> np.ndarray:
-    """H⁻¹ J H⁻¹ over the free parameters, embedded in an m×m matrix with the anchor's row/col zero.
-
-    H is the Fisher information plus the penalty's curvature (ridge, prior), J the sum over individual
-    votes of the squared score of the likelihood (votes treated as independent): the sandwich of a
-    penalised M-estimator."""
-    m = counts.n_models
-    free = _reduced(counts, anchor_index)
-    keep = free >= 0
-    li, ri = free[counts.left], free[counts.right]
-    y, w = counts.score, counts.count
-    p = _sigmoid(theta[counts.left] - theta[counts.right])
-    size = m - 1
-    hess = _weighted_outer(li, ri, w * p * (1.0 - p), size) + ridge * np.eye(size)
-    hess += centring_precision(m, prior_precision)[np.ix_(keep, keep)]
-    meat = _weighted_outer(li, ri, w * (y - p) ** 2, size)
-    h_inv = np.linalg.pinv(hess)
-    reduced = h_inv @ meat @ h_inv
-    cov = np.zeros((m, m))
-    cov[np.ix_(keep, keep)] = reduced
-    return cov
-
-
-def clustered_sandwich_covariance(
-    counts: PairCounts,
-    theta: np.ndarray,
-    anchor_index: int,
-    voter: np.ndarray,
-    block: int = 4_000_000,
-    *,
-    prior_precision: float = 0.0,
-) -> np.ndarray:
-    """The sandwich with each voter's votes summed before squaring (cluster-robust): H⁻¹ J H⁻¹ with
-    J = Σ_v g_v g_vᵀ, g_v = Σ over v's cells of n·(y − p)·(e_left − e_right).
-
-    `counts` holds one cell per (voter, left, right, score) and `voter[i]` is cell i's voter code
-    (0 … V−1). One person's votes are not independent (a taste, a position habit, a campaign); when
-    they lean together this interval is wider than the plain sandwich, which treats every vote as
-    independent. With one vote per voter the two are identical. The g_v are built densely for a range
-    of voters at a time (about `block` numbers), and J accumulates their Gram matrices. H carries the
-    prior's curvature when the fit had one (`prior_precision`), as in `sandwich_covariance`."""
-    m = counts.n_models
-    voter = np.asarray(voter, dtype=np.int64)
-    left, right = counts.left, counts.right
-    p = _sigmoid(theta[left] - theta[right])
-    r = counts.count * (counts.score - p)
-    if len(voter) > 1 and not np.all(voter[1:] >= voter[:-1]):
-        order = np.argsort(voter, kind="stable")
-        voter, left, right, r = voter[order], left[order], right[order], r[order]
-    meat = np.zeros((m, m))
-    per_block = max(1, block // m)
-    starts = np.searchsorted(voter, np.arange(0, int(voter[-1]) + 1 if len(voter) else 0, per_block))
-    for a, b in zip(starts, [*starts[1:], len(voter)], strict=True):
-        if a == b:
-            continue
-        first = voter[a]
-        slot = (voter[a:b] - first) * m
-        size = int(voter[b - 1] - first + 1) * m
-        g = np.bincount(slot + left[a:b], r[a:b], size) - np.bincount(slot + right[a:b], r[a:b], size)
-        g = g.reshape(-1, m)
-        meat += g.T @ g
-    free = _reduced(counts, anchor_index)
-    keep = free >= 0
-    hess = _weighted_outer(free[counts.left], free[counts.right], counts.count * p * (1.0 - p), m - 1)
-    hess += centring_precision(m, prior_precision)[np.ix_(keep, keep)]
-    h_inv = np.linalg.pinv(hess)
-    cov = np.zeros((m, m))
-    cov[np.ix_(keep, keep)] = h_inv @ meat[np.ix_(keep, keep)] @ h_inv
-    return cov
 
 
 def centred_se(cov: np.ndarray) -> np.ndarray:
@@ -392,33 +196,385 @@ def _loglik(d: np.ndarray, y: np.ndarray, w: np.ndarray | float) -> float:
     return float(np.sum(w * (y * d - np.logaddexp(0.0, d))))
 
 
-def weighted_gram(design, weights: np.ndarray) -> np.ndarray:
-    """Dᵀ diag(weights) D as a dense matrix: the Fisher information (weights w·p(1−p)) or the
-    sandwich's meat (weights w·(y−p)²) of the cells in `design`."""
-    return (design.T @ design.multiply(weights[:, None])).toarray()
+# ------------------------------------------------------------------------------------------------
+# The one solver: a model of paired outcomes, a quadratic penalty, penalised Newton, the sandwich.
+# Every fit below (plain, shrunk, style, a bootstrap replicate refitted alone) is a thin caller.
 
 
-def _backtrack(objective, point: np.ndarray, step: np.ndarray, current: float):
-    """(point + t·step, its objective, t) for the largest t in 1, ½, ¼ … that does not lower the
-    objective (a Newton step on a concave problem; t stops halving below 1e-8)."""
+def _note(notes: list[str], text: str) -> None:
+    """Record a fallback or a warning once: none is silent (BTFit/ShrunkFit/StyleFit.notes → board notes)."""
+    if text not in notes:
+        notes.append(text)
+
+
+@dataclass
+class PairModel:
+    """P(left beats right) = σ(θ_left − θ_right + βᵀz) on rows of (left, right, score, weight, z): the
+    parameters are x = (θ, β), the m ratings then one coefficient per feature (none for plain
+    Bradley-Terry). Rows are aggregated cells or single votes; every pass over them is one gather, one
+    sigmoid and a few bincounts into the m × m pair grid, never a Python object per row."""
+
+    m: int
+    pair: np.ndarray  # left · m + right, per row
+    score: np.ndarray  # 1, ½ or 0
+    weight: np.ndarray | None = None  # votes per row; None: one each
+    features: np.ndarray | None = None  # k × rows, read in place (never copied or changed)
+    _buffer: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+    @classmethod
+    def of_counts(cls, counts: PairCounts, weight: np.ndarray | None = None) -> PairModel:
+        """The cells of `counts`, weighted by their counts (or by `weight`, e.g. a bootstrap draw)."""
+        m = counts.n_models
+        return cls(
+            m, counts.left * m + counts.right, counts.score, counts.count if weight is None else weight
+        )
+
+    @property
+    def k(self) -> int:
+        return 0 if self.features is None else self.features.shape[0]
+
+    def weighted(self, values: np.ndarray) -> np.ndarray:
+        return values if self.weight is None else values * self.weight
+
+    def evaluate(self, x: np.ndarray, with_value: bool = True) -> tuple[np.ndarray, float | None]:
+        """(P(left wins) per row, the log-likelihood or None) at x."""
+        theta = x[: self.m]
+        d = (theta[:, None] - theta[None, :]).ravel()[self.pair]
+        if self.k:
+            d += x[self.m :] @ self.features
+        value = _loglik(d, self.score, 1.0 if self.weight is None else self.weight) if with_value else None
+        return _sigmoid(d), value
+
+    def gradient(self, p: np.ndarray) -> np.ndarray:
+        """∂ log-likelihood / ∂x, given the probabilities at x."""
+        r = self.weighted(self.score - p)
+        parts = [_signed(self._grid(r))]
+        if self.k:
+            parts.append(self.features @ r)
+        return np.concatenate(parts)
+
+    def information(self, a: np.ndarray) -> np.ndarray:
+        """Σ a · z zᵀ over rows, z = (e_left − e_right, features): the Fisher information
+        (a = w·p(1−p)) or the sandwich's meat (a = w·(y−p)²). The one Gram helper."""
+        m, k = self.m, self.k
+        grid = self._grid(a)
+        full = np.zeros((m + k, m + k))
+        full[:m, :m] = np.diag(grid.sum(axis=1) + grid.sum(axis=0)) - grid - grid.T
+        if k:
+            if self._buffer is None or len(self._buffer) != len(a):
+                self._buffer = np.empty(len(a))
+            for j in range(k):
+                np.multiply(self.features[j], a, out=self._buffer)
+                full[m + j, :m] = _signed(self._grid(self._buffer))
+                full[m + j, m + j :] = self.features[j:] @ self._buffer
+            full[m:, m:] = np.triu(full[m:, m:]) + np.triu(full[m:, m:], 1).T
+            full[:m, m:] = full[m:, :m].T
+        return full
+
+    def _grid(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.pair, values, self.m * self.m).reshape(self.m, self.m)
+
+
+def _signed(grid: np.ndarray) -> np.ndarray:
+    """Σ v·(e_left − e_right) from the m × m pair grid of v."""
+    return grid.sum(axis=1) - grid.sum(axis=0)
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """½ Σ ridge_i (x_i − centre_i)² + λ/2 · Σ (θ_i − θ̄)² over the m ratings θ = x[:m] (λ = precision):
+    the fallback ridge, a segment's pull towards the overall board, the ridge on style coefficients
+    and the published boards' prior are all this one form. Its value and gradient are computed from
+    the numbers, never as a product with an n × n matrix: such a product in every chord step of the
+    bootstrap wakes the BLAS threads (measured: +25% CPU at 1M votes)."""
+
+    m: int
+    ridge: float | np.ndarray = 0.0
+    centre: float | np.ndarray = 0.0
+    precision: float = 0.0
+
+    def value(self, x: np.ndarray) -> float:
+        ratings = x[: self.m] - x[: self.m].mean()
+        shrink = float(np.sum(self.ridge * (x - self.centre) ** 2))
+        return 0.5 * (shrink + self.precision * float(ratings @ ratings))
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        """∂/∂x of the penalty, for one x or a batch of rows."""
+        out = self.ridge * (x - self.centre)
+        ratings = x[..., : self.m]
+        out[..., : self.m] += self.precision * (ratings - ratings.mean(axis=-1, keepdims=True))
+        return out
+
+    def hessian(self, n: int) -> np.ndarray:
+        out = np.diag(np.broadcast_to(np.asarray(self.ridge, dtype=float), (n,)))
+        out[: self.m, : self.m] += centring_precision(self.m, self.precision)
+        return out
+
+
+@dataclass
+class NewtonResult:
+    x: np.ndarray
+    p: np.ndarray  # the model's probabilities at x, for the sandwich
+    objective: float  # penalised log-likelihood at x (NaN after full steps taken unchecked)
+    converged: bool
+    iterations: int
+
+
+def penalised_newton(
+    model: PairModel,
+    penalty: Penalty,
+    x0: np.ndarray,
+    free: np.ndarray,
+    notes: list[str],
+    *,
+    what: str,
+    tol: float,
+    max_iter: int,
+    gain_tol: float | None = None,
+    damped: int | None = None,
+) -> NewtonResult:
+    """Maximise log-likelihood − penalty over the `free` coordinates of x (the others keep x0's value)
+    by Newton's method; the objective is concave. Each step is backtracked (halved until the objective
+    does not fall); with `damped` = n only the first n, after which full steps are taken without the
+    pass that computes the objective (the style fit over ten million rows: the accepted point's
+    probabilities, computed once, serve the next step). Stops when a step moves no coordinate by
+    `tol`, or (`gain_tol`) when the objective rises by less than gain_tol · max(1, |objective|).
+    Fallbacks (least squares for a singular system, non-convergence) are recorded in `notes`."""
+    x = np.array(x0, dtype=float)
+    p, loglik = model.evaluate(x)
+    current = loglik - penalty.value(x)
+    curvature = penalty.hessian(len(x))[np.ix_(free, free)]
+    moved = math.inf
+    for iteration in range(1, max_iter + 1):
+        grad = model.gradient(p) - penalty.gradient(x)
+        hess = model.information(model.weighted(p * (1 - p)))[np.ix_(free, free)] + curvature
+        step = np.zeros_like(x)
+        step[free] = _solve(hess, grad[free], notes, what)
+        checked = damped is None or iteration <= damped
+        x, p, value, t = _line_search(model, penalty, x, step, current if checked else None)
+        if value < current - 1e-12:  # the halving ran out (NaN, a full step taken unchecked, is not less)
+            _note(
+                notes, f"{what}: the line search found no step that does not lower the objective (t < 1e-8)"
+            )
+        gain, current, moved = value - current, value, float(np.max(np.abs(t * step), initial=0.0))
+        if moved < tol or (gain_tol is not None and abs(gain) < gain_tol * max(1.0, abs(current))):
+            return NewtonResult(x, p, current, True, iteration)
+    _note(
+        notes,
+        f"{what}: Newton's method did not converge in {max_iter} iterations (last step {moved:.1e} "
+        "logits); the last iterate is used",
+    )
+    return NewtonResult(x, p, current, False, max_iter)
+
+
+def _line_search(model: PairModel, penalty: Penalty, x: np.ndarray, step: np.ndarray, current: float | None):
+    """(x + t·step, its probabilities, its objective, t) for the largest t in 1, ½, ¼ … that does not
+    lower the objective (t stops halving below 1e-8). With `current` None the full step is taken and
+    its objective is not computed (NaN)."""
     t = 1.0
     while True:
-        candidate = point + t * step
-        value = objective(candidate)
+        candidate = x + t * step
+        p, loglik = model.evaluate(candidate, with_value=current is not None)
+        if current is None:
+            return candidate, p, math.nan, t
+        value = loglik - penalty.value(candidate)
         if value >= current - 1e-12 or t < 1e-8:
-            return candidate, value, t
+            return candidate, p, value, t
         t *= 0.5
 
 
-def _solve(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
+def _solve(matrix: np.ndarray, rhs: np.ndarray, notes: list[str], what: str) -> np.ndarray:
     try:
-        return np.linalg.solve(hess, grad)
+        return np.linalg.solve(matrix, rhs)
     except np.linalg.LinAlgError:
-        return np.linalg.lstsq(hess, grad, rcond=None)[0]
+        _note(notes, f"{what}: a Newton system was singular; solved by least squares (lstsq) instead")
+        return np.linalg.lstsq(matrix, rhs, rcond=None)[0]
+
+
+def _factor(matrix: np.ndarray, notes: list[str], what: str) -> tuple[str, object]:
+    """A Cholesky factor of a positive-definite information matrix; its pseudo-inverse (recorded)
+    when it is not positive definite."""
+    from scipy.linalg import cho_factor
+
+    try:
+        return ("chol", cho_factor(matrix))
+    except np.linalg.LinAlgError:
+        _note(
+            notes,
+            f"{what}: the information matrix is not positive definite; its pseudo-inverse (pinv) is used",
+        )
+        return ("pinv", np.linalg.pinv(matrix))
+
+
+def _apply_inverse(factor: tuple[str, object], rhs: np.ndarray) -> np.ndarray:
+    from scipy.linalg import cho_solve
+
+    kind, value = factor
+    return cho_solve(value, rhs) if kind == "chol" else value @ rhs
+
+
+def sandwich(
+    information: np.ndarray, meat: np.ndarray, free: np.ndarray, notes: list[str], what: str
+) -> np.ndarray:
+    """H⁻¹ M H⁻¹ over the `free` parameters, embedded with zero rows and columns for the pinned ones:
+    the robust covariance of a penalised M-estimator, H the information plus the penalty's curvature,
+    M the sum over independent units of their squared scores."""
+    keep = np.ix_(free, free)
+    h_inv = _apply_inverse(_factor(information[keep], notes, what), np.eye(int(np.sum(free))))
+    cov = np.zeros_like(information)
+    cov[keep] = h_inv @ meat[keep] @ h_inv
+    return cov
+
+
+def _model_sandwich(
+    model: PairModel, penalty: Penalty, p: np.ndarray, free: np.ndarray, notes: list[str], what: str
+) -> np.ndarray:
+    """The sandwich of a fit with rows as independent units (votes, or cells of identical votes)."""
+    information = model.information(model.weighted(p * (1 - p))) + penalty.hessian(len(free))
+    meat = model.information(model.weighted((model.score - p) ** 2))
+    return sandwich(information, meat, free, notes, what)
 
 
 # ------------------------------------------------------------------------------------------------
-# Bootstrap: resample votes (multinomial over the aggregated cells) and refit every replicate.
+# The plain (anchored) fit and its intervals.
+
+
+def fit_bradley_terry(
+    counts: PairCounts,
+    anchor: str,
+    ridge: float | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 200,
+    *,
+    prior_precision: float = 0.0,
+) -> BTFit:
+    """Bradley-Terry with `anchor` pinned at θ = 0: the maximum-likelihood fit, or with
+    `prior_precision` λ > 0 the posterior mode under the prior λ/2 · Σ(θ − θ̄)² (the published boards
+    use RATING_PRIOR_PRECISION), which exists for every connected comparison graph.
+
+    `ridge` adds ridge/2 · Σθ² to the negative log-likelihood. By default it is 0 when the MLE exists
+    or a prior is given, and FALLBACK_RIDGE otherwise (recorded in the result), so the ratings never
+    diverge. The notes say what keeps the ratings finite when the MLE does not exist, and any fallback
+    of the solver.
+    """
+    _check_fittable(counts, anchor)
+    exists = mle_exists(counts)
+    if ridge is None:
+        ridge = 0.0 if exists or prior_precision > 0 else FALLBACK_RIDGE
+    notes = _existence_notes(exists, ridge, prior_precision)
+    m = counts.n_models
+    free = np.arange(m) != counts.models.index(anchor)
+    model, penalty = PairModel.of_counts(counts), Penalty(m, ridge=ridge, precision=prior_precision)
+    fit = penalised_newton(
+        model,
+        penalty,
+        np.zeros(m),
+        free,
+        notes,
+        what="ratings fit",
+        tol=tol,
+        max_iter=max_iter,
+        gain_tol=tol * 1e-3,
+    )
+    return BTFit(
+        models=counts.models,
+        anchor=anchor,
+        theta=fit.x,
+        cov=_model_sandwich(model, penalty, fit.p, free, notes, "ratings sandwich"),
+        converged=fit.converged,
+        iterations=fit.iterations,
+        log_likelihood=fit.objective,
+        mle_exists=exists,
+        ridge=ridge,
+        notes=notes,
+        prior_precision=prior_precision,
+    )
+
+
+def _check_fittable(counts: PairCounts, anchor: str) -> None:
+    if counts.n_models < 2 or float(counts.count.sum()) <= 0:
+        raise RatingError("need votes between at least two models to fit ratings")
+    if anchor not in counts.models:
+        raise RatingError(f"anchor model {anchor!r} has no counted votes")
+    groups = components(counts)
+    if len(groups) > 1:
+        raise RatingError(
+            f"the comparison graph is disconnected ({len(groups)} components); fit each component "
+            "separately or choose models that were compared"
+        )
+
+
+def _existence_notes(exists: bool, ridge: float, prior_precision: float) -> list[str]:
+    """What keeps the ratings finite when the maximum-likelihood estimate does not exist."""
+    if exists:
+        return []
+    why = "maximum-likelihood ratings do not exist (some model never wins or never loses against the rest); "
+    if prior_precision > 0:
+        return [
+            why + f"the prior (lambda {prior_precision:g}) keeps them finite: the one-sided models' ratings "
+            "are set by the prior, not measured"
+        ]
+    if ridge > 0:
+        return [why + f"fitted with ridge {ridge:g}"]
+    return [
+        why + "nothing keeps them finite (no prior, no ridge): the fit stops where the likelihood flattens"
+    ]
+
+
+def clustered_sandwich_covariance(
+    counts: PairCounts,
+    theta: np.ndarray,
+    anchor_index: int,
+    voter: np.ndarray,
+    block: int = 4_000_000,
+    *,
+    prior_precision: float = 0.0,
+    ridge: float = 0.0,
+    notes: list[str] | None = None,
+) -> np.ndarray:
+    """The sandwich with each voter's votes summed before squaring (cluster-robust): H⁻¹ J H⁻¹ with
+    J = Σ_v g_v g_vᵀ, g_v = Σ over v's cells of n·(y − p)·(e_left − e_right).
+
+    `counts` holds one cell per (voter, left, right, score) and `voter[i]` is cell i's voter code
+    (0 … V−1). One person's votes are not independent (a taste, a position habit, a campaign); when
+    they lean together this interval is wider than the plain sandwich, which treats every vote as
+    independent. With one vote per voter the two are identical. H carries the fit's penalty
+    (`prior_precision`, `ridge`); a fallback of the inverse is recorded in `notes`."""
+    m = counts.n_models
+    model = PairModel.of_counts(counts)
+    p, _ = model.evaluate(theta, with_value=False)
+    information = model.information(model.weighted(p * (1 - p)))
+    information += Penalty(m, ridge=ridge, precision=prior_precision).hessian(m)
+    meat = _voter_meat(counts, counts.count * (counts.score - p), np.asarray(voter, dtype=np.int64), block)
+    free = np.arange(m) != anchor_index
+    return sandwich(information, meat, free, [] if notes is None else notes, "clustered sandwich")
+
+
+def _voter_meat(counts: PairCounts, r: np.ndarray, voter: np.ndarray, block: int) -> np.ndarray:
+    """Σ_v g_v g_vᵀ, g_v = Σ over voter v's cells of r·(e_left − e_right): the g_v are built densely
+    for a range of voters at a time (about `block` numbers) and their Gram matrices summed."""
+    m = counts.n_models
+    left, right = counts.left, counts.right
+    if len(voter) > 1 and not np.all(voter[1:] >= voter[:-1]):
+        order = np.argsort(voter, kind="stable")
+        voter, left, right, r = voter[order], left[order], right[order], r[order]
+    meat = np.zeros((m, m))
+    per_block = max(1, block // m)
+    starts = np.searchsorted(voter, np.arange(0, int(voter[-1]) + 1 if len(voter) else 0, per_block))
+    for a, b in zip(starts, [*starts[1:], len(voter)], strict=True):
+        if a == b:
+            continue
+        first = voter[a]
+        slot = (voter[a:b] - first) * m
+        size = int(voter[b - 1] - first + 1) * m
+        g = np.bincount(slot + left[a:b], r[a:b], size) - np.bincount(slot + right[a:b], r[a:b], size)
+        g = g.reshape(-1, m)
+        meat += g.T @ g
+    return meat
+
+
+# ------------------------------------------------------------------------------------------------
+# Bootstrap: resample votes (Poisson over the aggregated cells) and refit every replicate.
 
 
 def design_matrix(counts: PairCounts):
@@ -446,15 +602,17 @@ def bootstrap_thetas(
     workers: int = 1,
     tol: float = 1e-6,
     max_iter: int = 60,
+    notes: list[str] | None = None,
 ) -> np.ndarray:
     """`rounds` × m bootstrap replicates of θ, each a full refit on votes resampled with replacement.
 
     Votes are resampled by the Poisson bootstrap over the aggregated cells (each vote counted
-    Poisson(1) times), the streaming form of resampling votes with replacement. Replicates are solved together, starting from θ̂ with the Hessian at θ̂ held
-    fixed (a chord method): each step costs two sparse products, and converges because a replicate's
-    Hessian differs from θ̂'s only by sampling noise. A replicate that has not converged after
-    `max_iter` steps is refitted alone with full Newton steps, so every replicate is an exact fit
-    (to `tol` on θ, i.e. 4e-4 Elo by default). More `workers` pay off only with more cores than
+    Poisson(1) times), the streaming form of resampling votes with replacement. Replicates are solved
+    together, starting from θ̂ with the Hessian at θ̂ held fixed (a chord method): each step costs two
+    sparse products, and converges because a replicate's Hessian differs from θ̂'s only by sampling
+    noise. A replicate that has not converged after `max_iter` steps is refitted alone by the one
+    penalised Newton solver, so every replicate is an exact fit (to `tol` on θ, i.e. 4e-4 Elo by
+    default); how many were is recorded in `notes`. More `workers` pay off only with more cores than
     BLAS threads: on 2 cores one process is fastest.
 
     Batches draw from their own child seed (numpy SeedSequence.spawn), so the replicates are the same
@@ -467,12 +625,11 @@ def bootstrap_thetas(
     if free is None:
         raise ValueError("bootstrap_thetas needs `free`: which parameters move (all but a pinned anchor)")
     free = np.asarray(free, dtype=bool)
-    prior = np.zeros(m) if prior is None else np.asarray(prior, dtype=float)
-    pull = _Pull(prior, penalty, prior_precision)
-    design = design_matrix(counts)
-    p_hat = _sigmoid(design @ theta_hat)
-    hess = weighted_gram(design, counts.count * p_hat * (1 - p_hat))
-    hess = hess[np.ix_(free, free)] + pull.precision(m)[np.ix_(free, free)]
+    centre = 0.0 if prior is None else np.asarray(prior, dtype=float)
+    pull = Penalty(m, ridge=penalty, centre=centre, precision=prior_precision)
+    model = PairModel.of_counts(counts)
+    p_hat, _ = model.evaluate(theta_hat, with_value=False)
+    hess = (model.information(model.weighted(p_hat * (1 - p_hat))) + pull.hessian(m))[np.ix_(free, free)]
     sizes = [min(batch, rounds - start) for start in range(0, rounds, batch)]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     job = _BootstrapJob(counts, theta_hat, free, pull, hess, tol, max_iter)
@@ -486,32 +643,23 @@ def bootstrap_thetas(
             parts = list(pool.map(job.run, sizes, seeds))
     else:
         parts = [job.run(size, s) for size, s in zip(sizes, seeds, strict=True)]
-    return np.concatenate(parts, axis=0) if parts else np.empty((0, m))
+    _bootstrap_notes(parts, rounds, max_iter, notes)
+    return np.concatenate([theta for theta, _, _ in parts], axis=0) if parts else np.empty((0, m))
 
 
-@dataclass(frozen=True)
-class _Pull:
-    """The bootstrap's penalty: penalty/2 · |θ − prior|² + λ/2 · Σ(θ − θ̄)² (λ = prior_precision).
-    Its gradient is computed from the two numbers, never as a product with an m × m matrix: such a
-    product in every chord step wakes the BLAS threads (measured: +25% CPU at 1M votes)."""
-
-    prior: np.ndarray
-    penalty: float
-    prior_precision: float
-
-    def gradient(self, theta: np.ndarray) -> np.ndarray:
-        """∂/∂θ of the penalty, for one θ or a batch of rows."""
-        centred = theta - theta.mean(axis=-1, keepdims=True)
-        return self.penalty * (theta - self.prior) + self.prior_precision * centred
-
-    def value(self, theta: np.ndarray) -> float:
-        centred = theta - theta.mean()
-        shrink = float(np.sum((theta - self.prior) ** 2))
-        return 0.5 * (self.penalty * shrink + self.prior_precision * float(centred @ centred))
-
-    def precision(self, m: int) -> np.ndarray:
-        """The penalty's Hessian, m × m."""
-        return self.penalty * np.eye(m) + centring_precision(m, self.prior_precision)
+def _bootstrap_notes(parts: list, rounds: int, max_iter: int, notes: list[str] | None) -> None:
+    if notes is None:
+        return
+    refitted = sum(count for _, count, _ in parts)
+    if refitted:
+        _note(
+            notes,
+            f"bootstrap: {refitted} of {rounds} replicates had not converged after {max_iter} chord steps "
+            "and were refitted alone by full Newton steps",
+        )
+    for _, _, part_notes in parts:
+        for text in part_notes:
+            _note(notes, text)
 
 
 @dataclass
@@ -519,15 +667,16 @@ class _BootstrapJob:
     counts: PairCounts
     theta_hat: np.ndarray
     free: np.ndarray
-    pull: _Pull
+    pull: Penalty
     hess: np.ndarray
     tol: float
     max_iter: int
 
-    def run(self, size: int, seed: np.random.SeedSequence) -> np.ndarray:
-        counts, free = self.counts, self.free
+    def run(self, size: int, seed: np.random.SeedSequence) -> tuple[np.ndarray, int, list[str]]:
+        """(size × m replicates, how many were refitted alone, notes) for one batch."""
+        counts, free, notes = self.counts, self.free, []
         design = design_matrix(counts)
-        chol = _cholesky(self.hess)
+        factor = _factor(self.hess, notes, "bootstrap chord steps")
         y = counts.score
         rng = np.random.default_rng(seed)
         # Poisson bootstrap: each vote is drawn Poisson(1) times, so a cell of c votes is drawn
@@ -541,53 +690,18 @@ class _BootstrapJob:
             idx = np.flatnonzero(active)
             p = _sigmoid((design @ theta[idx].T).T)
             grad = (design.T @ (weights[idx] * (y - p)).T).T - self.pull.gradient(theta[idx])
-            step = _chol_solve(chol, grad[:, free].T).T
+            step = _apply_inverse(factor, grad[:, free].T).T
             theta[np.ix_(idx, free_idx)] += step
             active[idx[np.max(np.abs(step), axis=1) < self.tol]] = False
             if not active.any():
                 break
         for i in np.flatnonzero(active):  # rare: refit alone, exactly
-            theta[i] = _newton_weighted(counts, weights[i], theta[i], free, self.pull, self.tol)
-        return theta
-
-
-def _newton_weighted(counts, weights, theta, free, pull: _Pull, tol, max_iter=100) -> np.ndarray:
-    """One replicate refitted alone: Newton's method with backtracking on the same penalised objective."""
-    design = design_matrix(counts)
-    y = counts.score
-    theta = theta.copy()
-    precision = pull.precision(counts.n_models)[np.ix_(free, free)]
-
-    def objective(t: np.ndarray) -> float:
-        return _loglik(design @ t, y, weights) - pull.value(t)
-
-    current = objective(theta)
-    for _ in range(max_iter):
-        p = _sigmoid(design @ theta)
-        grad = design.T @ (weights * (y - p)) - pull.gradient(theta)
-        hess = weighted_gram(design, weights * p * (1 - p))[np.ix_(free, free)] + precision
-        step = np.zeros_like(theta)
-        step[free] = _solve(hess, grad[free])
-        theta, current, t = _backtrack(objective, theta, step, current)
-        if np.max(np.abs(t * step)) < tol:
-            break
-    return theta
-
-
-def _cholesky(matrix: np.ndarray):
-    from scipy.linalg import cho_factor
-
-    try:
-        return ("chol", cho_factor(matrix))
-    except np.linalg.LinAlgError:
-        return ("pinv", np.linalg.pinv(matrix))
-
-
-def _chol_solve(factor, rhs: np.ndarray) -> np.ndarray:
-    from scipy.linalg import cho_solve
-
-    kind, value = factor
-    return cho_solve(value, rhs) if kind == "chol" else value @ rhs
+            alone = PairModel.of_counts(counts, weights[i])
+            what = "bootstrap replicate refitted alone"
+            theta[i] = penalised_newton(
+                alone, self.pull, theta[i], free, notes, what=what, tol=self.tol, max_iter=100
+            ).x
+        return theta, int(active.sum()), notes
 
 
 def percentile_interval(
@@ -615,6 +729,7 @@ class ShrunkFit:
     cov: np.ndarray  # sandwich covariance of the penalised estimate
     penalty: float
     converged: bool
+    notes: list[str] = field(default_factory=list)
 
 
 def fit_shrunk(
@@ -627,34 +742,18 @@ def fit_shrunk(
     even when the anchor has no votes in the segment. A tiny penalty gives the (unshrunk) maximum
     likelihood estimate on that scale."""
     m = counts.n_models
-    design = design_matrix(counts)
-    y, w = counts.score, counts.count
-    theta = prior.astype(float).copy()
-    eye = np.eye(m)
-    converged = False
-
-    def objective(t: np.ndarray) -> float:
-        return _loglik(design @ t, y, w) - 0.5 * penalty * float(np.sum((t - prior) ** 2))
-
-    current = objective(theta)
-    for _ in range(max_iter):
-        p = _sigmoid(design @ theta)
-        grad = design.T @ (w * (y - p)) - penalty * (theta - prior)
-        hess = weighted_gram(design, w * p * (1 - p)) + penalty * eye
-        step = _solve(hess, grad)
-        theta, current, t = _backtrack(objective, theta, step, current)
-        if np.max(np.abs(t * step)) < tol:
-            converged = True
-            break
-    p = _sigmoid(design @ theta)
-    hess = weighted_gram(design, w * p * (1 - p)) + penalty * eye
-    meat = weighted_gram(design, w * (y - p) ** 2)
-    h_inv = np.linalg.pinv(hess)
-    return ShrunkFit(counts.models, theta, h_inv @ meat @ h_inv, penalty, converged)
+    model, pull = (
+        PairModel.of_counts(counts),
+        Penalty(m, ridge=penalty, centre=np.asarray(prior, dtype=float)),
+    )
+    free, notes = np.ones(m, dtype=bool), []
+    fit = penalised_newton(model, pull, prior, free, notes, what="segment fit", tol=tol, max_iter=max_iter)
+    cov = _model_sandwich(model, pull, fit.p, free, notes, "segment sandwich")
+    return ShrunkFit(counts.models, fit.x, cov, penalty, fit.converged, notes)
 
 
 def heldout_loglik(counts: PairCounts, theta: np.ndarray) -> float:
-    return _loglik(design_matrix(counts) @ theta, counts.score, counts.count)
+    return PairModel.of_counts(counts).evaluate(theta)[1]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -671,6 +770,7 @@ class StyleFit:
     feature_scale: np.ndarray  # the standard deviations the features were divided by
     converged: bool
     iterations: int
+    notes: list[str] = field(default_factory=list)
 
     def centred_se(self) -> np.ndarray:
         m = len(self.models)
@@ -703,99 +803,45 @@ def fit_style_bradley_terry(
     penalises β only (ridge/2 · |β|²), never the ratings; with millions of votes the default ridge of
     1 moves β by less than 1e-5. `theta0` (e.g. the plain board's θ) is only a starting point.
     `features` is rows × k (copied once into the working layout), or k × rows with
-    `features_by_row=False` (the working layout: read in place, never copied or changed). `weight` None means every row counts once. The fit runs on
-    the unscaled features with the ridge on each coefficient multiplied by its feature's variance,
-    which is the same problem as the ridge on the scaled coefficients without a scaled copy.
-    `prior_precision` λ adds the published boards' prior λ/2 · Σ(θ − θ̄)² on the ratings (see
-    RATING_PRIOR_PRECISION); its curvature is in the sandwich's H.
+    `features_by_row=False` (the working layout: read in place, never copied or changed). `weight`
+    None means every row counts once. The fit runs on the unscaled features with the ridge on each
+    coefficient multiplied by its feature's variance, which is the same problem as the ridge on the
+    scaled coefficients without a scaled copy. `prior_precision` λ adds the published boards' prior
+    λ/2 · Σ(θ − θ̄)² on the ratings (see RATING_PRIOR_PRECISION); its curvature is in the sandwich's H.
 
-    Newton's method, damped by backtracking for the first iterations; it stops after a step smaller
+    The one penalised Newton solver, backtracking for the first three iterations only (then full
+    steps, each reusing the probabilities of the point it reached); it stops after a step smaller
     than `tol`, which leaves an error of order tol² (quadratic convergence). Every pass over the rows
     is one gather, one sigmoid and a handful of bincounts into the m × m pair grid, so the cost per
     iteration is a few tenths of a second on ten million rows."""
     m = len(models)
     anchor_index = models.index(anchor)
     xt = np.ascontiguousarray(features.T if features_by_row else features, dtype=float)
-    k = xt.shape[0]
     w = None if weight is None else np.asarray(weight, dtype=float)
-    total = len(score) if w is None else w.sum()
+    scale = _feature_scale(xt, w)
+    pair = np.asarray(left, dtype=np.int64) * m + np.asarray(right, dtype=np.int64)
+    model = PairModel(m, pair, np.asarray(score, dtype=float), w, xt)
+    penalty = Penalty(m, ridge=np.concatenate([np.zeros(m), ridge * scale**2]), precision=prior_precision)
+    free = np.concatenate([np.arange(m) != anchor_index, np.ones(len(scale), dtype=bool)])
+    x0 = np.zeros(m + len(scale))
+    if theta0 is not None:
+        x0[:m] = np.asarray(theta0, dtype=float) - theta0[anchor_index]
+    notes: list[str] = []
+    fit = penalised_newton(
+        model, penalty, x0, free, notes, what="style fit", tol=tol, max_iter=max_iter, damped=3
+    )
+    cov = _model_sandwich(model, penalty, fit.p, free, notes, "style sandwich")
+    to_scaled = np.concatenate([np.ones(m), scale])  # report β per standard deviation
+    cov *= np.outer(to_scaled, to_scaled)
+    return StyleFit(
+        models, anchor, fit.x[:m], fit.x[m:] * scale, cov, scale, fit.converged, fit.iterations, notes
+    )
+
+
+def _feature_scale(xt: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Each feature's (weighted) root mean square; 1 for a feature that is always 0."""
+    total = xt.shape[1] if w is None else w.sum()
     squares = np.einsum("kn,kn->k", xt, xt) if w is None else np.einsum("kn,kn,n->k", xt, xt, w)
     scale = np.sqrt(squares / total)
     scale[scale == 0] = 1.0
-    penalty = ridge * scale**2  # ridge/2 · |β_scaled|² with β_scaled = β · scale
-    pair = np.asarray(left, dtype=np.int64) * m + np.asarray(right, dtype=np.int64)
-    free = np.arange(m) != anchor_index
-    keep = np.concatenate([free, np.ones(k, dtype=bool)])
-    buffer = np.empty(len(score))
-    prior = centring_precision(m, prior_precision)
-
-    def pair_grid(values: np.ndarray) -> np.ndarray:
-        return np.bincount(pair, values, m * m).reshape(m, m)
-
-    def signed(grid: np.ndarray) -> np.ndarray:  # Σ v·(e_left − e_right) from the pair grid
-        return grid.sum(axis=1) - grid.sum(axis=0)
-
-    def weighted(values: np.ndarray) -> np.ndarray:
-        return values if w is None else values * w
-
-    def evaluate(theta, beta, with_loglik):
-        d = (theta[:, None] - theta[None, :]).ravel()[pair]
-        d += beta @ xt
-        p = _sigmoid(d)
-        value = None
-        if with_loglik:
-            value = _loglik(d, score, 1.0 if w is None else w) - 0.5 * float(penalty @ beta**2)
-            value -= 0.5 * float(theta @ prior @ theta)
-        return p, value
-
-    def information(a: np.ndarray) -> np.ndarray:
-        """Σ a · z zᵀ over rows, z = (e_left − e_right, x): the Fisher information (a = w·p(1−p)) or
-        the sandwich's meat (a = w·(y−p)²)."""
-        grid = pair_grid(a)
-        full = np.zeros((m + k, m + k))
-        full[:m, :m] = np.diag(grid.sum(axis=1) + grid.sum(axis=0)) - grid - grid.T
-        cross = np.empty((k, m))
-        for j in range(k):
-            np.multiply(xt[j], a, out=buffer)
-            cross[j] = signed(pair_grid(buffer))
-            full[m + j, m + j :] = xt[j:] @ buffer
-        full[m:, m:] = np.triu(full[m:, m:]) + np.triu(full[m:, m:], 1).T
-        full[:m, m:], full[m:, :m] = cross.T, cross
-        return full
-
-    theta = np.zeros(m) if theta0 is None else np.asarray(theta0, dtype=float) - theta0[anchor_index]
-    beta = np.zeros(k)
-    p, current = evaluate(theta, beta, with_loglik=True)
-    converged = False
-    iteration = 0
-    for iteration in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
-        r = weighted(score - p)
-        grad = np.concatenate([signed(pair_grid(r)) - prior @ theta, xt @ r - penalty * beta])
-        hess = information(weighted(p * (1 - p)))
-        hess[m:, m:] += np.diag(penalty)
-        hess[:m, :m] += prior
-        step = np.zeros(m + k)
-        step[keep] = _solve(hess[np.ix_(keep, keep)], grad[keep])
-        damped = iteration <= 3  # backtracking while far from the optimum; then plain Newton (concave)
-        t = 1.0
-        while True:
-            cand_t, cand_b = theta + t * step[:m], beta + t * step[m:]
-            cand_p, value = evaluate(cand_t, cand_b, with_loglik=damped)
-            if not damped or value >= current - 1e-12 or t < 1e-8:
-                break
-            t *= 0.5
-        theta, beta, p, current = cand_t, cand_b, cand_p, value
-        if np.max(np.abs(t * step)) < tol:
-            converged = True
-            break
-    hess = information(weighted(p * (1 - p)))
-    hess[m:, m:] += np.diag(penalty)
-    hess[:m, :m] += prior
-    meat = information(weighted((score - p) ** 2))
-    reduced_h = np.linalg.pinv(hess[np.ix_(keep, keep)])
-    reduced = reduced_h @ meat[np.ix_(keep, keep)] @ reduced_h
-    cov = np.zeros((m + k, m + k))
-    cov[np.ix_(keep, keep)] = reduced
-    to_scaled = np.concatenate([np.ones(m), scale])  # report β per standard deviation
-    cov *= np.outer(to_scaled, to_scaled)
-    return StyleFit(models, anchor, theta, beta * scale, cov, scale, converged, iteration)
+    return scale

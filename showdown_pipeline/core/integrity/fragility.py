@@ -41,7 +41,7 @@ def _gap_influence(counts: bt.PairCounts, theta: np.ndarray, first: int, second:
     m = counts.n_models
     design = bt.design_matrix(counts)
     p = 1 / (1 + np.exp(-(design @ theta)))
-    hess = bt.weighted_gram(design, counts.count * p * (1 - p)) + 1e-9 * np.eye(m)
+    hess = bt.PairModel.of_counts(counts).information(counts.count * p * (1 - p)) + 1e-9 * np.eye(m)
     contrast = np.zeros(m)
     contrast[first], contrast[second] = 1.0, -1.0
     direction = np.linalg.solve(hess, contrast)  # H⁻¹ (e1 − e2)

@@ -260,6 +260,7 @@ def style_ratings(
             converged=board.extra["converged"],
             prior=bt.prior_description(board.extra["prior_precision"]),
             unrated_models=board.unrated,
+            notes=board.notes,
         )
     with warehouse(duckdb) as conn:
         replace_table(conn, BOARD_TABLES["style"], frame)
@@ -327,6 +328,7 @@ def segment_ratings(
         )
         thresholds = boards.Thresholds(**overall_params["thresholds"])
         seed = run_cut.cut.seed
+        notes: list[str] = []  # the fits' fallbacks, into the parameters (never silent)
         if cells.empty:
             frame, prior_sd, scores = (
                 pd.DataFrame(columns=[*boards.LEADERBOARD_COLUMNS, "theta", "se"]),
@@ -337,7 +339,9 @@ def segment_ratings(
             if config.prior_sd is not None:
                 prior_sd, scores = config.prior_sd, {}
             else:
-                prior_sd, scores = boards.choose_shrinkage(cells, overall, folds=config.folds, seed=seed)
+                prior_sd, scores = boards.choose_shrinkage(
+                    cells, overall, folds=config.folds, seed=seed, notes=notes
+                )
             frame = boards.build_segment_boards(
                 cells,
                 stats,
@@ -347,6 +351,7 @@ def segment_ratings(
                 thresholds,
                 bootstrap_rounds=config.bootstrap_rounds,
                 seed=seed,
+                notes=notes,
             )
         parameters = {
             "run": run_cut.record(),
@@ -360,6 +365,7 @@ def segment_ratings(
             "segments": int(frame["segment_value"].nunique()) if len(frame) else 0,
             "components": "each row keeps its model's overall component and scale; ranks count within "
             "(segment value, component); a part of a segment not linked to the rest is provisional",
+            "notes": notes,
         }
         with warehouse(duckdb) as conn:
             replace_table(conn, BOARD_TABLES[dim], frame)
