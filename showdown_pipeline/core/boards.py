@@ -526,8 +526,8 @@ def build_style_board(
     listed in `unrated` with the reason."""
     if isinstance(rows, pd.DataFrame):
         rows = StyleRows.from_frame(rows)
-    if len(rows.score) and not np.isin(rows.score, (0.0, 0.5, 1.0)).all():
-        raise bt.RatingError("style rows carry scores other than 0, 1/2 and 1")
+    if len(rows.score) and not np.isin(rows.score, list(WINNER_SCORE.values())).all():
+        raise bt.RatingError(f"style rows carry scores outside {sorted(set(WINNER_SCORE.values()))}")
     parts, unrated = split_components(rows.pair_counts(), anchor)
     for part in parts[1:]:  # one set of style coefficients, fitted where the anchor sets the scale
         for m in part.models:
