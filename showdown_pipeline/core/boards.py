@@ -426,7 +426,7 @@ class StyleRows:
     @classmethod
     def from_arrow(cls, table, models: list[str]) -> StyleRows:
         """From SQL output with left_code, right_code (indices into `models`), score, one column per
-        STYLE_FEATURES and n (e.g. sql/rate/*_style_rows.sql)."""
+        STYLE_FEATURES and n (e.g. sql/rate/style_rows.sql)."""
         for name in ("left_code", "right_code", "score", "n", *STYLE_FEATURES):
             if table.column(name).null_count:
                 raise bt.RatingError(
