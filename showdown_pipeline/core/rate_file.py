@@ -10,6 +10,7 @@ import pandas as pd
 
 from showdown_pipeline.core import boards
 from showdown_pipeline.core import bradley_terry as bt
+from showdown_pipeline.core.run_cut import DEFAULT_ANCHOR_RATING
 from showdown_pipeline.core.sql import prepare_connection, query_arrow, query_frame, run_sql
 
 RATE_COLUMNS = ("model_id", "rating", "ci_lower", "ci_upper", "rank", "votes")
@@ -24,6 +25,7 @@ class RatedTable:
     rows_in: int
     rows_scored: int
     anchor: str
+    anchor_rating: float
     labels: str  # arena | canonical
     ci_method: str
     coefficients: list[dict]
@@ -121,11 +123,11 @@ def _vote_stats(votes: pd.Series) -> pd.DataFrame:
 
 def rate_table(
     path: Path,
-    bootstrap: int = 1000,
+    bootstrap: int = boards.OverallSettings.bootstrap_rounds,
     anchor: str | None = None,
-    anchor_rating: float = 1000.0,
+    anchor_rating: float = DEFAULT_ANCHOR_RATING,
     seed: int = 0,
-    workers: int = 1,
+    workers: int = boards.OverallSettings.workers,
     style: bool = False,
     by_voter: bool = False,
 ) -> RatedTable:
@@ -179,6 +181,7 @@ def rate_table(
         rows_in=rows_in,
         rows_scored=rows_scored,
         anchor=anchor,
+        anchor_rating=anchor_rating,
         labels=labels,
         ci_method=str(frame["ci_method"].iloc[0]),
         coefficients=coefficients,

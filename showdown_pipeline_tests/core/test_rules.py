@@ -4,14 +4,35 @@ derives from that one definition."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import hashlib
+import importlib
+import inspect
 import re
+import textwrap
+from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import showdown_pipeline
+from showdown_pipeline import cli
+from showdown_pipeline.core import (
+    boards,
+    digest,
+    holdout,
+    integrity,
+    licensing,
+    rate_file,
+    run_cut,
+    snapshots,
+    staging,
+    vote_schema,
+)
 from showdown_pipeline.core import bradley_terry as bt
-from showdown_pipeline.core import rate_file, vote_schema
 from showdown_pipeline.core.sql import all_sql_names, load_sql
 from showdown_pipeline.core.warehouse import duckdb_session
 
@@ -176,3 +197,126 @@ def test_near_miss_arena_labels_are_counted_but_never_scored(tmp_path, label):
     assert labels == "arena" and rows_in == 600
     assert int(cells["n"].sum()) == 600 - 3 - 1
     assert set(cells["winner"]) == set(vote_schema.WINNERS)
+
+
+# --- the leaderboard schema, the Config defaults, the anchor default, the exports path, the file hash ----
+
+PACKAGE = Path(showdown_pipeline.__file__).parent
+
+
+def _package_sources() -> dict[str, str]:
+    return {
+        p.relative_to(PACKAGE).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if "__pycache__" not in p.parts
+    }
+
+
+def test_the_leaderboard_schema_is_defined_once():
+    """Snapshots write the very schema object the boards are built to; the column list derives from it."""
+    assert snapshots.LEADERBOARD_SCHEMA is boards.LEADERBOARD_SCHEMA
+    assert tuple(boards.LEADERBOARD_SCHEMA.names) == boards.LEADERBOARD_COLUMNS
+    defined = [
+        name for name, text in _package_sources().items() if '("provisional_reason", pa.string())' in text
+    ]
+    assert defined == ["core/boards.py"]
+
+
+CONFIG_DEFAULTS = [
+    ("ratings", "RatingConfig", (boards.OverallSettings(), boards.Thresholds())),
+    ("ratings", "StyleConfig", (boards.StyleSettings(),)),
+    ("ratings", "SegmentConfig", (boards.SegmentSettings(),)),
+    ("integrity", "IntegrityConfig", (integrity.IntegrityThresholds(),)),
+]
+
+
+@pytest.mark.parametrize(("stage", "name", "sources"), CONFIG_DEFAULTS, ids=[c[1] for c in CONFIG_DEFAULTS])
+def test_config_defaults_come_from_the_core_dataclasses(stage, name, sources):
+    """Each knob an analyst may tune in the UI defaults to its core dataclass's value, and the Config
+    class names that value instead of repeating the number (a literal default could drift from core)."""
+    module = importlib.import_module(f"showdown_pipeline.defs.{stage}.assets")
+    config = getattr(module, name)
+    core = {f.name: getattr(s, f.name) for s in sources for f in dataclasses.fields(s)}
+    shared = {field: info.default for field, info in config.model_fields.items() if field in core}
+    assert shared and shared == {field: core[field] for field in shared}
+    tree = ast.parse(textwrap.dedent(inspect.getsource(config)))
+    literal = [
+        node.target.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Call) and node.target.id in core
+        for keyword in node.value.keywords
+        if keyword.arg == "default" and isinstance(keyword.value, ast.Constant)
+    ]
+    assert literal == []
+
+
+def test_the_default_anchor_rating_is_written_once():
+    """1000 appears as the anchor default only in core/run_cut.py; the CLI leaves the default to the
+    callee and states the code's values in its help."""
+    pattern = re.compile(r"anchor_rating\b[^\n]*\b1000\b|\"rating\", 1000|return None, 1000")
+    assert [name for name, text in _package_sources().items() if pattern.search(text)] == []
+    assert run_cut.DEFAULT_ANCHOR_RATING == 1000.0
+    assert (
+        inspect.signature(rate_file.rate_table).parameters["anchor_rating"].default
+        == run_cut.DEFAULT_ANCHOR_RATING
+    )
+    help_text = {
+        a.dest: a.help for a in cli.build_parser()._subparsers._group_actions[0].choices["rate"]._actions
+    }
+    assert f"= {run_cut.DEFAULT_ANCHOR_RATING:g})" in help_text["anchor"]
+    assert f"default {boards.OverallSettings.bootstrap_rounds}" in help_text["bootstrap"]
+    assert f"default {boards.OverallSettings.workers};" in help_text["workers"]
+
+
+def test_showdown_rate_without_flags_uses_the_core_defaults(tmp_path, capsys):
+    """No --anchor, --bootstrap, --workers or --seed: the board is the one rate_table builds with its
+    defaults, and the notes name the default anchor rating."""
+    path = tmp_path / "votes.parquet"
+    _canonical_votes(n=800).to_parquet(path)
+    out = tmp_path / "board.parquet"
+    assert cli.main(["rate", str(path), "--out", str(out)]) == 0
+    notes = capsys.readouterr().out
+    rounds = boards.OverallSettings.bootstrap_rounds
+    assert (
+        f"= {run_cut.DEFAULT_ANCHOR_RATING:g}; interval: bootstrap percentile ({rounds} rounds, seed 0)"
+        in notes
+    )
+    expected = rate_file.rate_table(path).board
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out),
+        expected[[*rate_file.RATE_COLUMNS, *rate_file.COMPONENT_COLUMNS]],
+        check_exact=True,
+    )
+
+
+def test_the_exports_path_is_built_once(tmp_path):
+    """`<home>/exports/<licensee>/<as-of>/` is spelled in settings/licensing only; a licensee name that is
+    not a plain name never becomes a path."""
+    assert (
+        licensing.export_dir(tmp_path, "acme", date(2026, 3, 1))
+        == tmp_path / "exports" / "acme" / "2026-03-01"
+    )
+    location = licensing.export_location(tmp_path, "acme", date(2026, 3, 1), "run-1")
+    assert location.staging.parent.parent == tmp_path / "exports" / "acme"
+    assert location.staging.parent.name.startswith(".")
+    for name in ("../acme", "acme/x", ""):
+        with pytest.raises(holdout.HoldoutError):
+            licensing.export_dir(tmp_path, name, date(2026, 3, 1))
+    spelled = [name for name, text in _package_sources().items() if re.search(r"/\s*\"exports\"", text)]
+    assert spelled == ["settings.py"]
+
+
+def test_one_helper_hashes_a_file(tmp_path):
+    """The snapshot and export manifests and the landing ledger hash files through core/digest.py: equal
+    to hashlib over the whole bytes for an empty file, a file across many read blocks, and a file whose
+    landing name is a glob."""
+    empty, big = tmp_path / "empty.bin", tmp_path / "big.bin"
+    empty.write_bytes(b"")
+    big.write_bytes(np.random.default_rng(1).bytes(3 * digest.BLOCK + 17))
+    for path in (empty, big):
+        assert digest.sha256_of(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / "[ab].jsonl").write_bytes(b'{"a": 1}\n')
+    (tmp_path / "a.jsonl").write_bytes(b"other")
+    assert staging.hash_file(tmp_path / "[ab].jsonl", tmp_path) == hashlib.sha256(b'{"a": 1}\n').hexdigest()
+    loops = [name for name, text in _package_sources().items() if re.search(r"\.update\(chunk\)", text)]
+    assert loops == ["core/digest.py"]
