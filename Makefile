@@ -9,7 +9,7 @@ HOME_DIR ?= data
 DEMO_VOTES ?= 300000
 DEMO_DAYS ?= 90
 
-.PHONY: run test test-fast ui bench lint format demo-data clean install
+.PHONY: run test test-fast ui bench lint format demo-data clean install lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -17,11 +17,18 @@ $(BIN)/python:
 $(UV): $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
 
-$(STAMP): pyproject.toml $(UV)
-	$(UV) pip install --python $(BIN)/python --compile-bytecode --quiet -e ".[dev]"
+# Every package at the version uv.lock pins (--locked: a lock out of date with pyproject.toml is an error,
+# never silently re-resolved); the package itself editable; bytecode compiled at install. After editing the
+# dependencies in pyproject.toml, run `$(UV) lock` and commit uv.lock.
+$(STAMP): pyproject.toml uv.lock $(UV)
+	UV_PROJECT_ENVIRONMENT=$(abspath $(VENV)) $(UV) sync --locked --extra dev --compile-bytecode --quiet
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve uv.lock after a dependency change in pyproject.toml (needs the package registry).
+lock: $(UV)
+	$(UV) lock
 
 # The demo landing zone is written only when data/landing/ has no files.
 demo-data: $(STAMP)

@@ -32,7 +32,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from showdown_pipeline import cli  # noqa: E402
-from showdown_pipeline.core import anonymity, demo_world, holdout  # noqa: E402
+from showdown_pipeline.core import anonymity, demo_world, holdout, licensing  # noqa: E402
 from showdown_pipeline.core.sql import load_sql  # noqa: E402
 from showdown_pipeline_tests.conftest import materialize_pipeline  # noqa: E402
 
@@ -65,7 +65,7 @@ def build(root: Path, votes: int) -> tuple[Path, Path]:
 
 
 def export(landing: Path, home: Path, licensee: str, as_of: str) -> Path:
-    folder = home / "exports" / licensee / as_of
+    folder = licensing.export_dir(home, licensee, date.fromisoformat(as_of))
     if not folder.is_dir():
         start = time.perf_counter()
         cli.export_licensed(home, licensee, as_of, landing)

@@ -26,9 +26,11 @@ class CliError(Exception):
     """A reason the command cannot run, printed as one line."""
 
 
-def parse_anchor(value: str | None) -> tuple[str | None, float]:
+def parse_anchor(value: str | None) -> tuple[str | None, float | None]:
+    """`MODEL_ID=RATING` as (model, rating); (None, None) when not given: the callee's default applies
+    (core/run_cut.DEFAULT_ANCHOR_RATING)."""
     if value is None:
-        return None, 1000.0
+        return None, None
     model, sep, rating = value.rpartition("=")
     if not sep or not model:
         raise CliError(f"--anchor must be MODEL_ID=RATING, got {value!r}")
@@ -82,7 +84,9 @@ def _run_cut(as_of, anchor, seed, overrides):
         return run_cut.RunCut(
             as_of=as_of_date,
             anchor_model=run_cut.parse_anchor_model(anchor_model) if anchor_model is not None else None,
-            anchor_rating=run_cut.parse_anchor_rating(anchor_rating),
+            anchor_rating=run_cut.parse_anchor_rating(anchor_rating)
+            if anchor_rating is not None
+            else run_cut.DEFAULT_ANCHOR_RATING,
             seed=run_cut.parse_seed(seed) if seed is not None else run_cut.DEFAULT_SEED,
             overrides=names,
             override_by=_operator() if names else None,
@@ -268,7 +272,7 @@ def export_licensed(
     _check_warehouse_settings()
     import dagster as dg
 
-    from showdown_pipeline.core import holdout
+    from showdown_pipeline.core import holdout, licensing
     from showdown_pipeline.definitions import build_definitions
 
     home = Path(home).resolve()
@@ -299,7 +303,7 @@ def export_licensed(
         )
     if not result.success:
         raise CliError(f"export not published: {failure_reason(result)}")
-    return home / "exports" / licensee / as_of_date.isoformat()
+    return licensing.export_dir(home, licensee, as_of_date)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -407,18 +411,22 @@ def _cmd_rate(args: argparse.Namespace) -> int:
     from showdown_pipeline.core.bradley_terry import RatingError
 
     anchor_model, anchor_rating = parse_anchor(args.anchor)
-    if args.bootstrap < 0:
+    if args.bootstrap is not None and args.bootstrap < 0:
         raise CliError("--bootstrap must be >= 0")
+    # a flag not given leaves rate_table's default (core/boards.OverallSettings, core/run_cut) in place
+    given = {
+        "bootstrap": args.bootstrap,
+        "anchor_rating": anchor_rating,
+        "seed": args.seed,
+        "workers": args.workers,
+    }
     try:
         rated = rate_file.rate_table(
             Path(args.votes),
-            bootstrap=args.bootstrap,
             anchor=anchor_model,
-            anchor_rating=anchor_rating,
-            seed=args.seed,
-            workers=args.workers,
             style=args.style,
             by_voter=args.by_voter,
+            **{name: value for name, value in given.items() if value is not None},
         )
     except (FileNotFoundError, ValueError, RatingError) as exc:
         raise CliError(str(exc)) from exc
@@ -429,16 +437,17 @@ def _cmd_rate(args: argparse.Namespace) -> int:
         extra = ["cluster_lower", "cluster_upper"] if rated.clustering else []
         board[[*rate_file.RATE_COLUMNS, *extra, *rate_file.COMPONENT_COLUMNS]].to_parquet(out, index=False)
     print(_format_board(board.assign(provisional=False), top=args.top))
-    _print_rate_notes(rated, anchor_rating)
+    _print_rate_notes(rated)
     if args.out:
         print(f"wrote {args.out}")
     return 0
 
 
-def _print_rate_notes(rated, anchor_rating: float) -> None:
+def _print_rate_notes(rated) -> None:
     """What `showdown rate` says under the board: rows scored, anchor and interval, the prior, the
     components not connected to the anchor, models not rated, style coefficients, voter clustering."""
     skipped = rated.rows_in - rated.rows_scored
+    anchor_rating = rated.anchor_rating
     print(
         f"\n{rated.rows_scored:,} of {rated.rows_in:,} rows scored ({rated.labels} labels"
         + (
@@ -530,13 +539,13 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument(
         "votes", help="model_a, model_b, winner (LMArena labels) or model_left, model_right, winner"
     )
-    rate.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds (0: sandwich interval)")
+    rate.add_argument("--bootstrap", type=int, help="bootstrap rounds (0: sandwich interval; default 1000)")
     rate.add_argument(
         "--anchor", help="MODEL_ID=RATING pinned (default: the alphabetically first model = 1000)"
     )
-    rate.add_argument("--seed", type=int, default=0)
+    rate.add_argument("--seed", type=int, help="bootstrap seed (default 0)")
     rate.add_argument(
-        "--workers", type=int, default=1, help="bootstrap processes (more help only beyond 2 cores)"
+        "--workers", type=int, help="bootstrap processes (default 1; more help only beyond 2 cores)"
     )
     rate.add_argument(
         "--out",

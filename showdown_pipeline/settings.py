@@ -49,6 +49,11 @@ def snapshots_dir(home: Path) -> Path:
     return Path(home) / "snapshots"
 
 
+def exports_dir(home: Path) -> Path:
+    """Licensed exports: `<exports>/<licensee>/<as-of>/` (core/licensing.export_dir names one)."""
+    return Path(home) / "exports"
+
+
 def dagster_home(home: Path) -> Path:
     return Path(home) / "dagster"
 

@@ -8,36 +8,42 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.vote_schema import WINNER_SCORE
 
-LEADERBOARD_COLUMNS: tuple[str, ...] = (
-    "board",
-    "segment_dim",
-    "segment_value",
-    "model_id",
-    "rating",
-    "ci_lower",
-    "ci_upper",
-    "rank",
-    "votes",
-    "users",
-    "provisional",
-    "provisional_reason",
-    "ci_method",
-    "sandwich_lower",
-    "sandwich_upper",
-    "cluster_lower",
-    "cluster_upper",
-    "rating_unshrunk",
-    "diff_vs_overall",
-    "diff_lower",
-    "diff_upper",
-    "differs_from_overall",
-    "component",
-    "component_anchor",
+# One row of a published leaderboard (the snapshot contract, DESIGN §6): its columns in order and
+# their types. Snapshots write exactly this schema; every board frame carries these columns.
+LEADERBOARD_SCHEMA = pa.schema(
+    [
+        ("board", pa.string()),
+        ("segment_dim", pa.string()),
+        ("segment_value", pa.string()),
+        ("model_id", pa.string()),
+        ("rating", pa.float64()),
+        ("ci_lower", pa.float64()),
+        ("ci_upper", pa.float64()),
+        ("rank", pa.int64()),
+        ("votes", pa.int64()),
+        ("users", pa.int64()),
+        ("provisional", pa.bool_()),
+        ("provisional_reason", pa.string()),
+        ("ci_method", pa.string()),
+        ("sandwich_lower", pa.float64()),
+        ("sandwich_upper", pa.float64()),
+        ("cluster_lower", pa.float64()),
+        ("cluster_upper", pa.float64()),
+        ("rating_unshrunk", pa.float64()),
+        ("diff_vs_overall", pa.float64()),
+        ("diff_lower", pa.float64()),
+        ("diff_upper", pa.float64()),
+        ("differs_from_overall", pa.bool_()),
+        ("component", pa.int64()),
+        ("component_anchor", pa.string()),
+    ]
 )
+LEADERBOARD_COLUMNS: tuple[str, ...] = tuple(LEADERBOARD_SCHEMA.names)
 
 SEGMENT_DIMENSIONS: tuple[str, ...] = ("country", "age_band", "education", "language", "profession")
 STYLE_FEATURES: tuple[str, ...] = ("tokens", "headers", "lists", "bold", "latency_ms")
@@ -54,6 +60,32 @@ class Thresholds:
     min_votes: int = 300
     min_users: int = 50
     max_user_share: float = 0.10
+
+
+# The rating knobs' defaults, one place each: the Dagster Configs (defs/ratings), the CLI and the
+# functions below take them from these classes.
+@dataclass(frozen=True)
+class OverallSettings:
+    """Intervals of the overall raw board (DESIGN §3: a 1000-round percentile bootstrap)."""
+
+    bootstrap_rounds: int = 1000  # 0: the sandwich interval only
+    workers: int = 1  # bootstrap processes (more help only beyond 2 cores)
+
+
+@dataclass(frozen=True)
+class StyleSettings:
+    """The style-controlled board."""
+
+    ridge: float = 1.0  # L2 penalty on the style coefficients (never on the ratings)
+
+
+@dataclass(frozen=True)
+class SegmentSettings:
+    """The segment boards: shrinkage towards the overall board and their intervals."""
+
+    bootstrap_rounds: int = 200  # 0: the sandwich interval of the shrunk fit
+    prior_sd: float | None = None  # None: chosen by held-out likelihood (choose_shrinkage)
+    folds: int = 3  # folds of that held-out likelihood
 
 
 @dataclass
@@ -255,7 +287,7 @@ def build_board(
         part_notes = list(part.fit.notes)
         frames.append(
             _component_frame(
-                part, anchor, anchor_rating, bootstrap_rounds, seed, workers, prior_precision, part_notes
+                part, anchor_rating, bootstrap_rounds, seed, workers, prior_precision, part_notes
             )
         )
         label = f"component {part.number}: " if len(parts) > 1 else ""
@@ -285,7 +317,6 @@ def build_board(
 
 def _component_frame(
     part: Component,
-    board_anchor: str,
     anchor_rating: float,
     bootstrap_rounds: int,
     seed: int,
@@ -435,7 +466,7 @@ class StyleRows:
     @classmethod
     def from_arrow(cls, table, models: list[str]) -> StyleRows:
         """From SQL output with left_code, right_code (indices into `models`), score, one column per
-        STYLE_FEATURES and n (e.g. sql/rate/*_style_rows.sql)."""
+        STYLE_FEATURES and n (e.g. sql/rate/style_rows.sql)."""
         for name in ("left_code", "right_code", "score", "n", *STYLE_FEATURES):
             if table.column(name).null_count:
                 raise bt.RatingError(
@@ -525,7 +556,7 @@ def build_style_board(
     anchor: str,
     anchor_rating: float,
     thresholds: Thresholds = Thresholds(),
-    ridge: float = 1.0,
+    ridge: float = StyleSettings.ridge,
     prior_precision: float = bt.RATING_PRIOR_PRECISION,
 ) -> Board:
     """`rows`: a StyleRows, or a frame of model_left, model_right, winner, one column per
@@ -535,8 +566,8 @@ def build_style_board(
     listed in `unrated` with the reason; the fits' notes are the board's."""
     if isinstance(rows, pd.DataFrame):
         rows = StyleRows.from_frame(rows)
-    if len(rows.score) and not np.isin(rows.score, (0.0, 0.5, 1.0)).all():
-        raise bt.RatingError("style rows carry scores other than 0, 1/2 and 1")
+    if len(rows.score) and not np.isin(rows.score, list(WINNER_SCORE.values())).all():
+        raise bt.RatingError(f"style rows carry scores outside {sorted(set(WINNER_SCORE.values()))}")
     parts, unrated = split_components(rows.pair_counts(), anchor)
     for part in parts[1:]:  # one set of style coefficients, fitted where the anchor sets the scale
         for m in part.models:
@@ -650,7 +681,7 @@ def choose_shrinkage(
     cells: pd.DataFrame,
     overall: Board,
     grid: tuple[float, ...] = SHRINKAGE_SD_GRID,
-    folds: int = 3,
+    folds: int = SegmentSettings.folds,
     seed: int = 0,
     notes: list[str] | None = None,
 ) -> tuple[float, dict[str, float]]:

@@ -31,7 +31,6 @@ from showdown_pipeline.settings import cutoff_instant
 
 HOLDOUT_DAYS = 60
 POLICY_VERSION = "holdout-60d/v2"
-LIVE_DISTRIBUTION = "live"
 K_ANONYMITY = 10
 SECRET_ENV = "SHOWDOWN_LICENSE_KEY"
 FORBIDDEN_COLUMNS = (

@@ -37,12 +37,6 @@ from showdown_pipeline.core.sql import run_sql
 from showdown_pipeline.core.staging import FileRejected, IngestLimits
 
 KINDS = ("contributors", "votes", "arena")
-RAW_TABLES = {
-    "votes": "raw_votes",
-    "arena": "raw_votes",
-    "contributors": "raw_contributors",
-    "models": "raw_models",
-}
 UNREAD_PREFIX = "unread:"
 
 _FORMATS_BY_KIND: dict[str, tuple[str, ...]] = {

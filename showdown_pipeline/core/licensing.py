@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,8 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from showdown_pipeline import settings
 from showdown_pipeline.core import anonymity, holdout
-from showdown_pipeline.core.snapshots import sha256_of
+from showdown_pipeline.core.digest import sha256_of
 from showdown_pipeline.core.sql import query_arrow, query_frame, run_sql
 
 VOTES_FILE = "votes.parquet"
@@ -29,10 +29,27 @@ class ExportLocation:
     staging: Path
 
 
+STAGING_DIR = ".staging"  # beside a licensee's published exports; a hidden name no reader lists
+
+
+def _licensee_dir(home: Path, licensee: str) -> Path:
+    return settings.exports_dir(home) / holdout.check_licensee(licensee)
+
+
+def export_dir(home: Path, licensee: str, as_of: date) -> Path:
+    """Where the export of `licensee` as of `as_of` is published: `<home>/exports/<licensee>/<as-of>/`."""
+    return _licensee_dir(home, licensee) / as_of.isoformat()
+
+
+def staged_exports(home: Path, licensee: str, run_id: str) -> list[Path]:
+    """The staging folders run `run_id` wrote for `licensee` (one, when the run staged an export)."""
+    return sorted((_licensee_dir(home, licensee) / STAGING_DIR).glob(f"*-{run_id}"))
+
+
 def export_location(home: Path, licensee: str, as_of: date, run_id: str) -> ExportLocation:
-    root = Path(home) / "exports" / holdout.check_licensee(licensee)
     return ExportLocation(
-        final=root / as_of.isoformat(), staging=root / ".staging" / f"{as_of.isoformat()}-{run_id}"
+        final=export_dir(home, licensee, as_of),
+        staging=_licensee_dir(home, licensee) / STAGING_DIR / f"{as_of.isoformat()}-{run_id}",
     )
 
 
@@ -191,7 +208,3 @@ def publish_export(staging: Path, final: Path) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     os.rename(staging, final)
     return final
-
-
-def discard_staging(staging: Path) -> None:
-    shutil.rmtree(staging, ignore_errors=True)

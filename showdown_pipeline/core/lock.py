@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-LOCK_FILE = "showdown.lock"
+from showdown_pipeline import settings
+
 _READ_ATTEMPTS = 20  # a refused reader retries while a new holder is still writing its record
 _READ_PAUSE_S = 0.05
 
@@ -81,7 +82,7 @@ _guard = threading.Lock()
 
 
 def lock_file(home: Path) -> Path:
-    return Path(home) / LOCK_FILE
+    return settings.lock_path(home)
 
 
 def default_command() -> str:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from showdown_pipeline.core import boards
 from showdown_pipeline.core import bradley_terry as bt
+from showdown_pipeline.core.run_cut import DEFAULT_ANCHOR_RATING
 from showdown_pipeline.core.sql import prepare_connection, query_arrow, query_frame, run_sql
 
 RATE_COLUMNS = ("model_id", "rating", "ci_lower", "ci_upper", "rank", "votes")
@@ -24,6 +25,7 @@ class RatedTable:
     rows_in: int
     rows_scored: int
     anchor: str
+    anchor_rating: float
     labels: str  # arena | canonical
     ci_method: str
     coefficients: list[dict]
@@ -47,21 +49,31 @@ def _vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
     relation.create_view("vote_table", replace=True)
 
 
+def _label_kind(path: Path, columns: set[str]) -> str:
+    """arena | canonical: which labels the table's columns (lower case) carry."""
+    if {"model_a", "model_b", "winner"} <= columns:
+        return "arena"
+    if {"model_left", "model_right", "winner"} <= columns:
+        return "canonical"
+    raise ValueError(
+        f"{path.name} needs columns model_a, model_b, winner (LMArena labels) or "
+        f"model_left, model_right, winner (canonical); found {sorted(columns)}"
+    )
+
+
 def _open_vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, set[str]]:
-    """Expose the file as `vote_table`; (its labels: arena | canonical, its lower-case column names)."""
+    """Expose the file as `vote_table` and, in canonical columns whatever its labels, as the views
+    `votes_table_canonical` (every row) and `votes_table_scorable` (rows a fit can score), which every
+    other `rate/` statement reads; (its labels: arena | canonical, its lower-case column names)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no vote table at {path}")
     _vote_table(conn, path)
     columns = {c.lower() for c in conn.sql("SELECT * FROM vote_table LIMIT 0").columns}
-    if {"model_a", "model_b", "winner"} <= columns:
-        return "arena", columns
-    if {"model_left", "model_right", "winner"} <= columns:
-        return "canonical", columns
-    raise ValueError(
-        f"{path.name} needs columns model_a, model_b, winner (LMArena labels) or "
-        f"model_left, model_right, winner (canonical); found {sorted(columns)}"
-    )
+    labels = _label_kind(path, columns)
+    run_sql(conn, f"rate/normalise_{labels}")
+    run_sql(conn, "rate/scorable")
+    return labels, columns
 
 
 VOTER_COLUMN = {"arena": "judge", "canonical": "user_id"}
@@ -74,7 +86,7 @@ def load_cells(path: Path, by_voter: bool = False) -> tuple[pd.DataFrame, int, s
     with duckdb.connect() as conn:
         prepare_connection(conn)
         labels, columns = _open_vote_table(conn, path)
-        cells = query_frame(conn, f"rate/{labels}_cells")
+        cells = query_frame(conn, "rate/cells")
         rows_in = int(run_sql(conn, "rate/row_count").fetchall()[0][0])
         voter_cells = None
         if by_voter:
@@ -82,8 +94,8 @@ def load_cells(path: Path, by_voter: bool = False) -> tuple[pd.DataFrame, int, s
                 raise ValueError(
                     f"--by-voter needs a {VOTER_COLUMN[labels]} column in a table with {labels} labels"
                 )
-            models = [r[0] for r in run_sql(conn, f"rate/{labels}_models").fetchall()]
-            table = query_arrow(conn, f"rate/{labels}_voter_cells", {"models": models})
+            models = [r[0] for r in run_sql(conn, "rate/models").fetchall()]
+            table = query_arrow(conn, "rate/voter_cells", {"models": models})
             voter_cells = {"models": models} | {
                 c: table.column(c).to_numpy() for c in ("voter", "left_code", "right_code", "score", "n")
             }
@@ -96,10 +108,8 @@ def load_style_rows(path: Path) -> tuple[boards.StyleRows, int, str]:
     with duckdb.connect() as conn:
         prepare_connection(conn)
         labels, _ = _open_vote_table(conn, path)
-        models = [r[0] for r in run_sql(conn, f"rate/{labels}_models").fetchall()]
-        rows = boards.StyleRows.from_arrow(
-            query_arrow(conn, f"rate/{labels}_style_rows", {"models": models}), models
-        )
+        models = [r[0] for r in run_sql(conn, "rate/models").fetchall()]
+        rows = boards.StyleRows.from_arrow(query_arrow(conn, "rate/style_rows", {"models": models}), models)
         rows_in = int(run_sql(conn, "rate/row_count").fetchall()[0][0])
     return rows, rows_in, labels
 
@@ -113,11 +123,11 @@ def _vote_stats(votes: pd.Series) -> pd.DataFrame:
 
 def rate_table(
     path: Path,
-    bootstrap: int = 1000,
+    bootstrap: int = boards.OverallSettings.bootstrap_rounds,
     anchor: str | None = None,
-    anchor_rating: float = 1000.0,
+    anchor_rating: float = DEFAULT_ANCHOR_RATING,
     seed: int = 0,
-    workers: int = 1,
+    workers: int = boards.OverallSettings.workers,
     style: bool = False,
     by_voter: bool = False,
 ) -> RatedTable:
@@ -171,6 +181,7 @@ def rate_table(
         rows_in=rows_in,
         rows_scored=rows_scored,
         anchor=anchor,
+        anchor_rating=anchor_rating,
         labels=labels,
         ci_method=str(frame["ci_method"].iloc[0]),
         coefficients=coefficients,

@@ -23,6 +23,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
+from showdown_pipeline.core.run_cut import DEFAULT_ANCHOR_RATING
 
 TEMPLATE_DIR = Path(__file__).with_name("report_template")
 WINRATE_BUCKETS = 20  # the win-rate matrix colours cells by class (CSP: no style attributes)
@@ -311,7 +312,7 @@ def render_report(board: pd.DataFrame, manifest: dict, pairs: pd.DataFrame | Non
         "snapshot_id": str(manifest.get("snapshot_id", "")),
         "cutoff": str(cut.get("cutoff_utc", "")),
         "anchor_model": str(anchor.get("model_id", "")),
-        "anchor_rating": str(anchor.get("rating", 1000)),
+        "anchor_rating": str(anchor.get("rating", DEFAULT_ANCHOR_RATING)),
         "code_version": str(manifest.get("code_version", {}).get("source_sha256", ""))[:12],
         "raw_plot": forest_plot(raw, "Raw ratings with 95% intervals"),
         "style_plot": forest_plot(style_board, "Style-controlled ratings with 95% intervals"),

@@ -8,7 +8,6 @@ replaced atomically only after the rename.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,55 +20,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from showdown_pipeline.core.boards import LEADERBOARD_SCHEMA
+from showdown_pipeline.core.digest import sha256_of
+
 # 2: cluster_lower, cluster_upper added to the leaderboard (additive).
 # 3: component, component_anchor added (additive): a model not connected to the anchor is now rated on
 #    its component's own scale instead of being left out, and `rank` counts within (board, segment,
 #    component); a reader that ignores `component` must keep rows with component != 1 apart.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 3  # of the snapshot; the leaderboard rows: boards.LEADERBOARD_SCHEMA
 LATEST_FILE = "LATEST"
 DATA_FILES = ("leaderboard.parquet", "leaderboard.json", "index.html")
 TMP_PREFIX = ".tmp-"
 
-LEADERBOARD_SCHEMA = pa.schema(
-    [
-        ("board", pa.string()),
-        ("segment_dim", pa.string()),
-        ("segment_value", pa.string()),
-        ("model_id", pa.string()),
-        ("rating", pa.float64()),
-        ("ci_lower", pa.float64()),
-        ("ci_upper", pa.float64()),
-        ("rank", pa.int64()),
-        ("votes", pa.int64()),
-        ("users", pa.int64()),
-        ("provisional", pa.bool_()),
-        ("provisional_reason", pa.string()),
-        ("ci_method", pa.string()),
-        ("sandwich_lower", pa.float64()),
-        ("sandwich_upper", pa.float64()),
-        ("cluster_lower", pa.float64()),
-        ("cluster_upper", pa.float64()),
-        ("rating_unshrunk", pa.float64()),
-        ("diff_vs_overall", pa.float64()),
-        ("diff_lower", pa.float64()),
-        ("diff_upper", pa.float64()),
-        ("differs_from_overall", pa.bool_()),
-        ("component", pa.int64()),
-        ("component_anchor", pa.string()),
-    ]
-)
-
 
 class SnapshotError(RuntimeError):
     pass
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def new_snapshot_id(as_of: str, created_at: datetime, run_id: str) -> str:

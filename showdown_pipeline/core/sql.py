@@ -13,6 +13,9 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+
+from showdown_pipeline.core.vote_schema import ARENA_WINNERS, WINNER_SCORE
 
 SQL_ROOT: Traversable = resources.files("showdown_pipeline") / "sql"
 
@@ -60,7 +63,34 @@ def all_sql_names() -> list[str]:
     )
 
 
+def rule_relations() -> dict[str, pa.Table]:
+    """The vocabulary's lookup tables, readable by name in every session: the one source SQL reads a
+    rule from, so no statement spells it out again (`core/vote_schema.py` holds each rule once).
+
+    - `winner_scores(winner, score)`: the Bradley-Terry score of each canonical winner (WINNER_SCORE).
+    - `arena_winners(label, winner)`: LMArena / FastChat winner labels in our vocabulary (ARENA_WINNERS).
+
+    An engine registers each as a session-scoped view (DuckDB: `register`; Spark: a temp view)."""
+    return {
+        "winner_scores": pa.table(
+            {
+                "winner": pa.array(list(WINNER_SCORE), pa.string()),
+                "score": pa.array(list(WINNER_SCORE.values()), pa.float64()),
+            }
+        ),
+        "arena_winners": pa.table(
+            {
+                "label": pa.array(list(ARENA_WINNERS), pa.string()),
+                "winner": pa.array(list(ARENA_WINNERS.values()), pa.string()),
+            }
+        ),
+    }
+
+
 def prepare_connection(conn: duckdb.DuckDBPyConnection) -> None:
-    """Session settings every pipeline connection shares: UTC timestamps everywhere."""
+    """Session settings every pipeline connection shares: UTC timestamps everywhere, and the rule
+    relations (`rule_relations`) every statement may read."""
     conn.execute("SET TimeZone = 'UTC'")
     conn.execute("SET enable_progress_bar = false")  # logs and CLI output stay readable
+    for name, table in rule_relations().items():
+        conn.register(name, table)

@@ -45,14 +45,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from showdown_pipeline.core.digest import sha256_of_handle
+from showdown_pipeline.core.vote_schema import MODEL_FIELDS
+
 ENV_MAX_FILE_BYTES = "SHOWDOWN_MAX_FILE_BYTES"
 ENV_MAX_LINE_BYTES = "SHOWDOWN_MAX_LINE_BYTES"
 ENV_MAX_ROWS = "SHOWDOWN_MAX_ROWS_PER_FILE"
 LIMIT_PREFIX = "limit exceeded: "  # every limit rejection starts so (a later run retries it under new limits)
 
-MODEL_COLUMNS = ("model_id", "display_name", "provider", "released_at", "deprecated_at")
 LINES_SCHEMA = pa.schema([("source_row", pa.int64()), ("line", pa.large_string())])
-MODELS_SCHEMA = pa.schema([("source_row", pa.int64()), *((c, pa.string()) for c in MODEL_COLUMNS)])
+MODELS_SCHEMA = pa.schema([("source_row", pa.int64()), *((c, pa.string()) for c in MODEL_FIELDS)])
 
 _BLOCK = 4 << 20  # bytes decompressed per step: bounds memory whatever the compression ratio
 _BATCH_ROWS = 100_000
@@ -205,11 +207,8 @@ class _HashingReader(io.RawIOBase):
 
 def hash_file(path: Path, root: Path) -> str:
     """sha256 of a landing file (the cheap first look: is this content in the ledger already?)."""
-    digest = hashlib.sha256()
     with open_literal(path, root) as handle:
-        while chunk := handle.read(_BLOCK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return sha256_of_handle(handle)
 
 
 # --- staging ------------------------------------------------------------------------------------------
@@ -563,7 +562,7 @@ def _stage_models_csv(source: _HashingReader, out: Path, limits: IngestLimits) -
     if not rows:  # an empty registry would mean "no registry": every model counted as registered
         raise FileRejected("models.csv holds no models (a header only)")
     columns = [pa.array(np.arange(1, len(rows) + 1, dtype=np.int64))]
-    columns += [pa.array([r[k] for r in rows], pa.string()) for k in range(len(MODEL_COLUMNS))]
+    columns += [pa.array([r[k] for r in rows], pa.string()) for k in range(len(MODEL_FIELDS))]
     pq.write_table(pa.Table.from_arrays(columns, schema=MODELS_SCHEMA), out)
     return len(rows)
 
@@ -572,15 +571,15 @@ def _model_columns(header: list[str] | None) -> list[int]:
     if not header:
         raise FileRejected("models.csv is empty (no header)")
     names = [h.strip().lower() for h in header]
-    repeated = sorted({n for n in names if names.count(n) > 1 and n in MODEL_COLUMNS})
+    repeated = sorted({n for n in names if names.count(n) > 1 and n in MODEL_FIELDS})
     if repeated:
         raise FileRejected(f"models.csv header repeats {', '.join(repeated)}")
-    missing = [c for c in MODEL_COLUMNS if c not in names]
+    missing = [c for c in MODEL_FIELDS if c not in names]
     if missing:
         raise FileRejected(
-            f"models.csv header lacks {', '.join(missing)} (expected comma-separated {', '.join(MODEL_COLUMNS)})"
+            f"models.csv header lacks {', '.join(missing)} (expected comma-separated {', '.join(MODEL_FIELDS)})"
         )
-    return [names.index(c) for c in MODEL_COLUMNS]
+    return [names.index(c) for c in MODEL_FIELDS]
 
 
 def _bounded_lines(stream: BinaryIO, limits: IngestLimits) -> Iterator[str]:

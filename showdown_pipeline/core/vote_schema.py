@@ -44,29 +44,6 @@ VOTE_FIELDS: tuple[str, ...] = (
     "device_hash",
 )
 
-REQUIRED_VOTE_FIELDS: tuple[str, ...] = (
-    "vote_id",
-    "battle_id",
-    "user_id",
-    "voted_at",
-    "model_left",
-    "model_right",
-    "winner",
-)
-
-COUNT_FIELDS: tuple[str, ...] = (
-    "tokens_left",
-    "tokens_right",
-    "headers_left",
-    "headers_right",
-    "lists_left",
-    "lists_right",
-    "bold_left",
-    "bold_right",
-    "latency_ms_left",
-    "latency_ms_right",
-)
-
 # Counts are finite integers in [0, MAX_COUNT], written as a plain decimal number (surrounding spaces
 # trimmed; "12", "12.0", "1.2e1" are 12; "12.5", "NaN", "inf", "1_000", "0x10" are invalid).
 MAX_COUNT = 1_000_000_000
@@ -78,7 +55,8 @@ LATEST_TIMESTAMP = datetime(2100, 1, 1, tzinfo=UTC)
 
 WINNERS: tuple[str, ...] = ("left", "right", "both_good", "both_bad")
 IN_FLOW_SIDES: tuple[str, ...] = ("left", "right")
-# LMArena convention: a tie of either kind is half a win for each side.
+# LMArena convention: a tie of either kind is half a win for each side. SQL reads this very mapping as
+# the relation winner_scores (core/sql.rule_relations); votes_clean.score carries it per vote.
 WINNER_SCORE: dict[str, float] = {"left": 1.0, "right": 0.0, "both_good": 0.5, "both_bad": 0.5}
 
 DEFAULT_DISTRIBUTION = "live"
@@ -147,7 +125,8 @@ EDUCATION_LEVELS: tuple[str, ...] = (
 
 MODEL_FIELDS: tuple[str, ...] = ("model_id", "display_name", "provider", "released_at", "deprecated_at")
 
-# LMArena / FastChat battle logs (DESIGN §2.4): their winner labels in our vocabulary.
+# LMArena / FastChat battle logs (DESIGN §2.4): their winner labels in our vocabulary; SQL reads this
+# mapping as the relation arena_winners (the arena ingest and `showdown rate`).
 ARENA_WINNERS: dict[str, str] = {
     "model_a": "left",
     "model_b": "right",
@@ -170,12 +149,3 @@ QUARANTINE_REASONS: tuple[str, ...] = (
     "response_error",
     "invalid_field",  # a value outside its set or range (core/normalise.py); reason_detail names the fields
 )
-
-# Why a valid row did not count: each points at the row that was kept.
-DUPLICATE_REASONS: tuple[str, ...] = (
-    "exact_duplicate",  # byte-identical record delivered again
-    "superseded",  # same vote_id, a later exported_at (or a later delivery) wins
-    "duplicate_user_battle",  # a second vote by the same user on the same battle
-)
-
-FILE_STATUSES: tuple[str, ...] = ("ingested", "rejected", "unchanged")

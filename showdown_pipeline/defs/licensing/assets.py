@@ -1,6 +1,7 @@
 """Licensing: pseudonymised exports that obey the 60-day holdout, verified before they are published."""
 
 import json
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -98,12 +99,11 @@ def licensed_export(
     Runs only after holdout_window_respected passed on the staged export of the same run.
     """
     licensee = holdout.check_licensee(context.partition_key)
-    staging_root = paths.home / "exports" / licensee / ".staging"
-    staged = sorted(staging_root.glob(f"*-{context.run.run_id}"))
+    staged = licensing.staged_exports(paths.home, licensee, context.run.run_id)
     if len(staged) != 1:
         raise dg.Failure(description=f"no staged export of run {context.run.run_id} for {licensee}")
     manifest = json.loads((staged[0] / licensing.MANIFEST_FILE).read_text(encoding="utf-8"))
-    final = paths.home / "exports" / licensee / manifest["as_of"]
+    final = licensing.export_dir(paths.home, licensee, date.fromisoformat(manifest["as_of"]))
     try:
         licensing.publish_export(staged[0], final)
     except holdout.HoldoutError as exc:

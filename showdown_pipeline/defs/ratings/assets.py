@@ -12,6 +12,7 @@ from showdown_pipeline.core import boards
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.bradley_terry import ELO_SCALE, RatingError
 from showdown_pipeline.core.sql import query_arrow, query_frame, run_sql
+from showdown_pipeline.core.vote_schema import WINNER_SCORE
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.resources import (
     WAREHOUSE_POOL,
@@ -29,37 +30,51 @@ BOARD_TABLES = {
 }
 
 
+_OVERALL, _THRESHOLDS = boards.OverallSettings(), boards.Thresholds()
+_STYLE, _SEGMENT = boards.StyleSettings(), boards.SegmentSettings()
+
+
 class RatingConfig(dg.Config):
     """Knobs of a rating run; every value is recorded in the snapshot manifest. The data cut, anchor and seed
     are the run's own (tags showdown/as_of, showdown/anchor, showdown/anchor_rating, showdown/seed)."""
 
     bootstrap_rounds: int = Field(
-        default=1000, description="Percentile bootstrap rounds (0: sandwich interval only)."
+        default=_OVERALL.bootstrap_rounds,
+        description="Percentile bootstrap rounds (0: sandwich interval only).",
     )
     workers: int = Field(
-        default=1, description="Processes for the bootstrap (more help only beyond 2 cores)."
+        default=_OVERALL.workers, description="Processes for the bootstrap (more help only beyond 2 cores)."
     )
-    min_votes: int = Field(default=300, description="Fewer votes than this: the row is provisional.")
-    min_users: int = Field(default=50, description="Fewer distinct voters than this: the row is provisional.")
+    min_votes: int = Field(
+        default=_THRESHOLDS.min_votes, description="Fewer votes than this: the row is provisional."
+    )
+    min_users: int = Field(
+        default=_THRESHOLDS.min_users, description="Fewer distinct voters than this: the row is provisional."
+    )
     max_user_share: float = Field(
-        default=0.10, description="One voter above this share of a model's votes: the row is provisional."
+        default=_THRESHOLDS.max_user_share,
+        description="One voter above this share of a model's votes: the row is provisional.",
     )
 
 
 class StyleConfig(dg.Config):
-    ridge: float = Field(default=1.0, description="L2 penalty on the style coefficients (never on ratings).")
+    ridge: float = Field(
+        default=_STYLE.ridge, description="L2 penalty on the style coefficients (never on ratings)."
+    )
 
 
 class SegmentConfig(dg.Config):
     bootstrap_rounds: int = Field(
-        default=200,
+        default=_SEGMENT.bootstrap_rounds,
         description="Bootstrap rounds per segment board (0: sandwich interval of the shrunk fit).",
     )
     prior_sd: float | None = Field(
-        default=None,
+        default=_SEGMENT.prior_sd,
         description="Prior sd (logit) of a segment's deviation from the overall board. Default: chosen by held-out likelihood.",
     )
-    folds: int = Field(default=3, description="Folds of the held-out likelihood that chooses the shrinkage.")
+    folds: int = Field(
+        default=_SEGMENT.folds, description="Folds of the held-out likelihood that chooses the shrinkage."
+    )
 
 
 def _save_parameters(conn, board: str, parameters: dict) -> None:
@@ -148,7 +163,7 @@ def overall_ratings(
         "cutoff_utc": cutoff.isoformat().replace("+00:00", "Z"),
         "anchor": {"model_id": anchor, "rating": cut.anchor_rating, "source": anchor_source},
         "scale": {"elo_per_logit": ELO_SCALE, "formula": "rating = anchor_rating + 400/ln(10) * theta"},
-        "tie_score": 0.5,
+        "tie_score": WINNER_SCORE["both_good"],  # either tie kind (core/vote_schema.WINNER_SCORE)
         "interval": {
             "published": board.frame["ci_method"].iloc[0],
             "also": "sandwich (robust) 95%, votes independent: sandwich_lower/sandwich_upper",

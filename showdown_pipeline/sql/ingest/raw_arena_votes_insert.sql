@@ -1,6 +1,7 @@
 -- LMArena / FastChat battle-log rows (DESIGN §2.4) mapped into the canonical vote fields:
--- a -> left, b -> right, tie -> both_good, tie (bothbad) -> both_bad; any other label is kept as
--- it is so validation quarantines it as invalid_winner. vote_id and battle_id derive from the
+-- a -> left, b -> right, and the winner label through the rule relation arena_winners
+-- (core/vote_schema.ARENA_WINNERS); any other label is kept as it is so validation quarantines it as
+-- invalid_winner. vote_id and battle_id derive from the
 -- row's content and its position in the file, so a re-delivered log maps to the same ids.
 -- A row without `judge` gets a voter of its own: one synthetic user per row invents no voter
 -- behaviour for the integrity checks to find. A row without `tstamp` stays undated.
@@ -29,15 +30,7 @@ SELECT
     rec.model_a AS model_left,
     rec.model_b AS model_right,
     NULL AS in_flow_side,
-    coalesce(
-        CASE rec.winner
-            WHEN 'model_a' THEN 'left'
-            WHEN 'model_b' THEN 'right'
-            WHEN 'tie' THEN 'both_good'
-            WHEN 'tie (bothbad)' THEN 'both_bad'
-        END,
-        rec.winner
-    ) AS winner,
+    coalesce(labels.winner, rec.winner) AS winner,
     'arena' AS distribution,
     rec.language AS language,
     NULL AS category,
@@ -75,5 +68,6 @@ FROM (
         FROM landing_lines
         WHERE NOT is_blank
     )
-)
+) AS parsed
+LEFT JOIN arena_winners AS labels ON labels.label = parsed.rec.winner
 ORDER BY source_row

@@ -1,8 +1,8 @@
 -- One row per (voter, model) among counted votes before the data cut: how often the voter saw the
--- model, the model's score in those votes (win 1, tie ½) and what the preliminary ratings expect
+-- model, the model's score in those votes (votes_clean.score: win 1, tie ½) and what the preliminary ratings expect
 -- (integrity_theta, registered by the caller), with its variance.
 WITH v AS (
-    SELECT c.user_id, c.model_left, c.model_right, c.winner,
+    SELECT c.user_id, c.model_left, c.model_right, c.score,
         1.0 / (1.0 + exp(tr.theta - tl.theta)) AS p_left
     FROM votes_clean AS c
     JOIN integrity_theta AS tl ON tl.model_id = c.model_left
@@ -10,12 +10,10 @@ WITH v AS (
     WHERE c.voted_at < $cutoff OR c.voted_at IS NULL
 ),
 sides AS (
-    SELECT user_id, model_left AS model_id,
-        CASE winner WHEN 'left' THEN 1.0 WHEN 'right' THEN 0.0 ELSE 0.5 END AS score, p_left AS expected
+    SELECT user_id, model_left AS model_id, score, p_left AS expected
     FROM v
     UNION ALL
-    SELECT user_id, model_right AS model_id,
-        CASE winner WHEN 'right' THEN 1.0 WHEN 'left' THEN 0.0 ELSE 0.5 END AS score, 1.0 - p_left AS expected
+    SELECT user_id, model_right AS model_id, 1.0 - score AS score, 1.0 - p_left AS expected
     FROM v
 )
 SELECT user_id, model_id, count(*) AS seen, sum(score)::DOUBLE AS score, sum(expected)::DOUBLE AS expected,

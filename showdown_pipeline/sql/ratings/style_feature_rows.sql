@@ -1,6 +1,6 @@
 -- Style covariates of counted votes before the data cut, one row per distinct (models, winner,
 -- features) with its count; models as integer codes (positions in $models, counted_models.sql) and
--- the winner as a score, so no string per vote crosses into Python. Each feature is the normalised
+-- the winner as its score (votes_clean.score), so no string per vote crosses into Python. Each feature is the normalised
 -- difference (L − R) / (L + R) of the two responses (0 when both are 0). Votes missing any feature are left out of the style board (counted
 -- by style_feature_coverage.sql).
 WITH counted AS (
@@ -15,7 +15,7 @@ WITH counted AS (
 SELECT
     (list_position($models, model_left) - 1)::INTEGER AS left_code,
     (list_position($models, model_right) - 1)::INTEGER AS right_code,
-    CASE winner WHEN 'left' THEN 1.0 WHEN 'right' THEN 0.0 WHEN 'both_good' THEN 0.5 WHEN 'both_bad' THEN 0.5 END::DOUBLE AS score,
+    score,
     coalesce((tokens_left - tokens_right) / nullif(tokens_left + tokens_right, 0), 0.0) AS tokens,
     coalesce((headers_left - headers_right) / nullif(headers_left + headers_right, 0), 0.0) AS headers,
     coalesce((lists_left - lists_right) / nullif(lists_left + lists_right, 0), 0.0) AS lists,

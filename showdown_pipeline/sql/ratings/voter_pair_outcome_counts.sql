@@ -1,7 +1,7 @@
 -- The Bradley-Terry cells of pair_outcome_counts.sql split by voter, for the voter-clustered
 -- sandwich interval: one row per (voter, model_left, model_right, winner) among counted votes before
 -- the data cut. Voters are integer codes (dense rank of user_id, which never leaves the warehouse),
--- models are positions in $models, the winner is a score.
+-- models are positions in $models, the winner is its score (votes_clean.score).
 SELECT
     (dense_rank() OVER (ORDER BY user_id) - 1)::BIGINT AS voter,
     left_code,
@@ -13,7 +13,7 @@ FROM (
         user_id,
         (list_position($models, model_left) - 1)::INTEGER AS left_code,
         (list_position($models, model_right) - 1)::INTEGER AS right_code,
-        CASE winner WHEN 'left' THEN 1.0 WHEN 'right' THEN 0.0 WHEN 'both_good' THEN 0.5 WHEN 'both_bad' THEN 0.5 END::DOUBLE AS score,
+        score,
         count(*) AS n
     FROM votes_counted
     WHERE voted_at < $cutoff OR voted_at IS NULL

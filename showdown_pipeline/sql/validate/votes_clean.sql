@@ -1,5 +1,7 @@
 -- One row per counted vote: valid (votes_checked.reason IS NULL) and not a duplicate, typed, with
--- the contributor's verified demographics where there is a verified record.
+-- the contributor's verified demographics where there is a verified record, and the winner's
+-- Bradley-Terry score (the rule relation winner_scores: left 1, right 0, either tie ½) that every
+-- later statement reads instead of spelling the rule out again.
 CREATE OR REPLACE TABLE votes_clean AS
 SELECT
     v.row_key,
@@ -17,6 +19,7 @@ SELECT
     v.model_right,
     v.in_flow_side,
     v.winner,
+    s.score,
     v.distribution,
     v.language,
     v.category,
@@ -39,6 +42,7 @@ SELECT
     p.profession
 FROM votes_checked AS v
 LEFT JOIN contributor_profiles AS p ON p.user_id = v.user_id
+LEFT JOIN winner_scores AS s ON s.winner = v.winner
 WHERE v.reason IS NULL
     AND NOT EXISTS (SELECT 1 FROM vote_duplicates AS d WHERE d.row_key = v.row_key)
 ORDER BY v.voted_at, v.row_key
