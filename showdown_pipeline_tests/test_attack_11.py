@@ -1,0 +1,359 @@
+"""Hostile review of the issue-11 fixes (holdout, privacy, report). Each test here reproduces a finding and
+FAILS on the code as reviewed; the docstring says what is observed and what the README/issue promise.
+
+World: old offline votes that are licensable, plus, per case, a young vote cast in the live distribution
+and an old offline copy of its prompt. A live vote in the 60-day window protects its prompt only when the
+vote itself is valid and not a duplicate: the writer (`create_licensed_candidates.sql`) and the
+"independent" re-check (`export_violations.sql`) both take the window's prompts from `votes_clean`, so
+they share the blind spot and `holdout_window_respected` passes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from showdown_pipeline.core import holdout
+from showdown_pipeline.definitions import LICENSING_ASSETS
+from showdown_pipeline.defs.resources import build_resources
+from showdown_pipeline_tests.conftest import materialize_pipeline
+from showdown_pipeline_tests.landing_builder import random_valid_votes, vote, write_jsonl, write_models
+
+SECRET = "Zq3v9LrT1xW8pB2nK7mD4sF6hJ0cY5gA"
+PAST = "2026-11-01"  # an as-of in the past: window (2026-09-02, 2026-11-01)
+LATER = "2026-11-15"
+YOUNG = datetime(2026, 10, 10, 12, 0, tzinfo=UTC)  # inside PAST's window
+OLD = "2026-03-10T12:00:00Z"
+TODAY = datetime.now(UTC).date()
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def _prompt(tag: str) -> str:
+    return tag.encode().hex().rjust(16, "0")
+
+
+# A young live vote that never reaches votes_clean, for reasons that say nothing about its prompt, its
+# time or its distribution (except the last one, a look-alike of "live" that validation quarantines).
+QUARANTINED_LIVE = {
+    "identities-visible": {"identities_hidden": False},
+    "response-error": {"error_left": True},
+    "unreadable-count": {"tokens_left": "NaN"},
+    "unregistered-model": {"model_left": "m-unregistered"},
+    "cyrillic-live": {"distribution": "l\u0456ve"},
+}
+
+
+def _h1_votes() -> list[dict]:
+    out = []
+    for k, (name, fields) in enumerate(QUARANTINED_LIVE.items()):
+        young = vote(5000 + k, vote_id=f"young-{name}", battle_id=f"yb-{name}", user_id="u-3")
+        young.update(
+            voted_at=_iso(YOUNG + timedelta(minutes=k)), distribution="live", prompt_hash=_prompt(name)
+        )
+        young.update(fields)
+        out.append(young)
+    # a second vote of one user on one battle: valid, live, young, but `duplicate_user_battle`
+    first = vote(5100, vote_id="first-dup", battle_id="bb-dup", user_id="u-4", distribution="offline")
+    first.update(voted_at=_iso(YOUNG - timedelta(hours=1)), prompt_hash=_prompt("unrelated"))
+    second = vote(5101, vote_id="young-duplicate-user-battle", battle_id="bb-dup", user_id="u-4")
+    second.update(voted_at=_iso(YOUNG), distribution="live", prompt_hash=_prompt("duplicate-user-battle"))
+    out += [first, second]
+    for k, name in enumerate([*QUARANTINED_LIVE, "duplicate-user-battle"]):
+        out.append(
+            vote(
+                5200 + k,
+                vote_id=f"old-copy-{name}",
+                battle_id=f"ob-{name}",
+                user_id="u-5",
+                voted_at=OLD,
+                distribution="offline",
+                prompt_hash=_prompt(name),
+            )
+        )
+    return out
+
+
+def _h2_votes() -> list[dict]:
+    """Live votes already in the warehouse, at or after an export's data cut, but inside today's window."""
+    after_past = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # 12 days before 2026-12-02
+    earlier_today = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC) + timedelta(seconds=1)
+    out = []
+    for k, (name, when) in enumerate((("after-past-cut", after_past), ("earlier-today", earlier_today))):
+        live = vote(5300 + k, vote_id=f"live-{name}", battle_id=f"lb-{name}", user_id="u-6")
+        live.update(
+            voted_at=_iso(when),
+            exported_at=_iso(when + timedelta(minutes=1)),
+            distribution="live",
+            prompt_hash=_prompt(name),
+        )
+        old = vote(5310 + k, vote_id=f"old-copy-{name}", battle_id=f"ob-{name}", user_id="u-5")
+        old.update(voted_at=OLD, distribution="offline", prompt_hash=_prompt(name))
+        out += [live, old]
+    return out
+
+
+def _bilingual_votes() -> list[dict]:
+    """10 contributors vote only in Portuguese, one (u-bi) in Portuguese and English; everybody else in
+    English. Every (profile, language) class holds >= 10 contributors, but u-bi's set of languages is unique."""
+    out = []
+    for p in range(10):
+        for j in range(3):
+            out.append(vote(6000 + 10 * p + j, user_id=f"u-pt-{p}", language="pt"))
+    for j in range(6):
+        out.append(vote(6200 + j, user_id="u-bi", language="pt" if j % 2 else "en"))
+    for v in out:
+        v.update(
+            voted_at=OLD,
+            distribution="offline",
+            vote_id=f"bi-{v['vote_id']}",
+            battle_id=f"bi-{v['battle_id']}",
+        )
+        v["prompt_hash"] = _prompt(v["vote_id"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("attack11")
+    landing = root / "landing"
+    write_models(
+        landing / "models.csv",
+        [("m-a", "A", "p", None, None), ("m-b", "B", "p", None, None), ("m-c", "C", "p", None, None)],
+    )
+    background = random_valid_votes(0, 300, ["m-a", "m-b", "m-c"], seed=9, users=40)
+    for i, v in enumerate(background):
+        v.update(voted_at=f"2026-02-{1 + i % 28:02d}T10:00:00Z", exported_at="2026-05-01T00:00:00Z")
+        v["distribution"] = "offline"
+    special = _h1_votes() + _h2_votes() + _bilingual_votes()
+    for v in special:  # delivered after they were cast (the builder's default is BASE_TIME + 1 h)
+        v.setdefault("exported_at", None)
+        if v["exported_at"] is None or v["exported_at"] < v["voted_at"]:
+            v["exported_at"] = "2026-11-30T00:00:00Z"
+    votes = background + special + _timestamp_votes()
+    write_jsonl(landing / "votes" / "votes.jsonl", votes)
+    profile = {"country": "BR", "age_band": "25-34", "education": "master", "verified": True}
+    users = [f"u-{k}" for k in range(60)] + [f"u-pt-{p}" for p in range(10)] + ["u-bi"]
+    write_jsonl(landing / "contributors" / "people.jsonl", [{"user_id": u, **profile} for u in users])
+    home = root / "home"
+    assert materialize_pipeline(landing, home, as_of=TODAY.isoformat()).success
+    return landing, home
+
+
+def _export(world, licensee: str, as_of: str, monkeypatch) -> dg.ExecuteInProcessResult:
+    landing, home = world
+    if (home / "exports" / licensee / as_of).exists():
+        return None
+    monkeypatch.setenv(holdout.SECRET_ENV, SECRET)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("licensees", [licensee])
+    result = dg.materialize(
+        LICENSING_ASSETS,
+        partition_key=licensee,
+        resources=build_resources(landing, home),
+        instance=instance,
+        run_config={"ops": {"licensed_export_staged": {"config": {"as_of": as_of}}}},
+        raise_on_error=False,
+    )
+    # the blocking re-check passed: whatever the assertions below find, the export was published
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert result.success and checks == {"holdout_window_respected": True}, checks
+    return result
+
+
+def _exported_vote_ids(home, licensee: str, as_of: str) -> set[str]:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT vote_id FROM votes_checked WHERE vote_id IS NOT NULL"
+            ).fetchall()
+        ]
+    key = holdout.licensee_key(SECRET.encode(), licensee)
+    by_key = {holdout.pseudonym(key, "vote:" + i): i for i in ids}
+    table = pq.read_table(home / "exports" / licensee / as_of / "votes.parquet")
+    return {by_key[k] for k in table.column("vote_key").to_pylist()}
+
+
+def _in(home, table: str, vote_id: str) -> bool:
+    """Is `vote_id` in `table` (votes_clean or votes_counted, constants of this module)?"""
+    sql = {
+        "votes_clean": "SELECT count(*) FROM votes_clean WHERE vote_id = $v",
+        "votes_counted": "SELECT count(*) FROM votes_counted WHERE vote_id = $v",
+    }[table]
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        return conn.execute(sql, {"v": vote_id}).fetchall()[0][0] > 0
+
+
+# ------------------------------------------------------------------------------------------- holdout
+
+
+@pytest.mark.parametrize("case", [*QUARANTINED_LIVE, "duplicate-user-battle"])
+def test_old_copy_of_a_prompt_live_in_the_window_is_not_licensed_when_the_live_vote_is_not_counted(
+    world, monkeypatch, case
+):
+    """FINDING H1. A vote cast in the live distribution inside the 60-day window is quarantined for a reason
+    unrelated to its prompt (identities visible, a failed response, a NaN token count, an unregistered
+    model, `lіve` with a Cyrillic і) or is a user's second vote on a battle. Its prompt WAS shown in the
+    live distribution inside the window, yet an old offline copy of that prompt is licensed, and
+    holdout_window_respected passes (both sides read the window's prompts from votes_clean).
+    Expected: the leak guard holds out every prompt that any live-window vote carried (fail closed)."""
+    _, home = world
+    _export(world, "h-past", PAST, monkeypatch)
+    assert not _in(home, "votes_clean", f"young-{case}")  # how the live vote escapes the window set
+    assert _in(home, "votes_counted", f"old-copy-{case}")  # the copy is a counted vote
+    exported = _exported_vote_ids(home, "h-past", PAST)
+    assert f"young-{case}" not in exported
+    assert f"old-copy-{case}" not in exported, (
+        f"old copy of a prompt voted live on {YOUNG.date()} (inside {PAST}'s window) was licensed"
+    )
+
+
+def test_old_copy_of_a_prompt_live_right_now_is_not_licensed_by_an_export_as_of_the_past(world, monkeypatch):
+    """FINDING H2a. The leak guard only looks at live votes in (as-of − 60 d, as-of). An export issued today
+    with a past as-of (2026-11-01) licenses an old copy of a prompt whose live vote (2026-11-20) is already
+    in the warehouse and inside today's 60-day window. The rule's letter allows it; the reason the issue
+    refuses a future as-of (moving the window away from live votes) applies equally to a past one."""
+    _, home = world
+    _export(world, "h-past", PAST, monkeypatch)
+    assert _in(home, "votes_clean", "live-after-past-cut")
+    assert _in(home, "votes_counted", "old-copy-after-past-cut")
+    assert "old-copy-after-past-cut" not in _exported_vote_ids(home, "h-past", PAST)
+
+
+def test_old_copy_of_a_prompt_voted_live_earlier_today_is_not_licensed_by_the_default_as_of(
+    world, monkeypatch
+):
+    """FINDING H2b. The default as-of is today, whose cut is 00:00 UTC. A live vote cast at 00:00:01 today
+    is in the warehouse, yet it does not protect its prompt: the old copy is licensed by
+    `showdown export` with no --as-of at all."""
+    _, home = world
+    _export(world, "h-today", TODAY.isoformat(), monkeypatch)
+    assert _in(home, "votes_clean", "live-earlier-today")
+    assert _in(home, "votes_counted", "old-copy-earlier-today")
+    assert "old-copy-earlier-today" not in _exported_vote_ids(home, "h-today", TODAY.isoformat())
+
+
+# ------------------------------------------------------------------------------------------- privacy
+
+
+def test_no_contributor_is_singled_out_by_the_set_of_languages_under_their_pseudonym(world, monkeypatch):
+    """FINDING P1. k-anonymity is computed per (contributor, combination) row, with `language` a per-vote
+    value. Rows of one contributor share a contributor_key, so the licensee sees each contributor's SET of
+    languages. In this world every (country, age band, education, profession, language) combination is held
+    by >= 10 contributors (the re-check passes), but the one bilingual contributor is the only key with
+    {en, pt}: whoever knows a BR 25-34 master's-degree contributor who votes in English and Portuguese has
+    their whole history. Expected (README: 'a licensee must not learn who a contributor is ... k = 10 over
+    the combination of every quasi-identifier an export carries'): every pseudonym's profile, including
+    the languages it votes in, is shared by >= 10 pseudonyms."""
+    _, home = world
+    _export(world, "h-past", PAST, monkeypatch)
+    frame = pq.read_table(home / "exports" / "h-past" / PAST / "votes.parquet").to_pandas()
+    rows = frame.fillna("<NULL>")
+    assert (
+        rows.groupby(["country", "age_band", "education", "profession", "language"])["contributor_key"]
+        .nunique()
+        .min()
+        >= holdout.K_ANONYMITY
+    )  # the row-level promise holds
+    profile = rows.groupby("contributor_key").agg(
+        demographics=("country", lambda s: "|".join(sorted(set(s)))),
+        languages=("language", lambda s: ",".join(sorted(set(s)))),
+    )
+    holders = profile.groupby(["demographics", "languages"]).size()
+    singled_out = holders[holders < holdout.K_ANONYMITY]
+    assert singled_out.empty, f"pseudonym profiles held by < k contributors: {singled_out.to_dict()}"
+
+
+def test_one_licensees_exports_at_two_as_of_dates_cannot_be_joined_on_contributor_key(world, monkeypatch):
+    """FINDING P2. The README's threat model puts 'a longer history per person, and a profile as fine as the
+    finer of two recodings: some people fall below k' (measured: 67 of 19,016) under TWO COLLUDING
+    licensees of different as-of dates, aligned on vote columns. A single licensee receiving two exports
+    (the normal monthly case) gets it for free: the per-licensee key ignores the as-of, so
+    contributor_key (and vote_key) are identical across the two files and join exactly. Expected: either
+    keys that differ per export, or the README stating the single-licensee case."""
+    _, home = world
+    _export(world, "h-past", PAST, monkeypatch)
+    _export(world, "h-past", LATER, monkeypatch)
+    first = set(
+        pq.read_table(home / "exports" / "h-past" / PAST / "votes.parquet")["contributor_key"].to_pylist()
+    )
+    later = set(
+        pq.read_table(home / "exports" / "h-past" / LATER / "votes.parquet")["contributor_key"].to_pylist()
+    )
+    shared = first & later
+    assert not shared, (
+        f"{len(shared)} of {len(first)} contributor keys identical across one licensee's exports"
+    )
+
+
+# ------------------------------------------------------------------------------------------- secret
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "!QAZ@WSX#EDC$RFV%TGB^YHN&UJM*IK<",  # 1qaz2wsx… with shift held: a keyboard walk
+        "Zq3v9LrT1xW8pB2nK7mD4sF6hJ0cY5gA",  # the test secret, published in this repository
+        "cGFzc3dvcmRwYXNzd29yZHBhc3N3b3Jk",  # base64('password' * 3)
+        "2026-12-02T12:42:48.123456+00:00Z",  # a timestamp
+        "6ba7b810-9dad-11d1-80b4-00c04fd430c8",  # a time-based (v1) UUID: clock + node, not random
+    ],
+)
+def test_weak_or_published_secrets_are_refused(secret):
+    """FINDING S1. The README claims the estimate catches keyboard runs ('qwerty…, 1qaz2wsx…'); the same walk
+    typed with shift held passes (100 bits), and so do the repository's own published test secret, a
+    base64-encoded repeated dictionary word, a timestamp and a v1 UUID."""
+    assert holdout.secret_weakness(secret) is not None, f"{secret!r} accepted"
+
+
+# ------------------------------------------------------------------------------------------- validation
+
+
+BAD_TIMESTAMPS = {
+    "date-only": "2026-10-10",  # a date, no time, no offset: the trailing '-10' passes the offset regex
+    "offset-99h": "2026-10-10T12:00:00+99",  # offset of 99 hours: moves the vote 4 days back
+    "offset-minus-9959": "2026-10-10T12:00:00-9959",
+}
+
+
+def _timestamp_votes() -> list[dict]:
+    return [
+        vote(
+            7000 + k,
+            vote_id=f"ts-{name}",
+            voted_at=raw,
+            exported_at="2026-11-01T00:00:00Z",
+            distribution="offline",
+        )
+        for k, (name, raw) in enumerate(BAD_TIMESTAMPS.items())
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(BAD_TIMESTAMPS))
+def test_a_voted_at_without_a_real_utc_offset_is_an_invalid_timestamp(world, name):
+    """FINDING V1. README: invalid_timestamp covers values 'without a UTC offset'. The offset check is the
+    regex ([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$, which a bare date satisfies ('-10' is its day), and DuckDB then
+    reads the date as UTC midnight; offsets outside ±23:59 (RFC 3339) are accepted and shift the instant by
+    up to ~4 days (a live vote 58 days old becomes 62 days old, and licensable)."""
+    _, home = world
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT reason, voted_at FROM votes_checked WHERE vote_id = $v", {"v": f"ts-{name}"}
+        ).fetchall()
+    assert rows[0][0] == "invalid_timestamp", f"{BAD_TIMESTAMPS[name]!r} read as {rows[0][1]}"
+
+
+def test_manifest_of_the_attack_world_is_json(world, monkeypatch):
+    """Control (passes): the exports above were published and carry a manifest (no finding)."""
+    _, home = world
+    _export(world, "h-past", PAST, monkeypatch)
+    manifest = json.loads((home / "exports" / "h-past" / PAST / "manifest.json").read_text())
+    assert manifest["rows"] > 300
