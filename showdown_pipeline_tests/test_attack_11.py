@@ -30,6 +30,8 @@ LATER = "2026-11-15"
 YOUNG = datetime(2026, 10, 10, 12, 0, tzinfo=UTC)  # inside PAST's window
 OLD = "2026-03-10T12:00:00Z"
 TODAY = datetime.now(UTC).date()
+BOT = "upstream-user-7731"
+PIPELINE_RESULTS: list = []  # the world's pipeline run, for its Dagster metadata
 
 
 def _iso(ts: datetime) -> str:
@@ -137,13 +139,15 @@ def world(tmp_path_factory):
         v.setdefault("exported_at", None)
         if v["exported_at"] is None or v["exported_at"] < v["voted_at"]:
             v["exported_at"] = "2026-11-30T00:00:00Z"
-    votes = background + special + _timestamp_votes()
+    votes = background + special + _timestamp_votes() + _bot_votes()
     write_jsonl(landing / "votes" / "votes.jsonl", votes)
     profile = {"country": "BR", "age_band": "25-34", "education": "master", "verified": True}
     users = [f"u-{k}" for k in range(60)] + [f"u-pt-{p}" for p in range(10)] + ["u-bi"]
     write_jsonl(landing / "contributors" / "people.jsonl", [{"user_id": u, **profile} for u in users])
     home = root / "home"
-    assert materialize_pipeline(landing, home, as_of=TODAY.isoformat()).success
+    result = materialize_pipeline(landing, home, as_of=TODAY.isoformat())
+    assert result.success
+    PIPELINE_RESULTS.append(result)
     return landing, home
 
 
@@ -294,6 +298,28 @@ def test_one_licensees_exports_at_two_as_of_dates_cannot_be_joined_on_contributo
     )
 
 
+def test_dagster_metadata_does_not_carry_a_reversible_form_of_upstream_user_ids(world):
+    """FINDING P3 (low). The user_flags preview in Dagster metadata ('the event log lives outside the
+    warehouse: voters appear as a hash prefix, not their id') shows sha256(user_id)[:10], unsalted: anyone
+    holding upstream ids (the upstream itself, any copy of the raw export) or able to enumerate them
+    (ids like `u-123`) maps each preview row back to the flagged person. Expected: a keyed hash, or none."""
+    import hashlib
+
+    _, home = world
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        flagged = {r[0] for r in conn.execute("SELECT DISTINCT user_id FROM user_flags").fetchall()}
+    assert BOT in flagged
+    previews = [
+        str(e.materialization.metadata["preview"].value)
+        for e in PIPELINE_RESULTS[0].get_asset_materialization_events()
+        if e.asset_key.path == ["user_flags"]
+    ]
+    reversible = hashlib.sha256(BOT.encode()).hexdigest()[:10]
+    assert not any(reversible in p for p in previews), (
+        f"sha256({BOT!r})[:10] = {reversible} is in the preview"
+    )
+
+
 # ------------------------------------------------------------------------------------------- secret
 
 
@@ -322,6 +348,25 @@ BAD_TIMESTAMPS = {
     "offset-99h": "2026-10-10T12:00:00+99",  # offset of 99 hours: moves the vote 4 days back
     "offset-minus-9959": "2026-10-10T12:00:00-9959",
 }
+
+
+def _bot_votes() -> list[dict]:
+    """A bot: 30 votes, each cast 0.2 s after both answers finished (flagged `too fast`)."""
+    out = []
+    for j in range(30):
+        at = datetime(2026, 2, 10, 9, 0, tzinfo=UTC) + timedelta(minutes=j)
+        out.append(
+            vote(
+                8000 + j,
+                vote_id=f"bot-{j}",
+                user_id=BOT,
+                voted_at=_iso(at),
+                shown_at=_iso(at - timedelta(milliseconds=200)),
+                exported_at="2026-05-01T00:00:00Z",
+                distribution="offline",
+            )
+        )
+    return out
 
 
 def _timestamp_votes() -> list[dict]:
