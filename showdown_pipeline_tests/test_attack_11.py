@@ -11,6 +11,7 @@ they share the blind spot and `holdout_window_respected` passes.
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -50,6 +51,15 @@ QUARANTINED_LIVE = {
     "unreadable-count": {"tokens_left": "NaN"},
     "unregistered-model": {"model_left": "m-unregistered"},
     "cyrillic-live": {"distribution": "l\u0456ve"},
+    # the live vote's prompt hash spelled with separators (a UUID-like or colon-hex rendering): the
+    # canonical key does not fold them, so the vote is quarantined and the hex copy is licensed
+    "prompt-with-dashes": {"prompt_hash": "ABCD-EF01-2345-6789-ABCD-EF01-2345-6789"},
+    "prompt-with-colons": {"prompt_hash": "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89"},
+}
+# the old copy's prompt, when it is not _prompt(case)
+OLD_COPY_PROMPT = {
+    "prompt-with-dashes": "abcdef0123456789abcdef0123456789",
+    "prompt-with-colons": "abcdef0123456789abcdef0123456789",
 }
 
 
@@ -77,7 +87,7 @@ def _h1_votes() -> list[dict]:
                 user_id="u-5",
                 voted_at=OLD,
                 distribution="offline",
-                prompt_hash=_prompt(name),
+                prompt_hash=OLD_COPY_PROMPT.get(name, _prompt(name)),
             )
         )
     return out
@@ -135,9 +145,11 @@ def world(tmp_path_factory):
         v.update(voted_at=f"2026-02-{1 + i % 28:02d}T10:00:00Z", exported_at="2026-05-01T00:00:00Z")
         v["distribution"] = "offline"
     special = _h1_votes() + _h2_votes() + _bilingual_votes()
-    for v in special:  # delivered after they were cast (the builder's default is BASE_TIME + 1 h)
-        v.setdefault("exported_at", None)
-        if v["exported_at"] is None or v["exported_at"] < v["voted_at"]:
+    jitter = random.Random(11)
+    for v in background + special:  # shown 20 s before the vote, delivered after it (builder: BASE_TIME)
+        cast = datetime.fromisoformat(v["voted_at"].replace("Z", "+00:00"))
+        v["shown_at"] = _iso(cast - timedelta(seconds=jitter.uniform(15, 180)))  # human, irregular
+        if v["exported_at"] < v["voted_at"]:
             v["exported_at"] = "2026-11-30T00:00:00Z"
     votes = background + special + _timestamp_votes() + _bot_votes()
     write_jsonl(landing / "votes" / "votes.jsonl", votes)
