@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -414,3 +415,55 @@ def test_manifest_of_the_attack_world_is_json(world, monkeypatch):
     _export(world, "h-past", PAST, monkeypatch)
     manifest = json.loads((home / "exports" / "h-past" / PAST / "manifest.json").read_text())
     assert manifest["rows"] > 300
+
+
+# ------------------------------------------------------------------------------------------- report
+
+
+def _segment_row(dim: str, value: str, model: str, diff: float) -> dict:
+    return {
+        "board": "raw",
+        "segment_dim": dim,
+        "segment_value": value,
+        "model_id": model,
+        "rating": 1000.0 + diff,
+        "ci_lower": 990.0 + diff,
+        "ci_upper": 1010.0 + diff,
+        "rank": 1,
+        "votes": 100,
+        "users": 20,
+        "provisional": False,
+        "provisional_reason": "",
+        "component": 1,
+        "component_anchor": None,
+        "rating_unshrunk": 1000.0 + diff,
+        "diff_vs_overall": diff,
+        "differs_from_overall": diff != 0,
+    }
+
+
+def test_explorer_heatmap_shows_each_models_own_value_whatever_characters_ids_hold(tmp_path):
+    """FINDING R1 (low). The explorer keys heatmap cells by model_id + '\\u0000' + segment_value. A NUL is
+    a character validation keeps in model ids (no registry: every id counts) and in free-text professions
+    (clean_text removes category Cf, not the C0 control NUL), so model 'a\\0b' in profession 'c' and model
+    'a' in profession 'b\\0c' share a key: rendered in Chromium, the cell of 'a\\0b' in 'c' shows a's
+    -30.0 (red, '*') instead of its own +30.0. No script runs; the page shows a wrong number."""
+    import pandas as pd
+
+    from showdown_pipeline.core import report
+    from showdown_pipeline_tests.test_report_browser import render
+
+    rows = [
+        {**_segment_row("overall", None, m, 0.0), "segment_dim": "overall"} for m in ("a\u0000b", "a")
+    ] + [
+        _segment_row("profession", "c", "a\u0000b", +30.0),
+        _segment_row("profession", "b\u0000c", "a", -30.0),
+        _segment_row("profession", "c", "a", 0.0),
+    ]
+    manifest = {"snapshot_id": "s", "data_cut": {"as_of": "2026-12-01"}, "parameters": {}, "input": {}}
+    page = tmp_path / "index.html"
+    page.write_text(report.render_report(pd.DataFrame(rows), manifest), encoding="utf-8")
+    rendered = render(page.as_uri() + "#segment=profession:c", tmp_path)
+    heatmap = rendered.dom[rendered.dom.index('id="segment-heatmap"') :].split("</table>")[0]
+    titles = re.findall(r'title="([^"]*)"', heatmap)
+    assert not [t for t in titles if t.endswith(" in c: -30.0 vs overall")], titles
