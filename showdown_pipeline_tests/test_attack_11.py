@@ -333,6 +333,43 @@ def test_dagster_metadata_does_not_carry_a_reversible_form_of_upstream_user_ids(
     )
 
 
+def test_an_export_that_fails_the_recheck_leaves_no_votes_file_in_the_licensees_folder(world, monkeypatch):
+    """FINDING L1. When holdout_window_respected fails, nothing is renamed into place, but the staged
+    export is never removed (`licensing.discard_staging` is defined and called nowhere): the full
+    votes.parquet that broke the rules stays at exports/<licensee>/.staging/<as-of>-<run>/, inside the
+    licensee's own folder. Whoever ships or syncs exports/<licensee>/ ships the forbidden rows too.
+    Reproduced with the hook the project's own tamper tests use, slipping in a live vote cast after the cut."""
+    import pyarrow as pa
+
+    from showdown_pipeline.defs.licensing import assets as licensing_assets
+
+    landing, home = world
+    licensee, key = "h-tamper", holdout.licensee_key(SECRET.encode(), "h-tamper")
+
+    def slip_in(staging):
+        path = staging / "votes.parquet"
+        table = pq.read_table(path)
+        row = {name: [None] for name in table.column_names}
+        row.update(vote_key=[holdout.pseudonym(key, "vote:live-after-past-cut")], contributor_key=["x"])
+        pq.write_table(pa.concat_tables([table, pa.Table.from_pydict(row, schema=table.schema)]), path)
+
+    monkeypatch.setattr(licensing_assets, "stage_hook", slip_in)
+    monkeypatch.setenv(holdout.SECRET_ENV, SECRET)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("licensees", [licensee])
+    result = dg.materialize(
+        LICENSING_ASSETS,
+        partition_key=licensee,
+        resources=build_resources(landing, home),
+        instance=instance,
+        run_config={"ops": {"licensed_export_staged": {"config": {"as_of": PAST}}}},
+        raise_on_error=False,
+    )
+    assert not result.success and not (home / "exports" / licensee / PAST).exists()
+    left = sorted(str(p.relative_to(home)) for p in (home / "exports" / licensee).rglob("votes.parquet"))
+    assert not left, f"a refused export is still on disk: {left}"
+
+
 # ------------------------------------------------------------------------------------------- secret
 
 
