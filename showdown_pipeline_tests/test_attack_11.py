@@ -1,11 +1,20 @@
 """Hostile review of the issue-11 fixes (holdout, privacy, report). Each test here reproduces a finding and
-FAILS on the code as reviewed; the docstring says what is observed and what the README/issue promise.
+FAILS on the code as reviewed (the control assertions before the last one pass, so the failure is the
+finding, not the world); the docstring says what is observed and what the README/issue promise.
 
-World: old offline votes that are licensable, plus, per case, a young vote cast in the live distribution
-and an old offline copy of its prompt. A live vote in the 60-day window protects its prompt only when the
-vote itself is valid and not a duplicate: the writer (`create_licensed_candidates.sql`) and the
-"independent" re-check (`export_violations.sql`) both take the window's prompts from `votes_clean`, so
-they share the blind spot and `holdout_window_respected` passes.
+H1  a live vote in the window protects its prompt only if it is valid and not a duplicate (quarantined for
+    identities/error/NaN count/unregistered model/Cyrillic `lіve`/separators in its hash, or a second vote
+    on a battle): the old copy is licensed, holdout_window_respected passes (same votes_clean source).
+H2  live votes at or after the export's cut (past as-of, or earlier today with the default as-of) do not
+    protect their prompts although they are in the warehouse and inside today's window.
+H3  a prompt hash delivered as a Parquet/JSON integer becomes its decimal digits, a "valid" key of its own.
+P1  the set of languages under one pseudonym singles contributors out (row-level k holds).
+P2  one licensee's exports at two as-of dates share every contributor_key (exact join, no collusion).
+P3  the user_flags preview shows sha256(user_id)[:10], unsalted.
+L1  a refused export stays on disk inside exports/<licensee>/.staging/.
+S1  weak secrets accepted (shifted keyboard walk, the published test secret, base64 of a word, ...).
+V1  voted_at without a real UTC offset (bare date, +99 hours) is read, not invalid_timestamp.
+R1  explorer heatmap cells collide on NUL in model id + segment value (wrong number shown).
 """
 
 from __future__ import annotations
@@ -24,7 +33,13 @@ from showdown_pipeline.core import holdout
 from showdown_pipeline.definitions import LICENSING_ASSETS
 from showdown_pipeline.defs.resources import build_resources
 from showdown_pipeline_tests.conftest import materialize_pipeline
-from showdown_pipeline_tests.landing_builder import random_valid_votes, vote, write_jsonl, write_models
+from showdown_pipeline_tests.landing_builder import (
+    random_valid_votes,
+    vote,
+    write_jsonl,
+    write_models,
+    write_parquet,
+)
 
 SECRET = "Zq3v9LrT1xW8pB2nK7mD4sF6hJ0cY5gA"
 PAST = "2026-11-01"  # an as-of in the past: window (2026-09-02, 2026-11-01)
@@ -113,6 +128,20 @@ def _h2_votes() -> list[dict]:
     return out
 
 
+NUMERIC_PROMPT = 0x7A3B5C6D8E9F0A1B  # a 64-bit prompt hash; upstream's Parquet stores it as an integer
+
+
+def _numeric_prompt_votes() -> tuple[dict, dict]:
+    """(young live vote for a Parquet file whose prompt_hash column is int64, old JSON copy in hex)."""
+    young = vote(
+        5400, vote_id="young-numeric-prompt", battle_id="nb-young", user_id="u-6", distribution="live"
+    )
+    young.update(voted_at=_iso(YOUNG), prompt_hash=NUMERIC_PROMPT)
+    old = vote(5401, vote_id="old-copy-numeric-prompt", battle_id="nb-old", user_id="u-12", voted_at=OLD)
+    old.update(distribution="offline", prompt_hash=f"{NUMERIC_PROMPT:016x}")
+    return young, old
+
+
 def _bilingual_votes() -> list[dict]:
     """10 contributors vote only in Portuguese, one (u-bi) in Portuguese and English; everybody else in
     English. Every (profile, language) class holds >= 10 contributors, but u-bi's set of languages is unique."""
@@ -145,15 +174,18 @@ def world(tmp_path_factory):
     for i, v in enumerate(background):
         v.update(voted_at=f"2026-02-{1 + i % 28:02d}T10:00:00Z", exported_at="2026-05-01T00:00:00Z")
         v["distribution"] = "offline"
-    special = _h1_votes() + _h2_votes() + _bilingual_votes()
+    numeric_young, numeric_old = _numeric_prompt_votes()
+    special = _h1_votes() + _h2_votes() + _bilingual_votes() + [numeric_young, numeric_old]
     jitter = random.Random(11)
     for v in background + special:  # shown 20 s before the vote, delivered after it (builder: BASE_TIME)
         cast = datetime.fromisoformat(v["voted_at"].replace("Z", "+00:00"))
         v["shown_at"] = _iso(cast - timedelta(seconds=jitter.uniform(15, 180)))  # human, irregular
         if v["exported_at"] < v["voted_at"]:
             v["exported_at"] = "2026-11-30T00:00:00Z"
+    special.remove(numeric_young)
     votes = background + special + _timestamp_votes() + _bot_votes()
     write_jsonl(landing / "votes" / "votes.jsonl", votes)
+    write_parquet(landing / "votes" / "typed.parquet", [numeric_young])
     profile = {"country": "BR", "age_band": "25-34", "education": "master", "verified": True}
     users = [f"u-{k}" for k in range(60)] + [f"u-pt-{p}" for p in range(10)] + ["u-bi"]
     write_jsonl(landing / "contributors" / "people.jsonl", [{"user_id": u, **profile} for u in users])
@@ -231,6 +263,24 @@ def test_old_copy_of_a_prompt_live_in_the_window_is_not_licensed_when_the_live_v
     assert f"old-copy-{case}" not in exported, (
         f"old copy of a prompt voted live on {YOUNG.date()} (inside {PAST}'s window) was licensed"
     )
+
+
+def test_a_prompt_hash_delivered_as_a_parquet_integer_is_one_prompt_with_its_hex_spelling(world, monkeypatch):
+    """FINDING H3. prompt_hash is a hex string (DESIGN §2.1). A Parquet file with a typed int64 prompt_hash
+    column (a 64-bit hash stored as a number) is staged through to_json, so the value becomes its DECIMAL
+    digits; 19 decimal digits match ^[0-9a-f]{16,128}$, so they are accepted as a canonical key, a
+    different one from the same hash in hex. The young live vote's prompt does not hold back its old hex
+    copy, which is licensed, and the re-check agrees. The same happens to a JSON number. Expected: a
+    non-string prompt_hash is invalid_field (or converted to hex), never its decimal text."""
+    _, home = world
+    _export(world, "h-past", PAST, monkeypatch)
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        stored = conn.execute(
+            "SELECT prompt_hash FROM votes_clean WHERE vote_id = 'young-numeric-prompt'"
+        ).fetchall()
+    assert stored == [(str(NUMERIC_PROMPT),)]  # decimal digits taken as a hex key
+    assert _in(home, "votes_counted", "old-copy-numeric-prompt")
+    assert "old-copy-numeric-prompt" not in _exported_vote_ids(home, "h-past", PAST)
 
 
 def test_old_copy_of_a_prompt_live_right_now_is_not_licensed_by_an_export_as_of_the_past(world, monkeypatch):
