@@ -18,10 +18,10 @@ from showdown_pipeline.core import holdout
 from showdown_pipeline.definitions import LICENSING_ASSETS
 from showdown_pipeline.defs.licensing import assets as licensing_assets
 from showdown_pipeline.defs.resources import build_resources
-from showdown_pipeline_tests.conftest import materialize_pipeline
+from showdown_pipeline_tests.conftest import TEST_SECRET, materialize_pipeline
 from showdown_pipeline_tests.landing_builder import random_valid_votes, vote, write_jsonl, write_models
 
-SECRET = "Zq3v9LrT1xW8pB2nK7mD4sF6hJ0cY5gA"
+SECRET = TEST_SECRET
 AS_OF = "2026-06-01"  # data cut 2026-06-01T00:00Z; live votes after 2026-04-02T00:00Z are held out
 YOUNG = "2026-05-10T12:00:00Z"  # inside the 60-day window
 OLD = "2026-01-10T12:00:00Z"  # long before it
