@@ -32,6 +32,7 @@ import pytest
 from showdown_pipeline.core import holdout
 from showdown_pipeline.definitions import LICENSING_ASSETS
 from showdown_pipeline.defs.resources import build_resources
+from showdown_pipeline_tests.conftest import TEST_SECRET as SECRET  # noqa: E402
 from showdown_pipeline_tests.conftest import materialize_pipeline
 from showdown_pipeline_tests.landing_builder import (
     random_valid_votes,
@@ -41,7 +42,6 @@ from showdown_pipeline_tests.landing_builder import (
     write_parquet,
 )
 
-SECRET = "Zq3v9LrT1xW8pB2nK7mD4sF6hJ0cY5gA"
 PAST = "2026-11-01"  # an as-of in the past: window (2026-09-02, 2026-11-01)
 LATER = "2026-11-15"
 YOUNG = datetime(2026, 10, 10, 12, 0, tzinfo=UTC)  # inside PAST's window

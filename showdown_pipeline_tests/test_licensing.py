@@ -25,7 +25,13 @@ from showdown_pipeline.definitions import LICENSING_ASSETS
 from showdown_pipeline.defs.licensing import assets as licensing_assets
 from showdown_pipeline.defs.resources import build_resources
 from showdown_pipeline_tests.conftest import TEST_SECRET, materialize_pipeline
-from showdown_pipeline_tests.landing_builder import random_valid_votes, vote, write_jsonl, write_models
+from showdown_pipeline_tests.landing_builder import (
+    random_valid_votes,
+    retime,
+    vote,
+    write_jsonl,
+    write_models,
+)
 
 SECRET = TEST_SECRET
 AS_OF = "2026-06-01"  # data cut 2026-06-01T00:00Z, holdout cutoff 2026-04-02T00:00Z
@@ -118,8 +124,9 @@ def warehouse_home(tmp_path_factory):
     background = random_valid_votes(0, 400, ["m-a", "m-b", "m-c"], seed=9, users=40)
     for i, v in enumerate(background):  # old, distinct prompts: all licensable
         edge = ROUNDING_EDGES[i % len(ROUNDING_EDGES)]
-        v.update(
-            voted_at=f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:{(3 * i) % 60:02d}:{i % 60:02d}.{i:06d}Z",
+        retime(
+            v,
+            f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:{(3 * i) % 60:02d}:{i % 60:02d}.{i:06d}Z",
             exported_at="2026-05-01T00:00:00Z",
             distribution="offline",
             prompt_hash=f"{i:016x}",

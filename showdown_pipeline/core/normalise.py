@@ -334,6 +334,7 @@ def vote_sql_params() -> dict[str, object]:
         "strip_pattern": STRIP_PATTERN,
         "prompt_key_pattern": vs.PROMPT_KEY_PATTERN,
         "count_pattern": vs.COUNT_PATTERN,
+        "timestamp_pattern": vs.TIMESTAMP_PATTERN,
         "max_count": vs.MAX_COUNT,
         "earliest": vs.EARLIEST_TIMESTAMP,
         "latest": vs.LATEST_TIMESTAMP,

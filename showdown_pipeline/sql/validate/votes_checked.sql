@@ -2,6 +2,8 @@
 -- `reasons` lists every rule the row breaks, in the order of vote_schema.QUARANTINE_REASONS;
 -- `reason` is the first of them (NULL: the row is valid); `reason_detail` names the fields involved.
 -- An unknown winner is invalid and is never read as a tie. Arena rows (DESIGN §2.4) may be undated.
+-- A timestamp is read only when it matches $timestamp_pattern (vote_schema.TIMESTAMP_PATTERN: a date, a
+-- time of day and a real offset); a shown_at after the voted_at is invalid (negative time-to-vote).
 -- Enumerated fields are never interpreted here: vote_field_map (registered by core/normalise.py for
 -- this statement: field, raw, value, problem) holds the one decided value of each distinct raw value.
 -- prompt_hash becomes the canonical prompt key (core/normalise.prompt_key): invisible and whitespace
@@ -25,9 +27,9 @@ WITH parsed AS (
         nullif(trim(r.battle_id), '') AS battle_id,
         nullif(trim(r.user_id), '') AS user_id,
         nullif(trim(r.session_id), '') AS session_id,
-        CASE WHEN regexp_matches(trim(r.voted_at), '([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN try_cast(trim(r.voted_at) AS TIMESTAMPTZ) END AS voted_at,
-        CASE WHEN regexp_matches(trim(r.shown_at), '([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN try_cast(trim(r.shown_at) AS TIMESTAMPTZ) END AS shown_at,
-        CASE WHEN regexp_matches(trim(r.exported_at), '([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN try_cast(trim(r.exported_at) AS TIMESTAMPTZ) END AS exported_at,
+        CASE WHEN regexp_full_match(trim(r.voted_at), $timestamp_pattern) THEN try_cast(upper(trim(r.voted_at)) AS TIMESTAMPTZ) END AS voted_at,
+        CASE WHEN regexp_full_match(trim(r.shown_at), $timestamp_pattern) THEN try_cast(upper(trim(r.shown_at)) AS TIMESTAMPTZ) END AS shown_at,
+        CASE WHEN regexp_full_match(trim(r.exported_at), $timestamp_pattern) THEN try_cast(upper(trim(r.exported_at)) AS TIMESTAMPTZ) END AS exported_at,
         nullif(trim(r.model_left), '') AS model_left,
         nullif(trim(r.model_right), '') AS model_right,
         n_in_flow_side.value AS in_flow_side,
@@ -130,7 +132,8 @@ flags AS (
                 CASE WHEN raw.bold_right IS NOT NULL AND trim(raw.bold_right) <> '' AND bold_right IS NULL THEN 'bold_right' END,
                 CASE WHEN raw.latency_ms_left IS NOT NULL AND trim(raw.latency_ms_left) <> '' AND latency_ms_left IS NULL THEN 'latency_ms_left' END,
                 CASE WHEN raw.latency_ms_right IS NOT NULL AND trim(raw.latency_ms_right) <> '' AND latency_ms_right IS NULL THEN 'latency_ms_right' END,
-                CASE WHEN prompt_hash IS NOT NULL AND NOT regexp_full_match(prompt_hash, $prompt_key_pattern) THEN 'prompt_hash' END
+                CASE WHEN prompt_hash IS NOT NULL AND NOT regexp_full_match(prompt_hash, $prompt_key_pattern) THEN 'prompt_hash' END,
+                CASE WHEN shown_at > voted_at THEN 'shown_at' END  -- shown after the vote: impossible
             ] || mapped_invalid, lambda x: x IS NOT NULL) AS invalid_fields,
         (raw.voted_at IS NOT NULL AND trim(raw.voted_at) <> '' AND voted_at IS NULL) AS bad_voted_at,
         rl.model_id IS NOT NULL AS left_registered,
