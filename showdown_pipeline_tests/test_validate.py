@@ -482,3 +482,106 @@ def test_a_negative_time_to_vote_never_makes_an_honest_voter_look_scripted(tmp_p
     assert stats.loc[0, "votes"] == 30 and stats.loc[0, "timed"] == 0
     assert integrity.inhuman_regularity(stats, t).empty
     assert integrity.too_fast(stats, t).empty
+
+
+# ---------------------------------------------------------------- JSON types and control characters (R1, H3)
+
+PROMPT_NUMBER = 0x7A3B5C6D8E9F0A1B  # a 64-bit prompt hash that an upstream stores as an integer
+# vote_id: (fields of a JSON Lines vote, expected reason, expected reason_detail); None: valid
+TYPED_VOTES = {
+    "prompt-as-json-number": ({"prompt_hash": PROMPT_NUMBER}, "invalid_field", "prompt_hash"),
+    "prompt-as-json-float": ({"prompt_hash": 1.5e300}, "invalid_field", "prompt_hash"),
+    "distribution-as-number": ({"distribution": 7}, "invalid_field", "distribution"),
+    "category-as-array": ({"category": ["general"]}, "invalid_field", "category"),
+    "model-as-number": ({"model_right": 12}, "invalid_field", "model_right"),
+    "ip-hash-as-number": ({"ip_hash": 1234567}, "invalid_field", "ip_hash"),
+    "user-as-float": ({"user_id": 1.5}, "invalid_field", "user_id"),
+    "user-as-object": ({"user_id": {"id": 7}}, "invalid_field", "user_id"),
+    "language-as-boolean": ({"language": True}, "invalid_field", "language"),
+    "integer-ids": ({"user_id": 31, "battle_id": 9_007_199_254_740_993, "session_id": -4}, None, None),
+}
+CONTROL_IDS = {  # an identifier holding a control character is invalid, never cleaned
+    "ctl-user": {"user_id": "u-1\u0000"},
+    "ctl-battle": {"battle_id": "b\u0007-1"},
+    "ctl-session": {"session_id": "s-1\u009f"},
+    "ctl-model": {"model_left": "m-a\u0000b"},
+    "ctl-device": {"device_hash": "dev\n1"},
+    "ctl-vote\u001b": {},
+}
+
+
+@pytest.fixture(scope="module")
+def typed_run(tmp_path_factory):
+    """Votes whose string fields arrive as JSON numbers, floats, arrays, objects or booleans, a typed
+    Parquet file (int64 prompt_hash and user_id), identifiers holding control characters, and a
+    profession holding a NUL."""
+    import dagster as dg
+
+    from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
+    from showdown_pipeline.defs.partitions import landing_range_tags
+    from showdown_pipeline.defs.resources import build_resources
+    from showdown_pipeline.defs.validate.assets import contributor_profiles, model_registry, validated_votes
+    from showdown_pipeline_tests.landing_builder import vote, write_jsonl, write_parquet
+
+    root = tmp_path_factory.mktemp("typed")
+    landing = root / "landing"
+    votes = [vote(k, **fields, vote_id=name) for k, (name, (fields, *_)) in enumerate(TYPED_VOTES.items())]
+    votes[-1].pop("vote_id")
+    votes[-1]["vote_id"] = 123456  # an integer vote id is its decimal text
+    votes += [vote(100 + k, **fields, vote_id=name) for k, (name, fields) in enumerate(CONTROL_IDS.items())]
+    write_jsonl(landing / "votes" / "votes.jsonl", votes)
+    typed = vote(200, vote_id="parquet-int-prompt", prompt_hash=PROMPT_NUMBER, user_id=77)
+    write_parquet(landing / "votes" / "typed.parquet", [typed])
+    people = [
+        {"user_id": "u-0", "country": "BR", "age_band": "25-34", "profession": "nurse\u0000"},
+        {"user_id": "u-1", "country": "BR", "age_band": "25-34", "profession": "data\tscientist\u0007"},
+    ]
+    write_jsonl(landing / "contributors" / "people.jsonl", [dict(p, verified=True) for p in people])
+    home = root / "home"
+    result = dg.materialize(
+        [landing_zone_ingest, model_registry, contributor_profiles, validated_votes],
+        resources=build_resources(landing, home),
+        instance=dg.DagsterInstance.ephemeral(),
+        tags=landing_range_tags(landing),
+    )
+    assert result.success
+    return home
+
+
+def test_a_string_field_delivered_as_another_json_type_is_invalid(typed_run):
+    """A prompt hash delivered as a JSON number (or a typed Parquet integer) used to become its decimal
+    digits: 19 digits match the key pattern, so it was a valid key of its own, never equal to the same
+    hash in hex (issue-11 review, H3). Every field the contract spells as a string is now checked for
+    its JSON type at ingest: anything but a string is invalid_field, except integer ids."""
+    got = {
+        r[0]: r[1:]
+        for r in query(
+            typed_run,
+            "SELECT coalesce(vote_id, '?'), reason, reason_detail, user_id, battle_id, json_types FROM votes_checked",
+        )
+    }
+    for name, (_, reason, detail) in TYPED_VOTES.items():
+        if name != "integer-ids":
+            assert got[name][:2] == (reason, detail), (name, got[name])
+    assert got["123456"][:4] == (None, None, "31", "9007199254740993")
+    assert got["prompt-as-json-number"][4] == "prompt_hash:UBIGINT"
+    parquet = got["parquet-int-prompt"]
+    assert parquet[:3] == ("invalid_field", "prompt_hash", "77")  # the integer user id is fine
+    assert parquet[4] == "user_id:UBIGINT,prompt_hash:UBIGINT"
+
+
+def test_identifiers_with_control_characters_are_invalid_and_professions_are_cleaned(typed_run):
+    """NUL and other control characters (Unicode Cc) in a vote's identifiers are invalid_field naming the
+    field: an id is never cleaned (two upstream ids must not become one), and a NUL in a model id made the
+    explorer's heatmap show another model's number (R1). A profession is free text: they are dropped."""
+    from showdown_pipeline.core import normalise
+
+    got = dict(
+        query(typed_run, "SELECT vote_id, reason_detail FROM votes_checked WHERE reason = 'invalid_field'")
+    )
+    for name, fields in CONTROL_IDS.items():
+        field = next(iter(fields), "vote_id")
+        assert got[name] == field, name
+        assert field in normalise.IDENTIFIER_FIELDS
+    professions = query(typed_run, "SELECT user_id, profession FROM contributor_profiles ORDER BY 1")
+    assert professions == [("u-0", "nurse"), ("u-1", "data scientist")]

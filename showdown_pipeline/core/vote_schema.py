@@ -44,6 +44,31 @@ VOTE_FIELDS: tuple[str, ...] = (
     "device_hash",
 )
 
+# Fields the contract spells as JSON strings. Ingest records each one delivered as another JSON type
+# (raw_votes.json_types, from JSON Lines or from a typed Parquet column); validation makes it
+# invalid_field: a 64-bit prompt hash stored as an integer reads as its decimal digits, a valid-looking
+# key of its own that never meets its hex spelling, and a number, boolean, array or object is no
+# stream name, model id or language. Only the INTEGER_ID_FIELDS may also be JSON integers: an integer
+# id's decimal text is the id (upstreams number their votes and users), with no other spelling.
+STRING_FIELDS: tuple[str, ...] = (
+    "vote_id",
+    "battle_id",
+    "user_id",
+    "session_id",
+    "model_left",
+    "model_right",
+    "in_flow_side",
+    "winner",
+    "distribution",
+    "language",
+    "category",
+    "prompt_hash",
+    "ip_hash",
+    "device_hash",
+)
+INTEGER_ID_FIELDS: tuple[str, ...] = ("vote_id", "battle_id", "user_id", "session_id")
+JSON_INTEGER_TYPES: tuple[str, ...] = ("UBIGINT", "BIGINT")
+
 REQUIRED_VOTE_FIELDS: tuple[str, ...] = (
     "vote_id",
     "battle_id",
