@@ -85,7 +85,42 @@ def people() -> list[dict]:
     ]
     for r in rare:
         r.update(profession="volcanologist", verified=True, verified_at="2026-01-01T00:00:00Z")
-    return crowd + rare
+    return (
+        crowd
+        + rare
+        + [
+            {"user_id": user, **JAPANESE_ENGINEER, "verified": True, "verified_at": "2026-01-01T00:00:00Z"}
+            for user in JAPANESE_ENGINEERS
+        ]
+    )
+
+
+# 21 contributors of one profile: ten vote in Japanese only, ten in English only, one in both. Every
+# (profile, language) row combination is held by 11, but one pseudonym is the only {en, ja} voter.
+JAPANESE_ENGINEER = {"country": "JP", "age_band": "35-44", "education": "bachelor", "profession": "engineer"}
+JAPANESE_ENGINEERS = {
+    **{f"u-ja-{k}": ("ja",) for k in range(10)},
+    **{f"u-jp-en-{k}": ("en",) for k in range(10)},
+    "u-bilingual": ("en", "ja"),
+}
+
+
+def bilingual_votes() -> list[dict]:
+    out = []
+    for user, languages in JAPANESE_ENGINEERS.items():
+        for j in range(4):
+            i = 4000 + len(out)
+            out.append(
+                retime(
+                    vote(
+                        i, user_id=user, language=languages[j % len(languages)], prompt_hash=hexkey(f"ja-{i}")
+                    ),
+                    f"2026-01-{1 + i % 28:02d}T09:{i % 60:02d}:00Z",
+                    exported_at="2026-05-01T00:00:00Z",
+                    distribution="offline",
+                )
+            )
+    return out
 
 
 def hostile_votes(rng: np.random.Generator) -> list[dict]:
@@ -157,7 +192,9 @@ def warehouse_home(tmp_path_factory):
             prompt_hash=hexkey("quarantined"),
         )
     )
-    write_jsonl(landing / "votes" / "votes.jsonl", background + special + hostile_votes(rng))
+    write_jsonl(
+        landing / "votes" / "votes.jsonl", background + special + hostile_votes(rng) + bilingual_votes()
+    )
     write_jsonl(landing / "contributors" / "people.jsonl", people())
     home = root / "home"
     assert materialize_pipeline(landing, home, as_of="2026-07-01").success
@@ -482,6 +519,26 @@ def test_every_quasi_identifier_combination_is_held_by_k_contributors(two_licens
     assert not {"IS", "volcanologist", "65+", "doctorate", "is", "sw"} & set(frame[QI].stack())
 
 
+def test_no_contributor_is_singled_out_by_the_set_of_languages_under_their_pseudonym(two_licensees):
+    """Issue-11 review, P1. Rows of one contributor share a pseudonym, so a licensee sees each one's set
+    of languages. The Japanese engineers' every (profile, language) row combination is held by 11, so the
+    old row-level rule exported the one {en, ja} voter as a profile of one: whoever knows a Japanese
+    engineer who votes in both had their whole history. Now every contributor's (demographics, set of
+    languages) is held by ≥ 10 pseudonyms, recounted from the written file."""
+    _, home = two_licensees
+    frame = by_vote_id(home, "acme").fillna("<NULL>")
+    profiles = frame.groupby("contributor_key").agg(
+        **{a: (a, "first") for a in QI[:4]}, languages=("language", lambda s: "|".join(sorted(set(s))))
+    )
+    assert profiles.value_counts().min() >= holdout.K_ANONYMITY
+    assert frame.groupby(QI)["contributor_key"].nunique().min() >= holdout.K_ANONYMITY
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        users = dict(conn.execute("SELECT vote_id, user_id FROM votes_clean").fetchall())
+    exported_users = {users[v] for v in frame["vote_id"]}
+    assert "u-bilingual" not in exported_users  # suppressed: nobody else votes in both
+    assert {f"u-ja-{k}" for k in range(10)} | {f"u-jp-en-{k}" for k in range(10)} <= exported_users
+
+
 def test_manifest_reports_what_was_generalised_and_suppressed(two_licensees):
     _, home = two_licensees
     manifest = json.loads((home / "exports" / "acme" / AS_OF / "manifest.json").read_text())
@@ -574,6 +631,19 @@ def _exact_latency(staging, key):
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
 
 
+def _give_a_contributor_a_second_language(staging, key):
+    """One English-only pseudonym gets one row in the export's second most common language: every row
+    combination may still be common, but that pseudonym's set of languages is its own."""
+    path = staging / "votes.parquet"
+    frame = pq.read_table(path).to_pandas()
+    languages = frame["language"].value_counts().index
+    english = frame[frame["language"] == languages[0]]
+    single = english.groupby("contributor_key")["language"].size()
+    target = english[english["contributor_key"] == single[single >= 2].index[0]].index[0]
+    frame.loc[target, "language"] = languages[1]
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
 def _raw_prompt_hash_column(staging, key):
     path = staging / "votes.parquet"
     table = pq.read_table(path)
@@ -596,6 +666,10 @@ def _raw_prompt_hash_column(staging, key):
             },
         ),
         (_exact_latency, {"count_finer_than_promised_or_off"}),
+        (
+            _give_a_contributor_a_second_language,
+            {"contributor_profile_below_k", "quasi_identifier_differs_from_declared_recoding"},
+        ),
         (_raw_prompt_hash_column, {"forbidden_column"}),
     ],
 )

@@ -72,9 +72,7 @@ def licensed_votes(conn: duckdb.DuckDBPyConnection, params: dict) -> tuple[pa.Ta
     run_sql(conn, "licensing/create_licensed_candidates", params)
     candidates, candidate_contributors = run_sql(conn, "licensing/candidate_counts").fetchall()[0]
     plan = anonymity.anonymise(query_frame(conn, "licensing/quasi_identifier_rows"))
-    suppressed = pa.Table.from_pandas(plan.suppressed, preserve_index=False).cast(
-        pa.schema([(c, pa.string()) for c in plan.suppressed.columns])
-    )
+    suppressed = pa.table({"contributor_key": pa.array(plan.suppressed["contributor_key"], pa.string())})
     with _registered(conn, export_recode=recode_table(plan.recode), export_suppressed=suppressed):
         table = query_arrow(conn, "licensing/licensed_votes")
     conn.execute("DROP TABLE IF EXISTS licensed_candidates")
@@ -168,20 +166,21 @@ def verify_export(conn: duckdb.DuckDBPyConnection, folder: Path, licensee: str, 
     small = query_arrow(
         conn, "licensing/export_small_groups", {"export_path": str(path), "k_anonymity": holdout.K_ANONYMITY}
     ).to_pylist()
-    if small:
-        violations.append(
-            {
-                "rule": "quasi_identifier_combination_below_k",
-                "rows": len(small),
-                "sample": [_combination(s) for s in small[:5]],
-            }
-        )
+    for level, rule in (
+        ("row", "quasi_identifier_combination_below_k"),
+        ("contributor", "contributor_profile_below_k"),
+    ):
+        found = [s for s in small if s["level"] == level]
+        if found:
+            violations.append(
+                {"rule": rule, "rows": len(found), "sample": [_combination(s) for s in found[:5]]}
+            )
     return violations
 
 
 def _combination(row: dict) -> str:
-    parts = ", ".join(f"{a}={row[a]}" for a in anonymity.QUASI_IDENTIFIERS)
-    return f"{parts}: {row['holders']} contributors"
+    parts = ", ".join(f"{a}={row[a]}" for a in anonymity.CONTRIBUTOR_ATTRIBUTES)
+    return f"{parts}, languages={row['languages']}: {row['holders']} contributors"
 
 
 def publish_export(staging: Path, final: Path) -> Path:
