@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -225,7 +225,7 @@ def _exported_vote_ids(home, licensee: str, as_of: str) -> set[str]:
                 "SELECT DISTINCT vote_id FROM votes_checked WHERE vote_id IS NOT NULL"
             ).fetchall()
         ]
-    key = holdout.licensee_key(SECRET.encode(), licensee)
+    key = holdout.licensee_key(SECRET.encode(), licensee, date.fromisoformat(as_of))
     by_key = {holdout.pseudonym(key, "vote:" + i): i for i in ids}
     table = pq.read_table(home / "exports" / licensee / as_of / "votes.parquet")
     return {by_key[k] for k in table.column("vote_key").to_pylist()}
@@ -394,7 +394,7 @@ def test_an_export_that_fails_the_recheck_leaves_no_votes_file_in_the_licensees_
     from showdown_pipeline.defs.licensing import assets as licensing_assets
 
     landing, home = world
-    licensee, key = "h-tamper", holdout.licensee_key(SECRET.encode(), "h-tamper")
+    licensee, key = "h-tamper", holdout.licensee_key(SECRET.encode(), "h-tamper", date.fromisoformat(PAST))
 
     def slip_in(staging):
         path = staging / "votes.parquet"

@@ -56,7 +56,8 @@ BOUNDARY_VOTES = {
     "old-copy-of-live-prompt": ("2026-01-05T00:00:00Z", "offline", hexkey("p-live"), False),
     "live-prompt-in-window": ("2026-05-02T00:00:00Z", "live", hexkey("p-live"), False),
     "at-the-cut": ("2026-06-01T00:00:00Z", "offline", hexkey("p-g"), False),
-    "prompt-only-after-cut": ("2026-02-01T00:00:00Z", "offline", hexkey("p-later"), True),
+    # its prompt is live on 2026-06-02, after the cut but in the warehouse: held out (no upper bound, v3)
+    "prompt-only-after-cut": ("2026-02-01T00:00:00Z", "offline", hexkey("p-later"), False),
     "live-after-cut": ("2026-06-02T00:00:00Z", "live", hexkey("p-later"), False),
 }
 
@@ -192,13 +193,38 @@ def warehouse_home(tmp_path_factory):
             prompt_hash=hexkey("quarantined"),
         )
     )
-    write_jsonl(
-        landing / "votes" / "votes.jsonl", background + special + hostile_votes(rng) + bilingual_votes()
-    )
+    votes = background + special + hostile_votes(rng) + bilingual_votes() + bot_votes()
+    write_jsonl(landing / "votes" / "votes.jsonl", votes)
     write_jsonl(landing / "contributors" / "people.jsonl", people())
     home = root / "home"
-    assert materialize_pipeline(landing, home, as_of="2026-07-01").success
+    result = materialize_pipeline(landing, home, as_of="2026-07-01")
+    assert result.success
+    PIPELINE_RUN.append(result)
     return landing, home
+
+
+BOT = "upstream-user-7731"  # an id anybody holding the upstream data (or guessing its pattern) knows
+PIPELINE_RUN: list = []  # the warehouse's pipeline run, for its Dagster metadata
+
+
+def bot_votes() -> list[dict]:
+    """A bot that integrity flags (too fast): 30 votes, each 0.2 s after both answers were shown."""
+    out = []
+    for j in range(30):
+        at = datetime(2026, 2, 10, 9, 0, tzinfo=UTC) + timedelta(minutes=j)
+        out.append(
+            vote(
+                8000 + j,
+                vote_id=f"bot-{j}",
+                user_id=BOT,
+                voted_at=at.isoformat(),
+                shown_at=(at - timedelta(milliseconds=200)).isoformat(),
+                exported_at="2026-05-01T00:00:00Z",
+                distribution="offline",
+                prompt_hash=hexkey(f"bot-{j}"),
+            )
+        )
+    return out
 
 
 def run_export(
@@ -232,7 +258,7 @@ def warehouse_votes(home) -> pd.DataFrame:
 
 def by_vote_id(home, licensee: str, as_of: str = AS_OF) -> pd.DataFrame:
     """The export with each row's vote id, recovered with the key (independently of the SQL)."""
-    key = holdout.licensee_key(SECRET.encode(), licensee)
+    key = holdout.licensee_key(SECRET.encode(), licensee, date.fromisoformat(as_of))
     ids = warehouse_votes(home)["vote_id"]
     lookup = {holdout.pseudonym(key, "vote:" + i): i for i in ids}
     frame = export_table(home, licensee, as_of).to_pandas()
@@ -287,9 +313,11 @@ def test_export_as_of_the_past_sees_only_its_own_window(warehouse_home, monkeypa
     assert run_export(landing, home, "acme", as_of="2026-05-01", monkeypatch=monkeypatch).success
     ids = exported_ids(home, "acme", "2026-05-01")
     # as of May 1 the cutoff is March 2: the April votes are too young or after the cut
-    assert "exactly-60d" not in ids and "offline-young" not in ids and "prompt-only-after-cut" in ids
-    # the live vote of May 2 is after this cut, so its prompt does not hold the January copy back
-    assert "old-copy-of-live-prompt" in ids
+    assert "exactly-60d" not in ids and "offline-young" not in ids and "60d-plus-1s" not in ids
+    # the live votes of May 2 and June 2 are after this cut but in the warehouse: their prompts hold the
+    # January and February copies back (an export as of a past date licenses no prompt live now)
+    assert "old-copy-of-live-prompt" not in ids and "prompt-only-after-cut" not in ids
+    assert len(ids) > 300 and not ids & set(BOUNDARY_VOTES)  # every boundary vote is young, late or guarded
 
 
 def test_empty_export_is_published_with_zero_rows(warehouse_home, monkeypatch):
@@ -468,7 +496,7 @@ def test_no_raw_ids_and_no_exported_prompt_equals_an_upstream_hash_in_any_case(t
         warehouse_votes(home)[["vote_id", "prompt_hash"]], on="vote_id"
     )
     assert (frame.groupby("prompt_hash")["prompt_key"].nunique() == 1).all()
-    key = holdout.licensee_key(SECRET.encode(), "beta-labs")
+    key = holdout.licensee_key(SECRET.encode(), "beta-labs", date.fromisoformat(AS_OF))
     assert all(
         k == holdout.pseudonym(key, "prompt:" + h)
         for k, h in zip(frame["prompt_key"], frame["prompt_hash"], strict=True)
@@ -563,9 +591,12 @@ def test_manifest_reports_what_was_generalised_and_suppressed(two_licensees):
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
         counted = conn.sql("SELECT * FROM votes_counted").to_arrow_table().to_pandas()
     cut, cutoff = pd.Timestamp(AS_OF, tz="UTC"), pd.Timestamp("2026-04-02", tz="UTC")
-    clean = warehouse_votes(home)
-    live = clean["distribution"] == "live"
-    window = set(clean.loc[live & (clean["voted_at"] > cutoff) & (clean["voted_at"] < cut), "prompt_hash"])
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        records = conn.sql("SELECT * FROM votes_checked").to_arrow_table().to_pandas()
+    guarded = records[  # the leak guard (core/holdout.py): any record that might be live, after the cutoff
+        records["distribution"].isin(["live", None]) & ~(records["voted_at"] <= cutoff)
+    ]
+    window = set().union(*map(holdout.protected_prompt_keys, guarded["prompt_hash"].dropna()))
     allowed = counted[
         (counted["voted_at"] < cut)
         & ~((counted["distribution"] == "live") & (counted["voted_at"] > cutoff))
@@ -673,9 +704,13 @@ def _raw_prompt_hash_column(staging, key):
         (_raw_prompt_hash_column, {"forbidden_column"}),
     ],
 )
-def test_tampered_export_fails_the_check_and_is_not_published(tamper, rules, warehouse_home, monkeypatch):
+def test_tampered_export_fails_the_check_and_is_not_published_nor_left_on_disk(
+    tamper, rules, warehouse_home, monkeypatch
+):
+    """A refused export is removed, not left in exports/<licensee>/.staging/ for whoever ships the folder
+    (issue-11 review, L1: discard_staging was called nowhere); the evidence is the check's metadata."""
     landing, home = warehouse_home
-    key = holdout.licensee_key(SECRET.encode(), "tamper")
+    key = holdout.licensee_key(SECRET.encode(), "tamper", date.fromisoformat(AS_OF))
     monkeypatch.setattr(licensing_assets, "stage_hook", lambda staging: tamper(staging, key))
     result = run_export(landing, home, "tamper", monkeypatch=monkeypatch)
     assert not result.success
@@ -686,6 +721,41 @@ def test_tampered_export_fails_the_check_and_is_not_published(tamper, rules, war
     assert dg.AssetKey("licensed_export") not in [
         e.asset_key for e in result.get_asset_materialization_events()
     ]
+    assert check.metadata["staging_removed"].value is True
+    assert not list((home / "exports").glob("tamper/**/*.parquet"))  # not even the staged copy
+    assert not (home / "exports" / "tamper").exists()  # nor an empty staging folder
+
+
+def test_a_failure_after_staging_leaves_nothing_in_the_licensees_folder(warehouse_home, monkeypatch):
+    """Anything that fails once the export is staged (here the hook, standing for a crash in the
+    re-check) removes the staged copy: a failed run leaves no votes file behind."""
+
+    def crash(staging):
+        assert (staging / "votes.parquet").is_file()  # it was staged …
+        raise RuntimeError("disk full while verifying")
+
+    monkeypatch.setattr(licensing_assets, "stage_hook", crash)
+    result = run_export(warehouse_home[0], warehouse_home[1], "crashing", monkeypatch=monkeypatch)
+    assert not result.success and "disk full" in str(result.all_events)
+    assert not (warehouse_home[1] / "exports" / "crashing").exists()  # … and is gone
+
+
+def test_dagster_metadata_carries_no_form_of_a_flagged_voters_upstream_id(warehouse_home):
+    """Issue-11 review, P3: the user_flags preview showed sha256(user_id)[:10], unsalted, so anybody who
+    holds or can enumerate upstream ids maps a preview row back to the flagged person. The event log
+    lives outside the warehouse: no metadata of the run holds the id or any hash prefix of it."""
+    import hashlib
+
+    with duckdb.connect(str(warehouse_home[1] / "warehouse.duckdb"), read_only=True) as conn:
+        assert (BOT,) in conn.execute("SELECT DISTINCT user_id FROM user_flags").fetchall()
+    texts = [
+        str(v.value)
+        for e in PIPELINE_RUN[0].get_asset_materialization_events()
+        for v in e.materialization.metadata.values()
+    ] + [str(v.value) for e in PIPELINE_RUN[0].get_asset_check_evaluations() for v in e.metadata.values()]
+    assert any("too_fast" in t for t in texts)  # the flag itself is reported
+    digests = [BOT] + [h(BOT.encode()).hexdigest()[:8] for h in (hashlib.sha256, hashlib.md5, hashlib.sha1)]
+    assert not [d for d in digests if any(d in t for t in texts)]
 
 
 # ---------------------------------------------------------------- the public snapshot

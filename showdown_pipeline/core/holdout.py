@@ -4,15 +4,32 @@ An export as of D (the instant D 00:00:00 UTC) contains only counted, dated vote
 never:
   * a vote of the `live` distribution younger than HOLDOUT_DAYS at D, i.e. voted_at > D − 60 days
     (a vote exactly 60 days old may be licensed; one second younger may not);
-  * any vote, of any distribution and any age, whose prompt_hash also occurs among live votes cast in
-    that window (D − 60 days, D): an old copy of a live prompt would leak the live distribution.
+  * any vote, of any distribution and any age, whose prompt is PROTECTED. The leak guard fails closed:
+    a prompt is protected when ANY ingested vote record carried it (votes_checked: valid, quarantined for
+    whatever reason, a duplicate, excluded by integrity) that
+      - is or might be live: its distribution normalised to `live`, or did not normalise (a look-alike,
+        garbage) or arrived as a non-string, so it might be live; and
+      - is or might be in the window: voted after D − 60 days with NO upper bound (a live vote at or
+        after the export's cut, already in the warehouse, protects its prompt too: an export as of a
+        past date must not license old copies of prompts that are live now), or its voted_at is missing
+        or unreadable.
+    A record's protective keys are `protected_prompt_keys`: its prompt key folded leniently (lower
+    case, every character but a-z and 0-9 removed, a leading "0x" dropped: "ABCD-EF01-…" and
+    "ab:cd:ef:…" are "abcdef01…"), and for a prompt delivered as a JSON integer (raw_votes.json_types)
+    also its 64-bit two's-complement hex spelling; they are compared with the candidates' canonical keys.
+    The writer's SQL (sql/licensing/create_licensed_candidates.sql) and the independent re-check
+    (sql/licensing/export_violations.sql) each implement this rule on their own.
 D is never later than today (UTC): a future as-of would move the window past every live vote.
+Consequence: an export's contents depend on the warehouse when it is made, not only on D (a live vote
+ingested later protects more prompts); the manifest records the warehouse it was made from.
 
 No upstream identifier leaves: contributors, votes and prompts appear only as keyed hashes
-(HMAC-SHA256) under a key derived per licensee from the secret in SHOWDOWN_LICENSE_KEY, which must have
-real entropy (`check_secret`). The quasi-identifiers an export carries are k-anonymous over their
-combination (K_ANONYMITY contributors; `core/anonymity.py`), and times and style counts are coarsened
-(`EXPORT_PRECISION`) so a row is not a fingerprint of the raw vote.
+(HMAC-SHA256) under a key derived per export — licensee AND as-of — from the secret in
+SHOWDOWN_LICENSE_KEY, which must have real entropy (`secret_weakness`). Two exports, of one licensee or
+of two, share no key. The quasi-identifiers an export carries are k-anonymous per contributor
+(K_ANONYMITY contributors share each one's demographics and set of languages; `core/anonymity.py`),
+and times and style counts are coarsened (`EXPORT_PRECISION`) so a row is not a fingerprint of the raw
+vote.
 
 HOLDOUT_DAYS is policy, not configuration: changing it is a code change with a new POLICY_VERSION.
 """
@@ -32,7 +49,9 @@ from datetime import UTC, date, datetime, timedelta
 from showdown_pipeline.settings import cutoff_instant
 
 HOLDOUT_DAYS = 60
-POLICY_VERSION = "holdout-60d/v2"
+# v3: the leak guard protects the prompts of every ingested record that might be live, with no upper bound;
+# pseudonyms keyed per (licensee, as-of); k-anonymity per contributor including their set of languages.
+POLICY_VERSION = "holdout-60d/v3"
 LIVE_DISTRIBUTION = "live"
 K_ANONYMITY = 10
 SECRET_ENV = "SHOWDOWN_LICENSE_KEY"
@@ -89,7 +108,8 @@ class HoldoutError(RuntimeError):
 
 
 def export_window(as_of: date) -> tuple[datetime, datetime]:
-    """(holdout cutoff, data cut): live votes after the cutoff are held out; nothing at or after the cut."""
+    """(holdout cutoff, data cut): live votes after the cutoff are held out, and so are the prompts of
+    records that might be live after it (at any time, even after the cut); no vote at or after the cut."""
     cut = cutoff_instant(as_of)
     return cut - timedelta(days=HOLDOUT_DAYS), cut
 
@@ -256,9 +276,26 @@ def _period(text: str) -> int:
     return len(text) - border[-1] if text else 0
 
 
-def licensee_key(secret: bytes, licensee: str) -> bytes:
-    """The per-licensee HMAC key: two licensees' pseudonyms of the same contributor, vote or prompt differ."""
-    return hmac.new(secret, f"showdown-licensee:{licensee}".encode(), hashlib.sha256).digest()
+def protected_prompt_keys(prompt_key: str | None, delivered_as_integer: bool = False) -> set[str]:
+    """The keys under which a record that might be live and young protects its prompt (module docstring):
+    the lenient fold of its prompt key, and the 64-bit hex spelling of a prompt delivered as a JSON
+    integer. The SQL of the writer and of the re-check compute the same set; tests compare with this."""
+    if not prompt_key:
+        return set()
+    keys = {re.sub(r"^0x", "", re.sub(r"[^a-z0-9]", "", prompt_key.lower()))}
+    if delivered_as_integer and re.fullmatch(r"-?[0-9]+", prompt_key):
+        number = int(prompt_key)
+        if -(2**63) <= number < 2**64:
+            keys.add(f"{number % 2**64:016x}")
+    return keys - {""}
+
+
+def licensee_key(secret: bytes, licensee: str, as_of: date) -> bytes:
+    """The HMAC key of one export (licensee AND as-of): two licensees' pseudonyms of the same contributor,
+    vote or prompt differ, and so do one licensee's at two as-of dates (their monthly exports do not join
+    on keys; they can still be aligned by content, README)."""
+    message = f"showdown-export:{licensee}:{as_of.isoformat()}"
+    return hmac.new(secret, message.encode(), hashlib.sha256).digest()
 
 
 def hmac_pads(key: bytes) -> tuple[bytes, bytes]:

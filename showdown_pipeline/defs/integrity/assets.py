@@ -195,14 +195,15 @@ def integrity_checks(
             "users_flagged_by_check": dg.MetadataValue.json(summary["users_flagged_by_check"]),
             "preview": dg.MetadataValue.md(
                 markdown_table(
-                    # the event log lives outside the warehouse: voters appear as a hash prefix, not their id
+                    # the event log lives outside the warehouse: no identifier of a voter, not even a hash
+                    # (an unsalted hash of an id anyone can enumerate is the id); the rows are in user_flags
                     [
-                        (hashlib.sha256(str(u).encode()).hexdigest()[:10], c, round(float(sc), 2), r)
-                        for u, c, sc, r in user_flags.head(15)[
-                            ["user_id", "check_name", "score", "reason"]
-                        ].itertuples(index=False)
+                        (c, round(float(sc), 2), r)
+                        for c, sc, r in user_flags.head(15)[["check_name", "score", "reason"]].itertuples(
+                            index=False
+                        )
                     ],
-                    ("voter (sha256 prefix)", "check", "score", "reason"),
+                    ("check", "score", "reason"),
                 )
                 if len(user_flags)
                 else "(no voter flagged)"
