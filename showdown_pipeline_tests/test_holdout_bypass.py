@@ -4,11 +4,16 @@ at validation, so the export's writer and its independent re-check cannot disagr
 Each case fails on the old code, where `distribution` was only trimmed and prompt hashes were compared
 as delivered: a young live vote labelled "Live", "live\u200b" or "ＬＩＶＥ" was licensed, and so was an
 old copy of a live prompt whose hash differed by hex case; the re-check shared the writer's blind spot.
+
+The hostile review of those fixes (H1-H3) found the guard itself read the window's prompts from counted
+votes only: `GUARDED` holds a young record that might be live for every way it could escape (quarantined
+for any reason, a duplicate, undated, after the export's cut, a prompt spelled with separators or
+delivered as a JSON or Parquet integer); each must still protect its prompt's old copy.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import duckdb
@@ -78,6 +83,24 @@ GUARDED = {
     "prompt-as-negative-json-number": {"prompt_hash": -0x0123456789ABCDEF},
     "after-the-export-cut": {"voted_at": "2026-06-15T12:00:00Z"},  # in the warehouse, after AS_OF
     "after-the-run-cut": {"voted_at": "2026-07-20T12:00:00Z"},  # ingested, after the pipeline's cut too
+    # cast at 00:00:01 today: after the cut of `showdown export` with its default as-of (today) too
+    "earlier-today": {"voted_at": f"{datetime.now(UTC).date().isoformat()}T00:00:01Z"},
+}
+GUARDED_PATH = {  # the young record's quarantine reason (None: valid — a duplicate, or after the cut)
+    "identities-visible": "identities_visible",
+    "response-error": "response_error",
+    "unreadable-count": "invalid_field",
+    "unregistered-model": "unregistered_model",
+    "control-character-in-id": "invalid_field",
+    "cyrillic-live": "invalid_field",
+    "distribution-as-number": "invalid_field",
+    "voted-at-a-bare-date": "invalid_timestamp",
+    "voted-at-missing": "missing_required_field",
+    "prompt-with-dashes": "invalid_field",
+    "prompt-with-colons": "invalid_field",
+    "prompt-as-json-number": "invalid_field",
+    "prompt-as-negative-json-number": "invalid_field",
+    "parquet-int64": "invalid_field",
 }
 GUARDED_COPY = {  # the old copy's prompt where it is not the young record's own prompt
     "prompt-with-dashes": "abcdef0123456789abcdef0123456789",
@@ -92,7 +115,10 @@ UNGUARDED = {
 }
 
 
-def _guard_votes() -> list[dict]:
+EXPORTED = "2026-08-01T00:00:00Z"
+
+
+def _guard_votes() -> tuple[list[dict], list[dict]]:
     """Young records (with the old copies of their prompts), a duplicate, the controls, and a Parquet
     file whose prompt_hash column is int64."""
     out, parquet = [], []
@@ -104,7 +130,8 @@ def _guard_votes() -> list[dict]:
             distribution="live",
             prompt_hash=_prompt(200 + k),
         )
-        young.update(fields, shown_at="2026-01-01T00:00:00Z", exported_at="2026-08-01T00:00:00Z")
+        young.update(fields)
+        young.update(shown_at="2026-01-01T00:00:00Z", exported_at=max(EXPORTED, young["voted_at"] or ""))
         out.append(young)
         copy = GUARDED_COPY.get(name, _prompt(200 + k))
         out.append(
@@ -141,10 +168,8 @@ def _guard_votes() -> list[dict]:
         prompt_hash="1f2e3d4c5b6a7988",
     )
     out += [first, second, copy, parquet_copy]
-    for v in out + parquet:
-        v.setdefault("exported_at", "2026-08-01T00:00:00Z")
-        if v["exported_at"] < "2026-08-01":
-            v["exported_at"] = "2026-08-01T00:00:00Z"
+    for v in [first, second, copy, parquet_copy, *parquet]:
+        v["exported_at"] = EXPORTED
     return out, parquet
 
 
@@ -323,6 +348,10 @@ def test_a_record_that_might_be_live_and_young_protects_its_prompt_whatever_else
     home, exported = guard_export
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
         counted = {r[0] for r in conn.execute("SELECT vote_id FROM votes_counted").fetchall()}
+        young = conn.execute(
+            "SELECT reason FROM votes_checked WHERE vote_id = $v", {"v": f"young-{name}"}
+        ).fetchall()
+    assert young == [(GUARDED_PATH.get(name),)]  # how the young record escaped the old guard
     assert f"old-guarded-{name}" in counted  # the copy is a counted vote: only the guard keeps it out
     assert f"old-guarded-{name}" not in exported
 
