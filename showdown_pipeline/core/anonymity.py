@@ -244,9 +244,16 @@ class _Table:
         """Contributors (of `among`, default all) whose recoded profile is held by fewer than k
         contributors of `among`: exact when `among` holds whole classes."""
         among = np.ones(self.contributors, dtype=bool) if among is None else among
-        frame = pd.DataFrame({a: _recoded(self.codes[a], outputs[a]) for a in CONTRIBUTOR_ATTRIBUTES})
-        frame["_l1"], frame["_l2"] = self._language_sets(outputs["language"])
-        group = frame[among].groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+        columns = {a: _recoded(self.codes[a], outputs[a]) + 1 for a in CONTRIBUTOR_ATTRIBUTES}
+        bits = [int(c.max()).bit_length() if len(c) else 1 for c in columns.values()]
+        if sum(bits) <= 62:  # the four codes packed into one key (fewer columns to group: 3x faster)
+            packed = np.zeros(self.contributors, dtype=np.int64)
+            for b, c in zip(bits, columns.values(), strict=True):
+                packed = (packed << b) | c
+            columns = {"demographics": packed}
+        columns["l1"], columns["l2"] = self._language_sets(outputs["language"])
+        frame = pd.DataFrame(columns)[among]
+        group = frame.groupby(list(columns), sort=False).ngroup().to_numpy()
         small = np.zeros(self.contributors, dtype=bool)
         small[np.flatnonzero(among)] = np.bincount(group, minlength=1)[group] < k
         return small
@@ -254,13 +261,11 @@ class _Table:
     def _language_sets(self, output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each contributor's set of recoded languages as a 128-bit fingerprint (two int64s)."""
         out = _recoded(self.language, output) + 1  # NULL is a member of its own (0)
-        pairs = np.unique(np.stack([self.owner, out]), axis=1)
-        fingerprints = []
-        for table in _SET_HASH:
-            fp = np.zeros(self.contributors, dtype=np.int64)
-            np.bitwise_xor.at(fp, pairs[0], table[pairs[1]])
-            fingerprints.append(fp)
-        return fingerprints[0], fingerprints[1]
+        width = int(out.max()) + 1 if len(out) else 1
+        pairs = np.unique(self.owner.astype(np.int64) * width + out)  # distinct, by contributor
+        owner, member = pairs // width, pairs % width
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # every contributor has a row
+        return tuple(np.bitwise_xor.reduceat(table[member], starts) for table in _SET_HASH)
 
     def profiles(self, mask: np.ndarray) -> pd.DataFrame:
         """contributor_key, demographic values and sorted languages of the contributors in `mask`."""
@@ -284,10 +289,23 @@ def _recoded(code: np.ndarray, output: np.ndarray) -> np.ndarray:
     return np.where(code >= 0, out_code[np.maximum(code, 0)], -1)
 
 
-def _seen_outputs(table: _Table, outputs: dict, attribute: str, small: np.ndarray) -> set:
-    language = attribute == "language"
-    codes = table.language[small[table.owner]] if language else table.codes[attribute][small]
-    return {outputs[attribute][c] for c in np.unique(codes) if c >= 0}
+def _seen_outputs(table: _Table, outputs: dict, attribute: str, small: np.ndarray, k: int) -> set:
+    """The (current output) values of `attribute` that small contributors hold. For languages, only the
+    values that can be what singles a small contributor out: the rarest language of a contributor who
+    votes in several, and the language of one who votes in one only if fewer than k contributors hold
+    it at all. A person voting only in English is small because of their demographics, and lifting every
+    language a small contributor holds took English (in nearly every set) to `other` with the rare ones."""
+    if attribute != "language":
+        return {outputs[attribute][c] for c in np.unique(table.codes[attribute][small]) if c >= 0}
+    out = _recoded(table.language, outputs["language"])
+    holders = np.bincount(out + 1)  # pairs are distinct: contributors per output (NULL at 0)
+    sizes = np.bincount(table.owner, minlength=table.contributors)
+    pick = small[table.owner] & (out >= 0)
+    order = np.lexsort((holders[out[pick] + 1], table.owner[pick]))  # by contributor, rarest first
+    owners, first = np.unique(table.owner[pick][order], return_index=True)
+    codes, rarity = table.language[pick][order][first], holders[out[pick][order][first] + 1]
+    keep = (sizes[owners] > 1) | (rarity < k)
+    return {outputs["language"][c] for c in np.unique(codes[keep])}
 
 
 def _best_step(table: _Table, outputs: dict, small: np.ndarray, k: int):
@@ -298,7 +316,7 @@ def _best_step(table: _Table, outputs: dict, small: np.ndarray, k: int):
     before = int(small.sum())
     best, best_score = None, None
     for order, a in enumerate(GENERALISE_FIRST):
-        seen = _seen_outputs(table, outputs, a, small)
+        seen = _seen_outputs(table, outputs, a, small, k)
         for depth in range(1, HIERARCHY_DEPTH[a] + 1):
             lifted = {v: up for v in seen if (up := _lift(a, v, depth)) is not None}
             if not lifted:
@@ -321,7 +339,7 @@ def _datafly_step(table: _Table, outputs: dict, small: np.ndarray, k: int):
     among small contributors. None: nothing can be generalised any more."""
     counts = {}
     for a in GENERALISE_FIRST:
-        seen = _seen_outputs(table, outputs, a, small)
+        seen = _seen_outputs(table, outputs, a, small, k)
         counts[a] = {v: up for v in seen if (up := _lift(a, v, 1)) is not None}
     attribute = max(GENERALISE_FIRST, key=lambda a: len(counts[a]))  # first of equals wins
     if not counts[attribute]:

@@ -189,9 +189,13 @@ def test_suppression_when_nothing_coarser_helps():
     assert any("suppress" in s for s in report["steps"])
 
 
-def test_a_common_value_is_taken_back_when_the_few_it_exposes_fit_the_suppression_budget():
-    """English had to become 'other' to hide 60 one-language people; giving 200 people their English back
-    exposes three Argentinians, whose rows are suppressed instead (within max(k, 1%))."""
+def test_rare_languages_never_drag_english_to_other_and_the_few_left_are_suppressed():
+    """60 + 12 people each in a language of their own must share `other`; English, which 208 hold, is
+    not what singles anyone out, so it is never lifted with them (lifting every language a small
+    contributor holds took English to `other`, to be taken back only if the suppression budget allowed:
+    on the 300k demo world it did not). Three Argentinians and five German volcanologists, whom no
+    coarser value hides, are suppressed (within max(k, 1%)). Taking back needless generalisations is
+    still exercised by the property tests (seeds 3, 7, 8, 10)."""
     rows = frame(
         crowd(200, language="en")
         + [(f"rare{i}", "BR", "25-34", "master", "nurse", f"l{i}") for i in range(60)]
@@ -205,7 +209,7 @@ def test_a_common_value_is_taken_back_when_the_few_it_exposes_fit_the_suppressio
     assert "en" in set(out["language"]) and "en" not in plan.recode["language"]
     gone = set(rows["contributor_key"]) - set(out["contributor_key"])
     assert gone == {f"c{i}" for i in (500, 501, 502, 503, 504, 600, 601, 602)}
-    assert plan.steps[-1] == {"undo_needless": plan.steps[-1]["undo_needless"], "suppressed_contributors": 8}
+    assert set(plan.recode["language"]) == {f"l{i}" for i in range(60)} | {f"m{i}" for i in range(12)}
 
 
 def test_fewer_than_k_contributors_in_all_means_an_empty_export():
