@@ -176,6 +176,7 @@ def warehouse_home(tmp_path_factory):
         vote(
             1000 + k,
             vote_id=vid,
+            user_id=f"u-{2 + k}",  # crowd voters in English only (u-1 writes in four languages: suppressed)
             voted_at=at,
             exported_at="2026-07-01T00:00:00Z",
             distribution=dist,
@@ -630,7 +631,12 @@ def test_manifest_reports_what_was_generalised_and_suppressed(two_licensees):
     assert len(missing) == k["suppressed_votes"] > 0
     assert {"u-lonely", "u-nobody-0"} <= set(missing["user_id"])
     assert k["contributors_with_suppressed_votes"] == missing["user_id"].nunique()
-    assert "volcanologist" not in json.dumps(manifest)  # values of suppressed people only are not named
+    # values held only by suppressed contributors are not named in the manifest
+    kept = warehouse_votes(home)[lambda v: v["user_id"].isin(users)]
+    only_suppressed = {a: set(missing[a].dropna()) - set(kept[a].dropna()) for a in QI}
+    assert "65+" in only_suppressed["age_band"] and "doctorate" in only_suppressed["education"]  # u-lonely
+    named = {a: set(m) for a, m in k["generalised"].items()}
+    assert not any(only_suppressed[a] & named.get(a, set()) for a in QI), named
 
 
 # ---------------------------------------------------------------- precision of what a licensee gets

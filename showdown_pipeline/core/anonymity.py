@@ -260,8 +260,10 @@ class _Table:
 
     def _language_sets(self, output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each contributor's set of recoded languages as a 128-bit fingerprint (two int64s)."""
+        if not self.contributors:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         out = _recoded(self.language, output) + 1  # NULL is a member of its own (0)
-        width = int(out.max()) + 1 if len(out) else 1
+        width = int(out.max()) + 1
         pairs = np.unique(self.owner.astype(np.int64) * width + out)  # distinct, by contributor
         owner, member = pairs // width, pairs % width
         starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # every contributor has a row

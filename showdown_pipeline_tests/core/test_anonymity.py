@@ -216,6 +216,8 @@ def test_fewer_than_k_contributors_in_all_means_an_empty_export():
     rows = frame(crowd(9))
     out = applied(rows, anonymity.anonymise(rows))
     assert out.empty
+    nothing = anonymity.anonymise(frame([]))  # an export as of a date before any vote
+    assert nothing.suppressed.empty and not any(nothing.recode.values())
 
 
 @pytest.mark.parametrize("seed", range(12))
