@@ -14,12 +14,17 @@ as of 2026-11-15. Then, as the licensees would:
 * what the mapping reveals: for two copies of one as-of, the profiles are the same (nothing new). For
   copies of different as-of dates (aligned on the vote's own columns, since the recoding may differ),
   each mapped person's profile is the finer of the two, and their history the union of both; counted:
-  contributors whose combined (profile, language) combination is held by fewer than k contributors.
+  contributors whose combined (profile, language) row combination, or whose combined profile with its
+  set of languages, is held by fewer than k contributors. Licensee B's two exports are one licensee's
+  successive exports: their keys differ (per export), so B aligns them by content like two colluders;
+* k-anonymity as written: contributors of each copy whose profile (demographics and set of languages)
+  fewer than k share, and what was generalised and suppressed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import sys
@@ -73,9 +78,10 @@ def export(landing: Path, home: Path, licensee: str, as_of: str) -> Path:
     return folder / "votes.parquet"
 
 
-def full_precision(conn: duckdb.DuckDBPyConnection, name: str, path: Path, licensee: str) -> None:
+def full_precision(conn: duckdb.DuckDBPyConnection, name: str, path: Path, licensee: str, as_of: str) -> None:
     """Table `name`: the export's rows with the warehouse's full-precision time and counts beside them."""
-    inner, outer = holdout.hmac_pads(holdout.licensee_key(os.environ[holdout.SECRET_ENV].encode(), licensee))
+    key = holdout.licensee_key(os.environ[holdout.SECRET_ENV].encode(), licensee, date.fromisoformat(as_of))
+    inner, outer = holdout.hmac_pads(key)
     counts = ", ".join(
         f"v.{c}_{s} AS raw_{c}_{s}" for c in [*COUNTS, "latency_ms"] for s in ("left", "right")
     )
@@ -181,7 +187,13 @@ def composition(conn, a: str, b: str) -> dict:
     missing = union[QI[0]].isna() & union["person"].isin(profile_b.index)
     union.loc[missing, QI[:4]] = profile_b.reindex(union.loc[missing, "person"]).to_numpy()
     held = union.fillna("<NULL>").groupby(QI)["person"].transform("nunique")
-    exposed = union.loc[held < holdout.K_ANONYMITY, "person"]
+    profiles = profile_classes(union, "person")
+    exposed = pd.concat(
+        [
+            union.loc[held < holdout.K_ANONYMITY, "person"],
+            profiles.index[profiles < holdout.K_ANONYMITY].to_series(),
+        ]
+    )
     history = union.groupby("person").size()
     alone = ra.groupby("person").size()
     gain = (history.reindex(mapping.index) / alone.reindex(mapping.index)).median()
@@ -191,6 +203,23 @@ def composition(conn, a: str, b: str) -> dict:
         "below_k_mapped": int(exposed[exposed.isin(mapping.index)].nunique()),
         "history_gain_median": float(gain),
     }
+
+
+def profile_classes(rows: pd.DataFrame, who: str = "contributor_key") -> pd.Series:
+    """For each contributor, how many contributors share their profile: the four demographic values and
+    the set of languages of their rows (what one pseudonym shows a licensee)."""
+    filled = rows.fillna("<NULL>")
+    profile = filled.groupby(who).agg(
+        **{a: (a, "first") for a in QI[:4]}, languages=("language", lambda s: "|".join(sorted(set(s))))
+    )
+    return profile.groupby(list(profile.columns))[QI[0]].transform("size")
+
+
+def singled_out(conn, table: str) -> dict:
+    """Contributors of a copy whose profile (demographics and set of languages) fewer than k share."""
+    rows = conn.sql(f"SELECT contributor_key, {', '.join(QI)} FROM {table}").to_arrow_table().to_pandas()  # noqa: S608
+    held = profile_classes(rows)
+    return {"contributors": len(held), "below_k": int((held < holdout.K_ANONYMITY).sum())}
 
 
 def report(label: str, r: dict) -> None:
@@ -221,9 +250,25 @@ def main() -> None:
         conn.execute("ATTACH $path AS wh (READ_ONLY)", {"path": str(home / "warehouse.duckdb")})
         conn.execute("SET TimeZone = 'UTC'")
         conn.execute(load_sql("licensing/create_export_rounding"))
-        full_precision(conn, "copy_a", paths["a"], "licensee-a")
-        full_precision(conn, "copy_b", paths["b"], "licensee-b")
-        full_precision(conn, "copy_b_later", paths["b_later"], "licensee-b")
+        full_precision(conn, "copy_a", paths["a"], "licensee-a", AS_OF)
+        full_precision(conn, "copy_b", paths["b"], "licensee-b", AS_OF)
+        full_precision(conn, "copy_b_later", paths["b_later"], "licensee-b", LATER)
+        for name, path in paths.items():
+            k_account = json.loads((path.parent / "manifest.json").read_text())["k_anonymity"]
+            languages = k_account["generalised"].get("language", {})
+            print(
+                f"{name}: k-anonymity {k_account['steps'][-1]}, {len(languages)} languages to other, "
+                f"{k_account['contributors_with_suppressed_votes']} contributors suppressed "
+                f"({k_account['suppressed_votes']} votes)"
+            )
+        for name in ("copy_a", "copy_b", "copy_b_later"):
+            r = singled_out(conn, name)
+            print(f"{name}: {r['below_k']} of {r['contributors']:,} contributors in a profile held by < k")
+        shared = conn.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT contributor_key FROM copy_b "
+            "INTERSECT SELECT DISTINCT contributor_key FROM copy_b_later)"
+        ).fetchall()[0][0]
+        print(f"licensee B's two exports share {shared} contributor keys")
         print("\nTwo licensees, same as-of: rows aligned one to one | contributors mapped")
         print("| precision | rows aligned | contributors mapped |\n|---|---|---|")
         for label, time_expr, counts in PRECISIONS:

@@ -22,15 +22,17 @@ def iso(ts: datetime) -> str:
 
 
 def vote(i: int, **overrides) -> dict:
-    """A valid canonical vote; `overrides` change or (with None) blank fields."""
+    """A valid canonical vote; `overrides` change or (with None) blank fields. A readable voted_at given
+    without a shown_at gets one 20 s earlier (an answer is shown before the vote)."""
     voted = BASE_TIME + timedelta(minutes=i)
+    shown = _instant(overrides.get("voted_at")) or voted
     record = {
         "vote_id": f"v-{i}",
         "battle_id": f"b-{i}",
         "user_id": f"u-{i % 7}",
         "session_id": f"s-{i}",
         "voted_at": iso(voted),
-        "shown_at": iso(voted - timedelta(seconds=20)),
+        "shown_at": iso(shown - timedelta(seconds=20)),
         "exported_at": iso(voted + timedelta(hours=1)),
         "model_left": "m-a",
         "model_right": "m-b",
@@ -57,6 +59,20 @@ def vote(i: int, **overrides) -> dict:
         "device_hash": f"dev{i % 5}",
     }
     record.update(overrides)
+    return record
+
+
+def _instant(text) -> datetime | None:
+    try:
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def retime(record: dict, voted_at: str, **more) -> dict:
+    """Move a vote to `voted_at`, its answers shown 20 s before (never after the vote)."""
+    record.update(voted_at=voted_at, shown_at=iso(_instant(voted_at) - timedelta(seconds=20)), **more)
     return record
 
 

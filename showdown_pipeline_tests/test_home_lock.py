@@ -18,7 +18,7 @@ import yaml
 from showdown_pipeline import cli, settings, snapshots
 from showdown_pipeline.core import lock
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL
-from showdown_pipeline_tests.conftest import materialize_pipeline
+from showdown_pipeline_tests.conftest import TEST_SECRET, materialize_pipeline
 from showdown_pipeline_tests.landing_builder import build_messy_landing
 
 HOLD = "import sys, time; from showdown_pipeline.core import lock; lock.acquire(sys.argv[1], sys.argv[2]); print('held', flush=True); time.sleep(600)"
@@ -237,7 +237,7 @@ def test_a_pool_slot_left_by_a_killed_run_does_not_block_the_next_run(tmp_path):
 def test_export_takes_the_lock_before_touching_the_home(tmp_path, monkeypatch, capsys):
     holder = _hold(tmp_path / "home", "showdown run (busy)")
     try:
-        monkeypatch.setenv("SHOWDOWN_LICENSE_KEY", "Zq3v9LrT1xW8pB2nK7mD4sF6hJ0cY5gA")
+        monkeypatch.setenv("SHOWDOWN_LICENSE_KEY", TEST_SECRET)
         start = time.time()
         code = cli.main(["export", "--licensee", "acme", "--home", str(tmp_path / "home")])
         assert code == 2 and time.time() - start < 30

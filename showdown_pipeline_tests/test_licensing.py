@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import string
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -22,10 +24,16 @@ from showdown_pipeline.core import holdout, licensing
 from showdown_pipeline.definitions import LICENSING_ASSETS
 from showdown_pipeline.defs.licensing import assets as licensing_assets
 from showdown_pipeline.defs.resources import build_resources
-from showdown_pipeline_tests.conftest import materialize_pipeline
-from showdown_pipeline_tests.landing_builder import random_valid_votes, vote, write_jsonl, write_models
+from showdown_pipeline_tests.conftest import TEST_SECRET, materialize_pipeline
+from showdown_pipeline_tests.landing_builder import (
+    random_valid_votes,
+    retime,
+    vote,
+    write_jsonl,
+    write_models,
+)
 
-SECRET = "Zq3v9LrT1xW8pB2nK7mD4sF6hJ0cY5gA"
+SECRET = TEST_SECRET
 AS_OF = "2026-06-01"  # data cut 2026-06-01T00:00Z, holdout cutoff 2026-04-02T00:00Z
 QI = ["country", "age_band", "education", "profession", "language"]
 AGES = ["25-34", "35-44", "45-54", "55-64"]
@@ -48,7 +56,8 @@ BOUNDARY_VOTES = {
     "old-copy-of-live-prompt": ("2026-01-05T00:00:00Z", "offline", hexkey("p-live"), False),
     "live-prompt-in-window": ("2026-05-02T00:00:00Z", "live", hexkey("p-live"), False),
     "at-the-cut": ("2026-06-01T00:00:00Z", "offline", hexkey("p-g"), False),
-    "prompt-only-after-cut": ("2026-02-01T00:00:00Z", "offline", hexkey("p-later"), True),
+    # its prompt is live on 2026-06-02, after the cut but in the warehouse: held out (no upper bound, v3)
+    "prompt-only-after-cut": ("2026-02-01T00:00:00Z", "offline", hexkey("p-later"), False),
     "live-after-cut": ("2026-06-02T00:00:00Z", "live", hexkey("p-later"), False),
 }
 
@@ -77,7 +86,42 @@ def people() -> list[dict]:
     ]
     for r in rare:
         r.update(profession="volcanologist", verified=True, verified_at="2026-01-01T00:00:00Z")
-    return crowd + rare
+    return (
+        crowd
+        + rare
+        + [
+            {"user_id": user, **JAPANESE_ENGINEER, "verified": True, "verified_at": "2026-01-01T00:00:00Z"}
+            for user in JAPANESE_ENGINEERS
+        ]
+    )
+
+
+# 21 contributors of one profile: ten vote in Japanese only, ten in English only, one in both. Every
+# (profile, language) row combination is held by 11, but one pseudonym is the only {en, ja} voter.
+JAPANESE_ENGINEER = {"country": "JP", "age_band": "35-44", "education": "bachelor", "profession": "engineer"}
+JAPANESE_ENGINEERS = {
+    **{f"u-ja-{k}": ("ja",) for k in range(10)},
+    **{f"u-jp-en-{k}": ("en",) for k in range(10)},
+    "u-bilingual": ("en", "ja"),
+}
+
+
+def bilingual_votes() -> list[dict]:
+    out = []
+    for user, languages in JAPANESE_ENGINEERS.items():
+        for j in range(4):
+            i = 4000 + len(out)
+            out.append(
+                retime(
+                    vote(
+                        i, user_id=user, language=languages[j % len(languages)], prompt_hash=hexkey(f"ja-{i}")
+                    ),
+                    f"2026-01-{1 + i % 28:02d}T09:{i % 60:02d}:00Z",
+                    exported_at="2026-05-01T00:00:00Z",
+                    distribution="offline",
+                )
+            )
+    return out
 
 
 def hostile_votes(rng: np.random.Generator) -> list[dict]:
@@ -116,8 +160,9 @@ def warehouse_home(tmp_path_factory):
     background = random_valid_votes(0, 400, ["m-a", "m-b", "m-c"], seed=9, users=40)
     for i, v in enumerate(background):  # old, distinct prompts: all licensable
         edge = ROUNDING_EDGES[i % len(ROUNDING_EDGES)]
-        v.update(
-            voted_at=f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:{(3 * i) % 60:02d}:{i % 60:02d}.{i:06d}Z",
+        retime(
+            v,
+            f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:{(3 * i) % 60:02d}:{i % 60:02d}.{i:06d}Z",
             exported_at="2026-05-01T00:00:00Z",
             distribution="offline",
             prompt_hash=f"{i:016x}",
@@ -131,6 +176,7 @@ def warehouse_home(tmp_path_factory):
         vote(
             1000 + k,
             vote_id=vid,
+            user_id=f"u-{2 + k}",  # crowd voters in English only (u-1 writes in four languages: suppressed)
             voted_at=at,
             exported_at="2026-07-01T00:00:00Z",
             distribution=dist,
@@ -148,11 +194,38 @@ def warehouse_home(tmp_path_factory):
             prompt_hash=hexkey("quarantined"),
         )
     )
-    write_jsonl(landing / "votes" / "votes.jsonl", background + special + hostile_votes(rng))
+    votes = background + special + hostile_votes(rng) + bilingual_votes() + bot_votes()
+    write_jsonl(landing / "votes" / "votes.jsonl", votes)
     write_jsonl(landing / "contributors" / "people.jsonl", people())
     home = root / "home"
-    assert materialize_pipeline(landing, home, as_of="2026-07-01").success
+    result = materialize_pipeline(landing, home, as_of="2026-07-01")
+    assert result.success
+    PIPELINE_RUN.append(result)
     return landing, home
+
+
+BOT = "upstream-user-7731"  # an id anybody holding the upstream data (or guessing its pattern) knows
+PIPELINE_RUN: list = []  # the warehouse's pipeline run, for its Dagster metadata
+
+
+def bot_votes() -> list[dict]:
+    """A bot that integrity flags (too fast): 30 votes, each 0.2 s after both answers were shown."""
+    out = []
+    for j in range(30):
+        at = datetime(2026, 2, 10, 9, 0, tzinfo=UTC) + timedelta(minutes=j)
+        out.append(
+            vote(
+                8000 + j,
+                vote_id=f"bot-{j}",
+                user_id=BOT,
+                voted_at=at.isoformat(),
+                shown_at=(at - timedelta(milliseconds=200)).isoformat(),
+                exported_at="2026-05-01T00:00:00Z",
+                distribution="offline",
+                prompt_hash=hexkey(f"bot-{j}"),
+            )
+        )
+    return out
 
 
 def run_export(
@@ -186,7 +259,7 @@ def warehouse_votes(home) -> pd.DataFrame:
 
 def by_vote_id(home, licensee: str, as_of: str = AS_OF) -> pd.DataFrame:
     """The export with each row's vote id, recovered with the key (independently of the SQL)."""
-    key = holdout.licensee_key(SECRET.encode(), licensee)
+    key = holdout.licensee_key(SECRET.encode(), licensee, date.fromisoformat(as_of))
     ids = warehouse_votes(home)["vote_id"]
     lookup = {holdout.pseudonym(key, "vote:" + i): i for i in ids}
     frame = export_table(home, licensee, as_of).to_pandas()
@@ -241,9 +314,11 @@ def test_export_as_of_the_past_sees_only_its_own_window(warehouse_home, monkeypa
     assert run_export(landing, home, "acme", as_of="2026-05-01", monkeypatch=monkeypatch).success
     ids = exported_ids(home, "acme", "2026-05-01")
     # as of May 1 the cutoff is March 2: the April votes are too young or after the cut
-    assert "exactly-60d" not in ids and "offline-young" not in ids and "prompt-only-after-cut" in ids
-    # the live vote of May 2 is after this cut, so its prompt does not hold the January copy back
-    assert "old-copy-of-live-prompt" in ids
+    assert "exactly-60d" not in ids and "offline-young" not in ids and "60d-plus-1s" not in ids
+    # the live votes of May 2 and June 2 are after this cut but in the warehouse: their prompts hold the
+    # January and February copies back (an export as of a past date licenses no prompt live now)
+    assert "old-copy-of-live-prompt" not in ids and "prompt-only-after-cut" not in ids
+    assert len(ids) > 300 and not ids & set(BOUNDARY_VOTES)  # every boundary vote is young, late or guarded
 
 
 def test_empty_export_is_published_with_zero_rows(warehouse_home, monkeypatch):
@@ -345,6 +420,17 @@ WEAK_SECRETS = {
     "trailing newline": f"{SECRET}\n",
     "zero-width space inside": SECRET[:10] + "\u200b" + SECRET[10:],
     "a tab inside": SECRET[:10] + "\t" + SECRET[10:],
+    # issue-11 review: classes the entropy estimate alone let through
+    "shifted keyboard walk": "!QAZ@WSX#EDC$RFV%TGB^YHN&UJM*IK<",
+    "published in this repository": "Zq3v9LrT1xW8pB2nK7mD4sF6hJ0cY5gA",
+    "base64 of a repeated word": "cGFzc3dvcmRwYXNzd29yZHBhc3N3b3Jk",
+    "base64url of a sentence": "dGhlcXVpY2ticm93bmZveGp1bXBzb3ZlcnRoZWxhenlkb2c=",
+    "base64 of a phrase pasted thrice": "U3VtbWVyMjAyNiFTdW1tZXIyMDI2IVN1bW1lcjIwMjYh",
+    "base64 of counting bytes": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    "a timestamp": "2026-12-02T12:42:48.123456+00:00Z",
+    "a date and time, spelled otherwise": "Tue 02/12/2026 12:42:48.123456 GMT+0000",
+    "a time-based (v1) UUID": "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+    "a time-ordered (v7) UUID": "01938a6e-3f2b-7c4d-9e8f-0a1b2c3d4e5f",
 }
 
 
@@ -358,11 +444,16 @@ def test_weak_secrets_are_refused_with_how_to_make_a_good_one(name, monkeypatch)
     assert "\n" not in message
 
 
-def test_generated_secrets_and_the_common_test_secret_pass(monkeypatch):
+def test_generated_secrets_pass(monkeypatch):
+    """Secrets made by a generator pass, whatever encoding they are in (hex and base64 are decoded and
+    judged by their bytes): token_hex, token_urlsafe, random letters and digits, v4 UUIDs."""
+    letters = string.ascii_letters + string.digits
     for secret in (
         [SECRET]
         + [secrets.token_hex(32) for _ in range(300)]
         + [secrets.token_urlsafe(32) for _ in range(300)]
+        + ["".join(secrets.choice(letters) for _ in range(32)) for _ in range(300)]
+        + [f"{uuid.uuid4()}-{uuid.uuid4()}" for _ in range(100)]
     ):
         assert holdout.secret_weakness(secret) is None, secret
     monkeypatch.setenv(holdout.SECRET_ENV, SECRET)
@@ -406,7 +497,7 @@ def test_no_raw_ids_and_no_exported_prompt_equals_an_upstream_hash_in_any_case(t
         warehouse_votes(home)[["vote_id", "prompt_hash"]], on="vote_id"
     )
     assert (frame.groupby("prompt_hash")["prompt_key"].nunique() == 1).all()
-    key = holdout.licensee_key(SECRET.encode(), "beta-labs")
+    key = holdout.licensee_key(SECRET.encode(), "beta-labs", date.fromisoformat(AS_OF))
     assert all(
         k == holdout.pseudonym(key, "prompt:" + h)
         for k, h in zip(frame["prompt_key"], frame["prompt_hash"], strict=True)
@@ -433,6 +524,30 @@ def test_two_licensees_share_no_prompt_contributor_or_vote_key(two_licensees):
     assert rows[0].equals(rows[1])
 
 
+def test_one_licensees_exports_at_two_as_of_dates_share_no_key(two_licensees, monkeypatch):
+    """Issue-11 review, P2: the key was per licensee only, so one licensee's monthly exports shared every
+    contributor_key and vote_key and joined exactly, with no work. Keys are now per export (licensee and
+    as-of); what content alignment still gives is measured (README, bench/bench_licensing.py)."""
+    landing, home = two_licensees
+    assert run_export(landing, home, "acme", as_of="2026-05-15", monkeypatch=monkeypatch).success
+    june, may = export_table(home, "acme"), export_table(home, "acme", "2026-05-15")
+    assert may.num_rows > 300
+    for column in ("vote_key", "contributor_key", "prompt_key"):
+        assert not set(june.column(column).to_pylist()) & set(may.column(column).to_pylist()), column
+    # the same votes are there under other keys: each export's own key recovers them
+    assert (
+        len(set(by_vote_id(home, "acme")["vote_id"]) & set(by_vote_id(home, "acme", "2026-05-15")["vote_id"]))
+        > 300
+    )
+    manifest = json.loads((home / "exports" / "acme" / "2026-05-15" / "manifest.json").read_text())
+    assert manifest["policy_version"] == "holdout-60d/v3"
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        records, files = conn.execute(
+            "SELECT (SELECT count(*) FROM votes_checked), (SELECT count(*) FROM landing_files)"
+        ).fetchall()[0]
+    assert (manifest["warehouse"]["vote_records"], manifest["warehouse"]["landing_files"]) == (records, files)
+
+
 def test_rows_are_in_each_licensees_own_order(two_licensees):
     _, home = two_licensees
     acme, beta = by_vote_id(home, "acme"), by_vote_id(home, "beta-labs")
@@ -455,6 +570,26 @@ def test_every_quasi_identifier_combination_is_held_by_k_contributors(two_licens
     assert (frame.groupby("contributor_key")[QI[:4]].nunique(dropna=False) <= 1).all().all()
     # the one-of-a-kind values never appear
     assert not {"IS", "volcanologist", "65+", "doctorate", "is", "sw"} & set(frame[QI].stack())
+
+
+def test_no_contributor_is_singled_out_by_the_set_of_languages_under_their_pseudonym(two_licensees):
+    """Issue-11 review, P1. Rows of one contributor share a pseudonym, so a licensee sees each one's set
+    of languages. The Japanese engineers' every (profile, language) row combination is held by 11, so the
+    old row-level rule exported the one {en, ja} voter as a profile of one: whoever knows a Japanese
+    engineer who votes in both had their whole history. Now every contributor's (demographics, set of
+    languages) is held by ≥ 10 pseudonyms, recounted from the written file."""
+    _, home = two_licensees
+    frame = by_vote_id(home, "acme").fillna("<NULL>")
+    profiles = frame.groupby("contributor_key").agg(
+        **{a: (a, "first") for a in QI[:4]}, languages=("language", lambda s: "|".join(sorted(set(s))))
+    )
+    assert profiles.value_counts().min() >= holdout.K_ANONYMITY
+    assert frame.groupby(QI)["contributor_key"].nunique().min() >= holdout.K_ANONYMITY
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        users = dict(conn.execute("SELECT vote_id, user_id FROM votes_clean").fetchall())
+    exported_users = {users[v] for v in frame["vote_id"]}
+    assert "u-bilingual" not in exported_users  # suppressed: nobody else votes in both
+    assert {f"u-ja-{k}" for k in range(10)} | {f"u-jp-en-{k}" for k in range(10)} <= exported_users
 
 
 def test_manifest_reports_what_was_generalised_and_suppressed(two_licensees):
@@ -481,9 +616,12 @@ def test_manifest_reports_what_was_generalised_and_suppressed(two_licensees):
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
         counted = conn.sql("SELECT * FROM votes_counted").to_arrow_table().to_pandas()
     cut, cutoff = pd.Timestamp(AS_OF, tz="UTC"), pd.Timestamp("2026-04-02", tz="UTC")
-    clean = warehouse_votes(home)
-    live = clean["distribution"] == "live"
-    window = set(clean.loc[live & (clean["voted_at"] > cutoff) & (clean["voted_at"] < cut), "prompt_hash"])
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        records = conn.sql("SELECT * FROM votes_checked").to_arrow_table().to_pandas()
+    guarded = records[  # the leak guard (core/holdout.py): any record that might be live, after the cutoff
+        records["distribution"].isin(["live", None]) & ~(records["voted_at"] <= cutoff)
+    ]
+    window = set().union(*map(holdout.protected_prompt_keys, guarded["prompt_hash"].dropna()))
     allowed = counted[
         (counted["voted_at"] < cut)
         & ~((counted["distribution"] == "live") & (counted["voted_at"] > cutoff))
@@ -493,7 +631,12 @@ def test_manifest_reports_what_was_generalised_and_suppressed(two_licensees):
     assert len(missing) == k["suppressed_votes"] > 0
     assert {"u-lonely", "u-nobody-0"} <= set(missing["user_id"])
     assert k["contributors_with_suppressed_votes"] == missing["user_id"].nunique()
-    assert "volcanologist" not in json.dumps(manifest)  # values of suppressed people only are not named
+    # values held only by suppressed contributors are not named in the manifest
+    kept = warehouse_votes(home)[lambda v: v["user_id"].isin(users)]
+    only_suppressed = {a: set(missing[a].dropna()) - set(kept[a].dropna()) for a in QI}
+    assert "65+" in only_suppressed["age_band"] and "doctorate" in only_suppressed["education"]  # u-lonely
+    named = {a: set(m) for a, m in k["generalised"].items()}
+    assert not any(only_suppressed[a] & named.get(a, set()) for a in QI), named
 
 
 # ---------------------------------------------------------------- precision of what a licensee gets
@@ -549,6 +692,19 @@ def _exact_latency(staging, key):
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
 
 
+def _give_a_contributor_a_second_language(staging, key):
+    """One English-only pseudonym gets one row in the export's second most common language: every row
+    combination may still be common, but that pseudonym's set of languages is its own."""
+    path = staging / "votes.parquet"
+    frame = pq.read_table(path).to_pandas()
+    languages = frame["language"].value_counts().index
+    english = frame[frame["language"] == languages[0]]
+    single = english.groupby("contributor_key")["language"].size()
+    target = english[english["contributor_key"] == single[single >= 2].index[0]].index[0]
+    frame.loc[target, "language"] = languages[1]
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
 def _raw_prompt_hash_column(staging, key):
     path = staging / "votes.parquet"
     table = pq.read_table(path)
@@ -571,12 +727,20 @@ def _raw_prompt_hash_column(staging, key):
             },
         ),
         (_exact_latency, {"count_finer_than_promised_or_off"}),
+        (
+            _give_a_contributor_a_second_language,
+            {"contributor_profile_below_k", "quasi_identifier_differs_from_declared_recoding"},
+        ),
         (_raw_prompt_hash_column, {"forbidden_column"}),
     ],
 )
-def test_tampered_export_fails_the_check_and_is_not_published(tamper, rules, warehouse_home, monkeypatch):
+def test_tampered_export_fails_the_check_and_is_not_published_nor_left_on_disk(
+    tamper, rules, warehouse_home, monkeypatch
+):
+    """A refused export is removed, not left in exports/<licensee>/.staging/ for whoever ships the folder
+    (issue-11 review, L1: discard_staging was called nowhere); the evidence is the check's metadata."""
     landing, home = warehouse_home
-    key = holdout.licensee_key(SECRET.encode(), "tamper")
+    key = holdout.licensee_key(SECRET.encode(), "tamper", date.fromisoformat(AS_OF))
     monkeypatch.setattr(licensing_assets, "stage_hook", lambda staging: tamper(staging, key))
     result = run_export(landing, home, "tamper", monkeypatch=monkeypatch)
     assert not result.success
@@ -587,6 +751,41 @@ def test_tampered_export_fails_the_check_and_is_not_published(tamper, rules, war
     assert dg.AssetKey("licensed_export") not in [
         e.asset_key for e in result.get_asset_materialization_events()
     ]
+    assert check.metadata["staging_removed"].value is True
+    assert not list((home / "exports").glob("tamper/**/*.parquet"))  # not even the staged copy
+    assert not (home / "exports" / "tamper").exists()  # nor an empty staging folder
+
+
+def test_a_failure_after_staging_leaves_nothing_in_the_licensees_folder(warehouse_home, monkeypatch):
+    """Anything that fails once the export is staged (here the hook, standing for a crash in the
+    re-check) removes the staged copy: a failed run leaves no votes file behind."""
+
+    def crash(staging):
+        assert (staging / "votes.parquet").is_file()  # it was staged …
+        raise RuntimeError("disk full while verifying")
+
+    monkeypatch.setattr(licensing_assets, "stage_hook", crash)
+    result = run_export(warehouse_home[0], warehouse_home[1], "crashing", monkeypatch=monkeypatch)
+    assert not result.success and "disk full" in str(result.all_events)
+    assert not (warehouse_home[1] / "exports" / "crashing").exists()  # … and is gone
+
+
+def test_dagster_metadata_carries_no_form_of_a_flagged_voters_upstream_id(warehouse_home):
+    """Issue-11 review, P3: the user_flags preview showed sha256(user_id)[:10], unsalted, so anybody who
+    holds or can enumerate upstream ids maps a preview row back to the flagged person. The event log
+    lives outside the warehouse: no metadata of the run holds the id or any hash prefix of it."""
+    import hashlib
+
+    with duckdb.connect(str(warehouse_home[1] / "warehouse.duckdb"), read_only=True) as conn:
+        assert (BOT,) in conn.execute("SELECT DISTINCT user_id FROM user_flags").fetchall()
+    texts = [
+        str(v.value)
+        for e in PIPELINE_RUN[0].get_asset_materialization_events()
+        for v in e.materialization.metadata.values()
+    ] + [str(v.value) for e in PIPELINE_RUN[0].get_asset_check_evaluations() for v in e.metadata.values()]
+    assert any("too_fast" in t for t in texts)  # the flag itself is reported
+    digests = [BOT] + [h(BOT.encode()).hexdigest()[:8] for h in (hashlib.sha256, hashlib.md5, hashlib.sha1)]
+    assert not [d for d in digests if any(d in t for t in texts)]
 
 
 # ---------------------------------------------------------------- the public snapshot

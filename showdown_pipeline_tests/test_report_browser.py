@@ -432,3 +432,50 @@ def test_an_arena_log_without_registry_cannot_inject_either(tmp_path):
     assert tree.by_id("segment-caption").text().startswith(f"language = {value}: ")
     assert {r[1] for r in segment_rows(tree)} <= models and segment_rows(tree)
     assert anchor in tree.all("p")[0].text()
+
+
+def _segment_row(dim: str, value: str | None, model: str, diff: float) -> dict:
+    return {
+        "board": "raw",
+        "segment_dim": dim,
+        "segment_value": value,
+        "model_id": model,
+        "rating": 1000.0 + diff,
+        "ci_lower": 990.0 + diff,
+        "ci_upper": 1010.0 + diff,
+        "rank": 1,
+        "votes": 100,
+        "users": 20,
+        "provisional": False,
+        "provisional_reason": "",
+        "component": 1,
+        "component_anchor": None,
+        "rating_unshrunk": 1000.0 + diff,
+        "diff_vs_overall": diff,
+        "differs_from_overall": diff != 0,
+    }
+
+
+def test_each_heatmap_cell_shows_its_own_models_value_even_when_ids_hold_nul(tmp_path):
+    """Heatmap cells are looked up by model, then by segment value (nested maps). The explorer used to key
+    them by model_id + NUL + value, so model 'a<NUL>b' in profession 'c' and model 'a' in profession
+    'b<NUL>c' shared a key and the first cell showed the other's −30.0 (red, '*') instead of its own
+    +30.0. Validation now quarantines control characters in vote ids and cleans them from professions,
+    but the report renders whatever a board holds (issue-11 review, R1)."""
+    import pandas as pd
+
+    glued, short = "a\u0000b", "a"
+    rows = [_segment_row("overall", "all", m, 0.0) for m in (glued, short)] + [
+        _segment_row("profession", "c", glued, +30.0),
+        _segment_row("profession", "b\u0000c", short, -30.0),
+        _segment_row("profession", "c", short, 0.0),
+    ]
+    manifest = {"snapshot_id": "s", "data_cut": {"as_of": "2026-12-01"}, "parameters": {}, "input": {}}
+    page = tmp_path / "index.html"
+    page.write_text(report.render_report(pd.DataFrame(rows), manifest), encoding="utf-8")
+    tree = assert_inert(render(page.as_uri() + "#segment=profession:c", tmp_path))
+    cells = {
+        td.attr("title"): td.text() for td in tree.by_id("segment-heatmap").all("td") if td.attr("title")
+    }
+    in_c = {title: text for title, text in cells.items() if title.split(" in ")[-1].startswith("c: ")}
+    assert in_c == {f"{glued} in c: 30.0 vs overall": "*", f"{short} in c: 0.0 vs overall": ""}

@@ -341,3 +341,247 @@ def test_contributor_fields_are_normalised_or_the_record_is_invalid(spelled_run)
         query(home, "SELECT user_id, reason_detail FROM contributors_checked WHERE reason = 'invalid_field'")
     )
     assert invalid == {"u-3": "country", "u-4": "country,age_band,education"}
+
+
+# ---------------------------------------------------------------- timestamps (issue-11 review, V1)
+
+# vote_id: the fields changed on a valid vote cast 2026-03-10T12:00Z, shown 20 s earlier, exported later
+BAD_TIMESTAMPS = {
+    # a bare date: its trailing '-10' used to pass for an offset, and DuckDB read it as UTC midnight
+    "voted-date-only": ({"voted_at": "2026-03-10"}, "invalid_timestamp", "2026-03-10"),
+    "voted-date-and-z": ({"voted_at": "2026-03-10Z"}, "invalid_timestamp", "2026-03-10Z"),
+    # offsets no clock has: they moved the instant by up to four days
+    "voted-offset-99h": (
+        {"voted_at": "2026-03-10T12:00:00+99"},
+        "invalid_timestamp",
+        "2026-03-10T12:00:00+99",
+    ),
+    "voted-offset-9959": (
+        {"voted_at": "2026-03-10T12:00:00-9959"},
+        "invalid_timestamp",
+        "2026-03-10T12:00:00-9959",
+    ),
+    "voted-offset-1401": (
+        {"voted_at": "2026-03-10T12:00:00+14:01"},
+        "invalid_timestamp",
+        "2026-03-10T12:00:00+14:01",
+    ),
+    "voted-offset-60-minutes": (
+        {"voted_at": "2026-03-10T12:00:00+05:60"},
+        "invalid_timestamp",
+        "2026-03-10T12:00:00+05:60",
+    ),
+    "shown-date-only": ({"shown_at": "2026-03-10"}, "invalid_field", "shown_at"),
+    "exported-offset-99h": ({"exported_at": "2026-03-11T12:00:00+99"}, "invalid_field", "exported_at"),
+    # the answer shown one second after the vote: a negative time-to-vote
+    "shown-after-the-vote": ({"shown_at": "2026-03-10T12:00:01Z"}, "invalid_field", "shown_at"),
+}
+# vote_id: (voted_at as delivered, the instant in UTC)
+GOOD_TIMESTAMPS = {
+    "offset-plus-14": ("2026-03-10T12:00:00+14:00", "2026-03-09 22:00:00"),
+    "offset-minus-12": ("2026-03-10T12:00:00-12:00", "2026-03-11 00:00:00"),
+    "offset-compact-0530": ("2026-03-10T12:00:00+0530", "2026-03-10 06:30:00"),
+    "offset-hours-only": ("2026-03-10T12:00:00+02", "2026-03-10 10:00:00"),
+    "space-lower-case-t-z": ("2026-03-10t12:00:00.250z", "2026-03-10 12:00:00.25"),
+    "no-seconds": ("2026-03-10T12:00Z", "2026-03-10 12:00:00"),
+}
+
+
+@pytest.fixture(scope="module")
+def timestamp_run(tmp_path_factory):
+    """Votes whose timestamps lack a time, carry impossible offsets, or put the answer after the vote."""
+    import dagster as dg
+
+    from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
+    from showdown_pipeline.defs.partitions import landing_range_tags
+    from showdown_pipeline.defs.resources import build_resources
+    from showdown_pipeline.defs.validate.assets import contributor_profiles, model_registry, validated_votes
+    from showdown_pipeline_tests.landing_builder import vote, write_jsonl
+
+    base = {
+        "voted_at": "2026-03-10T12:00:00Z",
+        "shown_at": "2026-03-09T12:00:00Z",
+        "exported_at": "2026-03-12T00:00:00Z",
+    }
+    votes = [
+        vote(k, **{**base, **fields, "vote_id": name})
+        for k, (name, (fields, *_)) in enumerate(BAD_TIMESTAMPS.items())
+    ]
+    votes += [
+        vote(100 + k, **{**base, "voted_at": raw, "vote_id": name})
+        for k, (name, (raw, _)) in enumerate(GOOD_TIMESTAMPS.items())
+    ]
+    votes.append(vote(200, **base, vote_id="shown-at-the-vote") | {"shown_at": base["voted_at"]})
+    root = tmp_path_factory.mktemp("timestamps")
+    write_jsonl(root / "landing" / "votes" / "votes.jsonl", votes)
+    home = root / "home"
+    result = dg.materialize(
+        [landing_zone_ingest, model_registry, contributor_profiles, validated_votes],
+        resources=build_resources(root / "landing", home),
+        instance=dg.DagsterInstance.ephemeral(),
+        tags=landing_range_tags(root / "landing"),
+    )
+    assert result.success
+    return home
+
+
+def test_timestamps_need_a_time_of_day_and_a_real_offset(timestamp_run):
+    """A bare date or an offset beyond ±14:00 (or with 60+ minutes) is unreadable: invalid_timestamp for
+    voted_at, invalid_field for shown_at/exported_at. Fails on the old offset regex, which a bare date and
+    '+99' satisfied (the vote moved to midnight, or four days back)."""
+    got = {
+        r[0]: r[1:]
+        for r in query(
+            timestamp_run, "SELECT vote_id, reason, reason_detail, voted_at::VARCHAR FROM votes_checked"
+        )
+    }
+    for name, (_, reason, detail) in BAD_TIMESTAMPS.items():
+        assert got[name][:2] == (reason, detail), (name, got[name])
+    for name, (_, instant) in GOOD_TIMESTAMPS.items():
+        assert got[name] == (None, None, instant + "+00"), name
+    assert got["shown-at-the-vote"][:2] == (None, None)  # a zero time-to-vote is possible
+
+
+def test_a_negative_time_to_vote_never_makes_an_honest_voter_look_scripted(tmp_path):
+    """Validation now quarantines a shown_at after the vote; the integrity statistics must not trip on one
+    anyway (a warehouse built before, another engine). A voter whose answers' clock runs 1-400 s ahead of
+    the vote's has negative, irregular times-to-vote: before, their mean was negative, so the coefficient
+    of variation was too ('varies by -223%') and inhuman_regularity flagged them. Such votes are untimed."""
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+    import pyarrow as pa
+
+    from showdown_pipeline.core import integrity
+    from showdown_pipeline.core.warehouse import duckdb_session
+
+    rng = np.random.default_rng(5)
+    voted = [datetime(2026, 3, 1, 10, tzinfo=UTC) + timedelta(minutes=7 * k) for k in range(30)]
+    votes = pa.table(
+        {
+            "user_id": ["u-skewed-clock"] * len(voted),
+            "winner": ["left", "right", "both_good"] * 10,
+            "voted_at": voted,
+            "shown_at": [v + timedelta(seconds=float(rng.uniform(1, 400))) for v in voted],
+            "prompt_hash": [f"{k:016x}" for k in range(len(voted))],
+            "tokens_left": [300] * len(voted),
+            "tokens_right": [250] * len(voted),
+        }
+    )
+    t = integrity.IntegrityThresholds()
+    with duckdb_session(tmp_path / "w.duckdb") as session:
+        session.replace_table("votes_clean", votes)
+        stats = session.query(
+            "integrity/user_vote_stats",
+            {
+                "cutoff": "2026-06-01",
+                "min_seconds": t.min_seconds,
+                "max_tokens_per_second": t.max_tokens_per_second,
+            },
+        ).to_pandas()
+    assert stats.loc[0, "votes"] == 30 and stats.loc[0, "timed"] == 0
+    assert integrity.inhuman_regularity(stats, t).empty
+    assert integrity.too_fast(stats, t).empty
+
+
+# ---------------------------------------------------------------- JSON types and control characters (R1, H3)
+
+PROMPT_NUMBER = 0x7A3B5C6D8E9F0A1B  # a 64-bit prompt hash that an upstream stores as an integer
+# vote_id: (fields of a JSON Lines vote, expected reason, expected reason_detail); None: valid
+TYPED_VOTES = {
+    "prompt-as-json-number": ({"prompt_hash": PROMPT_NUMBER}, "invalid_field", "prompt_hash"),
+    "prompt-as-json-float": ({"prompt_hash": 1.5e300}, "invalid_field", "prompt_hash"),
+    "distribution-as-number": ({"distribution": 7}, "invalid_field", "distribution"),
+    "category-as-array": ({"category": ["general"]}, "invalid_field", "category"),
+    "model-as-number": ({"model_right": 12}, "invalid_field", "model_right"),
+    "ip-hash-as-number": ({"ip_hash": 1234567}, "invalid_field", "ip_hash"),
+    "user-as-float": ({"user_id": 1.5}, "invalid_field", "user_id"),
+    "user-as-object": ({"user_id": {"id": 7}}, "invalid_field", "user_id"),
+    "language-as-boolean": ({"language": True}, "invalid_field", "language"),
+    "integer-ids": ({"user_id": 31, "battle_id": 9_007_199_254_740_993, "session_id": -4}, None, None),
+}
+CONTROL_IDS = {  # an identifier holding a control character is invalid, never cleaned
+    "ctl-user": {"user_id": "u-1\u0000"},
+    "ctl-battle": {"battle_id": "b\u0007-1"},
+    "ctl-session": {"session_id": "s-1\u009f"},
+    "ctl-model": {"model_left": "m-a\u0000b"},
+    "ctl-device": {"device_hash": "dev\n1"},
+    "ctl-vote\u001b": {},
+}
+
+
+@pytest.fixture(scope="module")
+def typed_run(tmp_path_factory):
+    """Votes whose string fields arrive as JSON numbers, floats, arrays, objects or booleans, a typed
+    Parquet file (int64 prompt_hash and user_id), identifiers holding control characters, and a
+    profession holding a NUL."""
+    import dagster as dg
+
+    from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
+    from showdown_pipeline.defs.partitions import landing_range_tags
+    from showdown_pipeline.defs.resources import build_resources
+    from showdown_pipeline.defs.validate.assets import contributor_profiles, model_registry, validated_votes
+    from showdown_pipeline_tests.landing_builder import vote, write_jsonl, write_parquet
+
+    root = tmp_path_factory.mktemp("typed")
+    landing = root / "landing"
+    votes = [vote(k, **fields, vote_id=name) for k, (name, (fields, *_)) in enumerate(TYPED_VOTES.items())]
+    votes[-1].pop("vote_id")
+    votes[-1]["vote_id"] = 123456  # an integer vote id is its decimal text
+    votes += [vote(100 + k, **fields, vote_id=name) for k, (name, fields) in enumerate(CONTROL_IDS.items())]
+    write_jsonl(landing / "votes" / "votes.jsonl", votes)
+    typed = vote(200, vote_id="parquet-int-prompt", prompt_hash=PROMPT_NUMBER, user_id=77)
+    write_parquet(landing / "votes" / "typed.parquet", [typed])
+    people = [
+        {"user_id": "u-0", "country": "BR", "age_band": "25-34", "profession": "nurse\u0000"},
+        {"user_id": "u-1", "country": "BR", "age_band": "25-34", "profession": "data\tscientist\u0007"},
+    ]
+    write_jsonl(landing / "contributors" / "people.jsonl", [dict(p, verified=True) for p in people])
+    home = root / "home"
+    result = dg.materialize(
+        [landing_zone_ingest, model_registry, contributor_profiles, validated_votes],
+        resources=build_resources(landing, home),
+        instance=dg.DagsterInstance.ephemeral(),
+        tags=landing_range_tags(landing),
+    )
+    assert result.success
+    return home
+
+
+def test_a_string_field_delivered_as_another_json_type_is_invalid(typed_run):
+    """A prompt hash delivered as a JSON number (or a typed Parquet integer) used to become its decimal
+    digits: 19 digits match the key pattern, so it was a valid key of its own, never equal to the same
+    hash in hex (issue-11 review, H3). Every field the contract spells as a string is now checked for
+    its JSON type at ingest: anything but a string is invalid_field, except integer ids."""
+    got = {
+        r[0]: r[1:]
+        for r in query(
+            typed_run,
+            "SELECT coalesce(vote_id, '?'), reason, reason_detail, user_id, battle_id, json_types FROM votes_checked",
+        )
+    }
+    for name, (_, reason, detail) in TYPED_VOTES.items():
+        if name != "integer-ids":
+            assert got[name][:2] == (reason, detail), (name, got[name])
+    assert got["123456"][:4] == (None, None, "31", "9007199254740993")
+    assert got["prompt-as-json-number"][4] == "prompt_hash:UBIGINT"
+    parquet = got["parquet-int-prompt"]
+    assert parquet[:3] == ("invalid_field", "prompt_hash", "77")  # the integer user id is fine
+    assert parquet[4] == "user_id:UBIGINT,prompt_hash:UBIGINT"
+
+
+def test_identifiers_with_control_characters_are_invalid_and_professions_are_cleaned(typed_run):
+    """NUL and other control characters (Unicode Cc) in a vote's identifiers are invalid_field naming the
+    field: an id is never cleaned (two upstream ids must not become one), and a NUL in a model id made the
+    explorer's heatmap show another model's number (R1). A profession is free text: they are dropped."""
+    from showdown_pipeline.core import normalise
+
+    got = dict(
+        query(typed_run, "SELECT vote_id, reason_detail FROM votes_checked WHERE reason = 'invalid_field'")
+    )
+    for name, fields in CONTROL_IDS.items():
+        field = next(iter(fields), "vote_id")
+        assert got[name] == field, name
+        assert field in normalise.IDENTIFIER_FIELDS
+    professions = query(typed_run, "SELECT user_id, profession FROM contributor_profiles ORDER BY 1")
+    assert professions == [("u-0", "nurse"), ("u-1", "data scientist")]

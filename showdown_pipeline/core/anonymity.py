@@ -2,25 +2,30 @@
 smallest segment the public snapshot publishes. Plain Python/pandas on small, aggregated tables.
 
 Licensed exports. The quasi-identifiers an export carries are a contributor's `country, age_band,
-education, profession` and each vote's `language`. Every combination of them that appears in an export
-is held by at least K_ANONYMITY distinct contributors. The algorithm (`anonymise`) works on the distinct
-(contributor, combination) table that SQL computes, and returns value-level global recodings (one
-value always becomes the same output, in every row and for every contributor) plus the (contributor,
-combination) pairs to suppress; SQL applies both to the votes. It is a greedy loop in the spirit of
-Datafly (Sweeney 1998), with a one-step lookahead:
+education, profession` and each vote's `language`. Rows of one contributor share a pseudonym, so a
+licensee sees each contributor's PROFILE: their four demographic values and the SET of languages of
+their rows (one person voting in English and Portuguese is a profile of its own, even when every
+(demographics, language) row combination is common). Every profile in an export is held by at least
+K_ANONYMITY distinct contributors; then so is every row's combination (a row's class is a union of
+profile classes). The algorithm (`anonymise`) works on the distinct (contributor, combination) table
+that SQL computes, one contributor per row inside, and returns value-level global recodings (one value
+always becomes the same output, in every row and for every contributor: a language in a set is recoded
+like the same language anywhere) plus the contributors to suppress (all their votes); SQL applies both
+to the votes. It is a greedy loop in the spirit of Datafly (Sweeney 1998), with a one-step lookahead:
 
-  1. classes = distinct contributors per recoded combination; rows in classes smaller than k are "small";
-  2. if none: done. If few contributors are in small classes (at most k, or MAX_SUPPRESSED_SHARE of the
-     export's contributors if that is more): suppress the small rows (their votes leave the export), stop;
-  3. otherwise try, for each attribute, moving every one of its values seen in a small row one level up
-     its hierarchy (or two, three … : the first depth that helps); keep the try that takes the most
-     contributors out of small classes per level climbed (ties: fewer rows changed, GENERALISE_FIRST)
-     and go to 1. On a plateau where no single attribute helps (everybody unique on several attributes at
-     once), take Datafly's own step: one level up for the attribute with the most distinct values among
-     small rows. When nothing can be generalised any more, suppress the small rows and stop;
-  4. take back, one value and one level at a time, every generalisation the kept rows do not need, or
-     whose rows left in small classes can be suppressed within the same budget as step 2 (each person
-     suppressed buying the finer value for at least k others).
+  1. classes = contributors per recoded profile; contributors in classes smaller than k are "small";
+  2. if none: done. If few contributors are small (at most k, or MAX_SUPPRESSED_SHARE of the export's
+     contributors if that is more): suppress them (all their votes leave the export), stop;
+  3. otherwise try, for each attribute, moving every one of its values seen among small contributors one
+     level up its hierarchy (or two, three … : the first depth that helps); keep the try that takes the
+     most contributors out of small classes per level climbed (ties: fewer contributors changed,
+     GENERALISE_FIRST) and go to 1. On a plateau where no single attribute helps (everybody unique on
+     several attributes at once), take Datafly's own step: one level up for the attribute with the most
+     distinct values among small contributors. When nothing can be generalised any more, suppress the
+     small contributors and stop;
+  4. take back, one value and one level at a time, every generalisation the kept contributors do not
+     need, or whose contributors left in small classes can be suppressed within the same budget as step
+     2 (each person suppressed buying the finer value for at least k others).
 
 Plain Datafly generalises the attribute with the most distinct values; on hostile worlds that drags a
 whole crowd's profession to `other` because of three people in a rare language, which no coarser
@@ -115,7 +120,8 @@ def generalise(attribute: str, value: str | None) -> str | None:
 @dataclass
 class Anonymisation:
     """What `anonymise` decided. `recode[attribute]` maps each changed value to its output; `suppressed`
-    holds the (contributor_key, quasi-identifiers…) rows whose votes leave the export."""
+    holds one row per contributor whose votes all leave the export (contributor_key, the demographic
+    attributes, `languages`: their sorted languages as delivered)."""
 
     recode: dict[str, dict[str, str]]
     suppressed: pd.DataFrame
@@ -124,90 +130,157 @@ class Anonymisation:
 
     def report(self) -> dict:
         """The manifest's account: per attribute which values became what, and what was suppressed."""
-        touched = set(self.suppressed["contributor_key"])
         return {
             "k": K_ANONYMITY,
             "quasi_identifiers": list(QUASI_IDENTIFIERS),
+            "held_by_k": PROFILE_RULE,
             "generalised": {a: dict(sorted(m.items())) for a, m in self.recode.items() if m},
             "steps": self.steps,
-            "suppressed_combinations": len(self.suppressed),
-            "contributors_with_suppressed_votes": len(touched),
+            "contributors_with_suppressed_votes": len(self.suppressed),
         }
 
 
-def anonymise(rows: pd.DataFrame, k: int = K_ANONYMITY) -> Anonymisation:
-    """Recode and suppress until every combination of QUASI_IDENTIFIERS is held by ≥ k contributors.
+PROFILE_RULE = (
+    "every contributor's profile (country, age_band, education, profession and the set of languages of "
+    "their rows) and every row's combination of the five is held by at least k contributors"
+)
 
-    `rows`: one row per distinct (contributor_key, country, age_band, education, profession, language)."""
+
+def anonymise(rows: pd.DataFrame, k: int = K_ANONYMITY) -> Anonymisation:
+    """Recode and suppress until every contributor's profile — their CONTRIBUTOR_ATTRIBUTES and the set of
+    languages they vote in — is held by ≥ k contributors (so is then every row's combination).
+
+    `rows`: one row per distinct (contributor_key, country, age_band, education, profession, language);
+    a contributor's demographic attributes are the same in all their rows."""
     table = _Table.of(rows)
     outputs = {a: table.categories[a].astype(object).copy() for a in QUASI_IDENTIFIERS}
     budget = max(k, MAX_SUPPRESSED_SHARE * table.contributors)
     steps: list[dict] = []
-    small = table.small_rows(outputs, k)
+    small = table.small(outputs, k)
     while small.any():
-        in_small = table.contributors_in(small)
+        in_small = int(small.sum())
         step = None if in_small <= budget else _best_step(table, outputs, small, k)
         step = step or (None if in_small <= budget else _datafly_step(table, outputs, small, k))
         if step is None:
             break
         attribute, lifted, small = step
         outputs[attribute] = _lift_outputs(outputs[attribute], lifted)
-        after = table.contributors_in(small)
         steps.append(
-            {"generalise": attribute, "values": len(lifted), "small_contributors": [in_small, after]}
+            {
+                "generalise": attribute,
+                "values": len(lifted),
+                "small_contributors": [in_small, int(small.sum())],
+            }
         )
     if small.any():
-        steps.append(
-            {"suppress": {"contributors": table.contributors_in(small), "combinations": int(small.sum())}}
-        )
+        steps.append({"suppress": {"contributors": int(small.sum())}})
     kept, undone = _undo_needless(table, outputs, ~small, k, budget)
     if undone:
-        steps.append({"undo_needless": undone, "suppressed_contributors": table.contributors_in(~kept)})
-    recode = {  # a value seen only in suppressed rows is not named in the manifest
+        steps.append({"undo_needless": undone, "suppressed_contributors": int((~kept).sum())})
+    recode = {  # a value seen only in suppressed contributors' rows is not named in the manifest
         a: {
             v: o
             for i, (v, o) in enumerate(zip(table.categories[a], outputs[a], strict=True))
-            if o != v and np.any(kept & (table.codes[a] == i))
+            if o != v and table.having(a, [i])[kept].any()
         }
         for a in QUASI_IDENTIFIERS
     }
-    suppressed = rows.loc[~kept, ["contributor_key", *QUASI_IDENTIFIERS]].reset_index(drop=True)
-    return Anonymisation(recode=recode, suppressed=suppressed, steps=steps, contributors=table.contributors)
+    return Anonymisation(
+        recode=recode, suppressed=table.profiles(~kept), steps=steps, contributors=table.contributors
+    )
+
+
+# Two independent random 64-bit values per language code: a contributor's set of (recoded) languages is
+# fingerprinted by XOR-ing them, 128 bits, so equal sets have equal fingerprints and two different sets
+# collide with probability ~2^-128 per pair (and the export's independent re-check recounts exact classes).
+_SET_HASH = np.random.default_rng(20261202).integers(0, 2**63, size=(2, 1 << 16), dtype=np.int64)
 
 
 @dataclass
 class _Table:
-    """The distinct (contributor, combination) rows as integer codes: per attribute each row's category
-    (-1 for NULL) and the categories (original values); each row's contributor number."""
+    """One row per contributor: each demographic attribute's code (-1 for NULL), and their languages as
+    (contributor, language code) pairs; the categories (original values) of every attribute."""
 
     codes: dict[str, np.ndarray]
     categories: dict[str, np.ndarray]
-    contributor: np.ndarray
+    owner: np.ndarray  # contributor of each language pair
+    language: np.ndarray  # language code of each pair (-1: NULL)
+    keys: np.ndarray
     contributors: int
 
     @classmethod
     def of(cls, rows: pd.DataFrame) -> _Table:
-        codes, categories = {}, {}
+        rows = rows.reset_index(drop=True)
+        contributor, keys = pd.factorize(rows["contributor_key"])
+        categories, row_codes = {}, {}
         for a in QUASI_IDENTIFIERS:  # sorted: decisions never depend on row order or on the keys
-            code, uniques = pd.factorize(rows[a], sort=True, use_na_sentinel=True)
-            codes[a], categories[a] = code, np.asarray(uniques, dtype=object)
-        contributor = pd.factorize(rows["contributor_key"])[0]
-        return cls(codes, categories, contributor, int(contributor.max()) + 1 if len(contributor) else 0)
+            row_codes[a], uniques = pd.factorize(rows[a], sort=True, use_na_sentinel=True)
+            categories[a] = np.asarray(uniques, dtype=object)
+        first = np.unique(contributor, return_index=True)[1]
+        codes = {a: row_codes[a][first] for a in CONTRIBUTOR_ATTRIBUTES}
+        varies = [a for a in CONTRIBUTOR_ATTRIBUTES if (row_codes[a] != codes[a][contributor]).any()]
+        if varies:
+            raise ValueError(f"a contributor has more than one value of {', '.join(varies)}")
+        pairs = np.unique(np.stack([contributor, row_codes["language"]]), axis=1)
+        if len(categories["language"]) >= _SET_HASH.shape[1] - 1:
+            raise ValueError(f"{len(categories['language'])} languages: more than the set fingerprint holds")
+        return cls(codes, categories, pairs[0], pairs[1], np.asarray(keys, dtype=object), len(keys))
 
-    def contributors_in(self, mask: np.ndarray) -> int:
-        return len(np.unique(self.contributor[mask]))
+    def having(self, attribute: str, codes: list[int]) -> np.ndarray:
+        """Contributors holding any of `codes` of `attribute` (for language: in any of their rows)."""
+        if attribute != "language":
+            return np.isin(self.codes[attribute], codes)
+        mask = np.zeros(self.contributors, dtype=bool)
+        mask[self.owner[np.isin(self.language, codes)]] = True
+        return mask
 
-    def small_rows(self, outputs: dict, k: int, among: np.ndarray | None = None) -> np.ndarray:
-        """Rows (of `among`, default all) whose recoded combination is held by fewer than k contributors
-        of `among`: exact when `among` holds whole classes."""
-        index = np.arange(len(self.contributor)) if among is None else np.flatnonzero(among)
-        frame = pd.DataFrame({a: _recoded(self.codes[a][index], outputs[a]) for a in QUASI_IDENTIFIERS})
-        frame["_class"] = frame.groupby(list(QUASI_IDENTIFIERS), sort=False).ngroup()
-        frame["_contributor"] = self.contributor[index]
-        holders = frame[["_class", "_contributor"]].drop_duplicates()["_class"].value_counts()
-        small = np.zeros(len(self.contributor), dtype=bool)
-        small[index] = frame["_class"].map(holders).to_numpy() < k
+    def holders(self, attribute: str, among: np.ndarray) -> pd.Series:
+        """Contributors (of `among`) per code of `attribute`."""
+        if attribute != "language":
+            return pd.Series(self.codes[attribute][among]).value_counts()
+        return pd.Series(self.language[among[self.owner]]).value_counts()
+
+    def small(self, outputs: dict, k: int, among: np.ndarray | None = None) -> np.ndarray:
+        """Contributors (of `among`, default all) whose recoded profile is held by fewer than k
+        contributors of `among`: exact when `among` holds whole classes."""
+        among = np.ones(self.contributors, dtype=bool) if among is None else among
+        columns = {a: _recoded(self.codes[a], outputs[a]) + 1 for a in CONTRIBUTOR_ATTRIBUTES}
+        bits = [int(c.max()).bit_length() if len(c) else 1 for c in columns.values()]
+        if sum(bits) <= 62:  # the four codes packed into one key (fewer columns to group: 3x faster)
+            packed = np.zeros(self.contributors, dtype=np.int64)
+            for b, c in zip(bits, columns.values(), strict=True):
+                packed = (packed << b) | c
+            columns = {"demographics": packed}
+        columns["l1"], columns["l2"] = self._language_sets(outputs["language"])
+        frame = pd.DataFrame(columns)[among]
+        group = frame.groupby(list(columns), sort=False).ngroup().to_numpy()
+        small = np.zeros(self.contributors, dtype=bool)
+        small[np.flatnonzero(among)] = np.bincount(group, minlength=1)[group] < k
         return small
+
+    def _language_sets(self, output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each contributor's set of recoded languages as a 128-bit fingerprint (two int64s)."""
+        if not self.contributors:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        out = _recoded(self.language, output) + 1  # NULL is a member of its own (0)
+        width = int(out.max()) + 1
+        pairs = np.unique(self.owner.astype(np.int64) * width + out)  # distinct, by contributor
+        owner, member = pairs // width, pairs % width
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # every contributor has a row
+        return tuple(np.bitwise_xor.reduceat(table[member], starts) for table in _SET_HASH)
+
+    def profiles(self, mask: np.ndarray) -> pd.DataFrame:
+        """contributor_key, demographic values and sorted languages of the contributors in `mask`."""
+        index = np.flatnonzero(mask)
+        out = pd.DataFrame({"contributor_key": self.keys[index]})
+        for a in CONTRIBUTOR_ATTRIBUTES:
+            out[a] = [self.categories[a][c] if c >= 0 else None for c in self.codes[a][index]]
+        languages = {i: [] for i in index}
+        for o, c in zip(self.owner, self.language, strict=True):
+            if o in languages:
+                languages[o].append(self.categories["language"][c] if c >= 0 else None)
+        out["languages"] = [sorted(languages[i], key=lambda v: (v is None, v or "")) for i in index]
+        return out
 
 
 def _recoded(code: np.ndarray, output: np.ndarray) -> np.ndarray:
@@ -218,28 +291,43 @@ def _recoded(code: np.ndarray, output: np.ndarray) -> np.ndarray:
     return np.where(code >= 0, out_code[np.maximum(code, 0)], -1)
 
 
-def _seen_outputs(table: _Table, outputs: dict, attribute: str, small: np.ndarray) -> set:
-    return {outputs[attribute][c] for c in np.unique(table.codes[attribute][small]) if c >= 0}
+def _seen_outputs(table: _Table, outputs: dict, attribute: str, small: np.ndarray, k: int) -> set:
+    """The (current output) values of `attribute` that small contributors hold. For languages, only the
+    values that can be what singles a small contributor out: the rarest language of a contributor who
+    votes in several, and the language of one who votes in one only if fewer than k contributors hold
+    it at all. A person voting only in English is small because of their demographics, and lifting every
+    language a small contributor holds took English (in nearly every set) to `other` with the rare ones."""
+    if attribute != "language":
+        return {outputs[attribute][c] for c in np.unique(table.codes[attribute][small]) if c >= 0}
+    out = _recoded(table.language, outputs["language"])
+    holders = np.bincount(out + 1)  # pairs are distinct: contributors per output (NULL at 0)
+    sizes = np.bincount(table.owner, minlength=table.contributors)
+    pick = small[table.owner] & (out >= 0)
+    order = np.lexsort((holders[out[pick] + 1], table.owner[pick]))  # by contributor, rarest first
+    owners, first = np.unique(table.owner[pick][order], return_index=True)
+    codes, rarity = table.language[pick][order][first], holders[out[pick][order][first] + 1]
+    keep = (sizes[owners] > 1) | (rarity < k)
+    return {outputs["language"][c] for c in np.unique(codes[keep])}
 
 
 def _best_step(table: _Table, outputs: dict, small: np.ndarray, k: int):
-    """(attribute, {output: coarser output}, small rows after) of the generalisation that takes the most
-    contributors out of small classes per level climbed, trying each attribute one level up, then two …
-    (the first depth that helps); ties go to fewer rows changed, then GENERALISE_FIRST. None: no single
-    attribute's generalisation helps."""
-    before = table.contributors_in(small)
+    """(attribute, {output: coarser output}, small contributors after) of the generalisation that takes
+    the most contributors out of small classes per level climbed, trying each attribute one level up,
+    then two … (the first depth that helps); ties go to fewer contributors changed, then GENERALISE_FIRST.
+    None: no single attribute's generalisation helps."""
+    before = int(small.sum())
     best, best_score = None, None
     for order, a in enumerate(GENERALISE_FIRST):
-        seen = _seen_outputs(table, outputs, a, small)
+        seen = _seen_outputs(table, outputs, a, small, k)
         for depth in range(1, HIERARCHY_DEPTH[a] + 1):
             lifted = {v: up for v in seen if (up := _lift(a, v, depth)) is not None}
             if not lifted:
                 break
             trial = {**outputs, a: _lift_outputs(outputs[a], lifted)}
-            after = table.small_rows(trial, k)
-            rescued = before - table.contributors_in(after)
+            after = table.small(trial, k)
+            rescued = before - int(after.sum())
             if rescued > 0:
-                changed = int(np.isin(table.codes[a], np.flatnonzero(trial[a] != outputs[a])).sum())
+                changed = int(table.having(a, list(np.flatnonzero(trial[a] != outputs[a]))).sum())
                 score = (rescued / depth, -changed, -order)
                 if best_score is None or score > best_score:
                     best, best_score = (a, lifted, after), score
@@ -250,32 +338,32 @@ def _best_step(table: _Table, outputs: dict, small: np.ndarray, k: int):
 def _datafly_step(table: _Table, outputs: dict, small: np.ndarray, k: int):
     """Datafly's own step, for a plateau where no single attribute helps (everybody unique on several
     attributes at once): one level up for the attribute with the most distinct generalisable values
-    among small rows. None: nothing can be generalised any more."""
+    among small contributors. None: nothing can be generalised any more."""
     counts = {}
     for a in GENERALISE_FIRST:
-        seen = _seen_outputs(table, outputs, a, small)
+        seen = _seen_outputs(table, outputs, a, small, k)
         counts[a] = {v: up for v in seen if (up := _lift(a, v, 1)) is not None}
     attribute = max(GENERALISE_FIRST, key=lambda a: len(counts[a]))  # first of equals wins
     if not counts[attribute]:
         return None
     trial = {**outputs, attribute: _lift_outputs(outputs[attribute], counts[attribute])}
-    return attribute, counts[attribute], table.small_rows(trial, k)
+    return attribute, counts[attribute], table.small(trial, k)
 
 
 def _undo_needless(
     table: _Table, outputs: dict, kept: np.ndarray, k: int, budget: float
 ) -> tuple[np.ndarray, int]:
-    """Take back, one value and one level at a time, every generalisation the kept rows do not need (the
-    greedy loop, and Datafly's step most of all, also coarsens values that did not have to move): a move
-    is taken back when every class stays ≥ k, or when the rows it leaves in small classes can be
-    suppressed with the suppressed contributors staying within `budget` and each one suppressed buying
-    the finer value for at least k others. Most valuable attributes and most common values first.
-    Returns (rows kept, moves taken back)."""
+    """Take back, one value and one level at a time, every generalisation the kept contributors do not
+    need (the greedy loop, and Datafly's step most of all, also coarsens values that did not have to
+    move): a move is taken back when every class stays ≥ k, or when the contributors it leaves in small
+    classes can be suppressed with the suppressed contributors staying within `budget` and each one
+    suppressed buying the finer value for at least k others. Most valuable attributes and most common
+    values first. Returns (contributors kept, moves taken back)."""
     undone, changed = 0, True
     while changed:
         changed = False
         for a in reversed(GENERALISE_FIRST):
-            holders = pd.Series(table.contributor[kept]).groupby(table.codes[a][kept]).nunique()
+            holders = table.holders(a, kept)
             for i in holders.sort_values(ascending=False, kind="stable").index:  # codes follow the values
                 if i < 0 or outputs[a][i] == table.categories[a][i]:
                     continue
@@ -286,13 +374,13 @@ def _undo_needless(
                     continue
                 trial = outputs[a].copy()
                 trial[i] = finer
-                # only classes whose value here is `coarse` or `finer` change: count within them
-                touched = kept & np.isin(table.codes[a], [*np.flatnonzero(outputs[a] == coarse), *sharing])
-                small = table.small_rows({**outputs, a: trial}, k, among=touched)
+                # only the classes of contributors holding `coarse` or `finer` change: count within them
+                touched = kept & table.having(a, [*np.flatnonzero(outputs[a] == coarse), *sharing])
+                small = table.small({**outputs, a: trial}, k, among=touched)
                 if small.any():
-                    lost = table.contributors_in(small)
-                    gained = table.contributors_in(kept & ~small & (table.codes[a] == i))
-                    if table.contributors_in(~kept | small) > budget or gained < k * lost:
+                    lost = int(small.sum())
+                    gained = int((kept & ~small & table.having(a, [i])).sum())
+                    if int((~kept | small).sum()) > budget or gained < k * lost:
                         continue
                 outputs[a], kept = trial, kept & ~small
                 undone, changed = undone + 1, True

@@ -179,7 +179,13 @@ def unread_key(lf: LandingFile, reason: str) -> str:
 
 
 def create_ingest_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    for name in ("create_landing_files", "create_raw_votes", "create_raw_contributors", "create_raw_models"):
+    for name in (
+        "create_landing_files",
+        "create_raw_votes",
+        "add_raw_votes_json_types",
+        "create_raw_contributors",
+        "create_raw_models",
+    ):
         run_sql(conn, f"ingest/{name}")
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -54,7 +57,7 @@ def export_location(home: Path, licensee: str, as_of: date, run_id: str) -> Expo
 
 
 def _sql_params(licensee: str, as_of: date) -> dict:
-    key = holdout.licensee_key(holdout.license_secret(), licensee)
+    key = holdout.licensee_key(holdout.license_secret(), licensee, as_of)
     inner, outer = holdout.hmac_pads(key)
     holdout_cutoff, data_cut = holdout.export_window(as_of)
     return {"inner_key": inner, "outer_key": outer, "holdout_cutoff": holdout_cutoff, "data_cut": data_cut}
@@ -89,9 +92,7 @@ def licensed_votes(conn: duckdb.DuckDBPyConnection, params: dict) -> tuple[pa.Ta
     run_sql(conn, "licensing/create_licensed_candidates", params)
     candidates, candidate_contributors = run_sql(conn, "licensing/candidate_counts").fetchall()[0]
     plan = anonymity.anonymise(query_frame(conn, "licensing/quasi_identifier_rows"))
-    suppressed = pa.Table.from_pandas(plan.suppressed, preserve_index=False).cast(
-        pa.schema([(c, pa.string()) for c in plan.suppressed.columns])
-    )
+    suppressed = pa.table({"contributor_key": pa.array(plan.suppressed["contributor_key"], pa.string())})
     with _registered(conn, export_recode=recode_table(plan.recode), export_suppressed=suppressed):
         table = query_arrow(conn, "licensing/licensed_votes")
     conn.execute("DROP TABLE IF EXISTS licensed_candidates")
@@ -132,8 +133,11 @@ def stage_export(
         "holdout_cutoff_utc": params["holdout_cutoff"].isoformat().replace("+00:00", "Z"),
         "policy_version": holdout.POLICY_VERSION,
         "holdout_days": holdout.HOLDOUT_DAYS,
-        "pseudonyms": "contributor_key, vote_key, prompt_key: HMAC-SHA256 under a per-licensee key derived "
-        "from SHOWDOWN_LICENSE_KEY",
+        "pseudonyms": "contributor_key, vote_key, prompt_key: HMAC-SHA256 under a key derived from "
+        "SHOWDOWN_LICENSE_KEY for this export (licensee and as-of): no key is shared with another export",
+        "leak_guard": "no vote whose prompt any ingested record carried that might be live and was voted "
+        "after holdout_cutoff_utc (no upper bound) or is undated; depends on the warehouse below",
+        "warehouse": warehouse_state(conn),
         "precision": holdout.EXPORT_PRECISION,
         "row_order": "vote_key",
         "k_anonymity": k_account,
@@ -147,6 +151,41 @@ def stage_export(
     }
     (location.staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return location, manifest
+
+
+def warehouse_state(conn: duckdb.DuckDBPyConnection) -> dict:
+    """The warehouse an export is made from: its contents depend on it (the leak guard reads every vote
+    record ingested so far), so the manifest names the ledger's size, last delivery and its run."""
+    row = query_arrow(conn, "licensing/warehouse_state").to_pylist()[0]
+    return {
+        k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v) for k, v in row.items()
+    }
+
+
+def stage_and_verify(
+    conn: duckdb.DuckDBPyConnection,
+    home: Path,
+    licensee: str,
+    as_of: date,
+    run_id: str,
+    hook: Callable[[Path], None] | None = None,
+) -> tuple[ExportLocation, dict, list[dict]]:
+    """Stage the export, call `hook` on the staged folder (tests tamper there), verify it independently.
+    Returns (location, manifest, violations). A refused export never stays on disk: the staging folder is
+    removed when verification finds a violation (the violations, with samples, are the evidence) or when
+    anything fails after the folder was created; nothing is left in the licensee's folder to ship."""
+    location = export_location(home, licensee, as_of, run_id)
+    try:
+        location, manifest = stage_export(conn, home, licensee, as_of, run_id)
+        if hook is not None:
+            hook(location.staging)
+        violations = verify_export(conn, location.staging, licensee, as_of)
+    except BaseException:
+        discard_staging(location)
+        raise
+    if violations:
+        discard_staging(location)
+    return location, manifest, violations
 
 
 def _value_counts(values: list) -> dict:
@@ -185,20 +224,21 @@ def verify_export(conn: duckdb.DuckDBPyConnection, folder: Path, licensee: str, 
     small = query_arrow(
         conn, "licensing/export_small_groups", {"export_path": str(path), "k_anonymity": holdout.K_ANONYMITY}
     ).to_pylist()
-    if small:
-        violations.append(
-            {
-                "rule": "quasi_identifier_combination_below_k",
-                "rows": len(small),
-                "sample": [_combination(s) for s in small[:5]],
-            }
-        )
+    for level, rule in (
+        ("row", "quasi_identifier_combination_below_k"),
+        ("contributor", "contributor_profile_below_k"),
+    ):
+        found = [s for s in small if s["level"] == level]
+        if found:
+            violations.append(
+                {"rule": rule, "rows": len(found), "sample": [_combination(s) for s in found[:5]]}
+            )
     return violations
 
 
 def _combination(row: dict) -> str:
-    parts = ", ".join(f"{a}={row[a]}" for a in anonymity.QUASI_IDENTIFIERS)
-    return f"{parts}: {row['holders']} contributors"
+    parts = ", ".join(f"{a}={row[a]}" for a in anonymity.CONTRIBUTOR_ATTRIBUTES)
+    return f"{parts}, languages={row['languages']}: {row['holders']} contributors"
 
 
 def publish_export(staging: Path, final: Path) -> Path:
@@ -208,3 +248,11 @@ def publish_export(staging: Path, final: Path) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     os.rename(staging, final)
     return final
+
+
+def discard_staging(location: ExportLocation) -> None:
+    """Remove a staged export, and the licensee's empty staging folders with it."""
+    shutil.rmtree(location.staging, ignore_errors=True)
+    for folder in (location.staging.parent, location.staging.parent.parent):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only when empty: another export of the licensee may be staged or published

@@ -65,22 +65,25 @@ EXTRA_INVISIBLE: frozenset[str] = frozenset(
 )
 
 
-def _scan_code_points() -> tuple[frozenset[str], frozenset[str], dict[int, str]]:
-    """(format characters Cf, whitespace, dashes -> '-'), in one pass over every code point."""
-    cf, space, dashes = set(), set(), {}
+def _scan_code_points() -> tuple[frozenset[str], frozenset[str], dict[int, str], frozenset[str]]:
+    """(format characters Cf, whitespace, dashes -> '-', control characters Cc), in one pass over every
+    code point."""
+    cf, space, dashes, cc = set(), set(), {}, set()
     for c in range(sys.maxunicode + 1):
         ch = chr(c)
         category = unicodedata.category(ch)
         if category == "Cf":
             cf.add(ch)
+        elif category == "Cc":
+            cc.add(ch)
         elif category == "Pd" or c == 0x2212:  # every dash punctuation, and the minus sign
             dashes[c] = "-"
         if ch.isspace():
             space.add(ch)
-    return frozenset(cf), frozenset(space), dashes
+    return frozenset(cf), frozenset(space), dashes, frozenset(cc)
 
 
-_FORMAT, WHITESPACE, _DASHES = _scan_code_points()
+_FORMAT, WHITESPACE, _DASHES, CONTROL = _scan_code_points()
 INVISIBLE: frozenset[str] = _FORMAT | EXTRA_INVISIBLE
 _DROP_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
 _DROP_INVISIBLE_AND_SPACE = dict.fromkeys(map(ord, INVISIBLE | WHITESPACE))
@@ -101,6 +104,21 @@ def _char_class(chars: Iterable[str]) -> str:
 
 # Bound as $strip_pattern in the validation SQL: the characters the prompt key removes.
 STRIP_PATTERN = _char_class(INVISIBLE | WHITESPACE)
+# Bound as $control_pattern: a vote's identifiers (ids, model ids, session, network and device hashes)
+# holding a control character (Unicode Cc: C0 incl. NUL, DEL, C1) are invalid_field; an id is never
+# cleaned, since two different upstream ids must never become one. Free text (profession) drops them.
+CONTROL_PATTERN = _char_class(CONTROL)
+IDENTIFIER_FIELDS = (
+    "vote_id",
+    "battle_id",
+    "user_id",
+    "session_id",
+    "model_left",
+    "model_right",
+    "ip_hash",
+    "device_hash",
+)
+_DROP_CONTROL = {ord(c): (" " if c.isspace() else None) for c in CONTROL}
 
 
 def clean_text(value: str | None) -> str:
@@ -195,8 +213,9 @@ def age_band(raw: str | None) -> Normalised:
 
 
 def profession(raw: str | None) -> Normalised:
-    """Free category text, cleaned and lower-cased so that look-alikes do not split a group."""
-    return clean_text(raw).lower() or None, None
+    """Free category text, cleaned and lower-cased so that look-alikes do not split a group; control
+    characters are dropped (a tab or a line break is a space), so 'nurse<NUL>' is 'nurse'."""
+    return clean_text(None if raw is None else raw.translate(_DROP_CONTROL)).lower() or None, None
 
 
 # Common English names ISO 639 spells otherwise (language detectors and arena logs use them).
@@ -334,6 +353,10 @@ def vote_sql_params() -> dict[str, object]:
         "strip_pattern": STRIP_PATTERN,
         "prompt_key_pattern": vs.PROMPT_KEY_PATTERN,
         "count_pattern": vs.COUNT_PATTERN,
+        "timestamp_pattern": vs.TIMESTAMP_PATTERN,
+        "control_pattern": CONTROL_PATTERN,
+        "integer_id_fields": list(vs.INTEGER_ID_FIELDS),
+        "json_integer_types": list(vs.JSON_INTEGER_TYPES),
         "max_count": vs.MAX_COUNT,
         "earliest": vs.EARLIEST_TIMESTAMP,
         "latest": vs.LATEST_TIMESTAMP,

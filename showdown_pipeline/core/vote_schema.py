@@ -44,11 +44,44 @@ VOTE_FIELDS: tuple[str, ...] = (
     "device_hash",
 )
 
+# Fields the contract spells as JSON strings. Ingest records each one delivered as another JSON type
+# (raw_votes.json_types, from JSON Lines or from a typed Parquet column); validation makes it
+# invalid_field: a 64-bit prompt hash stored as an integer reads as its decimal digits, a valid-looking
+# key of its own that never meets its hex spelling, and a number, boolean, array or object is no
+# stream name, model id or language. Only the INTEGER_ID_FIELDS may also be JSON integers: an integer
+# id's decimal text is the id (upstreams number their votes and users), with no other spelling.
+STRING_FIELDS: tuple[str, ...] = (
+    "vote_id",
+    "battle_id",
+    "user_id",
+    "session_id",
+    "model_left",
+    "model_right",
+    "in_flow_side",
+    "winner",
+    "distribution",
+    "language",
+    "category",
+    "prompt_hash",
+    "ip_hash",
+    "device_hash",
+)
+INTEGER_ID_FIELDS: tuple[str, ...] = ("vote_id", "battle_id", "user_id", "session_id")
+JSON_INTEGER_TYPES: tuple[str, ...] = ("UBIGINT", "BIGINT")
+
 # Counts are finite integers in [0, MAX_COUNT], written as a plain decimal number (surrounding spaces
 # trimmed; "12", "12.0", "1.2e1" are 12; "12.5", "NaN", "inf", "1_000", "0x10" are invalid).
 MAX_COUNT = 1_000_000_000
 COUNT_PATTERN = r"^[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
+# A timestamp is a date, a time of day and a real UTC offset (RFC 3339; seconds and fractions optional,
+# 'T', 't' or a space between): 'Z', or ±HH, ±HHMM, ±HH:MM up to ±14:00 with minutes below 60. A bare
+# date ('2026-10-10': its '-10' is no offset) or an impossible offset ('+99', '-9959', which move the
+# instant by days) is unreadable: voted_at becomes invalid_timestamp, the others invalid_field.
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?"
+    r"([zZ]|[+-]((0[0-9]|1[0-3])(:?[0-5][0-9])?|14(:?00)?))$"
+)
 # Any timestamp outside [EARLIEST_TIMESTAMP, LATEST_TIMESTAMP) is invalid (epoch 0, year 294247, 'infinity').
 EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_TIMESTAMP = datetime(2100, 1, 1, tzinfo=UTC)
@@ -139,7 +172,7 @@ ARENA_WINNERS: dict[str, str] = {
 QUARANTINE_REASONS: tuple[str, ...] = (
     "unparseable_line",  # not JSON, or JSON but not an object
     "missing_required_field",
-    "invalid_timestamp",  # unparseable, without a UTC offset, or outside [EARLIEST_TIMESTAMP, LATEST_TIMESTAMP)
+    "invalid_timestamp",  # not TIMESTAMP_PATTERN (no time, no real offset), unparseable, or out of range
     "invalid_winner",  # anything outside WINNERS after normalisation; never coerced into a tie
     "same_model_both_sides",
     "unregistered_model",
@@ -147,5 +180,6 @@ QUARANTINE_REASONS: tuple[str, ...] = (
     "voted_after_export",
     "identities_visible",
     "response_error",
-    "invalid_field",  # a value outside its set or range (core/normalise.py); reason_detail names the fields
+    "invalid_field",  # a value outside its set or range (core/normalise.py), an unreadable optional timestamp,
+    # shown_at after voted_at (an answer shown after the vote is impossible); reason_detail names the fields
 )

@@ -1,8 +1,9 @@
 """k-anonymity over the combination of quasi-identifiers (core/anonymity.py), on hostile data.
 
 Each result is checked by applying the plan here, independently of the SQL that applies it in the
-pipeline: recode every value through the declared map, drop the suppressed (contributor, combination)
-pairs, and count distinct contributors per combination."""
+pipeline: recode every value through the declared map, drop the suppressed contributors, and count
+distinct contributors per row combination and per contributor profile (demographics and the set of
+languages of their rows)."""
 
 from __future__ import annotations
 
@@ -23,10 +24,8 @@ def frame(records: list[tuple]) -> pd.DataFrame:
 
 
 def applied(rows: pd.DataFrame, plan: anonymity.Anonymisation) -> pd.DataFrame:
-    """The rows as the export shows them: suppressed pairs dropped, values recoded."""
-    key = ["contributor_key", *QI]
-    dropped = rows.merge(plan.suppressed.assign(_gone=True), on=key, how="left")
-    kept = dropped[dropped["_gone"].isna()].drop(columns="_gone").copy()
+    """The rows as the export shows them: suppressed contributors dropped, values recoded."""
+    kept = rows[~rows["contributor_key"].isin(set(plan.suppressed["contributor_key"]))].copy()
     for a in QI:
         mapping = plan.recode.get(a, {})
         kept[a] = [mapping.get(v, v) if isinstance(v, str) else v for v in kept[a]]
@@ -34,10 +33,16 @@ def applied(rows: pd.DataFrame, plan: anonymity.Anonymisation) -> pd.DataFrame:
 
 
 def smallest_class(out: pd.DataFrame) -> int:
+    """The fewest contributors holding a row combination, or a contributor's profile (demographics and
+    the set of languages of their rows), whichever is smaller."""
     if out.empty:
         return 10**9
-    holders = out.fillna("<NULL>").groupby(QI)["contributor_key"].nunique()
-    return int(holders.min())
+    filled = out.fillna("<NULL>")
+    holders = filled.groupby(QI)["contributor_key"].nunique()
+    profiles = filled.groupby("contributor_key").agg(
+        {**{a: "first" for a in QI[:4]}, "language": lambda s: "|".join(sorted(set(s)))}
+    )
+    return int(min(holders.min(), profiles.value_counts().min()))
 
 
 def crowd(n: int, start: int = 0, **values) -> list[tuple]:
@@ -85,7 +90,7 @@ def test_per_column_k_is_not_enough_the_combination_is_made_k_anonymous():
     assert len(out) == 40  # generalisation alone was enough: nobody suppressed
 
 
-def test_a_contributor_voting_in_several_languages_keeps_one_profile_and_every_row_is_k_anonymous():
+def test_a_contributor_voting_in_several_languages_keeps_one_profile_and_is_k_anonymous():
     rows = frame(
         crowd(20, language="en")
         + crowd(20, start=20, language="pt")
@@ -97,11 +102,58 @@ def test_a_contributor_voting_in_several_languages_keeps_one_profile_and_every_r
     assert smallest_class(out) >= K_ANONYMITY
     profiles = out.groupby("contributor_key")[QI[:4]].nunique()
     assert (profiles <= 1).all().all()  # a contributor's demographics are the same in all their rows
-    # no coarser profession, age or country can hide four people: their rare-language rows are suppressed
-    # and the crowd keeps every value (nothing generalised for nothing)
+    # nobody else votes in {en, pt, fr, sw}, nor in French alone: no coarser value hides four people, so
+    # they are suppressed (all their votes), and the crowd keeps every value (nothing generalised for nothing)
     assert not any(plan.recode.values())
-    assert set(out.loc[out["contributor_key"] == "poly", "language"]) == {"en", "pt"}
+    assert "poly" not in set(out["contributor_key"]) and len(plan.suppressed) == 4
     assert set(out["language"]) == {"en", "pt"} and set(out["profession"]) == {"nurse"}
+
+
+def test_the_set_of_languages_under_one_pseudonym_is_part_of_the_profile():
+    """Issue-11 review, P1: every (demographics, language) ROW combination here is held by ≥ 10
+    contributors, but the bilingual contributor is the only pseudonym voting in English AND Portuguese:
+    whoever knows one such person has their whole history. Fails on the row-level rule, which exported
+    them untouched."""
+    rows = frame(
+        crowd(30, language="en")
+        + crowd(10, start=100, language="pt")
+        + [("bilingual", "BR", "25-34", "master", "nurse", lang) for lang in ("en", "pt")]
+    )
+    assert rows.groupby(QI)["contributor_key"].nunique().min() >= K_ANONYMITY  # the row-level rule holds
+    plan = anonymity.anonymise(rows)
+    out = applied(rows, plan)
+    assert smallest_class(out) >= K_ANONYMITY
+    assert "bilingual" not in set(out["contributor_key"])  # one of a kind, so suppressed (within budget)
+    assert plan.suppressed.to_dict("records") == [
+        {
+            "contributor_key": "bilingual",
+            "country": "BR",
+            "age_band": "25-34",
+            "education": "master",
+            "profession": "nurse",
+            "languages": ["en", "pt"],
+        }
+    ]
+
+
+def test_many_people_with_rare_second_languages_are_generalised_not_suppressed():
+    """60 people who vote in English and one rare language each: each set is unique, too many to
+    suppress (budget max(10, 1%)), so the rare languages become `other` and the 60 share {en, other}."""
+    rows = frame(
+        crowd(400, language="en")
+        + [
+            (f"c{500 + i}", "BR", "25-34", "master", "nurse", lang)
+            for i in range(60)
+            for lang in ("en", f"l{i}")
+        ]
+    )
+    plan = anonymity.anonymise(rows)
+    out = applied(rows, plan)
+    assert smallest_class(out) >= K_ANONYMITY
+    assert plan.recode["language"] == {f"l{i}": "other" for i in range(60)}
+    assert plan.suppressed.empty and out["contributor_key"].nunique() == 460
+    second = out[out["contributor_key"] == "c500"]
+    assert sorted(second["language"]) == ["en", "other"]
 
 
 def test_everybody_unique_ends_k_anonymous_with_values_recoded_not_shuffled():
@@ -133,13 +185,17 @@ def test_suppression_when_nothing_coarser_helps():
     assert smallest_class(out) >= K_ANONYMITY
     assert not any(out["contributor_key"].str.startswith("u"))
     report = plan.report()
-    assert report["suppressed_combinations"] == 9 and report["contributors_with_suppressed_votes"] == 9
+    assert report["contributors_with_suppressed_votes"] == 9 and len(plan.suppressed) == 9
     assert any("suppress" in s for s in report["steps"])
 
 
-def test_a_common_value_is_taken_back_when_the_few_it_exposes_fit_the_suppression_budget():
-    """English had to become 'other' to hide 60 one-language people; giving 200 people their English back
-    exposes three Argentinians, whose rows are suppressed instead (within max(k, 1%))."""
+def test_rare_languages_never_drag_english_to_other_and_the_few_left_are_suppressed():
+    """60 + 12 people each in a language of their own must share `other`; English, which 208 hold, is
+    not what singles anyone out, so it is never lifted with them (lifting every language a small
+    contributor holds took English to `other`, to be taken back only if the suppression budget allowed:
+    on the 300k demo world it did not). Three Argentinians and five German volcanologists, whom no
+    coarser value hides, are suppressed (within max(k, 1%)). Taking back needless generalisations is
+    still exercised by the property tests (seeds 3, 7, 8, 10)."""
     rows = frame(
         crowd(200, language="en")
         + [(f"rare{i}", "BR", "25-34", "master", "nurse", f"l{i}") for i in range(60)]
@@ -153,13 +209,15 @@ def test_a_common_value_is_taken_back_when_the_few_it_exposes_fit_the_suppressio
     assert "en" in set(out["language"]) and "en" not in plan.recode["language"]
     gone = set(rows["contributor_key"]) - set(out["contributor_key"])
     assert gone == {f"c{i}" for i in (500, 501, 502, 503, 504, 600, 601, 602)}
-    assert plan.steps[-1] == {"undo_needless": plan.steps[-1]["undo_needless"], "suppressed_contributors": 8}
+    assert set(plan.recode["language"]) == {f"l{i}" for i in range(60)} | {f"m{i}" for i in range(12)}
 
 
 def test_fewer_than_k_contributors_in_all_means_an_empty_export():
     rows = frame(crowd(9))
     out = applied(rows, anonymity.anonymise(rows))
     assert out.empty
+    nothing = anonymity.anonymise(frame([]))  # an export as of a date before any vote
+    assert nothing.suppressed.empty and not any(nothing.recode.values())
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -215,7 +273,12 @@ def test_two_licensees_get_the_same_recoding_whatever_their_keys_and_row_order(s
     other = other.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     first, second = anonymity.anonymise(rows), anonymity.anonymise(other)
     assert first.recode == second.recode and first.steps == second.steps
-    gone = lambda plan: sorted(map(tuple, plan.suppressed[QI].fillna("").to_numpy().tolist()))  # noqa: E731
+
+    def gone(plan):
+        return sorted(
+            (*(v or "" for v in r[1:5]), tuple(r[5])) for r in plan.suppressed.itertuples(index=False)
+        )
+
     assert gone(first) == gone(second)
 
 

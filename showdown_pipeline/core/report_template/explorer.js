@@ -72,15 +72,20 @@
     const dim = dimSel.value;
     const values = valuesOf(dim).slice(0, 16);
     if (valSel.value && !values.includes(valSel.value)) values.push(valSel.value);
+    // model -> segment value -> row: nested maps, never a joined string key (ids may hold any character)
     const cells = new Map();
-    (data.rows[dim] || []).forEach(r => cells.set(r.model_id + '\u0000' + r.segment_value, r));
+    (data.rows[dim] || []).forEach(r => {
+      if (!cells.has(r.model_id)) cells.set(r.model_id, new Map());
+      cells.get(r.model_id).set(r.segment_value, r);
+    });
     const head = el('tr');
     head.append(el('th'));
     values.forEach(v => { const th = el('th', null, 'rot'); th.append(el('span', v)); head.append(th); });
     const body = data.models.slice(0, 15).map(m => {
       const tr = el('tr');
       tr.append(el('th', m));
-      values.forEach(v => tr.append(heatCell(m, v, cells.get(m + '\u0000' + v))));
+      const row = cells.get(m) || new Map();
+      values.forEach(v => tr.append(heatCell(m, v, row.get(v))));
       return tr;
     });
     heat.replaceChildren(head, ...body);

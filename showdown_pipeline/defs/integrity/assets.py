@@ -1,6 +1,5 @@
 """Integrity: flag manipulative voters, exclude their votes (kept, with the reason), measure fragility."""
 
-import hashlib
 import json
 
 import dagster as dg
@@ -126,18 +125,11 @@ def write_integrity(session: WarehouseSession, result: IntegrityResult) -> None:
 
 
 def _flag_preview(flags: pa.Table, rows: int = 15) -> str:
-    """The first flags as a table; the event log lives outside the warehouse, so voters appear as a hash prefix."""
+    """The first flags as a table. The event log lives outside the warehouse: no identifier of a voter, not
+    even a hash (an unsalted hash of an id anyone can enumerate is the id); the rows are in user_flags."""
     if not flags.num_rows:
         return "(no voter flagged)"
     return markdown_table(
-        [
-            (
-                hashlib.sha256(str(r["user_id"]).encode()).hexdigest()[:10],
-                r["check_name"],
-                round(r["score"], 2),
-                r["reason"],
-            )
-            for r in flags.slice(0, rows).to_pylist()
-        ],
-        ("voter (sha256 prefix)", "check", "score", "reason"),
+        [(r["check_name"], round(r["score"], 2), r["reason"]) for r in flags.slice(0, rows).to_pylist()],
+        ("check", "score", "reason"),
     )

@@ -51,15 +51,16 @@ def licensed_export_staged(
     try:
         as_of = holdout.check_export_as_of(settings.parse_as_of(config.as_of))
         holdout.license_secret()  # refused before the warehouse is opened
-        with warehouse(duckdb) as conn:
-            location, manifest = licensing.stage_export(conn, paths.home, licensee, as_of, context.run.run_id)
-            stage_hook(location.staging)
-            violations = licensing.verify_export(conn, location.staging, licensee, as_of)
+        with warehouse(duckdb) as conn:  # a refused or failed export is removed from disk
+            location, manifest, violations = licensing.stage_and_verify(
+                conn, paths.home, licensee, as_of, context.run.run_id, hook=stage_hook
+            )
     except (holdout.HoldoutError, ValueError) as exc:
         raise dg.Failure(description=str(exc)) from exc
     if violations:
         context.log.error(
-            f"export for {licensee} as of {as_of} breaks the holdout rules; it will not be published"
+            f"export for {licensee} as of {as_of} breaks the holdout rules; it will not be published "
+            "and its staged copy was removed"
         )
     yield dg.MaterializeResult(
         metadata={
@@ -80,6 +81,7 @@ def licensed_export_staged(
             "failing_count": sum(v["rows"] for v in violations),
             "violations": dg.MetadataValue.json(violations),
             "staging_path": str(location.staging),
+            "staging_removed": bool(violations),
         },
     )
 

@@ -37,5 +37,6 @@ CREATE TABLE IF NOT EXISTS raw_votes (
     error_right VARCHAR,
     ip_hash VARCHAR,
     device_hash VARCHAR,
+    json_types VARCHAR,            -- 'field:TYPE,…' of string fields delivered as another JSON type
     PRIMARY KEY (source_sha256, source_row)
 )

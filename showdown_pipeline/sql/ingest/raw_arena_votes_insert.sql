@@ -49,7 +49,8 @@ SELECT
     NULL AS error_left,
     NULL AS error_right,
     NULL AS ip_hash,
-    NULL AS device_hash
+    NULL AS device_hash,
+    NULL AS json_types
 FROM (
     SELECT
         source_row,

@@ -7,7 +7,8 @@ WITH v AS (
         winner,
         voted_at,
         prompt_hash,
-        epoch(voted_at) - epoch(shown_at) AS ttv,
+        -- a shown_at after the vote is invalid upstream; should one get here, the vote is untimed
+        CASE WHEN shown_at <= voted_at THEN epoch(voted_at) - epoch(shown_at) END AS ttv,
         $min_seconds + (coalesce(tokens_left, 0) + coalesce(tokens_right, 0)) / $max_tokens_per_second AS min_ttv
     FROM votes_clean
     WHERE voted_at < $cutoff OR voted_at IS NULL

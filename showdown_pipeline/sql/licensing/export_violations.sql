@@ -14,10 +14,30 @@ truth AS (
         *
     FROM votes_counted
 ),
+-- the leak guard, recomputed: every ingested record (votes_checked, valid or not) that might be live and
+-- is not known to be older than the holdout cutoff; no upper bound (core/holdout.py)
+guarded AS (
+    SELECT prompt_hash AS spelled, string_split(coalesce(json_types, ''), ',') AS types
+    FROM votes_checked
+    WHERE prompt_hash IS NOT NULL
+        AND (coalesce(distribution, 'live') = 'live' OR json_types LIKE '%distribution:%')
+        AND coalesce(voted_at > $data_cut - to_days($holdout_days), true)
+),
+guarded_keys AS (
+    SELECT regexp_replace(lower(spelled), '[^0-9a-z]+', '', 'g') AS k, types FROM guarded
+),
 live_window_prompts AS (
-    SELECT DISTINCT prompt_hash FROM votes_clean
-    WHERE distribution = 'live' AND prompt_hash IS NOT NULL
-        AND voted_at > $data_cut - to_days($holdout_days) AND voted_at < $data_cut
+    SELECT CASE WHEN starts_with(k, '0x') THEN substr(k, 3) ELSE k END AS prompt_hash FROM guarded_keys
+    UNION
+    SELECT printf(
+        '%016x',
+        coalesce(try_cast(spelled AS UBIGINT)::HUGEINT, try_cast(spelled AS BIGINT)::HUGEINT + 18446744073709551616)
+    )
+    FROM guarded
+    WHERE list_contains(types, 'prompt_hash:UBIGINT') OR list_contains(types, 'prompt_hash:BIGINT')
+),
+live_window_keys AS (
+    SELECT prompt_hash FROM live_window_prompts WHERE prompt_hash IS NOT NULL AND prompt_hash <> ''
 ),
 paired AS (
     SELECT e.vote_key, e AS x, t AS w FROM export AS e JOIN truth AS t USING (vote_key)
@@ -69,7 +89,7 @@ checks AS (
     FROM paired WHERE w.voted_at IS NULL OR w.voted_at >= $data_cut
     UNION ALL
     SELECT 'prompt_in_live_window', vote_key
-    FROM paired WHERE w.prompt_hash IN (SELECT prompt_hash FROM live_window_prompts)
+    FROM paired WHERE w.prompt_hash IN (SELECT prompt_hash FROM live_window_keys)
     UNION ALL
     SELECT 'row_differs_from_warehouse', vote_key
     FROM paired

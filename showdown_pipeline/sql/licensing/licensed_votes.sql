@@ -1,7 +1,7 @@
 -- One row per vote of a licensed export: the candidates with k-anonymity applied (core/anonymity.py).
 -- export_recode (attribute, value, output) is the value-level global recoding: one value always becomes
--- the same output. export_suppressed lists the (contributor, quasi-identifier combination) pairs whose
--- votes leave the export. Rows are ordered by their keyed vote_key: an order of the licensee's own.
+-- the same output. export_suppressed lists the contributors whose votes all leave the export. Rows are
+-- ordered by their keyed vote_key: an order of the licensee's own.
 SELECT
     c.vote_key,
     c.contributor_key,
@@ -34,13 +34,5 @@ LEFT JOIN export_recode AS r_age ON r_age.attribute = 'age_band' AND r_age.value
 LEFT JOIN export_recode AS r_education ON r_education.attribute = 'education' AND r_education.value = c.education
 LEFT JOIN export_recode AS r_profession ON r_profession.attribute = 'profession' AND r_profession.value = c.profession
 LEFT JOIN export_recode AS r_language ON r_language.attribute = 'language' AND r_language.value = c.language
-WHERE NOT EXISTS (
-    SELECT 1 FROM export_suppressed AS s
-    WHERE s.contributor_key = c.contributor_key
-        AND s.country IS NOT DISTINCT FROM c.country
-        AND s.age_band IS NOT DISTINCT FROM c.age_band
-        AND s.education IS NOT DISTINCT FROM c.education
-        AND s.profession IS NOT DISTINCT FROM c.profession
-        AND s.language IS NOT DISTINCT FROM c.language
-)
+WHERE NOT EXISTS (SELECT 1 FROM export_suppressed AS s WHERE s.contributor_key = c.contributor_key)
 ORDER BY c.vote_key

@@ -2,6 +2,8 @@
 -- `reasons` lists every rule the row breaks, in the order of vote_schema.QUARANTINE_REASONS;
 -- `reason` is the first of them (NULL: the row is valid); `reason_detail` names the fields involved.
 -- An unknown winner is invalid and is never read as a tie. Arena rows (DESIGN §2.4) may be undated.
+-- A timestamp is read only when it matches $timestamp_pattern (vote_schema.TIMESTAMP_PATTERN: a date, a
+-- time of day and a real offset); a shown_at after the voted_at is invalid (negative time-to-vote).
 -- Enumerated fields are never interpreted here: vote_field_map (registered by core/normalise.py for
 -- this statement: field, raw, value, problem) holds the one decided value of each distinct raw value.
 -- prompt_hash becomes the canonical prompt key (core/normalise.prompt_key): invisible and whitespace
@@ -25,9 +27,9 @@ WITH parsed AS (
         nullif(trim(r.battle_id), '') AS battle_id,
         nullif(trim(r.user_id), '') AS user_id,
         nullif(trim(r.session_id), '') AS session_id,
-        CASE WHEN regexp_matches(trim(r.voted_at), '([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN try_cast(trim(r.voted_at) AS TIMESTAMPTZ) END AS voted_at,
-        CASE WHEN regexp_matches(trim(r.shown_at), '([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN try_cast(trim(r.shown_at) AS TIMESTAMPTZ) END AS shown_at,
-        CASE WHEN regexp_matches(trim(r.exported_at), '([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN try_cast(trim(r.exported_at) AS TIMESTAMPTZ) END AS exported_at,
+        CASE WHEN regexp_full_match(trim(r.voted_at), $timestamp_pattern) THEN try_cast(upper(trim(r.voted_at)) AS TIMESTAMPTZ) END AS voted_at,
+        CASE WHEN regexp_full_match(trim(r.shown_at), $timestamp_pattern) THEN try_cast(upper(trim(r.shown_at)) AS TIMESTAMPTZ) END AS shown_at,
+        CASE WHEN regexp_full_match(trim(r.exported_at), $timestamp_pattern) THEN try_cast(upper(trim(r.exported_at)) AS TIMESTAMPTZ) END AS exported_at,
         nullif(trim(r.model_left), '') AS model_left,
         nullif(trim(r.model_right), '') AS model_right,
         n_in_flow_side.value AS in_flow_side,
@@ -63,7 +65,16 @@ WITH parsed AS (
                 CASE WHEN n_error_left.field IS NULL OR n_error_left.problem IS NOT NULL THEN 'error_left' END,
                 CASE WHEN n_error_right.field IS NULL OR n_error_right.problem IS NOT NULL THEN 'error_right' END
             ], lambda x: x IS NOT NULL) AS mapped_invalid,
-        n_winner.field IS NULL OR n_winner.problem IS NOT NULL AS winner_invalid
+        n_winner.field IS NULL OR n_winner.problem IS NOT NULL AS winner_invalid,
+        -- string fields delivered as another JSON type (ingest's json_types): invalid, but integer ids
+        r.json_types,
+        list_transform(
+            list_filter(string_split(coalesce(r.json_types, ''), ','), lambda t: t <> '' AND NOT (
+                list_contains($integer_id_fields, split_part(t, ':', 1))
+                AND list_contains($json_integer_types, split_part(t, ':', 2))
+            )),
+            lambda t: split_part(t, ':', 1)
+        ) AS type_invalid
     FROM (
         SELECT *, regexp_replace(coalesce(prompt_hash, ''), $strip_pattern, '', 'g') AS prompt_stripped FROM raw_votes
     ) AS r
@@ -130,7 +141,17 @@ flags AS (
                 CASE WHEN raw.bold_right IS NOT NULL AND trim(raw.bold_right) <> '' AND bold_right IS NULL THEN 'bold_right' END,
                 CASE WHEN raw.latency_ms_left IS NOT NULL AND trim(raw.latency_ms_left) <> '' AND latency_ms_left IS NULL THEN 'latency_ms_left' END,
                 CASE WHEN raw.latency_ms_right IS NOT NULL AND trim(raw.latency_ms_right) <> '' AND latency_ms_right IS NULL THEN 'latency_ms_right' END,
-                CASE WHEN prompt_hash IS NOT NULL AND NOT regexp_full_match(prompt_hash, $prompt_key_pattern) THEN 'prompt_hash' END
+                CASE WHEN prompt_hash IS NOT NULL AND NOT regexp_full_match(prompt_hash, $prompt_key_pattern) THEN 'prompt_hash' END,
+                CASE WHEN shown_at > voted_at THEN 'shown_at' END,  -- shown after the vote: impossible
+                -- identifiers holding a control character (NUL, C0, DEL, C1): never cleaned, invalid
+                CASE WHEN regexp_matches(raw.vote_id, $control_pattern) THEN 'vote_id' END,
+                CASE WHEN regexp_matches(raw.battle_id, $control_pattern) THEN 'battle_id' END,
+                CASE WHEN regexp_matches(raw.user_id, $control_pattern) THEN 'user_id' END,
+                CASE WHEN regexp_matches(raw.session_id, $control_pattern) THEN 'session_id' END,
+                CASE WHEN regexp_matches(raw.model_left, $control_pattern) THEN 'model_left' END,
+                CASE WHEN regexp_matches(raw.model_right, $control_pattern) THEN 'model_right' END,
+                CASE WHEN regexp_matches(raw.ip_hash, $control_pattern) THEN 'ip_hash' END,
+                CASE WHEN regexp_matches(raw.device_hash, $control_pattern) THEN 'device_hash' END
             ] || mapped_invalid, lambda x: x IS NOT NULL) AS invalid_fields,
         (raw.voted_at IS NOT NULL AND trim(raw.voted_at) <> '' AND voted_at IS NULL) AS bad_voted_at,
         rl.model_id IS NOT NULL AS left_registered,
@@ -161,12 +182,17 @@ judged AS (
             CASE WHEN error_left OR error_right THEN 'response_error' END,
             CASE WHEN len(invalid_fields) > 0 THEN 'invalid_field' END
         ], lambda x: x IS NOT NULL) END AS reasons
-    FROM flags
+    FROM (  -- a field named once: its JSON type is one more reason it is invalid
+        SELECT * REPLACE (
+            invalid_fields || list_filter(type_invalid, lambda f: NOT list_contains(invalid_fields, f)) AS invalid_fields
+        )
+        FROM flags
+    )
 )
 SELECT
     * EXCLUDE (
         raw, reasons, has_registry, left_registered, right_registered, outside_active_window, bad_voted_at,
-        mapped_invalid, winner_invalid
+        mapped_invalid, winner_invalid, type_invalid
     ),
     CASE WHEN len(reasons) > 0 THEN raw END AS raw,
     reasons,
