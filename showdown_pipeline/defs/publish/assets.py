@@ -146,7 +146,8 @@ def leaderboard_snapshot(
             "tables_from_runs": producers,
         },
         "breakers": breakers,
-        "parameters": {k: v for k, v in parameters.items() if k not in ("votes", "run")},
+        "parameters": {k: v for k, v in parameters.items() if k not in ("votes", "run", "sampling_plan")},
+        "sampling_plan": parameters.get("sampling_plan"),
         "boards": sorted(set(board["board"])),
         "segments": {dim: board_parameters[dim] for dim in SEGMENT_DIMENSIONS if dim in board_parameters},
         "style": board_parameters.get("style", {}),
@@ -161,8 +162,9 @@ def leaderboard_snapshot(
     }
     with warehouse(duckdb) as conn:
         pairs = query_arrow(conn, "publish/pairwise_matrix", {"cutoff": parameters["cutoff_utc"]}).to_pandas()
-    html = report.render_report(board, {**manifest, "snapshot_id": snapshot_id}, pairs)
-    folder = snapshots.write_snapshot(paths.snapshots, snapshot_id, board, manifest, html)
+        plan = query_arrow(conn, "publish/sampling_plan").to_pandas()
+    html = report.render_report(board, {**manifest, "snapshot_id": snapshot_id}, pairs, plan)
+    folder = snapshots.write_snapshot(paths.snapshots, snapshot_id, board, manifest, html, plan)
     context.log.info(f"published snapshot {folder}")
     return dg.MaterializeResult(
         metadata={

@@ -8,7 +8,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from showdown_pipeline.core import boards
+from showdown_pipeline.core import boards, sampling_plan
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.bradley_terry import ELO_SCALE, RatingError
 from showdown_pipeline.core.sql import query_arrow, query_frame, run_sql
@@ -156,6 +156,9 @@ def overall_ratings(
         models,
         *(voter_cells.column(c).to_numpy() for c in ("voter", "left_code", "right_code", "score", "n")),
     )
+    with warehouse(duckdb) as conn:
+        active = [r[0] for r in run_sql(conn, "ratings/active_models", {"cutoff": cutoff}).fetchall()]
+    plan, plan_summary = sampling_plan.sampling_plan(sampling_plan.plan_boards(board.components), active)
 
     parameters = {
         "run": run_cut.record(),
@@ -192,11 +195,15 @@ def overall_ratings(
         },
         "votes": {"counted_before_cut": before, "waiting_after_cut": after, "undated_counted": undated},
         "voter_clustering": clustering,
+        "rank_uncertainty": "rank_lower/rank_upper: simultaneous 95% (max-t stepdown over pairwise "
+        "differences of the bootstrap replicates); p_top1/p_top5; tier (README 'Tiers and rank intervals')",
+        "sampling_plan": plan_summary,
         "unrated_models": board.unrated,
         "notes": board.notes,
     }
     with warehouse(duckdb) as conn:
         replace_table(conn, BOARD_TABLES["raw"], board.frame)
+        replace_table(conn, "sampling_plan", plan)
         _save_parameters(conn, "overall", parameters)
     for model, why in board.unrated.items():
         context.log.warning(f"{model} is not rated: {why}")
@@ -216,6 +223,7 @@ def overall_ratings(
             "design_effect_median": round(clustering["design_effect_median"], 3),
             "unrated_models": dg.MetadataValue.json(board.unrated),
             "components": len(board.components),
+            "sampling_plan_pairs": len(plan),
             "parameters": dg.MetadataValue.json(parameters),
             "preview": _preview(board.frame),
         }
