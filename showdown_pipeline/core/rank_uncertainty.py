@@ -51,7 +51,9 @@ import pandas as pd
 
 LEVEL = 0.95
 TOP_FIVE = 5
-SE_FLOOR = 1e-6  # logits: the bootstrap's own tolerance; smaller differences are solver noise
+# logits: the bootstrap's own tolerance; smaller differences are solver noise (and the covariance route of
+# _difference_se rounds at ~1e-8 on replicates of a few tenths of a logit, far below it)
+SE_FLOOR = 1e-6
 TIE_GRID = 1e-6  # logits: replicate values this close are a tie for p_top1 / p_top5
 MIN_ROUNDS = 20  # fewer replicates cannot set a 95% max-t quantile
 RANK_COLUMNS: tuple[str, ...] = ("rank_lower", "rank_upper", "p_top1", "p_top5", "tier")
