@@ -1,6 +1,7 @@
 """How often the simultaneous 95% rank intervals of a board hold every true rank at once.
 
-    python bench/bench_rank_coverage.py [--seeds 200] [--models 12] [--votes 3000] [--rounds 200]
+    python bench/bench_rank_coverage.py [--seeds 400] [--first-seed 0] [--worlds spread ladder twins equal]
+                                        [--models 12] [--votes 3000] [--rounds 200]
 
 Per seed: a Bradley-Terry world with ties, `votes` battles uniform over pairs, the published raw board
 (prior, Poisson bootstrap of `rounds` replicates, rank columns). A seed counts as covered when every
@@ -59,14 +60,16 @@ def one_seed(kind: str, seed: int, args) -> tuple[bool, float, float, bool]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, default=200)
+    parser.add_argument("--seeds", type=int, default=400)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--worlds", nargs="+", default=["spread", "ladder", "twins", "equal"])
     parser.add_argument("--models", type=int, default=12)
     parser.add_argument("--votes", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
-    for kind in ("spread", "ladder", "twins", "equal"):
+    for kind in args.worlds:
         started = time.process_time()
-        rows = [one_seed(kind, seed, args) for seed in range(args.seeds)]
+        rows = [one_seed(kind, seed, args) for seed in range(args.first_seed, args.first_seed + args.seeds)]
         covered = sum(r[0] for r in rows)
         lo, hi = wilson(covered, len(rows))
         print(
