@@ -145,19 +145,21 @@ def sampling_plan(
     horizon = settings.horizon_share * sum(float(b.counts.count.sum()) for b in boards)
     share, before, after = _optimise(designs, len(pairs), horizon, settings.iterations)
     floor = settings.floor_share / len(pairs)
+    mostly = np.zeros(len(pairs), dtype=bool)
     if share is None:
         why = _uniform_reason(boards)
         weight = np.full(len(pairs), 1.0 / len(pairs))
         reason = [f"uniform: {why}"] * len(pairs)
     else:
         weight = floor + (1.0 - settings.floor_share) * share
-        reason = _reasons(pairs, designs, boards, share, horizon, floor, weight)
+        mostly = (1.0 - settings.floor_share) * share > floor  # more of its weight is for uncertainty
+        reason = _reasons(pairs, designs, boards, share, horizon, mostly, weight)
     plan = pairs.assign(weight=weight / weight.sum(), reason=reason)
     plan = plan.sort_values(["weight", "model_left", "model_right"], ascending=[False, True, True])
     summary.update(
         pairs=len(plan),
         horizon_votes=horizon,
-        pairs_above_floor=int((weight > floor * (1 + 1e-9)).sum()) if share is not None else 0,
+        pairs_above_floor=int(mostly.sum()),
         objective={"equal_shares": before, "plan": after},
         top_pairs=plan.head(5).to_dict(orient="records"),
     )
@@ -249,14 +251,15 @@ def _uniform_reason(boards: list[PlanBoard]) -> str:
     return "no undecided order is near being decided: every pair gets the same share"
 
 
-def _reasons(pairs, designs, boards, share, horizon, floor, weight) -> list[str]:
-    """A reason per pair: what its share beyond the floor sharpens, or why it has only the floor."""
+def _reasons(pairs, designs, boards, share, horizon, mostly, weight) -> list[str]:
+    """A reason per pair, naming the larger part of its weight: what its share beyond the floor sharpens
+    (`mostly`: that share exceeds the floor's), or why it has (about) the floor only."""
     where = {m: board for board in boards for m in board.counts.models}
     reason = [
         _floor_reason(a, b, where) for a, b in zip(pairs["model_left"], pairs["model_right"], strict=True)
     ]
     for d in designs:
-        above = d.candidates[weight[d.candidates] > floor * (1 + 1e-9)]
+        above = d.candidates[mostly[d.candidates]]
         detailed = above[np.argsort(-weight[above], kind="stable")][:_DETAILED]
         if not len(detailed) or not len(d.targets):
             continue
