@@ -72,8 +72,10 @@ def test_another_run_rewriting_the_tables_mid_run_cannot_publish_its_cut(landing
     def run_b_then_read(conn):
         if not interleaved:
             selection = dg.AssetSelection.assets(
-                "user_flags", "vote_exclusions", "votes_counted", "overall_ratings", "style_ratings"
-            ) | dg.AssetSelection.assets(*[f"{d}_ratings" for d in ("country", "age_band")])
+                "votes_counted", "overall_ratings", "style_ratings"
+            ).required_multi_asset_neighbors() | dg.AssetSelection.assets(
+                *[f"{d}_ratings" for d in ("country", "age_band")]
+            )
             interleaved["b"] = dg.materialize(
                 [*REBUILD_ASSETS, *ASSET_CHECKS],
                 selection=selection,

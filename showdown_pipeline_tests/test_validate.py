@@ -173,7 +173,7 @@ def test_gx_suite_blocks_ratings_when_counted_votes_break_it(messy_run, tmp_path
     ratings = next(a for a in ASSETS if dg.AssetKey("overall_ratings") in a.keys)
     checks_only = dg.materialize(
         [votes_clean_passes_expectations, ratings],
-        selection=dg.AssetSelection.assets("overall_ratings")
+        selection=dg.AssetSelection.assets(*ratings.keys)
         | dg.AssetSelection.checks(votes_clean_passes_expectations),
         resources=build_resources(landing.root, copy),
         tags={"showdown/as_of": "2026-06-01"},
@@ -223,7 +223,7 @@ def spelled_run(tmp_path_factory):
     from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
     from showdown_pipeline.defs.partitions import landing_range_tags
     from showdown_pipeline.defs.resources import build_resources
-    from showdown_pipeline.defs.validate.assets import contributor_profiles, model_registry, validated_votes
+    from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
     from showdown_pipeline_tests.landing_builder import vote, write_jsonl
 
     root = tmp_path_factory.mktemp("spelled")
@@ -277,7 +277,7 @@ def spelled_run(tmp_path_factory):
     write_jsonl(landing / "contributors" / "people.jsonl", [dict(p, verified="True") for p in people])
     home = root / "home"
     result = dg.materialize(
-        [landing_zone_ingest, model_registry, contributor_profiles, validated_votes],
+        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
         resources=build_resources(landing, home),
         instance=dg.DagsterInstance.ephemeral(),
         tags=landing_range_tags(landing),

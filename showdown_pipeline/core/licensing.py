@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from showdown_pipeline.core import anonymity, holdout
 from showdown_pipeline.core.snapshots import sha256_of
-from showdown_pipeline.core.sql import query_arrow, query_frame, run_sql
+from showdown_pipeline.core.warehouse import WarehouseSession
 
 VOTES_FILE = "votes.parquet"
 MANIFEST_FILE = "manifest.json"
@@ -54,30 +52,22 @@ def recode_table(recode: dict[str, dict[str, str]]) -> pa.Table:
     )
 
 
-@contextmanager
-def _registered(conn: duckdb.DuckDBPyConnection, **tables: pa.Table):
-    """Arrow tables visible to SQL by name for the duration of the block."""
-    for name, table in tables.items():
-        conn.register(name, table)
-    try:
-        yield
-    finally:
-        for name in tables:
-            conn.unregister(name)
-
-
-def licensed_votes(conn: duckdb.DuckDBPyConnection, params: dict) -> tuple[pa.Table, dict]:
+def licensed_votes(session: WarehouseSession, params: dict) -> tuple[pa.Table, dict]:
     """The export's rows (keyed, coarsened, k-anonymous, in vote_key order) and the k-anonymity account."""
-    run_sql(conn, "licensing/create_export_rounding")
-    run_sql(conn, "licensing/create_licensed_candidates", params)
-    candidates, candidate_contributors = run_sql(conn, "licensing/candidate_counts").fetchall()[0]
-    plan = anonymity.anonymise(query_frame(conn, "licensing/quasi_identifier_rows"))
+    session.run("licensing/create_export_rounding")
+    session.run("licensing/create_licensed_candidates", params)
+    counts = session.one("licensing/candidate_counts")
+    candidates, candidate_contributors = counts["rows"], counts["contributors"]
+    plan = anonymity.anonymise(session.query("licensing/quasi_identifier_rows").to_pandas())
     suppressed = pa.Table.from_pandas(plan.suppressed, preserve_index=False).cast(
         pa.schema([(c, pa.string()) for c in plan.suppressed.columns])
     )
-    with _registered(conn, export_recode=recode_table(plan.recode), export_suppressed=suppressed):
-        table = query_arrow(conn, "licensing/licensed_votes")
-    conn.execute("DROP TABLE IF EXISTS licensed_candidates")
+    with (
+        session.registered("export_recode", recode_table(plan.recode)),
+        session.registered("export_suppressed", suppressed),
+    ):
+        table = session.query("licensing/licensed_votes")
+    session.run("licensing/drop_licensed_candidates")
     contributors = len(pc.unique(table.column("contributor_key")))
     account = {
         **plan.report(),
@@ -88,7 +78,7 @@ def licensed_votes(conn: duckdb.DuckDBPyConnection, params: dict) -> tuple[pa.Ta
 
 
 def stage_export(
-    conn: duckdb.DuckDBPyConnection,
+    session: WarehouseSession,
     home: Path,
     licensee: str,
     as_of: date,
@@ -105,7 +95,7 @@ def stage_export(
         raise holdout.HoldoutError(
             f"an export for {licensee} as of {as_of} is already published at {location.final}"
         )
-    table, k_account = licensed_votes(conn, params)
+    table, k_account = licensed_votes(session, params)
     location.staging.mkdir(parents=True, exist_ok=False)
     pq.write_table(table, location.staging / VOTES_FILE)
     manifest = {
@@ -139,7 +129,7 @@ def _value_counts(values: list) -> dict:
     return dict(sorted(out.items()))
 
 
-def verify_export(conn: duckdb.DuckDBPyConnection, folder: Path, licensee: str, as_of: date) -> list[dict]:
+def verify_export(session: WarehouseSession, folder: Path, licensee: str, as_of: date) -> list[dict]:
     """Every rule re-checked on the written file with queries independent of the one that wrote it.
     Returns the violations (empty: the export may be published)."""
     path = Path(folder) / VOTES_FILE
@@ -152,9 +142,8 @@ def verify_export(conn: duckdb.DuckDBPyConnection, folder: Path, licensee: str, 
         violations.append({"rule": "file_differs_from_manifest", "rows": 1, "sample": [VOTES_FILE]})
     params = _sql_params(licensee, as_of)
     declared = recode_table(manifest.get("k_anonymity", {}).get("generalised", {}))
-    with _registered(conn, declared_recode=declared):
-        rows = query_arrow(
-            conn,
+    with session.registered("declared_recode", declared):
+        rows = session.rows(
             "licensing/export_violations",
             {
                 "export_path": str(path),
@@ -163,11 +152,11 @@ def verify_export(conn: duckdb.DuckDBPyConnection, folder: Path, licensee: str, 
                 "data_cut": params["data_cut"],
                 "holdout_days": holdout.HOLDOUT_DAYS,
             },
-        ).to_pylist()
+        )
     violations.extend({"rule": r["rule"], "rows": r["rows"], "sample": r["sample"]} for r in rows)
-    small = query_arrow(
-        conn, "licensing/export_small_groups", {"export_path": str(path), "k_anonymity": holdout.K_ANONYMITY}
-    ).to_pylist()
+    small = session.rows(
+        "licensing/export_small_groups", {"export_path": str(path), "k_anonymity": holdout.K_ANONYMITY}
+    )
     if small:
         violations.append(
             {

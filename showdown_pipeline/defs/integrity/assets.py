@@ -1,19 +1,16 @@
 """Integrity: flag manipulative voters, exclude their votes (kept, with the reason), measure fragility."""
 
 import hashlib
-import json
 from dataclasses import asdict
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from showdown_pipeline.core import boards, integrity
+from showdown_pipeline.core import boards, integrity, records
 from showdown_pipeline.core import bradley_terry as bt
-from showdown_pipeline.core.sql import query_frame, run_sql
 from showdown_pipeline.defs.metadata import markdown_table, row_count
-from showdown_pipeline.defs.resources import WAREHOUSE_POOL, RunCutResource, replace_table, warehouse
+from showdown_pipeline.defs.resources import WAREHOUSE_POOL, RunCutResource, WarehouseResource
 
 _DEFAULTS = integrity.IntegrityThresholds()
 
@@ -53,6 +50,25 @@ INTEGRITY_SPECS = [
         deps=["vote_exclusions"],
         description="One row per vote that counts on the boards: votes_clean minus vote_exclusions.",
     ),
+    dg.AssetSpec(
+        "vote_reviews",
+        group_name="integrity",
+        deps=["votes_clean"],
+        description=(
+            "One row per counted vote whose winner had a small expected chance under the preliminary ratings "
+            "(reason 'upset'): kept for human review, never dropped."
+        ),
+    ),
+    dg.AssetSpec(
+        "integrity_summary",
+        group_name="integrity",
+        deps=["user_flags", "vote_exclusions", "votes_counted"],
+        description=(
+            "One row: the integrity run's summary (JSON): its data cut and run, thresholds, voters flagged and "
+            "votes removed per check, board movement with and without the exclusions, fragility of #1. "
+            "Read by overall_ratings (the cut) and the snapshot manifest."
+        ),
+    ),
 ]
 
 
@@ -60,7 +76,7 @@ INTEGRITY_SPECS = [
 def integrity_checks(
     context: dg.AssetExecutionContext,
     config: IntegrityConfig,
-    duckdb: DuckDBResource,
+    warehouse: WarehouseResource,
     run_cut: RunCutResource,
 ):
     """Run every check before rating (on votes before the run's cut); excluded voters' votes leave the counted votes."""
@@ -68,17 +84,16 @@ def integrity_checks(
         alpha=config.alpha, daily_cap=config.daily_cap, favour_z=config.favour_z, ring_z=config.ring_z
     )
     as_of, cutoff = run_cut.cut.as_of, run_cut.cut.cutoff
-    with warehouse(duckdb) as conn:
-        stats = query_frame(
-            conn,
+    with warehouse.session() as session:
+        stats = session.query(
             "integrity/user_vote_stats",
             {
                 "cutoff": cutoff,
                 "min_seconds": t.min_seconds,
                 "max_tokens_per_second": t.max_tokens_per_second,
             },
-        )
-        cells = query_frame(conn, "integrity/clean_pair_counts", {"cutoff": cutoff})
+        ).to_pandas()
+        cells = session.query("integrity/clean_pair_counts", {"cutoff": cutoff}).to_pandas()
         flags = [
             integrity.too_fast(stats, t),
             integrity.inhuman_regularity(stats, t),
@@ -93,18 +108,19 @@ def integrity_checks(
             groups = bt.components(counts)
             main = counts.subset(groups[0]) if len(groups) > 1 else counts
             preliminary = bt.fit_bradley_terry(main, main.models[0])
-            conn.register(
-                "integrity_theta",
-                pd.DataFrame({"model_id": list(preliminary.models), "theta": preliminary.theta}),
-            )
-            scores = query_frame(conn, "integrity/user_model_scores", {"cutoff": cutoff, "min_seen": 3})
-            sweeps = query_frame(
-                conn, "integrity/user_model_sweeps", {"cutoff": cutoff, "min_seen": t.sweep_min_seen}
-            )
-            upsets = query_frame(conn, "integrity/upsets", {"cutoff": cutoff, "max_p": t.upset_max_p})
-            conn.unregister("integrity_theta")
-            surprise = query_frame(conn, "integrity/vote_outcome_surprise", {"cutoff": cutoff})
-            shared = query_frame(conn, "integrity/shared_identities", {"max_group": t.ring_max_group})
+            theta = pd.DataFrame({"model_id": list(preliminary.models), "theta": preliminary.theta})
+            with session.registered("integrity_theta", theta):
+                scores = session.query(
+                    "integrity/user_model_scores", {"cutoff": cutoff, "min_seen": 3}
+                ).to_pandas()
+                sweeps = session.query(
+                    "integrity/user_model_sweeps", {"cutoff": cutoff, "min_seen": t.sweep_min_seen}
+                ).to_pandas()
+                upsets = session.query(
+                    "integrity/upsets", {"cutoff": cutoff, "max_p": t.upset_max_p}
+                ).to_pandas()
+            surprise = session.query("integrity/vote_outcome_surprise", {"cutoff": cutoff}).to_pandas()
+            shared = session.query("integrity/shared_identities", {"max_group": t.ring_max_group}).to_pandas()
             individually = [integrity.favouritism(scores, t), integrity.rings(shared, scores, t)]
             caught = set().union(*(set(f["user_id"]) for f in individually))
             flags += [
@@ -119,17 +135,17 @@ def integrity_checks(
             else integrity._frame([])
         )
         user_flags = user_flags.astype({"score": float, "p_value": float, "excluded": bool})
-        replace_table(conn, "user_flags", user_flags)
-        flood = query_frame(conn, "integrity/flood_prompt_exclusions", {"cutoff": cutoff})
-        by_user = query_frame(conn, "integrity/excluded_user_votes", {"cutoff": cutoff})
+        session.replace_table("user_flags", user_flags)
+        flood = session.query("integrity/flood_prompt_exclusions", {"cutoff": cutoff}).to_pandas()
+        by_user = session.query("integrity/excluded_user_votes", {"cutoff": cutoff}).to_pandas()
         exclusions = pd.concat(
             [by_user, flood[~flood["row_key"].isin(by_user["row_key"])]], ignore_index=True
         )
-        replace_table(conn, "vote_exclusions", exclusions)
-        run_sql(conn, "integrity/votes_counted")
-        replace_table(conn, "vote_reviews", upsets.assign(reason="upset"))
-        counted_cells = query_frame(conn, "integrity/counted_pair_counts", {"cutoff": cutoff})
-        counted = conn.execute("SELECT count(*) FROM votes_counted").fetchall()[0][0]
+        session.replace_table("vote_exclusions", exclusions)
+        session.run("integrity/votes_counted")
+        session.replace_table("vote_reviews", upsets.assign(reason="upset"))
+        counted_cells = session.query("integrity/counted_pair_counts", {"cutoff": cutoff}).to_pandas()
+        counted = session.one("integrity/counted_votes")["votes"]
 
     movement, fragile = [], None
     if preliminary is not None and not counted_cells.empty:
@@ -182,9 +198,8 @@ def integrity_checks(
         "fragility": fragile,
         "upsets_for_review": int(len(upsets)),
     }
-    with warehouse(duckdb) as conn:
-        run_sql(conn, "integrity/create_integrity_summary")
-        conn.execute("INSERT INTO integrity_summary VALUES ($s)", {"s": json.dumps(summary, default=str)})
+    with warehouse.session() as session:
+        records.save_integrity_summary(session, summary)
     context.log.info(
         f"integrity: {summary['users_excluded']} voters excluded, {summary['votes_removed']} votes removed"
     )
@@ -225,3 +240,11 @@ def integrity_checks(
             "board_movement": dg.MetadataValue.json(movement),
         },
     )
+    yield dg.MaterializeResult(asset_key="vote_reviews", metadata=row_count(len(upsets)))
+    yield dg.MaterializeResult(
+        asset_key="integrity_summary",
+        metadata={**row_count(1), "as_of": summary["as_of"], "run_id": str(summary["run"]["run_id"])},
+    )
+
+
+defs = dg.Definitions(assets=[integrity_checks])
