@@ -7,16 +7,19 @@ import pytest
 
 from showdown_pipeline.core.breakers import BREAKER_NAMES
 from showdown_pipeline.core.vote_schema import QUARANTINE_REASONS
-from showdown_pipeline_tests.conftest import check_evaluations, materialization_metadata, materialize_pipeline
-from showdown_pipeline_tests.landing_builder import build_messy_landing
+from showdown_pipeline_tests.conftest import (
+    check_evaluations,
+    copy_home,
+    materialization_metadata,
+    materialize_pipeline,
+)
 
 
 @pytest.fixture(scope="module")
-def messy_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("messy")
-    landing = build_messy_landing(root / "landing")
-    result = materialize_pipeline(landing.root, root / "home")
-    return landing, root / "home", result
+def messy_run(published_template, tmp_path_factory):
+    """The session's end-to-end run of the messy landing zone (this module reads its own copy)."""
+    home = copy_home(published_template.home, tmp_path_factory.mktemp("messy") / "home")
+    return published_template.landing, home, published_template.result
 
 
 def query(home, sql, params=None):
@@ -136,13 +139,16 @@ def test_latest_verified_contributor_record_wins(messy_run):
     assert query(home, "SELECT age_band FROM contributor_profiles WHERE user_id = 'u-2'") == [("25-34",)]
 
 
-def test_second_run_over_the_same_landing_changes_no_count(messy_run, tmp_path):
-    landing, home, first = messy_run
+def test_second_run_over_the_same_landing_changes_no_count(validated_template, tmp_path):
+    """Ingest and validate again (those stages alone) over the same landing zone: no file is read twice
+    and no count moves."""
+    landing = validated_template.landing
+    home = copy_home(validated_template.home, tmp_path / "home")
     before = query(
         home,
         "SELECT count(*) FROM raw_votes UNION ALL SELECT count(*) FROM votes_clean UNION ALL SELECT count(*) FROM vote_quarantine",
     )
-    second = materialize_pipeline(landing.root, home)
+    second = materialize_pipeline(landing.root, home, stages=("ingest", "validate"))
     assert second.success
     after = query(
         home,
