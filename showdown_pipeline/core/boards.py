@@ -510,26 +510,12 @@ class StyleRows:
         )
 
 
-def build_style_board(
-    rows: pd.DataFrame | StyleRows,
-    stats: pd.DataFrame,
-    anchor: str,
-    anchor_rating: float,
-    thresholds: Thresholds = Thresholds(),
-    ridge: float = 1.0,
-    prior_precision: float = bt.RATING_PRIOR_PRECISION,
-) -> Board:
-    """`rows`: a StyleRows, or a frame of model_left, model_right, winner, one column per
-    STYLE_FEATURES (normalised differences (L−R)/(L+R)) and n (identical rows aggregated in SQL).
-    Millions of rows are fine: the fit is vectorised numpy over integer model codes. The ratings
-    carry the raw board's prior (`prior_precision`); models outside the anchor's component are
-    listed in `unrated` with the reason."""
-    if isinstance(rows, pd.DataFrame):
-        rows = StyleRows.from_frame(rows)
-    if len(rows.score) and not np.isin(rows.score, (0.0, 0.5, 1.0)).all():
-        raise bt.RatingError("style rows carry scores other than 0, 1/2 and 1")
+def _style_fit_rows(rows: StyleRows, anchor: str):
+    """The rows the style fit sees: the anchor's component only (one set of coefficients on one scale).
+    Returns (rows, integer recoding of the model codes, fitted models, the component's counts, its
+    component, the models left unrated with why)."""
     parts, unrated = split_components(rows.pair_counts(), anchor)
-    for part in parts[1:]:  # one set of style coefficients, fitted where the anchor sets the scale
+    for part in parts[1:]:
         for m in part.models:
             unrated[m] = (
                 f"not connected to the anchor {anchor}: the style board rates the anchor's component "
@@ -542,22 +528,10 @@ def build_style_board(
         rows = rows.take(in_fit[rows.left] & in_fit[rows.right])
     recode = np.cumsum(in_fit) - 1
     models = tuple(m for m, kept in zip(rows.models, in_fit, strict=True) if kept)
-    # warm start: the raw board's fit under the same prior
-    start = bt.fit_bradley_terry(counts, anchor, prior_precision=prior_precision)
-    start_theta = np.array([start.theta[start.models.index(m)] for m in models])
-    fit = bt.fit_style_bradley_terry(
-        models,
-        recode[rows.left],
-        recode[rows.right],
-        rows.score,
-        rows.features,
-        rows.weight,
-        anchor,
-        ridge=ridge,
-        theta0=start_theta,
-        features_by_row=False,
-        prior_precision=prior_precision,
-    )
+    return rows, recode, models, counts, parts[:1], unrated
+
+
+def _style_frame(models: tuple[str, ...], fit, anchor: str, anchor_rating: float) -> pd.DataFrame:
     se = fit.centred_se()
     rating = anchor_rating + bt.ELO_SCALE * fit.theta
     frame = pd.DataFrame(
@@ -578,9 +552,12 @@ def build_style_board(
         }
     )
     frame["sandwich_lower"], frame["sandwich_upper"] = frame["ci_lower"], frame["ci_upper"]
-    provisional_reasons(frame, stats, thresholds, separated_models(counts))
+    return frame
+
+
+def _style_coefficients(fit) -> list[dict]:
     beta_se = fit.beta_se()
-    coefficients = [
+    return [
         {
             "feature": name,
             "definition": f"({name}_left - {name}_right) / ({name}_left + {name}_right), divided by its standard deviation",
@@ -592,14 +569,53 @@ def build_style_board(
         }
         for name, b, s, sd in zip(STYLE_FEATURES, fit.beta, beta_se, fit.feature_scale, strict=True)
     ]
+
+
+def build_style_board(
+    rows: pd.DataFrame | StyleRows,
+    stats: pd.DataFrame,
+    anchor: str,
+    anchor_rating: float,
+    thresholds: Thresholds = Thresholds(),
+    ridge: float = 1.0,
+    prior_precision: float = bt.RATING_PRIOR_PRECISION,
+) -> Board:
+    """`rows`: a StyleRows, or a frame of model_left, model_right, winner, one column per
+    STYLE_FEATURES (normalised differences (L−R)/(L+R)) and n (identical rows aggregated in SQL).
+    Millions of rows are fine: the fit is vectorised numpy over integer model codes. The ratings
+    carry the raw board's prior (`prior_precision`); models outside the anchor's component are
+    listed in `unrated` with the reason."""
+    if isinstance(rows, pd.DataFrame):
+        rows = StyleRows.from_frame(rows)
+    if len(rows.score) and not np.isin(rows.score, (0.0, 0.5, 1.0)).all():
+        raise bt.RatingError("style rows carry scores other than 0, 1/2 and 1")
+    rows, recode, models, counts, components, unrated = _style_fit_rows(rows, anchor)
+    # warm start: the raw board's fit under the same prior
+    start = bt.fit_bradley_terry(counts, anchor, prior_precision=prior_precision)
+    start_theta = np.array([start.theta[start.models.index(m)] for m in models])
+    fit = bt.fit_style_bradley_terry(
+        models,
+        recode[rows.left],
+        recode[rows.right],
+        rows.score,
+        rows.features,
+        rows.weight,
+        anchor,
+        ridge=ridge,
+        theta0=start_theta,
+        features_by_row=False,
+        prior_precision=prior_precision,
+    )
+    frame = _style_frame(models, fit, anchor, anchor_rating)
+    provisional_reasons(frame, stats, thresholds, separated_models(counts))
     return Board(
         frame=_finish(frame),
         anchor=anchor,
         anchor_rating=anchor_rating,
         unrated=unrated,
-        components=parts[:1],
+        components=components,
         extra={
-            "coefficients": coefficients,
+            "coefficients": _style_coefficients(fit),
             "ridge": ridge,
             "prior_precision": prior_precision,
             "converged": fit.converged,
@@ -654,6 +670,112 @@ def choose_shrinkage(
     return best, {f"{sd:g}": round(v, 3) for sd, v in scores.items()}
 
 
+@dataclass(frozen=True)
+class _SegmentPlan:
+    """What every value of one dimension shares: the overall board as the prior, and the settings."""
+
+    overall: Board
+    segment_dim: str
+    prior_sd: float
+    thresholds: Thresholds
+    bootstrap_rounds: int
+    seed: int
+
+    @property
+    def penalty(self) -> float:
+        return 1.0 / self.prior_sd**2
+
+
+def _segment_reasons_and_unshrunk(counts: bt.PairCounts, prior: np.ndarray):
+    """(the unshrunk estimate or NaN, provisional reasons of this segment, the models of its main part)."""
+    extra_reason: dict[str, str] = {}
+    groups = bt.components(counts)
+    for g in groups[1:]:
+        for m in g:
+            extra_reason[m] = "not connected to the rest of this segment's comparisons"
+    if bt.mle_exists(counts) and len(groups) == 1:
+        unshrunk = bt.fit_shrunk(counts, prior, UNSHRUNK_PENALTY).theta
+    else:
+        unshrunk = np.full(counts.n_models, np.nan)
+        for m in counts.models:
+            extra_reason.setdefault(
+                m,
+                "the segment alone cannot rate it (a model that never wins or loses here); shown shrunk",
+            )
+    return unshrunk, extra_reason, set(groups[0])
+
+
+def _segment_intervals(plan: _SegmentPlan, counts: bt.PairCounts, shrunk, prior: np.ndarray, se, k: int):
+    """(lower, upper, difference lower, difference upper, method) in logits."""
+    if plan.bootstrap_rounds > 0:
+        thetas = bt.bootstrap_thetas(
+            counts,
+            shrunk.theta,
+            plan.bootstrap_rounds,
+            plan.seed + k,
+            free=np.ones(counts.n_models, dtype=bool),
+            prior=prior,
+            penalty=plan.penalty,
+        )
+        lo, hi = np.quantile(thetas, [0.025, 0.975], axis=0)
+        dlo, dhi = np.quantile(thetas - prior, [0.025, 0.975], axis=0)
+        method = (
+            f"bootstrap percentile ({plan.bootstrap_rounds} rounds, seed {plan.seed + k}), shrunk "
+            f"(prior sd {plan.prior_sd:g})"
+        )
+        return lo, hi, dlo, dhi, method
+    lo, hi = shrunk.theta - bt.Z_95 * se, shrunk.theta + bt.Z_95 * se
+    dlo, dhi = shrunk.theta - prior - bt.Z_95 * se, shrunk.theta - prior + bt.Z_95 * se
+    return lo, hi, dlo, dhi, f"sandwich, shrunk (prior sd {plan.prior_sd:g})"
+
+
+def _segment_value_board(plan: _SegmentPlan, value, counts: bt.PairCounts, seg_stats, k: int, prior_of):
+    """One segment value's board, shrunk towards the overall board."""
+    overall_rows = plan.overall.frame.set_index("model_id")
+    # A model keeps its overall component: the prior (its overall θ) is on that component's scale, and
+    # a segment's votes, a subset of the overall votes, never link two components.
+    component_of = overall_rows.get("component", pd.Series(1, index=overall_rows.index))
+    component_anchor_of = overall_rows.get(
+        "component_anchor", pd.Series(plan.overall.anchor, index=overall_rows.index)
+    )
+    prior = np.array([prior_of[m] for m in counts.models])
+    shrunk = bt.fit_shrunk(counts, prior, plan.penalty)
+    unshrunk, extra_reason, main = _segment_reasons_and_unshrunk(counts, prior)
+    se = np.sqrt(np.clip(np.diag(shrunk.cov), 0.0, None))
+    sandwich_lo, sandwich_hi = shrunk.theta - bt.Z_95 * se, shrunk.theta + bt.Z_95 * se
+    lo, hi, dlo, dhi, method = _segment_intervals(plan, counts, shrunk, prior, se, k)
+    base, scale = plan.overall.anchor_rating, bt.ELO_SCALE
+    frame = pd.DataFrame(
+        {
+            "board": "raw",
+            "segment_dim": plan.segment_dim,
+            "segment_value": str(value),
+            "model_id": list(counts.models),
+            "rating": base + scale * shrunk.theta,
+            "ci_lower": base + scale * lo,
+            "ci_upper": base + scale * hi,
+            "ci_method": method,
+            "sandwich_lower": base + scale * sandwich_lo,
+            "sandwich_upper": base + scale * sandwich_hi,
+            "rating_unshrunk": base + scale * unshrunk,
+            "diff_vs_overall": scale * (shrunk.theta - prior),
+            "diff_lower": scale * dlo,
+            "diff_upper": scale * dhi,
+            "theta": shrunk.theta,
+            "se": se,
+            "component": component_of.reindex(list(counts.models)).to_numpy(),
+            "component_anchor": component_anchor_of.reindex(list(counts.models)).to_numpy(),
+        }
+    )
+    # Significant: the difference's 95% interval clears 0 by more than rounding (a bootstrap of a
+    # shrunk fit puts replicates exactly on the prior when a model has no votes in them), and
+    # only for rows that are not provisional: a thin row is shown, never called a finding.
+    frame["differs_from_overall"] = (frame["diff_lower"] > 0.05) | (frame["diff_upper"] < -0.05)
+    provisional_reasons(frame, seg_stats, plan.thresholds, extra_reason)
+    frame.loc[~frame["model_id"].isin(main) | frame["provisional"], "differs_from_overall"] = False
+    return _finish(frame)
+
+
 def build_segment_boards(
     cells: pd.DataFrame,
     stats: pd.DataFrame,
@@ -671,86 +793,14 @@ def build_segment_boards(
     votes, users, top_user_share. Each row keeps the unshrunk estimate (NaN where the segment alone
     cannot rate the model) and the difference from the overall rating with its 95% interval."""
     prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
-    # A model keeps its overall component: the prior (its overall θ) is on that component's scale, and
-    # a segment's votes, a subset of the overall votes, never link two components.
-    overall_rows = overall.frame.set_index("model_id")
-    component_of = overall_rows.get("component", pd.Series(1, index=overall_rows.index))
-    component_anchor_of = overall_rows.get(
-        "component_anchor", pd.Series(overall.anchor, index=overall_rows.index)
-    )
-    penalty = 1.0 / prior_sd**2
+    plan = _SegmentPlan(overall, segment_dim, prior_sd, thresholds, bootstrap_rounds, seed)
     frames = []
     for k, (value, group) in enumerate(cells.groupby("segment_value", sort=True)):
         counts = _segment_counts(group, set(prior_of))
         if counts is None:
             continue
-        prior = np.array([prior_of[m] for m in counts.models])
-        shrunk = bt.fit_shrunk(counts, prior, penalty)
-        extra_reason: dict[str, str] = {}
-        groups = bt.components(counts)
-        main = set(groups[0])
-        for g in groups[1:]:
-            for m in g:
-                extra_reason[m] = "not connected to the rest of this segment's comparisons"
-        if bt.mle_exists(counts) and len(groups) == 1:
-            unshrunk = bt.fit_shrunk(counts, prior, UNSHRUNK_PENALTY).theta
-        else:
-            unshrunk = np.full(counts.n_models, np.nan)
-            for m in counts.models:
-                extra_reason.setdefault(
-                    m,
-                    "the segment alone cannot rate it (a model that never wins or loses here); shown shrunk",
-                )
-        se = np.sqrt(np.clip(np.diag(shrunk.cov), 0.0, None))
-        sandwich_lo, sandwich_hi = shrunk.theta - bt.Z_95 * se, shrunk.theta + bt.Z_95 * se
-        if bootstrap_rounds > 0:
-            thetas = bt.bootstrap_thetas(
-                counts,
-                shrunk.theta,
-                bootstrap_rounds,
-                seed + k,
-                free=np.ones(counts.n_models, dtype=bool),
-                prior=prior,
-                penalty=penalty,
-            )
-            lo, hi = np.quantile(thetas, [0.025, 0.975], axis=0)
-            dlo, dhi = np.quantile(thetas - prior, [0.025, 0.975], axis=0)
-            method = f"bootstrap percentile ({bootstrap_rounds} rounds, seed {seed + k}), shrunk (prior sd {prior_sd:g})"
-        else:
-            lo, hi = sandwich_lo, sandwich_hi
-            dlo, dhi = shrunk.theta - prior - bt.Z_95 * se, shrunk.theta - prior + bt.Z_95 * se
-            method = f"sandwich, shrunk (prior sd {prior_sd:g})"
-        base, scale = overall.anchor_rating, bt.ELO_SCALE
-        frame = pd.DataFrame(
-            {
-                "board": "raw",
-                "segment_dim": segment_dim,
-                "segment_value": str(value),
-                "model_id": list(counts.models),
-                "rating": base + scale * shrunk.theta,
-                "ci_lower": base + scale * lo,
-                "ci_upper": base + scale * hi,
-                "ci_method": method,
-                "sandwich_lower": base + scale * sandwich_lo,
-                "sandwich_upper": base + scale * sandwich_hi,
-                "rating_unshrunk": base + scale * unshrunk,
-                "diff_vs_overall": scale * (shrunk.theta - prior),
-                "diff_lower": scale * dlo,
-                "diff_upper": scale * dhi,
-                "theta": shrunk.theta,
-                "se": se,
-                "component": component_of.reindex(list(counts.models)).to_numpy(),
-                "component_anchor": component_anchor_of.reindex(list(counts.models)).to_numpy(),
-            }
-        )
-        # Significant: the difference's 95% interval clears 0 by more than rounding (a bootstrap of a
-        # shrunk fit puts replicates exactly on the prior when a model has no votes in them), and
-        # only for rows that are not provisional: a thin row is shown, never called a finding.
-        frame["differs_from_overall"] = (frame["diff_lower"] > 0.05) | (frame["diff_upper"] < -0.05)
         seg_stats = stats[stats["segment_value"] == value]
-        provisional_reasons(frame, seg_stats, thresholds, extra_reason)
-        frame.loc[~frame["model_id"].isin(main) | frame["provisional"], "differs_from_overall"] = False
-        frames.append(_finish(frame))
+        frames.append(_segment_value_board(plan, value, counts, seg_stats, k, prior_of))
     if not frames:
         return pd.DataFrame(columns=[*LEADERBOARD_COLUMNS, "theta", "se"])
     return pd.concat(frames, ignore_index=True)
