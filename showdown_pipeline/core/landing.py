@@ -262,7 +262,7 @@ def ingest_file(
         return _record_unread(session, lf, run_id, str(exc))
     seen = _ledger_row(session, sha256)
     if seen is not None and not _retry(seen):
-        return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen[1], seen[2])
+        return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen["rows_in"], seen["error"])
     if not lf.supported:
         error = f"unsupported file type for {lf.kind}/: {lf.path.name}"
         return _record(session, lf, run_id, sha256, "rejected", 0, 0, error)
@@ -271,7 +271,7 @@ def ingest_file(
         staged = staging.stage_file(lf.target, root, lf.format, place.staging_dir, place.limits)
     except FileRejected as exc:  # the bytes were not all read: keyed by the first look's hash
         if seen is not None:  # still over a limit: the earlier rejection stands
-            return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen[1], seen[2])
+            return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen["rows_in"], seen["error"])
         return _record(session, lf, run_id, sha256, "rejected", 0, 0, str(exc))
     try:
         return _commit_staged(session, lf, run_id, staged, place.limits, note)
@@ -279,16 +279,15 @@ def ingest_file(
         staged.path.unlink(missing_ok=True)
 
 
-def _ledger_row(session: WarehouseSession, sha256: str) -> tuple | None:
-    """(status, rows_in, error) of the ledger row of `sha256`, if the ledger has one."""
+def _ledger_row(session: WarehouseSession, sha256: str) -> dict | None:
+    """status, rows_in, error of the ledger row of `sha256`, if the ledger has one."""
     rows = session.rows("ingest/landing_file_status", {"sha256": sha256})
-    return (rows[0]["status"], rows[0]["rows_in"], rows[0]["error"]) if rows else None
+    return rows[0] if rows else None
 
 
-def _retry(seen: tuple) -> bool:
+def _retry(seen: dict) -> bool:
     """A file rejected for a limit is tried again: the limit may have been raised since."""
-    status, _, error = seen
-    return status == "rejected" and (error or "").startswith(staging.LIMIT_PREFIX)
+    return seen["status"] == "rejected" and (seen["error"] or "").startswith(staging.LIMIT_PREFIX)
 
 
 def _commit_staged(
@@ -297,7 +296,7 @@ def _commit_staged(
     """One transaction: the staged rows into the raw table and the file's ledger row, or neither."""
     seen = _ledger_row(session, staged.sha256)  # the bytes read may differ from the first look's
     if seen is not None and not _retry(seen):
-        return IngestOutcome(lf.rel_path, staged.sha256, lf.kind, "unchanged", seen[1], seen[2])
+        return IngestOutcome(lf.rel_path, staged.sha256, lf.kind, "unchanged", seen["rows_in"], seen["error"])
     note("loading", lf.rel_path)
     try:
         with session.transaction():
@@ -307,7 +306,9 @@ def _commit_staged(
             note("committing", lf.rel_path)
     except (WarehouseError, FileRejected) as exc:
         if seen is not None:
-            return IngestOutcome(lf.rel_path, staged.sha256, lf.kind, "unchanged", seen[1], seen[2])
+            return IngestOutcome(
+                lf.rel_path, staged.sha256, lf.kind, "unchanged", seen["rows_in"], seen["error"]
+            )
         error = str(exc) if isinstance(exc, FileRejected) else f"{exc.kind}: {_first_line(exc.detail)}"
         outcome = _record(session, lf, run_id, staged.sha256, "rejected", 0, 0, error)
     note("done", lf.rel_path)
@@ -318,7 +319,7 @@ def _record_unread(session: WarehouseSession, lf: LandingFile, run_id: str, reas
     key = unread_key(lf, reason)
     seen = _ledger_row(session, key)
     if seen is not None:
-        return IngestOutcome(lf.rel_path, key, lf.kind, "unchanged", seen[1], seen[2])
+        return IngestOutcome(lf.rel_path, key, lf.kind, "unchanged", seen["rows_in"], seen["error"])
     return _record(session, lf, run_id, key, "rejected", 0, 0, reason)
 
 
