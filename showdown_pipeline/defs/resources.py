@@ -37,10 +37,13 @@ class WarehouseResource(dg.ConfigurableResource):
         "own (80% of RAM).",
     )
     _config: dict[str, str] | None = PrivateAttr(default=None)
+    _home: Path | None = PrivateAttr(default=None)  # fixed when the run starts
     _locked: Path | None = PrivateAttr(default=None)
 
     @property
     def home(self) -> Path:
+        if self._home is not None:
+            return self._home
         return Path(self.home_dir).resolve() if self.home_dir else settings.home_dir_from_env()
 
     def connection_config(self) -> dict[str, str]:
@@ -50,7 +53,7 @@ class WarehouseResource(dg.ConfigurableResource):
         return self._config
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        home = self.home
+        home = self._home = self.home
         try:
             self.connection_config()
             home.mkdir(parents=True, exist_ok=True)
