@@ -4,14 +4,19 @@ validated once, copied per test): what the stage writes, the tables it declares,
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import dagster as dg
+import duckdb
+import pandas as pd
 import pytest
 
 from showdown_pipeline import cli
 from showdown_pipeline.core import records
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
+from showdown_pipeline.core.integrity.run import IntegrityOptions, read_inputs, run_integrity
 from showdown_pipeline.core.records import PARAMETER_TABLES
+from showdown_pipeline.core.run_cut import RunCut
 from showdown_pipeline.core.warehouse import duckdb_session
 from showdown_pipeline_tests.conftest import copy_home, materialization_metadata, materialize_pipeline
 
@@ -133,3 +138,46 @@ def _resources(landing, home):
     from showdown_pipeline.defs.resources import build_resources
 
     return build_resources(landing, home)
+
+
+def test_integrity_at_a_cut_ignores_votes_landed_after_it(validated_template, tmp_path):
+    """A board of a cut is reproducible after later days land: votes after the cut neither link voters
+    (a network hash shared only after the cut) nor count in the summary's votes_counted. The later votes are
+    copies of real rows of votes_clean moved past the cut, cast by three voters sharing one ip hash.
+    Fails on the code that read shared identities and counted votes over the whole table."""
+    home = copy_home(validated_template.home, tmp_path / "home")
+    warehouse = home / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        (median_day,) = conn.execute("SELECT CAST(median(voted_at) AS DATE) FROM votes_clean").fetchall()[0]
+    cut = RunCut(as_of=median_day)
+    options = IntegrityOptions(fragility=False)
+
+    def integrity():
+        with duckdb_session(warehouse) as session:
+            result = run_integrity(session, cut, options, {"run": "test"})
+            inputs, _ = read_inputs(session, cut.cutoff, options.thresholds, None, options.anomaly_seed)
+        return result, inputs.shared.sort_values("identity").reset_index(drop=True)
+
+    first, first_shared = integrity()
+    shared_hash = "f" * 64
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute(
+            """
+            INSERT INTO votes_clean
+            SELECT * REPLACE (
+                'after-cut-' || row_number() OVER (ORDER BY row_key) AS row_key,
+                (SELECT list(DISTINCT user_id ORDER BY user_id)[1:3] FROM votes_clean)[
+                    1 + (row_number() OVER (ORDER BY row_key)) % 3] AS user_id,
+                $after AS voted_at,
+                $shared_hash AS ip_hash
+            )
+            FROM votes_clean ORDER BY row_key LIMIT 30
+            """,
+            {"after": cut.cutoff + timedelta(days=1), "shared_hash": shared_hash},
+        )
+    second, second_shared = integrity()
+    assert not second_shared["identity"].str.contains(shared_hash).any()
+    pd.testing.assert_frame_equal(second_shared, first_shared)
+    assert second.summary["votes_counted"] == first.summary["votes_counted"]
+    assert second.flags.equals(first.flags)
+    assert second.exclusions.equals(first.exclusions)

@@ -84,7 +84,7 @@ def run_integrity(
     exclusions = vote_exclusions(session, cutoff, flag_table)
     with session.registered("integrity_exclusions", _arrow(exclusions, EXCLUSION_SCHEMA)):
         counted_cells = _frame(session, "integrity/counted_pair_counts", {"cutoff": cutoff})
-        counted = session.one("integrity/counted_votes")["votes"]
+        counted = session.one("integrity/counted_votes", {"cutoff": cutoff})["votes"]
     movement, fragile = board_movement(preliminary, counted_cells, options.fragility)
     summary = {
         "as_of": cut.as_of.isoformat(),
@@ -138,7 +138,7 @@ def read_inputs(
         {**cut, "min_seconds": t.min_seconds, "max_tokens_per_second": t.max_tokens_per_second},
     )
     surprise = _frame(session, "integrity/vote_outcome_surprise", cut)
-    shared = _frame(session, "integrity/shared_identities", {"max_group": t.ring_max_group})
+    shared = _frame(session, "integrity/shared_identities", {**cut, "max_group": t.ring_max_group})
     scores = sweeps = None
     upsets = pd.DataFrame(columns=["row_key", "user_id", "winner_expected"])
     if preliminary is not None:
