@@ -58,13 +58,16 @@ ui: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+# SQL: every statement parses in DuckDB's dialect and keeps the rules in pyproject.toml [tool.sqlfluff].
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint showdown_pipeline/sql --disable-progress-bar --nocolor
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	$(BIN)/sqlfluff fix showdown_pipeline/sql --disable-progress-bar
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

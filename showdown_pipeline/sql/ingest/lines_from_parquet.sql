@@ -4,5 +4,5 @@ CREATE OR REPLACE TEMP TABLE landing_lines AS
 SELECT
     file_row_number + 1 AS source_row,
     to_json(p)::VARCHAR AS line,
-    false AS is_blank
-FROM read_parquet($path, file_row_number = true) AS p
+    FALSE AS is_blank
+FROM read_parquet($path, file_row_number = TRUE) AS p

@@ -68,7 +68,7 @@ FROM (
         SELECT
             source_row,
             line,
-            coalesce(json_valid(line), false) AND coalesce(try(json_type(line)) = 'OBJECT', false) AS is_object
+            coalesce(json_valid(line), FALSE) AND coalesce(try(json_type(line)) = 'OBJECT', FALSE) AS is_object
         FROM landing_lines
         WHERE NOT is_blank
     )

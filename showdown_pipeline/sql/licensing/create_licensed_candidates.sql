@@ -46,7 +46,7 @@ SELECT
     CASE WHEN prompt_hash IS NOT NULL
         THEN lower(sha256($outer_key || unhex(sha256($inner_key || encode('prompt:' || prompt_hash)))))
     END AS prompt_key,
-    CAST(timezone('UTC', voted_at) AS DATE) AS voted_on,
+    cast(timezone('UTC', voted_at) AS DATE) AS voted_on,
     distribution,
     model_left,
     model_right,

@@ -21,7 +21,7 @@ guarded AS (
     FROM votes_checked
     WHERE prompt_hash IS NOT NULL
         AND (coalesce(distribution, 'live') = 'live' OR json_types LIKE '%distribution:%')
-        AND coalesce(voted_at > $data_cut - to_days($holdout_days), true)
+        AND coalesce(voted_at > $data_cut - to_days($holdout_days), TRUE)
 ),
 guarded_keys AS (
     SELECT regexp_replace(lower(spelled), '[^0-9a-z]+', '', 'g') AS k, types FROM guarded
@@ -59,7 +59,7 @@ counts AS (
 ),
 count_steps AS (
     SELECT vote_key, c.e, c.t,
-        coalesce(c.step, CASE WHEN abs(c.t) < 100 THEN 1 ELSE 10 ** (length(CAST(abs(c.t) AS VARCHAR)) - 2) END) AS step
+        coalesce(c.step, CASE WHEN abs(c.t) < 100 THEN 1 ELSE 10 ** (length(cast(abs(c.t) AS VARCHAR)) - 2) END) AS step
     FROM counts
 ),
 declared AS (
@@ -93,7 +93,7 @@ checks AS (
     UNION ALL
     SELECT 'row_differs_from_warehouse', vote_key
     FROM paired
-    WHERE x.voted_on IS DISTINCT FROM CAST(timezone('UTC', w.voted_at) AS DATE)
+    WHERE x.voted_on IS DISTINCT FROM cast(timezone('UTC', w.voted_at) AS DATE)
         OR x.contributor_key IS DISTINCT FROM w.contributor_key
         OR x.prompt_key IS DISTINCT FROM w.prompt_key
         OR x.distribution IS DISTINCT FROM w.distribution

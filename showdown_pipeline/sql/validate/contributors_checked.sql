@@ -30,7 +30,7 @@ WITH parsed AS (
                 CASE WHEN n_education.field IS NULL OR n_education.problem IS NOT NULL THEN 'education' END,
                 CASE WHEN n_profession.field IS NULL OR n_profession.problem IS NOT NULL THEN 'profession' END,
                 CASE WHEN n_verified.field IS NULL OR n_verified.problem IS NOT NULL THEN 'verified' END
-            ], lambda x: x IS NOT NULL) AS mapped_invalid
+            ], LAMBDA x: x IS NOT NULL) AS mapped_invalid
     FROM raw_contributors AS r
     JOIN landing_files AS f ON f.sha256 = r.source_sha256
     LEFT JOIN contributor_field_map AS n_country ON n_country.field = 'country' AND n_country.raw = coalesce(r.country, '')
@@ -58,7 +58,7 @@ judged AS (
                 CASE WHEN coalesce(trim(account_created_at_text), '') <> '' AND account_created_at IS NULL
                     THEN 'account_created_at' END,
                 CASE WHEN languages_text IS NOT NULL AND languages IS NULL THEN 'languages' END
-            ], lambda x: x IS NOT NULL) AS invalid_fields
+            ], LAMBDA x: x IS NOT NULL) AS invalid_fields
     FROM typed
 )
 SELECT

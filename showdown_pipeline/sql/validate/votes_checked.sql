@@ -64,16 +64,16 @@ WITH parsed AS (
                 CASE WHEN n_identities_hidden.field IS NULL OR n_identities_hidden.problem IS NOT NULL THEN 'identities_hidden' END,
                 CASE WHEN n_error_left.field IS NULL OR n_error_left.problem IS NOT NULL THEN 'error_left' END,
                 CASE WHEN n_error_right.field IS NULL OR n_error_right.problem IS NOT NULL THEN 'error_right' END
-            ], lambda x: x IS NOT NULL) AS mapped_invalid,
+            ], LAMBDA x: x IS NOT NULL) AS mapped_invalid,
         n_winner.field IS NULL OR n_winner.problem IS NOT NULL AS winner_invalid,
         -- string fields delivered as another JSON type (ingest's json_types): invalid, but integer ids
         r.json_types,
         list_transform(
-            list_filter(string_split(coalesce(r.json_types, ''), ','), lambda t: t <> '' AND NOT (
+            list_filter(string_split(coalesce(r.json_types, ''), ','), LAMBDA t: t <> '' AND NOT (
                 list_contains($integer_id_fields, split_part(t, ':', 1))
                 AND list_contains($json_integer_types, split_part(t, ':', 2))
             )),
-            lambda t: split_part(t, ':', 1)
+            LAMBDA t: split_part(t, ':', 1)
         ) AS type_invalid
     FROM (
         SELECT *, regexp_replace(coalesce(prompt_hash, ''), $strip_pattern, '', 'g') AS prompt_stripped FROM raw_votes
@@ -127,7 +127,7 @@ flags AS (
                 CASE WHEN model_left IS NULL THEN 'model_left' END,
                 CASE WHEN model_right IS NULL THEN 'model_right' END,
                 CASE WHEN winner IS NULL AND NOT winner_invalid THEN 'winner' END
-            ], lambda x: x IS NOT NULL) AS missing_fields,
+            ], LAMBDA x: x IS NOT NULL) AS missing_fields,
         list_filter([
                 CASE WHEN raw.shown_at IS NOT NULL AND trim(raw.shown_at) <> '' AND shown_at IS NULL THEN 'shown_at' END,
                 CASE WHEN raw.exported_at IS NOT NULL AND trim(raw.exported_at) <> '' AND exported_at IS NULL THEN 'exported_at' END,
@@ -152,7 +152,7 @@ flags AS (
                 CASE WHEN regexp_matches(raw.model_right, $control_pattern) THEN 'model_right' END,
                 CASE WHEN regexp_matches(raw.ip_hash, $control_pattern) THEN 'ip_hash' END,
                 CASE WHEN regexp_matches(raw.device_hash, $control_pattern) THEN 'device_hash' END
-            ] || mapped_invalid, lambda x: x IS NOT NULL) AS invalid_fields,
+            ] || mapped_invalid, LAMBDA x: x IS NOT NULL) AS invalid_fields,
         (raw.voted_at IS NOT NULL AND trim(raw.voted_at) <> '' AND voted_at IS NULL) AS bad_voted_at,
         rl.model_id IS NOT NULL AS left_registered,
         rr.model_id IS NOT NULL AS right_registered,
@@ -181,10 +181,10 @@ judged AS (
             CASE WHEN NOT identities_hidden THEN 'identities_visible' END,
             CASE WHEN error_left OR error_right THEN 'response_error' END,
             CASE WHEN len(invalid_fields) > 0 THEN 'invalid_field' END
-        ], lambda x: x IS NOT NULL) END AS reasons
+        ], LAMBDA x: x IS NOT NULL) END AS reasons
     FROM (  -- a field named once: its JSON type is one more reason it is invalid
         SELECT * REPLACE (
-            invalid_fields || list_filter(type_invalid, lambda f: NOT list_contains(invalid_fields, f)) AS invalid_fields
+            invalid_fields || list_filter(type_invalid, LAMBDA f: NOT list_contains(invalid_fields, f)) AS invalid_fields
         )
         FROM flags
     )
@@ -203,7 +203,7 @@ SELECT
         WHEN 'invalid_winner' THEN raw.winner
         WHEN 'unregistered_model' THEN array_to_string(list_filter(
             [CASE WHEN NOT left_registered THEN model_left END, CASE WHEN NOT right_registered THEN model_right END],
-            lambda x: x IS NOT NULL), ',')
+            LAMBDA x: x IS NOT NULL), ',')
         WHEN 'invalid_timestamp' THEN raw.voted_at
     END AS reason_detail
 FROM judged
