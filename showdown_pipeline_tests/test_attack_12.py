@@ -17,6 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -432,3 +433,131 @@ def test_reverting_models_csv_to_an_earlier_version_puts_that_version_in_force(t
     deliver(v1)  # the mistake is reverted upstream
     in_force = dict(query(home, "SELECT model_id, deprecated_at FROM model_registry"))
     assert in_force["m-b"] is None, f"v2 is still in force after the revert to v1: {in_force}"
+
+
+# --- the ledger is keyed by content only --------------------------------------------------------------
+
+
+def test_a_file_renamed_to_the_right_extension_is_read(tmp_path):
+    """Observed: `votes/day.json` (an extension votes/ does not take) is rejected "unsupported file type" and
+    that rejection is keyed by the file's sha256. When upstream fixes the name to `votes/day.jsonl`, the bytes
+    are the same: every later run says `unchanged` (error still "unsupported file type ... day.json") and the
+    votes are never read. Expected: a rejection for the name, not the bytes, does not outlive the name."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "day.json", [vote(1), vote(2)])
+    assert run_ingest(root, home).success
+    os.rename(root / "votes" / "day.json", root / "votes" / "day.jsonl")
+    assert run_ingest(root, home).success
+    assert query(home, "SELECT count(*) FROM raw_votes") == [(2,)]
+
+
+def test_a_vote_file_moved_out_of_the_wrong_folder_is_read_as_votes(tmp_path):
+    """Observed: a vote file first delivered into `contributors/` is ingested as contributor records (all
+    invalid). When upstream moves it to `votes/`, its bytes are known: the run reports `votes/day.jsonl`
+    as `unchanged` with 2 rows, yet raw_votes holds none of them and the vote accounting never lists the
+    file: two votes silently missing. Expected: the ledger key includes the kind (or the move is reported)."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "contributors" / "day.jsonl", [vote(1), vote(2)])
+    assert run_ingest(root, home).success
+    (root / "votes").mkdir()
+    os.rename(root / "contributors" / "day.jsonl", root / "votes" / "day.jsonl")
+    assert run_ingest(root, home).success
+    assert query(home, "SELECT count(*) FROM raw_votes") == [(2,)]
+
+
+def test_an_earlier_cut_does_not_replace_latest_with_half_the_votes_unchecked(tmp_path):
+    """Observed: LATEST holds a snapshot as of 2026-06-01 (~760 counted votes). A run with `--as-of 2026-04-01`
+    (a typo, a backfill) counts ~380: `counted_votes_not_collapsed` passes because "cut ... is earlier than the
+    latest snapshot's; counts not comparable", and `no_movement_without_new_votes` checks only models whose
+    count is unchanged (every count fell). The snapshot is published and LATEST moves back two months with
+    half the votes: no breaker tripped, no override asked for or recorded. Expected: a run whose cut is
+    earlier than LATEST's does not move LATEST (or trips the volume breaker, overridable and recorded)."""
+    from showdown_pipeline_tests.conftest import materialize_pipeline
+    from showdown_pipeline_tests.landing_builder import random_valid_votes, write_models
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    models = ["m-a", "m-b", "m-c"]
+    write_models(root / "models.csv", [(m, m, "acme", "2025-01-01", None) for m in models])
+    write_jsonl(root / "votes" / "march.jsonl", random_valid_votes(0, 400, models, seed=1))
+    write_jsonl(root / "votes" / "april.jsonl", random_valid_votes(60_000, 400, models, seed=2))  # ~Apr 12
+    assert materialize_pipeline(root, home, as_of="2026-06-01").success
+    before = snapshots.latest(home)
+    assert before.manifest["data_cut"]["counted_before_cut"] > 700  # integrity may exclude a few
+    materialize_pipeline(root, home, as_of="2026-04-01")
+    latest = snapshots.latest(home)
+    assert latest.snapshot_id == before.snapshot_id, (
+        f"LATEST moved to a cut of {latest.manifest['data_cut']['as_of']} with "
+        f"{latest.manifest['data_cut']['counted_before_cut']} counted votes; overrides: "
+        f"{latest.manifest['breakers']['overrides']}"
+    )
+
+
+def test_showdown_rate_reads_the_file_it_is_given_not_a_glob_match(tmp_path):
+    """Observed: `core/rate_file.py` hands the path to DuckDB's `read_csv`/`read_json`/`read_parquet`, which
+    take globs: `showdown rate 'votes[1].csv'` checks that `votes[1].csv` exists, then rates `votes1.csv`
+    (models P and Q) and prints its board as if it were the file asked for. Expected: the literal file is
+    rated (models X and Y), as the landing ingest now does."""
+    asked = tmp_path / "votes[1].csv"
+    asked.write_text("model_a,model_b,winner\n" + "X,Y,model_a\nY,X,model_a\n" * 5)
+    (tmp_path / "votes1.csv").write_text("model_a,model_b,winner\n" + "P,Q,model_a\nQ,P,model_b\n" * 4)
+    out = tmp_path / "board.parquet"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "showdown_pipeline.cli",
+            "rate",
+            str(asked),
+            "--bootstrap",
+            "0",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-500:]
+    assert set(pd.read_parquet(out)["model_id"]) == {"X", "Y"}, run.stdout[-600:]
+
+
+# --- limits -------------------------------------------------------------------------------------------
+
+_INGEST_AND_REPORT_PEAK = """
+import resource, sys, duckdb
+from pathlib import Path
+from showdown_pipeline.core import landing
+from showdown_pipeline.core.staging import IngestLimits
+root, home = Path(sys.argv[1]), Path(sys.argv[2])
+home.mkdir()
+with duckdb.connect(str(home / "w.duckdb")) as conn:
+    place = landing.IngestPlace(root, home / ".staging", IngestLimits.from_env())
+    outcomes, _ = landing.ingest_landing(conn, landing.discover_landing_files(root), "run", place)
+print(outcomes[0].status, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_an_885_byte_parquet_file_cannot_take_gigabytes(tmp_path):
+    """Observed: one row whose list column holds 12M zeros is an 885-byte Parquet file; its footer says 174
+    bytes uncompressed (dictionary + RLE), so the footer check passes; `_check_decoded_size` then decodes the
+    whole column chunk into memory to measure it (96 MB, far under the 16 GiB default), and DuckDB's
+    `to_json` builds a 24 MB line: the ingest alone peaks at ~1.9 GB RSS (a process that ingests nothing:
+    126 MB) and takes ~13 s, and the file is `ingested`. 30M zeros: 4.1 GB, 22 s, still ingested; 60M: 3.7 GB,
+    rejected only by the line limit after DuckDB built the line. README (Guarantees): "a bomb is rejected
+    quickly in bounded memory". Expected: memory bounded independently of the decoded size (a few hundred MB)."""
+    root = tmp_path / "landing"
+    (root / "votes").mkdir(parents=True)
+    n = 12_000_000
+    pad = pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), pa.array(np.zeros(n, dtype=np.int64)))
+    path = root / "votes" / "bomb.parquet"
+    pq.write_table(pa.table({"vote_id": ["p1"], "pad": pad}), path, compression="zstd")
+    assert path.stat().st_size < 4096
+    run = subprocess.run(
+        [sys.executable, "-c", _INGEST_AND_REPORT_PEAK, str(root), str(tmp_path / "home")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-800:]
+    status, peak_mib = run.stdout.split()[-2:]
+    assert int(peak_mib) < 800, f"a {path.stat().st_size}-byte file: status {status}, peak RSS {peak_mib} MiB"
