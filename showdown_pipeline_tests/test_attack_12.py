@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from showdown_pipeline import settings, snapshots
 from showdown_pipeline.core import breakers, landing, lock
@@ -72,23 +73,31 @@ def test_a_file_name_with_an_invalid_utf8_byte_does_not_stop_every_run(tmp_path)
     assert len(query(home, "SELECT * FROM landing_files")) == 2
 
 
-def test_a_deeply_nested_arena_json_array_is_rejected_not_crashing_the_run(tmp_path):
-    """Observed: a 4 KB `arena/*.json` whose element nests 2,000 arrays raises RecursionError out of
-    `json.JSONDecoder.raw_decode` in staging (only JSONDecodeError is caught): the ingest step fails, and so
-    does every later run while the file is there. (The same nesting in a `.jsonl` line is handled by DuckDB.)
+@pytest.mark.parametrize(
+    "payload",
+    ["[" * 2_000 + "]" * 2_000, "1" * 5_000],
+    ids=["2000-deep-nesting", "5000-digit-integer"],
+)
+def test_an_arena_json_array_that_python_json_cannot_decode_is_rejected_not_crashing_the_run(
+    tmp_path, payload
+):
+    """Observed: staging splits `arena/*.json` arrays with `json.JSONDecoder.raw_decode` and catches only
+    JSONDecodeError. An element nesting 2,000 arrays raises RecursionError; an element holding a 5,000-digit
+    integer raises ValueError ("Exceeds the limit (4300 digits) for integer string conversion"). Either one
+    (a 4-5 KB file) fails the ingest step, and every later run, while the file is there; the other files'
+    rows are not read. (The same values in a `.jsonl` line are handled by DuckDB.)
     Expected: the file is rejected with its reason and the run goes on."""
     root, home = tmp_path / "landing", tmp_path / "home"
     write_jsonl(root / "votes" / "good.jsonl", [vote(1)])
     (root / "arena").mkdir(parents=True)
-    depth = 2_000
-    (root / "arena" / "deep.json").write_text(
-        '[{"model_a": "a", "model_b": "b", "winner": "model_a", "x": ' + "[" * depth + "]" * depth + "}]"
+    (root / "arena" / "odd.json").write_text(
+        '[{"model_a": "a", "model_b": "b", "winner": "model_a", "x": ' + payload + "}]"
     )
     result = run_ingest(root, home)
-    assert result.success, f"a nested JSON array stopped the ingest: {step_error(result)}"
+    assert result.success, f"one arena file stopped the ingest: {step_error(result)}"
     statuses = dict(query(home, "SELECT path, status FROM landing_files"))
     assert statuses.get("votes/good.jsonl") == "ingested"
-    assert "arena/deep.json" in statuses
+    assert "arena/odd.json" in statuses
 
 
 def test_a_transient_warehouse_error_does_not_reject_a_file_forever(tmp_path, monkeypatch):
