@@ -570,3 +570,94 @@ def test_an_885_byte_parquet_file_cannot_take_gigabytes(tmp_path):
     assert run.returncode == 0, run.stderr[-800:]
     status, peak_mib = run.stdout.split()[-2:]
     assert int(peak_mib) < 800, f"a {path.stat().st_size}-byte file: status {status}, peak RSS {peak_mib} MiB"
+
+
+# --- crash windows ------------------------------------------------------------------------------------
+
+SECRET = "Zq3v9LrT1xW8pB2nK7mD4sF6hJ0cY5gA"
+_EXPORT_KILLED_AFTER_RENAME = """
+import os, signal, sys
+from showdown_pipeline import cli
+from showdown_pipeline.core import licensing
+original = licensing.publish_export
+def publish_then_die(staging, final):
+    original(staging, final)
+    os.kill(os.getpid(), signal.SIGKILL)  # the process dies here, as a kill -9 or a power cut would
+licensing.publish_export = publish_then_die
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def _home_with_a_killed_export(tmp_path: Path) -> tuple[Path, Path, dict, list[str]]:
+    """A home whose `showdown export` was killed -9 right after the rename that publishes it."""
+    from showdown_pipeline_tests.landing_builder import build_messy_landing
+
+    root, home = build_messy_landing(tmp_path / "landing").root, tmp_path / "home"
+    env = {**os.environ, "SHOWDOWN_LICENSE_KEY": SECRET}
+    run = [sys.executable, "-m", "showdown_pipeline.cli", "run", "--landing", str(root), "--home", str(home)]
+    first = subprocess.run(
+        [*run, "--as-of", "2026-06-01"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert first.returncode == 0, first.stderr[-800:]
+    export = [
+        "export",
+        "--licensee",
+        "acme",
+        "--as-of",
+        "2026-06-01",
+        "--home",
+        str(home),
+        "--landing",
+        str(root),
+    ]
+    killed = subprocess.run(
+        [sys.executable, "-c", _EXPORT_KILLED_AFTER_RENAME, *export],
+        capture_output=True,
+        env=env,
+        timeout=600,
+    )
+    assert killed.returncode == -9
+    assert (home / "exports" / "acme" / "2026-06-01" / "votes.parquet").is_file()  # it was published
+    return root, home, env, export
+
+
+def test_a_killed_export_does_not_hang_the_next_export_forever(tmp_path):
+    """Observed: after a `showdown export` is killed -9 while its step holds the warehouse pool slot, the next
+    `showdown export` on that home never ends: it spins in dagster's `concurrency_event_iterator` (3 CPU
+    minutes in 3 minutes, gdb py-bt) waiting for the dead run's slot, and SIGTERM (`timeout 120`) does not
+    stop it. `showdown run` frees dead runs' slots before it executes (`free_stale_pool_claims`);
+    `export_licensed` does not, and the warehouse resource frees them only once a step holds a slot, which
+    it never gets. (A later `showdown run` unblocks it.) Expected: the next export runs (or fails in one
+    line) within a few minutes."""
+    _, home, env, export = _home_with_a_killed_export(tmp_path)
+    try:
+        rerun = subprocess.run(
+            [sys.executable, "-m", "showdown_pipeline.cli", *export],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=240,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the export after a killed export was still waiting after 240 s (dead run's pool slot)")
+    assert rerun.returncode in (0, 2), rerun.stderr[-500:]
+
+
+def test_an_export_killed_after_its_rename_is_audited_after_the_rerun(tmp_path):
+    """Observed: `licensed_export` renames the verified export into `exports/<licensee>/<as_of>/` and only
+    then appends its `export_audit` row, in a separate statement. A kill -9 between the two leaves a
+    published export without an audit row; once the home is usable again (a `showdown run` frees the dead
+    run's pool slot), the export's rerun is refused ("already published at ..."), so the audit of who
+    received which votes can never be completed: the export is on disk, `export_audit` does not exist.
+    Expected (Guarantees: "a killed run leaves nothing a rerun cannot repair"): after a rerun, every
+    published export has its audit row."""
+    root, home, env, export = _home_with_a_killed_export(tmp_path)
+    cli_run = [sys.executable, "-m", "showdown_pipeline.cli"]
+    unblock = [*cli_run, "run", "--landing", str(root), "--home", str(home), "--as-of", "2026-06-01"]
+    assert subprocess.run(unblock, capture_output=True, env=env, timeout=600).returncode == 0
+    rerun = subprocess.run([*cli_run, *export], capture_output=True, text=True, env=env, timeout=600)
+    tables = {r[0] for r in query(home, "SELECT table_name FROM duckdb_tables()")}
+    audited = query(home, "SELECT count(*) FROM export_audit")[0][0] if "export_audit" in tables else 0
+    assert audited == 1, (
+        f"a published export with {audited} audit rows; the rerun: {rerun.stderr.strip()[-300:]}"
+    )
