@@ -627,8 +627,10 @@ def test_a_killed_export_does_not_hang_the_next_export_forever(tmp_path):
     minutes in 3 minutes, gdb py-bt) waiting for the dead run's slot, and SIGTERM (`timeout 120`) does not
     stop it. `showdown run` frees dead runs' slots before it executes (`free_stale_pool_claims`);
     `export_licensed` does not, and the warehouse resource frees them only once a step holds a slot, which
-    it never gets. (A later `showdown run` unblocks it.) Expected: the next export runs (or fails in one
-    line) within a few minutes."""
+    it never gets, because under `showdown export` the CLI took the lock first and the resource's acquire is
+    not `fresh`. (A later `showdown run` unblocks it.) The same hang follows a `showdown run` killed at its
+    overall_ratings step (reproduced by hand: the export still waiting after 240 s). Expected: the next
+    export runs (or fails in one line) within a few minutes."""
     _, home, env, export = _home_with_a_killed_export(tmp_path)
     try:
         rerun = subprocess.run(
