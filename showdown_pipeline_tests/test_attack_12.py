@@ -236,11 +236,15 @@ def _board(ratings: dict[str, float], votes: dict[str, int]) -> pd.DataFrame:
 def test_a_model_that_lost_votes_cannot_move_without_tripping_the_movement_breaker():
     """Observed: `no_movement_without_new_votes` checks only models whose vote count is exactly unchanged
     (`votes == votes_before`). A model whose count FELL (integrity removed some of its votes, or history went
-    missing) has no new votes, yet it may move any distance: here 400 Elo and 3 places, with 1% of its votes
-    gone (well under the 10% volume breaker), and the breaker passes. Expected: a model without new votes
+    missing) has no new votes, yet it may move any distance: on a 30-model board, the leader drops 300 Elo
+    and 29 places with 1% of its votes gone (well under the 10% volume breaker); the others shift 10 Elo
+    and one place on the centred scale, and the breaker passes. Expected: a model without new votes
     (votes <= votes_before) moving more than 20 Elo or 2 places trips the breaker."""
-    before = _board({"a": 1100, "b": 1050, "c": 1000, "d": 950}, {"a": 1000, "b": 1000, "c": 1000, "d": 1000})
-    after = _board({"a": 700, "b": 1050, "c": 1000, "d": 950}, {"a": 990, "b": 1000, "c": 1000, "d": 1000})
+    names = [f"m{k:02d}" for k in range(30)]
+    ratings = {m: 1300.0 - 10 * k for k, m in enumerate(names)}
+    votes = dict.fromkeys(names, 1000)
+    before = _board(ratings, votes)
+    after = _board({**ratings, "m00": ratings["m29"] - 10}, {**votes, "m00": 990})
     verdict = breakers.no_movement_without_new_votes(after, before, breakers.BreakerThresholds())
     assert not verdict.passed, verdict.reason
 
