@@ -12,6 +12,7 @@ from showdown_pipeline.core import boards
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.run_cut import DEFAULT_ANCHOR_RATING
 from showdown_pipeline.core.sql import prepare_connection, query_arrow, query_frame, run_sql
+from showdown_pipeline.core.staging import duckdb_literal
 
 RATE_COLUMNS = ("model_id", "rating", "ci_lower", "ci_upper", "rank", "votes")
 # Which scale a row is on: 1 = the anchor's connected component; another number = a part of the
@@ -36,14 +37,15 @@ class RatedTable:
 
 
 def _vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Expose the file as the view `vote_table`; lazy, so DuckDB reads only the columns a query uses."""
-    name = path.name.lower()
+    """Expose the file as the view `vote_table`; lazy, so DuckDB reads only the columns a query uses. The
+    path is handed over literally: DuckDB's readers take globs, and `votes[1].csv` read `votes1.csv`."""
+    name, literal = path.name.lower(), duckdb_literal(path)
     if name.endswith(".parquet"):
-        relation = conn.read_parquet(str(path))
+        relation = conn.read_parquet(literal)
     elif name.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson")):
-        relation = conn.read_json(str(path))
+        relation = conn.read_json(literal)
     elif name.endswith((".csv", ".csv.gz", ".tsv")):
-        relation = conn.read_csv(str(path), header=True, all_varchar=True)
+        relation = conn.read_csv(literal, header=True, all_varchar=True)
     else:
         raise ValueError(f"unsupported vote table {path.name}: use .parquet, .jsonl[.gz], .json or .csv")
     relation.create_view("vote_table", replace=True)
