@@ -79,8 +79,8 @@ def landing_zone_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
     if any(recovered.values()):
         context.log.warning(f"recovered from an interrupted ingest: removed {recovered}")
     for outcome in outcomes:
-        if outcome.status == "rejected" and outcome.error:
-            context.log.warning(f"rejected {outcome.rel_path}: {outcome.error}")
+        if outcome.status in ("rejected", "skipped") and outcome.error:
+            context.log.warning(f"{outcome.status} {outcome.rel_path}: {outcome.error}")
         elif outcome.status == "ingested":
             context.log.info(f"ingested {outcome.rel_path}: {outcome.rows_in} rows")
     if not paths.landing.is_dir():
@@ -119,7 +119,11 @@ def _ledger_result(
             "files_ingested": status_counts.get("ingested", 0),
             "files_unchanged": status_counts.get("unchanged", 0),
             "files_rejected": status_counts.get("rejected", 0),
+            "files_skipped": status_counts.get("skipped", 0),
             "rejected": dg.MetadataValue.json(rejected),
+            "skipped": dg.MetadataValue.json(
+                [{"path": o.rel_path, "why": o.error} for o in outcomes if o.status == "skipped"]
+            ),
             "recovered": dg.MetadataValue.json(recovered),
             "preview": dg.MetadataValue.md(
                 markdown_table(
