@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -31,12 +32,13 @@ from showdown_pipeline_tests.landing_builder import vote, write_jsonl, write_par
 INGEST = next(a for a in ASSETS if dg.AssetKey("landing_files") in a.keys)
 
 
-def run_ingest(landing: Path, home: Path) -> dg.ExecuteInProcessResult:
+def run_ingest(landing: Path, home: Path, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [INGEST],
         resources=build_resources(landing, home),
         instance=dg.DagsterInstance.ephemeral(),
         tags=landing_range_tags(landing),
+        raise_on_error=raise_on_error,
     )
 
 
@@ -593,3 +595,175 @@ def test_published_errors_carry_no_server_folders():
     assert "/srv" not in cleaned and "ab12.parquet" in cleaned and "a b.jsonl" in cleaned
     assert public_error("line 2: expected '/' or digit") == "line 2: expected '/' or digit"
     assert public_error(None) is None
+
+
+# --- 6. names, JSON arrays and reads that cannot be recorded -------------------------------------------
+
+
+def test_a_file_name_that_is_not_utf8_is_rejected_unread_with_the_name_escaped(tmp_path):
+    """`votes/latin-\\xe9t\\xe9.jsonl` (a name a Latin-1 upstream writes easily) and a folder so named: each
+    rejected with its reason, the name shown with \\x escapes; the other files are read (binding the raw name
+    stopped every run, and landing_fingerprint). The same entries are recognised on the next run; renamed to
+    UTF-8, the file is read (the rejection was of the name, not of the bytes)."""
+    from showdown_pipeline.core import landing
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "good.jsonl", tagged_votes("good"))
+    odd_file = root / "votes" / os.fsdecode(b"latin-\xe9t\xe9.jsonl")
+    write_jsonl(odd_file, tagged_votes("odd"))
+    write_jsonl(root / "votes" / os.fsdecode(b"caf\xe9") / "day.jsonl", tagged_votes("folder"))
+    assert landing.landing_fingerprint(root) == landing.landing_fingerprint(root)
+    run_ingest(root, home)
+    reason = landing.NAME_NOT_UTF8
+    assert ledger(home) == {
+        "votes/good.jsonl": ("ingested", 3, None),
+        "votes/latin-\\xe9t\\xe9.jsonl": ("rejected", 0, reason),
+        "votes/caf\\xe9/day.jsonl": ("rejected", 0, reason),
+    }
+    again = materialization_metadata(run_ingest(root, home), "landing_files")
+    assert (again["files_unchanged"], again["files_rejected"]) == (3, 0)
+    odd_file.rename(root / "votes" / "latin-ete.jsonl")
+    run_ingest(root, home)
+    assert ledger(home)["votes/latin-ete.jsonl"] == ("ingested", 3, None)
+    assert vote_ids_by_path(home)["votes/latin-ete.jsonl"] == {f"odd#{k}" for k in range(3)}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("[" * 2_000 + "]" * 2_000, ("rejected", 0, "element 1 is nested too deeply to read")),
+        ("1" * 5_000, ("ingested", 1, None)),
+    ],
+    ids=["2000-deep-nesting", "5000-digit-integer"],
+)
+def test_a_json_array_python_cannot_turn_into_objects_is_read_or_rejected_never_stopping_the_run(
+    tmp_path, value, expected
+):
+    """An arena log (JSON array) whose element nests 2,000 arrays (Python's parser raised RecursionError) or
+    holds a 5,000-digit number (Python refuses integers above 4,300 digits: ValueError): either one failed
+    the ingest, and every later run while the file was there. A number is valid JSON: the element is read
+    as delivered; nesting beyond the parser rejects the file with its reason. The other files are read."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "good.jsonl", tagged_votes("good"))
+    (root / "arena").mkdir(parents=True)
+    element = '{"model_a": "a", "model_b": "b", "winner": "model_a", "x": ' + value + "}"
+    (root / "arena" / "odd.json").write_text("[" + element + "]")
+    run_ingest(root, home)
+    assert ledger(home)["arena/odd.json"] == expected
+    assert ledger(home)["votes/good.jsonl"] == ("ingested", 3, None)
+    if expected[0] == "ingested":
+        assert query(home, "SELECT model_left, winner FROM raw_votes WHERE source_kind = 'arena'") == [
+            ("a", "left")
+        ]
+
+
+def test_an_out_of_memory_warehouse_fails_the_run_records_nothing_and_the_next_run_reads_the_file(
+    tmp_path, monkeypatch
+):
+    """SHOWDOWN_DUCKDB_MEMORY_LIMIT=16MB and a file with a 40 MB line: the warehouse runs out of memory loading
+    it. That is no defect of the file: it used to be recorded `rejected` under its content hash, never
+    tried again, its votes lost. Now the files before and after it are ingested, the run fails naming the
+    file and the error, the ledger has no row for it, and with memory back the next run ingests it."""
+    from showdown_pipeline.cli import failure_reason
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "a.jsonl", tagged_votes("a"))
+    write_jsonl(root / "votes" / "big.jsonl", [vote(1, vote_id="big#0", category="x" * (40 << 20)), vote(2)])
+    write_jsonl(root / "votes" / "z.jsonl", tagged_votes("z"))
+    monkeypatch.setenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "16MB")
+    first = run_ingest(root, home, raise_on_error=False)
+    assert not first.success
+    reason = failure_reason(first)  # what `showdown run` prints, in one line
+    assert reason.startswith(
+        "landing_zone_ingest: showdown_pipeline.core.landing.IngestFailed: the warehouse"
+    )
+    assert "votes/big.jsonl (OutOfMemoryException: Out of Memory Error" in reason
+    assert ledger(home) == {"votes/a.jsonl": ("ingested", 3, None), "votes/z.jsonl": ("ingested", 3, None)}
+    monkeypatch.delenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT")
+    run_ingest(root, home)
+    assert ledger(home)["votes/big.jsonl"] == ("ingested", 2, None)
+
+
+def _ingest_once(root: Path, home: Path, run_id: str, progress=None) -> list:
+    """The real ingest (`core.landing.ingest_landing`) on a warehouse file, with a progress callback."""
+    from showdown_pipeline.core import landing
+    from showdown_pipeline.core.sql import prepare_connection
+    from showdown_pipeline.core.staging import IngestLimits
+
+    home.mkdir(exist_ok=True)
+    place = landing.IngestPlace(root, settings.ingest_staging_dir(home), IngestLimits())
+    with duckdb.connect(str(settings.warehouse_path(home))) as conn:
+        prepare_connection(conn)
+        outcomes, _ = landing.ingest_landing(
+            conn, landing.discover_landing_files(root), run_id, place, progress
+        )
+    return [(o.rel_path, o.status, o.rows_in) for o in outcomes]
+
+
+def _at_staging(action):
+    """A progress callback that runs `action` when the ingest is between its first look (hash) and its read."""
+    return lambda event, rel_path: action() if event == "staging" else None
+
+
+def test_a_file_vanishing_between_its_hash_and_its_read_is_skipped_not_rejected_forever(tmp_path):
+    """Upstream replaces a file (delete, then write the same bytes) while the ingest is between hashing and
+    reading it: it was recorded `rejected` ("cannot open") under the content hash nobody read, so when the
+    bytes were back every later run said `unchanged`. Now it is skipped, unrecorded, and read next run."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    path = write_jsonl(root / "votes" / "day.jsonl", tagged_votes("day", 2))
+    content = path.read_bytes()
+    assert _ingest_once(root, home, "run-1", _at_staging(path.unlink)) == [("votes/day.jsonl", "skipped", 0)]
+    assert ledger(home) == {}
+    path.write_bytes(content)
+    assert _ingest_once(root, home, "run-2") == [("votes/day.jsonl", "ingested", 2)]
+    assert vote_ids_by_path(home) == {"votes/day.jsonl": {"day#0", "day#1"}}
+
+
+def test_a_file_rewritten_while_read_is_judged_by_the_bytes_read_only(tmp_path):
+    """The first look hashes good bytes; before the read, upstream rewrites the file with an invalid UTF-8
+    line. The rejection was recorded under the good bytes' hash, so when the good bytes came back they
+    stayed `rejected` forever. Now the run skips it (the bytes read are not the bytes hashed), the next run
+    rejects the bad bytes under their own hash, and the good bytes, redelivered, are read."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    path = write_jsonl(root / "votes" / "day.jsonl", tagged_votes("day", 2))
+    good = path.read_bytes()
+    bad = good + b'{"vote_id": "caf\xe9"}\n'
+    assert _ingest_once(root, home, "run-1", _at_staging(lambda: path.write_bytes(bad))) == [
+        ("votes/day.jsonl", "skipped", 0)
+    ]
+    assert _ingest_once(root, home, "run-2") == [("votes/day.jsonl", "rejected", 0)]
+    assert ledger(home)["votes/day.jsonl"] == ("rejected", 0, "invalid UTF-8 on line 3")
+    path.write_bytes(good)
+    assert _ingest_once(root, home, "run-3") == [("votes/day.jsonl", "ingested", 2)]
+    assert query(home, "SELECT count(*) FROM raw_votes") == [(2,)]
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("../.partial", "symlink to a hidden file"),
+        ("../archive/sub", "symlinked directory (not followed)"),
+    ],
+    ids=["hidden", "other-folder"],
+)
+def test_a_folder_swapped_for_a_link_after_listing_is_not_followed(tmp_path, target, reason):
+    """`votes/sub/a.jsonl` is listed as a regular file; between its hash and its read, upstream swaps the folder
+    `votes/sub` for a symlink — to the hidden partial upload `.partial/` or to a folder the pipeline does not
+    read (`archive/`). The old open followed the folder link (O_NOFOLLOW guards the last component only) and
+    read those votes. Now the file is opened one folder at a time without following a link: skipped this run,
+    unrecorded, and the next run's listing rejects the symlinked folder without reading it."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "sub" / "a.jsonl", tagged_votes("listed"))
+    write_jsonl(root / ".partial" / "a.jsonl", tagged_votes("hidden"))
+    write_jsonl(root / "archive" / "sub" / "a.jsonl", tagged_votes("archived"))
+
+    def swap(event: str, rel_path: str) -> None:
+        if (event, rel_path) == ("staging", "votes/sub/a.jsonl"):
+            shutil.rmtree(root / "votes" / "sub")
+            os.symlink(target, root / "votes" / "sub")
+
+    assert ("votes/sub/a.jsonl", "skipped", 0) in _ingest_once(root, home, "run-1", swap)
+    assert query(home, "SELECT count(*) FROM raw_votes") == [(0,)]
+    _ingest_once(root, home, "run-2")
+    assert ledger(home)["votes/sub"] == ("rejected", 0, reason)
+    assert query(home, "SELECT count(*) FROM raw_votes") == [(0,)]
