@@ -355,7 +355,7 @@ def ingest_file(
     except OSError as exc:  # reading failed (a disk, a network mount): no defect of the bytes
         raise _WarehouseFault(lf.rel_path, f"read error: {exc.strerror or exc}") from exc
     try:
-        return _commit_staged(conn, lf, run_id, staged, place.limits, note)
+        return _commit_staged(conn, lf, run_id, staged, read, place.limits, note)
     finally:
         staged.path.unlink(missing_ok=True)
 
@@ -455,15 +455,19 @@ WAREHOUSE_FAULTS = frozenset(
 )
 
 
-def _commit_staged(conn, lf: LandingFile, run_id: str, staged, limits: IngestLimits, note: Progress):
+def _commit_staged(
+    conn, lf: LandingFile, run_id: str, staged, read: _Read, limits: IngestLimits, note: Progress
+):
     """One transaction: the staged rows into the raw table and the file's ledger row, or neither."""
-    read = _find_read(conn, lf, staged.sha256)  # the bytes read may differ from the first look's
-    if read.seen is not None and not _retry(read.seen):
-        return _unchanged(conn, lf, read)
+    if staged.sha256 != read.content:  # the file changed since the first look: judge the bytes read
+        read = _find_read(conn, lf, staged.sha256)
+        if read.seen is not None and not _retry(read.seen):
+            return _unchanged(conn, lf, read)
     note("loading", lf.rel_path)
     conn.execute("BEGIN TRANSACTION")
     try:
-        run_sql(conn, "ingest/landing_file_forget", {"sha256": read.key})
+        if read.seen is not None:  # a rejection for a limit, tried again: replaced in this transaction
+            run_sql(conn, "ingest/landing_file_forget", {"sha256": read.key})
         rows_in, blank_lines = _load_rows(conn, lf, staged, read.key, limits)
         note("loaded", lf.rel_path)
         outcome = _record(conn, lf, run_id, read, "ingested", rows_in, blank_lines, None)
