@@ -1108,3 +1108,26 @@ def test_two_million_empty_records_are_ingested_in_bounded_memory(tmp_path):
     _, baseline = ingest_peak(plain, tmp_path / "home-plain")
     assert statuses == ["ingested:2000000"]
     assert peak - baseline < 700, f"peak {peak} MiB, {baseline} MiB for one line"
+
+
+def test_a_parquet_footer_over_its_bound_is_rejected_before_it_is_parsed(tmp_path, monkeypatch):
+    """A footer is parsed whole, at ~9 times its size, and each row group costs time: 50,000 votes in
+    one-row groups (a 153 MB footer) took 150 s and 4.2 GB to ingest (bench/bench_ingest_limits.py). The
+    footer's length is read from the file's last bytes first; over the bound the file is rejected with why.
+    The bound lowered to 64 KiB here: 2,000 one-row groups are over it, the same votes in one group are read."""
+    from showdown_pipeline.core import staging
+
+    monkeypatch.setattr(staging, "MAX_PARQUET_FOOTER_BYTES", 64 << 10, raising=False)
+    root, home = tmp_path / "landing", tmp_path / "home"
+    (root / "votes").mkdir(parents=True)
+    table = pa.Table.from_pylist(tagged_votes("groups", 2_000))
+    pq.write_table(table, root / "votes" / "tiny_groups.parquet", row_group_size=1)
+    pq.write_table(table, root / "votes" / "one_group.parquet")
+    run_ingest(root, home)
+    files = ledger(home)
+    status, rows, error = files["votes/tiny_groups.parquet"]
+    assert (status, rows) == ("rejected", 0)
+    assert error.startswith("Parquet footer of ") and error.endswith(
+        "bytes (at most 65536): too many row groups or columns; rewrite the file with larger row groups"
+    )
+    assert files["votes/one_group.parquet"] == ("ingested", 2_000, None)
