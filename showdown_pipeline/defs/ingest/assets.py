@@ -17,8 +17,8 @@ INGEST_SPECS = [
         "landing_files",
         group_name="ingest",
         description=(
-            "One row per distinct landing file (sha256): path, kind, status (ingested|rejected), rows_in, error.\n\n"
-            "The ledger that makes re-ingesting a file a no-op."
+            "One row per read of a landing file (its bytes as one kind and format): path, kind, status "
+            "(ingested|rejected), rows_in, error.\n\nThe ledger that makes re-ingesting a file a no-op."
         ),
     ),
     dg.AssetSpec(
@@ -54,7 +54,7 @@ INGEST_SPECS = [
 def landing_zone_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: ShowdownPaths):
     """Read the files that landed on the run's days into the raw tables; record each in the ledger.
 
-    A file already in the ledger (same sha256) is skipped, so re-running a day is a no-op. Each file is
+    A read already in the ledger (same bytes, kind and format) is a no-op, so re-running a day is one. Each file is
     read once, by its literal path, through a staged copy; limits come from SHOWDOWN_MAX_* (core/staging.py).
     """
     days = set(context.partition_keys)
