@@ -679,7 +679,7 @@ def test_an_out_of_memory_warehouse_fails_the_run_records_nothing_and_the_next_r
     assert not first.success
     reason = failure_reason(first)  # what `showdown run` prints, in one line
     assert reason.startswith(
-        "landing_zone_ingest: showdown_pipeline.core.landing.IngestFailed: the warehouse"
+        "landing_zone_ingest: showdown_pipeline.core.landing.IngestFailed: 1 landing file(s) not loaded"
     )
     assert "votes/big.jsonl (OutOfMemoryException: Out of Memory Error" in reason
     assert ledger(home) == {"votes/a.jsonl": ("ingested", 3, None), "votes/z.jsonl": ("ingested", 3, None)}

@@ -273,20 +273,23 @@ def _quiet(event: str, rel_path: str) -> None:
 
 
 class IngestFailed(RuntimeError):
-    """The warehouse, not a file, failed while loading files (out of memory, an I/O error, a reader
-    interrupted): those files are not recorded, so the next run reads them again. Raised after every
-    other file of the run was ingested; the run must fail rather than publish without them."""
+    """Files could not be loaded for a reason that is not in their bytes: the warehouse failed (out of
+    memory, an I/O error, interrupted) or the disk did. They are not recorded, so the next run reads them
+    again. Raised after every other file of the run was ingested: the run must fail rather than publish
+    without them."""
 
     def __init__(self, failures: list[tuple[str, str]]):
         self.failures = failures
         listed = "; ".join(f"{path} ({why})" for path, why in failures)
         super().__init__(
-            f"the warehouse failed while loading {len(failures)} landing file(s), not recorded and read "
-            f"again by the next run: {listed}"
+            f"{len(failures)} landing file(s) not loaded, for a fault of the warehouse or the disk, not of the "
+            f"file; not recorded, read again by the next run: {listed}"
         )
 
 
-class _WarehouseFault(Exception):
+class _NotTheBytes(Exception):
+    """Loading one file failed for a reason outside its bytes (see IngestFailed)."""
+
     def __init__(self, rel_path: str, why: str):
         super().__init__(why)
         self.rel_path, self.why = rel_path, why
@@ -310,7 +313,7 @@ def ingest_landing(
     for lf in files:
         try:
             outcomes.append(ingest_file(conn, lf, run_id, place, note))
-        except _WarehouseFault as fault:
+        except _NotTheBytes as fault:
             failures.append((fault.rel_path, fault.why))
     if failures:
         raise IngestFailed(failures)
@@ -342,6 +345,8 @@ def ingest_file(
         return _skipped(lf, str(exc))
     except FileRejected as exc:  # it changed into something unreadable since discovery
         return _record_unread(conn, lf, run_id, str(exc))
+    except OSError as exc:  # reading failed (a disk, a network mount): no defect of the bytes
+        raise _NotTheBytes(lf.rel_path, f"I/O error: {exc.strerror or exc}") from exc
     read = _find_read(conn, lf, content)
     if read.seen is not None and not _retry(read.seen):
         return _unchanged(conn, lf, read)
@@ -352,8 +357,8 @@ def ingest_file(
         return _skipped(lf, str(exc))
     except FileRejected as exc:
         return _rejected_while_staging(conn, lf, run_id, read, exc)
-    except OSError as exc:  # reading failed (a disk, a network mount): no defect of the bytes
-        raise _WarehouseFault(lf.rel_path, f"read error: {exc.strerror or exc}") from exc
+    except OSError as exc:  # reading the file or writing its copy failed (a disk, a mount): not the bytes
+        raise _NotTheBytes(lf.rel_path, f"I/O error: {exc.strerror or exc}") from exc
     try:
         return _commit_staged(conn, lf, run_id, staged, read, place.limits, note)
     finally:
@@ -480,7 +485,7 @@ def _commit_staged(
         _rollback(conn)
         why = f"{type(exc).__name__}: {_first_line(str(exc))}"
         if type(exc).__name__ in WAREHOUSE_FAULTS:
-            raise _WarehouseFault(lf.rel_path, public_error(why)) from exc
+            raise _NotTheBytes(lf.rel_path, public_error(why)) from exc
         outcome = _record_rejection(conn, lf, run_id, read, why)
     except BaseException:
         _rollback(conn)
