@@ -366,7 +366,7 @@ def _check_footer_size(path: Path) -> None:
         handle.seek(max(0, size - 8))
         tail = handle.read(8)
     if len(tail) < 8 or tail[4:] != b"PAR1":
-        raise FileRejected("not a Parquet file (no PAR1 footer)")
+        raise FileRejected("not a Parquet file: no magic bytes (PAR1) at its end")
     footer = int.from_bytes(tail[:4], "little")
     if footer > MAX_PARQUET_FOOTER_BYTES:
         raise FileRejected(
