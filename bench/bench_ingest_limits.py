@@ -132,17 +132,15 @@ CHILD = """
 import sys, time
 from collections import Counter
 from pathlib import Path
-import duckdb
 from showdown_pipeline.core import landing
-from showdown_pipeline.core.sql import prepare_connection
 from showdown_pipeline.core.staging import IngestLimits
+from showdown_pipeline.core.warehouse import duckdb_session
 root, home = Path(sys.argv[1]), Path(sys.argv[2])
 home.mkdir()
 place = landing.IngestPlace(root, home / ".staging" / "ingest", IngestLimits.from_env())
 start = time.perf_counter()
-with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
-    prepare_connection(conn)
-    outcomes, _ = landing.ingest_landing(conn, landing.discover_landing_files(root), "bench", place)
+with duckdb_session(home / "warehouse.duckdb") as session:
+    outcomes, _ = landing.ingest_landing(session, landing.discover_landing_files(root), "bench", place)
 seconds = time.perf_counter() - start
 peak = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]) / 1024
 status = ",".join(f"{k}:{v}" for k, v in sorted(Counter(o.status for o in outcomes).items()))

@@ -20,9 +20,9 @@ def home_dir_from_env() -> Path:
     return Path(os.environ.get("SHOWDOWN_HOME", str(DEFAULT_HOME))).resolve()
 
 
-def warehouse_connection_config() -> dict[str, str]:
-    """DuckDB settings for every warehouse connection, from the environment."""
-    limit = os.environ.get("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "").strip()
+def warehouse_connection_config(memory_limit: str | None = None) -> dict[str, str]:
+    """DuckDB settings for every warehouse connection: the memory limit given, else the environment's."""
+    limit = (memory_limit or os.environ.get("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "")).strip()
     if not limit:
         return {}
     import duckdb

@@ -18,12 +18,10 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
-
 from showdown_pipeline import settings
 from showdown_pipeline.core import landing
-from showdown_pipeline.core.sql import prepare_connection
 from showdown_pipeline.core.staging import IngestLimits
+from showdown_pipeline.core.warehouse import duckdb_session
 
 KILL_AT = "SHOWDOWN_TEST_KILL_AT"
 
@@ -61,9 +59,8 @@ def main(landing_dir: str, home_dir: str) -> None:
     files = landing.discover_landing_files(Path(landing_dir))
     kill_at = KillAt(os.environ.get(KILL_AT))
     kill_at("started", "-")  # the warehouse opens next (a kill may land while it replays its WAL)
-    with duckdb.connect(str(settings.warehouse_path(home))) as conn:
-        prepare_connection(conn)
-        outcomes, recovered = landing.ingest_landing(conn, files, "kill-test", place, kill_at)
+    with duckdb_session(settings.warehouse_path(home)) as session:
+        outcomes, recovered = landing.ingest_landing(session, files, "kill-test", place, kill_at)
     kill_at.hold()
     ingested = sum(o.status == "ingested" for o in outcomes)
     print(f"finished {len(outcomes)} files, {ingested} ingested, recovered {recovered}", flush=True)

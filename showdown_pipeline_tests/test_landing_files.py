@@ -691,15 +691,14 @@ def test_an_out_of_memory_warehouse_fails_the_run_records_nothing_and_the_next_r
 def _ingest_once(root: Path, home: Path, run_id: str, progress=None) -> list:
     """The real ingest (`core.landing.ingest_landing`) on a warehouse file, with a progress callback."""
     from showdown_pipeline.core import landing
-    from showdown_pipeline.core.sql import prepare_connection
     from showdown_pipeline.core.staging import IngestLimits
+    from showdown_pipeline.core.warehouse import duckdb_session
 
     home.mkdir(exist_ok=True)
     place = landing.IngestPlace(root, settings.ingest_staging_dir(home), IngestLimits())
-    with duckdb.connect(str(settings.warehouse_path(home))) as conn:
-        prepare_connection(conn)
+    with duckdb_session(settings.warehouse_path(home)) as session:
         outcomes, _ = landing.ingest_landing(
-            conn, landing.discover_landing_files(root), run_id, place, progress
+            session, landing.discover_landing_files(root), run_id, place, progress
         )
     return [(o.rel_path, o.status, o.rows_in) for o in outcomes]
 
@@ -893,17 +892,16 @@ def test_contributor_languages_as_a_parquet_list_are_read_and_a_list_bomb_is_rej
 # The child reports its own peak RSS (VmHWM: this process image's; ru_maxrss would carry the RSS the test
 # process had when it forked, kept across exec).
 _INGEST_AND_REPORT_PEAK = """
-import sys, duckdb
+import sys
 from pathlib import Path
 from showdown_pipeline.core import landing
-from showdown_pipeline.core.sql import prepare_connection
 from showdown_pipeline.core.staging import IngestLimits
+from showdown_pipeline.core.warehouse import duckdb_session
 root, home = Path(sys.argv[1]), Path(sys.argv[2])
 home.mkdir()
-with duckdb.connect(str(home / "w.duckdb")) as conn:
-    prepare_connection(conn)
+with duckdb_session(home / "w.duckdb") as session:
     place = landing.IngestPlace(root, home / ".staging", IngestLimits.from_env())
-    outcomes, _ = landing.ingest_landing(conn, landing.discover_landing_files(root), "run", place)
+    outcomes, _ = landing.ingest_landing(session, landing.discover_landing_files(root), "run", place)
 hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(*[f"{o.status}:{o.rows_in}" for o in outcomes], int(hwm.split()[1]) // 1024)
 """
@@ -950,6 +948,7 @@ def test_an_885_byte_parquet_list_bomb_in_a_column_the_contract_does_not_name_co
 def _deliver_models(root: Path, home: Path, rows: list[tuple] | bytes):
     """Write models.csv (rows, or raw bytes), ingest it and type the registry; the state in force."""
     from showdown_pipeline.core import registry
+    from showdown_pipeline.core.warehouse import duckdb_session
     from showdown_pipeline.definitions import REBUILD_ASSETS
     from showdown_pipeline_tests.landing_builder import write_models
 
@@ -965,8 +964,8 @@ def _deliver_models(root: Path, home: Path, rows: list[tuple] | bytes):
         tags=landing_range_tags(root),
     )
     assert result.success
-    with duckdb.connect(str(settings.warehouse_path(home)), read_only=True) as conn:
-        return registry.registry_state(conn)
+    with duckdb_session(settings.warehouse_path(home), read_only=True) as session:
+        return registry.registry_state(session)
 
 
 V1 = [("m-a", "A", "acme", "2025-01-01", None), ("m-b", "B", "acme", "2025-01-01", None)]
@@ -1010,7 +1009,7 @@ def test_a_rejected_models_csv_reverted_to_the_good_one_is_no_longer_reported(tm
 def _validate(root: Path, home: Path) -> tuple[bool, list[tuple], int]:
     """Run validation with its checks: (input_rows_reconcile passed, per-file accounting
     (path, kind, status, rows_in, valid, duplicates, quarantined), counted votes)."""
-    from showdown_pipeline.core.sql import run_sql
+    from showdown_pipeline.core.warehouse import duckdb_session
     from showdown_pipeline.definitions import ASSET_CHECKS, ASSETS
     from showdown_pipeline_tests.conftest import check_evaluations
 
@@ -1023,12 +1022,10 @@ def _validate(root: Path, home: Path) -> tuple[bool, list[tuple], int]:
         instance=dg.DagsterInstance.ephemeral(),
     )
     reconciled = check_evaluations(result)["input_rows_reconcile"].passed
-    with duckdb.connect(str(settings.warehouse_path(home)), read_only=True) as conn:
-        per_file = [
-            (r[0], r[2], r[3], r[4], r[7], r[8], r[9])
-            for r in run_sql(conn, "validate/input_accounting").fetchall()
-        ]
-        counted = conn.execute("SELECT count(*) FROM votes_clean").fetchall()[0][0]
+    with duckdb_session(settings.warehouse_path(home), read_only=True) as session:
+        columns = ("path", "kind", "status", "rows_in", "valid", "duplicates", "quarantined")
+        per_file = [tuple(r[c] for c in columns) for r in session.rows("validate/input_accounting")]
+    counted = query(home, "SELECT count(*) FROM votes_clean")[0][0]
     return reconciled, per_file, counted
 
 

@@ -30,7 +30,6 @@ What is read, and what is not (the README's "Landing files" says the same for op
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -41,11 +40,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
-import duckdb
-
 from showdown_pipeline.core import staging
-from showdown_pipeline.core.sql import run_sql
 from showdown_pipeline.core.staging import FileRejected, FileUnavailable, IngestLimits
+from showdown_pipeline.core.warehouse import WarehouseError, WarehouseSession
 
 KINDS = ("contributors", "votes", "arena")
 UNREAD_PREFIX = "unread:"
@@ -220,20 +217,20 @@ _TABLES_AND_MIGRATIONS = (
 )
 
 
-def create_ingest_tables(conn: duckdb.DuckDBPyConnection) -> None:
+def create_ingest_tables(session: WarehouseSession) -> None:
     """The ledger and the raw tables; a warehouse made by an earlier version gets the columns it lacks."""
     for name in _TABLES_AND_MIGRATIONS:
-        run_sql(conn, f"ingest/{name}")
+        session.run(f"ingest/{name}")
 
 
-def recover_ingest(conn: duckdb.DuckDBPyConnection, staging_dir: Path) -> dict[str, int]:
+def recover_ingest(session: WarehouseSession, staging_dir: Path) -> dict[str, int]:
     """Undo what a killed run may have left: raw rows of a file with no ledger row (a run of the code
     before the one-transaction ingest could commit them alone), staged copies, the staging table.
     Returns what was removed. Safe on a clean warehouse (removes nothing)."""
     removed = {}
     for table in ("raw_votes", "raw_contributors", "raw_models"):
-        removed[table] = int(run_sql(conn, f"ingest/recover_{table}").fetchall()[0][0])
-    conn.execute("DROP TABLE IF EXISTS temp.landing_lines")
+        removed[table] = session.query(f"ingest/recover_{table}").num_rows
+    session.run("ingest/drop_landing_lines")
     staged = list(staging_dir.iterdir()) if staging_dir.is_dir() else []
     for path in staged:
         if path.is_dir() and not path.is_symlink():
@@ -296,7 +293,7 @@ class _NotTheBytes(Exception):
 
 
 def ingest_landing(
-    conn: duckdb.DuckDBPyConnection,
+    session: WarehouseSession,
     files: list[LandingFile],
     run_id: str,
     place: IngestPlace,
@@ -305,14 +302,14 @@ def ingest_landing(
     """Recover, then ingest `files` one transaction each; returns the outcomes and what recovery removed.
     Raises IngestFailed, after the other files, when the warehouse failed on some (see there)."""
     note = progress or _quiet
-    create_ingest_tables(conn)
+    create_ingest_tables(session)
     note("recovering", "-")
-    recovered = recover_ingest(conn, place.staging_dir)
+    recovered = recover_ingest(session, place.staging_dir)
     note("recovered", "-")
     outcomes, failures = [], []
     for lf in files:
         try:
-            outcomes.append(ingest_file(conn, lf, run_id, place, note))
+            outcomes.append(ingest_file(session, lf, run_id, place, note))
         except _NotTheBytes as fault:
             failures.append((fault.rel_path, fault.why))
     if failures:
@@ -321,7 +318,7 @@ def ingest_landing(
 
 
 def ingest_file(
-    conn: duckdb.DuckDBPyConnection,
+    session: WarehouseSession,
     lf: LandingFile,
     run_id: str,
     place: IngestPlace,
@@ -332,11 +329,11 @@ def ingest_file(
     (or of the entry, unread); a file that changed while read is skipped, unrecorded."""
     note = progress or _quiet
     if lf.unread_reason or lf.target is None:
-        return _record_unread(conn, lf, run_id, lf.unread_reason or "not readable")
+        return _record_unread(session, lf, run_id, lf.unread_reason or "not readable")
     if not lf.supported:  # a defect of the name, not of the bytes: renamed, it is read
-        return _record_unread(conn, lf, run_id, f"unsupported file type for {lf.kind}/: {lf.path.name}")
+        return _record_unread(session, lf, run_id, f"unsupported file type for {lf.kind}/: {lf.path.name}")
     if lf.size_bytes > place.limits.file_bytes:
-        return _record_unread(conn, lf, run_id, str(place.limits.too_many_bytes()))
+        return _record_unread(session, lf, run_id, str(place.limits.too_many_bytes()))
     note("hashing", lf.rel_path)
     root = Path(os.path.realpath(place.landing_root))
     try:
@@ -344,23 +341,23 @@ def ingest_file(
     except FileUnavailable as exc:
         return _skipped(lf, str(exc))
     except FileRejected as exc:  # it changed into something unreadable since discovery
-        return _record_unread(conn, lf, run_id, str(exc))
+        return _record_unread(session, lf, run_id, str(exc))
     except OSError as exc:  # reading failed (a disk, a network mount): no defect of the bytes
         raise _NotTheBytes(lf.rel_path, f"I/O error: {exc.strerror or exc}") from exc
-    read = _find_read(conn, lf, content)
+    read = _find_read(session, lf, content)
     if read.seen is not None and not _retry(read.seen):
-        return _unchanged(conn, lf, read)
+        return _unchanged(session, lf, read)
     note("staging", lf.rel_path)
     try:
         staged = staging.stage_file(lf.target, root, lf.format, place.staging_dir, place.limits, lf.kind)
     except FileUnavailable as exc:
         return _skipped(lf, str(exc))
     except FileRejected as exc:
-        return _rejected_while_staging(conn, lf, run_id, read, exc)
+        return _rejected_while_staging(session, lf, run_id, read, exc)
     except OSError as exc:  # reading the file or writing its copy failed (a disk, a mount): not the bytes
         raise _NotTheBytes(lf.rel_path, f"I/O error: {exc.strerror or exc}") from exc
     try:
-        return _commit_staged(conn, lf, run_id, staged, read, place.limits, note)
+        return _commit_staged(session, lf, run_id, staged, read, place.limits, note)
     finally:
         staged.path.unlink(missing_ok=True)
 
@@ -371,7 +368,7 @@ class _Read:
 
     key: str
     content: str
-    seen: tuple | None
+    seen: dict | None
 
 
 def read_key(content: str, kind: str, fmt: str | None) -> str:
@@ -380,30 +377,31 @@ def read_key(content: str, kind: str, fmt: str | None) -> str:
     return hashlib.sha256(f"read\0{kind}\0{fmt}\0{content}".encode()).hexdigest()
 
 
-def _find_read(conn: duckdb.DuckDBPyConnection, lf: LandingFile, content: str) -> _Read:
-    rows = run_sql(conn, "ingest/landing_reads_of_content", {"content_sha256": content}).fetchall()
-    for key, kind, fmt, status, rows_in, error in rows:
-        if kind == lf.kind and fmt == lf.format:
-            return _Read(key, content, (status, rows_in, error))
+def _find_read(session: WarehouseSession, lf: LandingFile, content: str) -> _Read:
+    rows = session.rows("ingest/landing_reads_of_content", {"content_sha256": content})
+    for row in rows:
+        if row["kind"] == lf.kind and row["format"] == lf.format:
+            return _Read(row["sha256"], content, row)
     return _Read(read_key(content, lf.kind, lf.format) if rows else content, content, None)
 
 
-def _retry(seen: tuple) -> bool:
+def _retry(seen: dict) -> bool:
     """A file rejected for a limit is tried again: the limit may have been raised since."""
-    status, _, error = seen
-    return status == "rejected" and (error or "").startswith(staging.LIMIT_PREFIX)
+    return seen["status"] == "rejected" and (seen["error"] or "").startswith(staging.LIMIT_PREFIX)
 
 
-def _unchanged(conn: duckdb.DuckDBPyConnection, lf: LandingFile, read: _Read) -> IngestOutcome:
-    _sighted(conn, lf, read.key)
-    return IngestOutcome(lf.rel_path, read.key, lf.kind, "unchanged", read.seen[1], read.seen[2])
+def _unchanged(session: WarehouseSession, lf: LandingFile, read: _Read) -> IngestOutcome:
+    _sighted(session, lf, read.key)
+    return IngestOutcome(
+        lf.rel_path, read.key, lf.kind, "unchanged", read.seen["rows_in"], read.seen["error"]
+    )
 
 
-def _sighted(conn: duckdb.DuckDBPyConnection, lf: LandingFile, key: str) -> None:
+def _sighted(session: WarehouseSession, lf: LandingFile, key: str) -> None:
     """A models.csv found again: the registry in force is the one the landing zone holds now (core/registry.py),
     even when its bytes were seen before (a revert)."""
     if lf.kind == "models":
-        run_sql(conn, "ingest/landing_file_seen", {"sha256": key})
+        session.run("ingest/landing_file_seen", {"sha256": key})
 
 
 def _skipped(lf: LandingFile, why: str) -> IngestOutcome:
@@ -411,35 +409,30 @@ def _skipped(lf: LandingFile, why: str) -> IngestOutcome:
 
 
 def _rejected_while_staging(
-    conn, lf: LandingFile, run_id: str, read: _Read, exc: FileRejected
+    session: WarehouseSession, lf: LandingFile, run_id: str, read: _Read, exc: FileRejected
 ) -> IngestOutcome:
     """Staging found a defect: recorded only when the bytes it read are the bytes first hashed."""
     if getattr(exc, "sha256", None) != read.content:
         return _skipped(lf, "changed while being read")
-    return _record_rejection(conn, lf, run_id, read, str(exc))
+    return _record_rejection(session, lf, run_id, read, str(exc))
 
 
-def _record_rejection(conn, lf: LandingFile, run_id: str, read: _Read, error: str) -> IngestOutcome:
+def _record_rejection(session: WarehouseSession, lf: LandingFile, run_id: str, read: _Read, error: str):
     """Record a rejection of `read`; one already recorded (a limit, tried again) is replaced only when the
     reason changed, so a file still over the same limit changes nothing."""
     if read.seen is None:
-        return _record(conn, lf, run_id, read, "rejected", 0, 0, error)
-    if read.seen[2] == public_error(error):
-        return _unchanged(conn, lf, read)
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        run_sql(conn, "ingest/landing_file_forget", {"sha256": read.key})
-        outcome = _record(conn, lf, run_id, read, "rejected", 0, 0, error)
-        conn.execute("COMMIT")
-    except BaseException:
-        _rollback(conn)
-        raise
-    return outcome
+        return _record(session, lf, run_id, read, "rejected", 0, 0, error)
+    if read.seen["error"] == public_error(error):
+        return _unchanged(session, lf, read)
+    with session.transaction():
+        session.run("ingest/landing_file_forget", {"sha256": read.key})
+        return _record(session, lf, run_id, read, "rejected", 0, 0, error)
 
 
-# Errors of the warehouse itself, not of the values it was given: a file they interrupt is not recorded
-# (the run fails and the next one reads it again). Any other engine error while loading a file's rows
-# (a conversion, an unsupported type, invalid input) is deterministic for those bytes: a rejection.
+# Errors of the warehouse itself, not of the values it was given (`WarehouseError.kind`, the engine's name):
+# a file they interrupt is not recorded (the run fails and the next one reads it again). Any other engine
+# error while loading a file's rows (a conversion, an unsupported type, invalid input) is deterministic for
+# those bytes: a rejection.
 WAREHOUSE_FAULTS = frozenset(
     {
         "OutOfMemoryException",
@@ -456,56 +449,46 @@ WAREHOUSE_FAULTS = frozenset(
         "BinderException",
         "SerializationException",
         "HTTPException",
+        "WarehouseError",  # the session's own (a statement that returned what it must not)
     }
 )
 
 
 def _commit_staged(
-    conn, lf: LandingFile, run_id: str, staged, read: _Read, limits: IngestLimits, note: Progress
+    session: WarehouseSession, lf: LandingFile, run_id: str, staged, read: _Read, limits: IngestLimits, note
 ):
     """One transaction: the staged rows into the raw table and the file's ledger row, or neither."""
     if staged.sha256 != read.content:  # the file changed since the first look: judge the bytes read
-        read = _find_read(conn, lf, staged.sha256)
+        read = _find_read(session, lf, staged.sha256)
         if read.seen is not None and not _retry(read.seen):
-            return _unchanged(conn, lf, read)
+            return _unchanged(session, lf, read)
     note("loading", lf.rel_path)
-    conn.execute("BEGIN TRANSACTION")
     try:
-        if read.seen is not None:  # a rejection for a limit, tried again: replaced in this transaction
-            run_sql(conn, "ingest/landing_file_forget", {"sha256": read.key})
-        rows_in, blank_lines = _load_rows(conn, lf, staged, read.key, limits)
-        note("loaded", lf.rel_path)
-        outcome = _record(conn, lf, run_id, read, "ingested", rows_in, blank_lines, None)
-        note("committing", lf.rel_path)
-        conn.execute("COMMIT")
+        with session.transaction():
+            if read.seen is not None:  # a rejection for a limit, tried again: replaced in this transaction
+                session.run("ingest/landing_file_forget", {"sha256": read.key})
+            rows_in, blank_lines = _load_rows(session, lf, staged, read.key, limits)
+            note("loaded", lf.rel_path)
+            outcome = _record(session, lf, run_id, read, "ingested", rows_in, blank_lines, None)
+            note("committing", lf.rel_path)
     except FileRejected as exc:
-        _rollback(conn)
-        outcome = _record_rejection(conn, lf, run_id, read, str(exc))
-    except duckdb.Error as exc:
-        _rollback(conn)
-        why = f"{type(exc).__name__}: {_first_line(str(exc))}"
-        if type(exc).__name__ in WAREHOUSE_FAULTS:
+        outcome = _record_rejection(session, lf, run_id, read, str(exc))
+    except WarehouseError as exc:
+        why = f"{exc.kind}: {_first_line(exc.detail)}"
+        if exc.kind in WAREHOUSE_FAULTS:
             raise _NotTheBytes(lf.rel_path, public_error(why)) from exc
-        outcome = _record_rejection(conn, lf, run_id, read, why)
-    except BaseException:
-        _rollback(conn)
-        raise
+        outcome = _record_rejection(session, lf, run_id, read, why)
     note("done", lf.rel_path)
     return outcome
 
 
-def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
-    with contextlib.suppress(duckdb.Error):  # the engine may have ended the transaction already
-        conn.execute("ROLLBACK")
-
-
-def _record_unread(conn, lf: LandingFile, run_id: str, reason: str) -> IngestOutcome:
+def _record_unread(session: WarehouseSession, lf: LandingFile, run_id: str, reason: str) -> IngestOutcome:
     key = unread_key(lf, reason)
-    rows = run_sql(conn, "ingest/landing_file_status", {"sha256": key}).fetchall()
+    rows = session.rows("ingest/landing_file_status", {"sha256": key})
     read = _Read(key, "", rows[0] if rows else None)
     if read.seen is not None:
-        return _unchanged(conn, lf, read)
-    return _record(conn, lf, run_id, read, "rejected", 0, 0, reason)
+        return _unchanged(session, lf, read)
+    return _record(session, lf, run_id, read, "rejected", 0, 0, reason)
 
 
 _ABSOLUTE_DIRS = re.compile(r"(?<![\w.~])/(?:[^/\s'\"]+/)+")
@@ -517,10 +500,18 @@ def public_error(message: str | None) -> str | None:
     return None if message is None else _ABSOLUTE_DIRS.sub("", message)
 
 
-def _record(conn, lf: LandingFile, run_id: str, read: _Read, status: str, rows_in: int, blank: int, error):
+def _record(
+    session: WarehouseSession,
+    lf: LandingFile,
+    run_id: str,
+    read: _Read,
+    status: str,
+    rows_in: int,
+    blank: int,
+    error,
+):
     error = public_error(error)
-    run_sql(
-        conn,
+    session.run(
         "ingest/landing_file_record",
         {
             "sha256": read.key,
@@ -554,30 +545,28 @@ def _first_line(message: str) -> str:
 
 
 def _load_rows(
-    conn: duckdb.DuckDBPyConnection, lf: LandingFile, staged, key: str, limits: IngestLimits
+    session: WarehouseSession, lf: LandingFile, staged, key: str, limits: IngestLimits
 ) -> tuple[int, int]:
     """Insert the staged rows of one file into its raw table, under its ledger key; returns (rows_in,
     blank_lines). The reader must see exactly the records staging counted: anything else rejects the file."""
     path = staging.duckdb_literal(staged.path)
     if lf.kind == "models":
-        run_sql(conn, "ingest/raw_models_insert", {"path": path, "sha256": key})
-        read = run_sql(conn, "ingest/raw_models_count", {"sha256": key}).fetchall()[0][0]
+        session.run("ingest/raw_models_insert", {"path": path, "sha256": key})
+        read = session.one("ingest/raw_models_count", {"sha256": key})["rows"]
         _same_count(read, staged.rows)
         return staged.rows, 0
     if staged.form == "parquet":
-        conn.register("parquet_records", staging.parquet_records(staged))
-        try:
-            run_sql(conn, "ingest/lines_from_parquet")
-        finally:
-            conn.unregister("parquet_records")
+        with session.registered("parquet_records", staging.parquet_records(staged)):
+            session.run("ingest/lines_from_parquet")
     else:
-        run_sql(conn, "ingest/lines_from_staged", {"path": path})
-    total, blank_lines, longest, longest_row = run_sql(conn, "ingest/landing_lines_summary").fetchall()[0]
+        session.run("ingest/lines_from_staged", {"path": path})
+    summary = session.one("ingest/landing_lines_summary")
+    total, blank_lines = summary["lines"], summary["blank_lines"]
     _same_count(total, staged.rows)
-    if (longest or 0) > limits.line_bytes:  # a Parquet row, as JSON
-        raise limits.too_long(f"row {longest_row}")
-    run_sql(conn, _INSERT_SQL[lf.kind], {"sha256": key})
-    conn.execute("DROP TABLE IF EXISTS temp.landing_lines")
+    if (summary["longest"] or 0) > limits.line_bytes:  # a Parquet row, as JSON
+        raise limits.too_long(f"row {summary['longest_row']}")
+    session.run(_INSERT_SQL[lf.kind], {"sha256": key})
+    session.run("ingest/drop_landing_lines")
     return int(total - blank_lines), int(blank_lines)
 
 

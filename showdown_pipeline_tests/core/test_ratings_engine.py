@@ -490,3 +490,24 @@ def test_showdown_rate_command_rates_the_literal_file(tmp_path, capsys):
     assert main(["rate", str(asked), "--bootstrap", "0", "--out", str(out)]) == 0
     assert set(pd.read_parquet(out)["model_id"]) == {"X", "Y"}
     assert "10 of 10 rows scored" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("cut.jsonl", b'{"model_a": "a", "model_b": "b", "winner": "model_a"}\n{"model_a": \n'),
+        ("not.parquet", b"PAR1 this is not a parquet file"),
+        ("quote.csv", b'model_a,model_b,winner\n"a,b,model_a\n"\n\x00\xff'),
+    ],
+)
+def test_showdown_rate_refuses_an_unreadable_file_in_one_line(tmp_path, capsys, name, content):
+    """A vote table the reader cannot parse ends `showdown rate` with exit 2 and the reader's error in one
+    line naming the file (it used to escape as a DuckDB traceback)."""
+    from showdown_pipeline import cli
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert cli.main(["rate", str(path), "--bootstrap", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("showdown: ")
+    assert name in err and "Traceback" not in err
