@@ -1,16 +1,22 @@
-"""How fast, and in how much memory, the ingest rejects a gzip bomb, and what it costs on honest files.
+"""How fast, and in how much memory, the ingest rejects a bomb, and what it costs on honest and odd files.
 
-    python bench/bench_ingest_limits.py [--cases zeros empty_records vote_lines honest]
+    python bench/bench_ingest_limits.py [--cases zeros empty_records ... many_files]
 
-Each case runs the real ingest (`core.landing.ingest_landing`) on one generated file in a child process of
-its own, which reports its wall time and its own peak RSS (ru_maxrss of RUSAGE_SELF, so one case's peak
-is not another's):
+Each case runs the real ingest (`core.landing.ingest_landing`) on generated files in a child process of its
+own, which reports its wall time and its own peak RSS (VmHWM: this process image's peak, not the parent's):
 
 - `zeros`: ~1 MB of gzip expanding to 1 GiB of zero bytes, no newline (default limits: the line limit).
 - `empty_records`: ~0.3 MB of gzip expanding to 33.5 million `{}` records (default limits: the row limit).
+- `empty_under_limit`: ~0.8 MB of gzip holding 19,999,000 `{}` records, just under the row limit: every
+  record is read (the attack-12 case: the insert's sort took 13 GB).
 - `vote_lines`: ~1.5 MB of gzip expanding to 1.5 GiB of one repeated 1 KB vote line, with
   SHOWDOWN_MAX_FILE_BYTES=1GiB (the byte limit; the default 16 GiB would take ~16x as long).
 - `honest`: 500,000 distinct vote lines (~0.5 GB) gzip, ingested (the cost of staging on real data).
+- `list_bomb`: an 885-byte Parquet file whose one row holds 12 million zeros in a column the contract
+  does not name (never read) and a contributors file holding them as `languages` (rejected from the footer).
+- `row_groups`: 50,000 votes in 50,000 one-row row groups (a 153 MB footer: rejected before it is parsed)
+  and in 5,000 ten-row groups (a 15 MB footer, just under the limit: read).
+- `many_files`: 2,000 files of 10 votes each (the cost per file).
 """
 
 from __future__ import annotations
@@ -26,11 +32,23 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = ("zeros", "empty_records", "vote_lines", "honest")
+CASES = (
+    "zeros",
+    "empty_records",
+    "empty_under_limit",
+    "vote_lines",
+    "honest",
+    "list_bomb",
+    "row_groups",
+    "many_files",
+)
 
 
 def build(case: str, landing: Path) -> dict[str, str]:
-    """Write the case's file under `landing/votes/`; returns the environment the case runs with."""
+    """Write the case's files under `landing/`; returns the environment the case runs with."""
+    if case in _BUILDERS:
+        _BUILDERS[case](landing)
+        return {}
     path = landing / "votes" / f"{case}.jsonl.gz"
     path.parent.mkdir(parents=True)
     if case == "honest":
@@ -41,6 +59,7 @@ def build(case: str, landing: Path) -> dict[str, str]:
     member, repeats, env = {
         "zeros": (bytes(16 << 20), 64, {}),
         "empty_records": (b"{}\n" * (1 << 22), 8, {}),
+        "empty_under_limit": (b"{}\n" * 1_000, 19_999, {}),
         "vote_lines": (
             (json.dumps(_vote(0)) + "\n").encode() * 16_000,
             96,
@@ -52,6 +71,47 @@ def build(case: str, landing: Path) -> dict[str, str]:
         for _ in range(repeats):
             handle.write(packed)
     return env
+
+
+def _list_bomb(landing: Path) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 12_000_000
+    offsets = pa.array([0, n], pa.int32())
+    for kind, name, values in (
+        ("votes", "pad", pa.array(np.zeros(n, dtype=np.int64))),
+        ("contributors", "languages", pa.array(["en"] * n).dictionary_encode()),
+    ):
+        (landing / kind).mkdir(parents=True)
+        table = pa.table(
+            {
+                "user_id" if kind == "contributors" else "vote_id": ["x"],
+                name: pa.ListArray.from_arrays(offsets, values),
+            }
+        )
+        pq.write_table(table, landing / kind / "bomb.parquet", compression="zstd")
+
+
+def _row_groups(landing: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (landing / "votes").mkdir(parents=True)
+    table = pa.Table.from_pylist([_vote(i) for i in range(50_000)])
+    pq.write_table(table, landing / "votes" / "one_row_groups.parquet", row_group_size=1)
+    pq.write_table(table, landing / "votes" / "ten_row_groups.parquet", row_group_size=10)
+
+
+def _many_files(landing: Path) -> None:
+    for f in range(2_000):
+        path = landing / "votes" / f"d{f // 100:02d}" / f"f{f:05d}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(_vote(f * 10 + k)) + "\n" for k in range(10)))
+
+
+_BUILDERS = {"list_bomb": _list_bomb, "row_groups": _row_groups, "many_files": _many_files}
 
 
 def _vote(i: int) -> dict:
@@ -69,7 +129,8 @@ def _vote(i: int) -> dict:
 
 
 CHILD = """
-import resource, sys, time
+import sys, time
+from collections import Counter
 from pathlib import Path
 from showdown_pipeline.core import landing
 from showdown_pipeline.core.staging import IngestLimits
@@ -81,9 +142,11 @@ start = time.perf_counter()
 with duckdb_session(home / "warehouse.duckdb") as session:
     outcomes, _ = landing.ingest_landing(session, landing.discover_landing_files(root), "bench", place)
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-o = outcomes[0]
-print(f"{seconds:.2f}\\t{peak:.0f}\\t{o.status}\\t{o.rows_in}\\t{o.error or ''}")
+peak = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]) / 1024
+status = ",".join(f"{k}:{v}" for k, v in sorted(Counter(o.status for o in outcomes).items()))
+rows = sum(o.rows_in for o in outcomes if o.status == "ingested")
+errors = "; ".join(sorted({o.error for o in outcomes if o.error}))
+print(f"{seconds:.2f}\\t{peak:.0f}\\t{status}\\t{rows}\\t{errors}")
 """
 
 
@@ -91,7 +154,7 @@ def run(case: str) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         landing = Path(tmp) / "landing"
         env = {**os.environ, **build(case, landing)}
-        size = (landing / "votes" / f"{case}.jsonl.gz").stat().st_size
+        size = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file())
         start = time.perf_counter()
         out = subprocess.run(
             [sys.executable, "-c", CHILD, str(landing), str(Path(tmp) / "home")],
@@ -104,7 +167,7 @@ def run(case: str) -> None:
         total = time.perf_counter() - start
         seconds, peak, status, rows, error = out.stdout.rstrip("\n").split("\t", 4)
         print(
-            f"{case:>14} {size / 2**20:9.1f} {seconds:>9} {total:9.2f} {peak:>9} {status:>9} {rows:>9}  {error}"
+            f"{case:>17} {size / 2**20:9.2f} {seconds:>9} {total:9.2f} {peak:>9} {status:>20} {rows:>9}  {error}"
         )
 
 
@@ -113,7 +176,7 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     args = parser.parse_args()
     print(
-        f"{'case':>14} {'gz MiB':>9} {'ingest s':>9} {'process s':>9} {'peak MiB':>9} {'status':>9} {'rows_in':>9}  error"
+        f"{'case':>17} {'MiB in':>9} {'ingest s':>9} {'process s':>9} {'peak MiB':>9} {'files':>20} {'rows_in':>9}  error"
     )
     for case in args.cases:
         run(case)

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -20,6 +19,7 @@ from showdown_pipeline.core.warehouse import duckdb_session
 from showdown_pipeline.definitions import ASSET_CHECKS, ASSETS
 from showdown_pipeline.defs.resources import build_resources
 from showdown_pipeline_tests.conftest import check_evaluations, materialization_metadata
+from showdown_pipeline_tests.ingest_kill_driver import KILL_AT
 from showdown_pipeline_tests.landing_builder import (
     random_valid_votes,
     write_jsonl,
@@ -71,38 +71,25 @@ def build_landing(root: Path, files: int = 36) -> Path:
     return root
 
 
-def run_driver(landing: Path, home: Path, kill_at: tuple[str, int, float] | float | None = None) -> str:
-    """Run the ingest process; with `kill_at` = (event, n, delay) SIGKILL it `delay` seconds after its n-th
-    `event` line, with a float, that many seconds after it started. Returns how it ended."""
-    proc = subprocess.Popen(
+def run_driver(landing: Path, home: Path, kill_at: tuple[str, int, float] | None = None) -> tuple[str, str]:
+    """Run the ingest process; with `kill_at` = (event, n, delay) it kills itself at its n-th `event` (after
+    `delay` seconds, holding at the next named point until the kill lands: `ingest_kill_driver`). Returns
+    how it ended ("killed" | "finished") and what it printed."""
+    env = dict(os.environ)
+    if kill_at is not None:
+        env[KILL_AT] = ":".join(str(part) for part in kill_at)
+    run = subprocess.run(
         [sys.executable, "-m", "showdown_pipeline_tests.ingest_kill_driver", str(landing), str(home)],
-        stdout=subprocess.PIPE,
+        capture_output=True,
         text=True,
+        env=env,
         cwd=Path(__file__).resolve().parents[1],
+        timeout=300,
     )
-    try:
-        if isinstance(kill_at, float):
-            time.sleep(kill_at)
-        elif kill_at is not None:
-            event, nth, delay = kill_at
-            seen = 0
-            for line in proc.stdout:
-                seen += line.split(" ", 1)[0] == event
-                if seen == nth:
-                    time.sleep(delay)
-                    break
-        if kill_at is not None and proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(60)
-            return "killed"
-        proc.stdout.read()
-        assert proc.wait(120) == 0
-        return "finished"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
+    if run.returncode == -signal.SIGKILL:
+        return "killed", run.stdout
+    assert run.returncode == 0, run.stderr[-2000:]
+    return "finished", run.stdout
 
 
 def accounting(landing: Path, home: Path) -> dict:
@@ -137,43 +124,49 @@ def accounting(landing: Path, home: Path) -> dict:
     return state
 
 
-# Kill points: (step, n, delay): SIGKILL `delay` seconds after the n-th line of that step in that process
-# (see core.landing.Progress), or a bare delay in seconds after the start (start-up and recovery included).
-# Delays after `committing` land inside and just after the COMMIT.
+# Kill points (event, n, delay): the ingest process kills itself at its n-th `event` (core.landing.Progress),
+# or `delay` seconds later while it goes on, waiting at the next named point for the kill. Each lands at a
+# named place whatever the machine's speed: while the warehouse opens or before recovery, between the rows and the ledger row of a file,
+# before its COMMIT, inside or just after it, while staging, between files. Each run commits at most n files
+# of the landing zone's 39 before its kill (hashing counts files already in the ledger too), 22 in all: work
+# is left for every run, the last one included.
 KILL_POINTS = [
-    ("loading", 1, 0.0),
-    ("committing", 1, 0.0),
+    ("started", 1, 0.02),
+    ("loading", 1, 0),
+    ("loaded", 1, 0),
+    ("committing", 1, 0),
     ("committing", 1, 0.005),
+    ("done", 1, 0),
+    ("staging", 2, 0),
+    ("recovered", 1, 0),
+    ("loaded", 2, 0),
     ("committing", 2, 0.02),
-    ("staging", 2, 0.0),
-    0.6,
-    ("done", 1, 0.0),
-    ("loading", 3, 0.01),
-    ("committing", 1, 0.05),
-    ("hashing", 4, 0.0),
-    1.2,
+    ("hashing", 4, 0),
+    ("staging", 1, 0.01),
     ("committing", 3, 0.002),
     ("loading", 2, 0.03),
-    ("staging", 1, 0.01),
     ("done", 2, 0.001),
     ("committing", 2, 0.1),
-    ("loading", 4, 0.0),
-    0.9,
+    ("loading", 4, 0),
+    ("loaded", 3, 0.01),
 ]
 
 
 @pytest.mark.slow
 def test_killing_the_ingest_at_many_points_then_rerunning_equals_a_clean_run(tmp_path):
-    """18 `kill -9`s of a real ingest process (inside a file's transaction, just before and after its
-    COMMIT, while staging, hashing, during start-up), each followed by the next run on the same home; the
-    final run's ledger, raw tables, per-file accounting and reconciliation check equal a clean run's
-    exactly, and no staged copy is left behind."""
+    """18 `kill -9`s of a real ingest process, each at a named point (opening the warehouse, between a file's rows
+    and its ledger row, before, inside and just after its COMMIT, while staging, between files), each
+    followed by the next run on the same home. Every kill lands, and the run after the last still finds
+    work; the final run's ledger, raw tables, per-file accounting and reconciliation check equal a clean
+    run's exactly, and no staged copy is left behind."""
     landing = build_landing(tmp_path / "landing")
     clean_home, killed_home = tmp_path / "clean", tmp_path / "killed"
-    assert run_driver(landing, clean_home) == "finished"
-    ends = [run_driver(landing, killed_home, kill_at=point) for point in KILL_POINTS]
-    assert ends.count("killed") >= 15, ends  # the kills landed while there was work left
-    assert run_driver(landing, killed_home) == "finished"
+    assert run_driver(landing, clean_home)[0] == "finished"
+    ends = [run_driver(landing, killed_home, kill_at=point)[0] for point in KILL_POINTS]
+    assert ends == ["killed"] * len(KILL_POINTS)
+    end, printed = run_driver(landing, killed_home)
+    assert end == "finished"
+    assert int(printed.split("finished ")[1].split()[2]) > 0, printed[-300:]  # ingested files: work was left
     clean, killed = accounting(landing, clean_home), accounting(landing, killed_home)
     assert clean["reconcile"][0] is True
     assert killed == clean

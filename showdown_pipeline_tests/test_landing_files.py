@@ -1,5 +1,8 @@
 """Landing files as a careless upstream delivers them: glob characters in names, hidden partial uploads,
-symlinks out of the root, FIFOs and sockets, bombs, very long lines, CRLF, and an unreadable registry.
+symlinks out of the root, FIFOs and sockets, bombs, very long lines, CRLF, and an unreadable registry; names
+that are not UTF-8, JSON Python cannot decode, files that vanish, change or move behind the ingest's back,
+Parquet columns that clash with the record, list bombs, millions of empty records, registry reverts, files
+renamed or moved to another kind, and a warehouse out of memory.
 
 Every test runs the real ingest asset (`landing_zone_ingest`) on a real DuckDB warehouse file, and
 asserts on the ledger and the raw tables. README, "Landing files", names what each one proves.
@@ -10,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -31,12 +36,13 @@ from showdown_pipeline_tests.landing_builder import vote, write_jsonl, write_par
 INGEST = next(a for a in ASSETS if dg.AssetKey("landing_files") in a.keys)
 
 
-def run_ingest(landing: Path, home: Path) -> dg.ExecuteInProcessResult:
+def run_ingest(landing: Path, home: Path, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [INGEST],
         resources=build_resources(landing, home),
         instance=dg.DagsterInstance.ephemeral(),
         tags=landing_range_tags(landing),
+        raise_on_error=raise_on_error,
     )
 
 
@@ -593,3 +599,532 @@ def test_published_errors_carry_no_server_folders():
     assert "/srv" not in cleaned and "ab12.parquet" in cleaned and "a b.jsonl" in cleaned
     assert public_error("line 2: expected '/' or digit") == "line 2: expected '/' or digit"
     assert public_error(None) is None
+
+
+# --- 6. names, JSON arrays and reads that cannot be recorded -------------------------------------------
+
+
+def test_a_file_name_that_is_not_utf8_is_rejected_unread_with_the_name_escaped(tmp_path):
+    """`votes/latin-\\xe9t\\xe9.jsonl` (a name a Latin-1 upstream writes easily) and a folder so named: each
+    rejected with its reason, the name shown with \\x escapes; the other files are read (binding the raw name
+    stopped every run, and landing_fingerprint). The same entries are recognised on the next run; renamed to
+    UTF-8, the file is read (the rejection was of the name, not of the bytes)."""
+    from showdown_pipeline.core import landing
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "good.jsonl", tagged_votes("good"))
+    odd_file = root / "votes" / os.fsdecode(b"latin-\xe9t\xe9.jsonl")
+    write_jsonl(odd_file, tagged_votes("odd"))
+    write_jsonl(root / "votes" / os.fsdecode(b"caf\xe9") / "day.jsonl", tagged_votes("folder"))
+    assert landing.landing_fingerprint(root) == landing.landing_fingerprint(root)
+    run_ingest(root, home)
+    reason = landing.NAME_NOT_UTF8
+    assert ledger(home) == {
+        "votes/good.jsonl": ("ingested", 3, None),
+        "votes/latin-\\xe9t\\xe9.jsonl": ("rejected", 0, reason),
+        "votes/caf\\xe9/day.jsonl": ("rejected", 0, reason),
+    }
+    again = materialization_metadata(run_ingest(root, home), "landing_files")
+    assert (again["files_unchanged"], again["files_rejected"]) == (3, 0)
+    odd_file.rename(root / "votes" / "latin-ete.jsonl")
+    run_ingest(root, home)
+    assert ledger(home)["votes/latin-ete.jsonl"] == ("ingested", 3, None)
+    assert vote_ids_by_path(home)["votes/latin-ete.jsonl"] == {f"odd#{k}" for k in range(3)}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("[" * 2_000 + "]" * 2_000, ("rejected", 0, "element 1 is nested too deeply to read")),
+        ("1" * 5_000, ("ingested", 1, None)),
+    ],
+    ids=["2000-deep-nesting", "5000-digit-integer"],
+)
+def test_a_json_array_python_cannot_turn_into_objects_is_read_or_rejected_never_stopping_the_run(
+    tmp_path, value, expected
+):
+    """An arena log (JSON array) whose element nests 2,000 arrays (Python's parser raised RecursionError) or
+    holds a 5,000-digit number (Python refuses integers above 4,300 digits: ValueError): either one failed
+    the ingest, and every later run while the file was there. A number is valid JSON: the element is read
+    as delivered; nesting beyond the parser rejects the file with its reason. The other files are read."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "good.jsonl", tagged_votes("good"))
+    (root / "arena").mkdir(parents=True)
+    element = '{"model_a": "a", "model_b": "b", "winner": "model_a", "x": ' + value + "}"
+    (root / "arena" / "odd.json").write_text("[" + element + "]")
+    run_ingest(root, home)
+    assert ledger(home)["arena/odd.json"] == expected
+    assert ledger(home)["votes/good.jsonl"] == ("ingested", 3, None)
+    if expected[0] == "ingested":
+        assert query(home, "SELECT model_left, winner FROM raw_votes WHERE source_kind = 'arena'") == [
+            ("a", "left")
+        ]
+
+
+def test_an_out_of_memory_warehouse_fails_the_run_records_nothing_and_the_next_run_reads_the_file(
+    tmp_path, monkeypatch
+):
+    """SHOWDOWN_DUCKDB_MEMORY_LIMIT=16MB and a file with a 40 MB line: the warehouse runs out of memory loading
+    it. That is no defect of the file: it used to be recorded `rejected` under its content hash, never
+    tried again, its votes lost. Now the files before and after it are ingested, the run fails naming the
+    file and the error, the ledger has no row for it, and with memory back the next run ingests it."""
+    from showdown_pipeline.cli import failure_reason
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "a.jsonl", tagged_votes("a"))
+    write_jsonl(root / "votes" / "big.jsonl", [vote(1, vote_id="big#0", category="x" * (40 << 20)), vote(2)])
+    write_jsonl(root / "votes" / "z.jsonl", tagged_votes("z"))
+    monkeypatch.setenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "16MB")
+    first = run_ingest(root, home, raise_on_error=False)
+    assert not first.success
+    reason = failure_reason(first)  # what `showdown run` prints, in one line
+    assert reason.startswith(
+        "landing_zone_ingest: showdown_pipeline.core.landing.IngestFailed: 1 landing file(s) not loaded"
+    )
+    assert "votes/big.jsonl (OutOfMemoryException: Out of Memory Error" in reason
+    assert ledger(home) == {"votes/a.jsonl": ("ingested", 3, None), "votes/z.jsonl": ("ingested", 3, None)}
+    monkeypatch.delenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT")
+    run_ingest(root, home)
+    assert ledger(home)["votes/big.jsonl"] == ("ingested", 2, None)
+
+
+def _ingest_once(root: Path, home: Path, run_id: str, progress=None) -> list:
+    """The real ingest (`core.landing.ingest_landing`) on a warehouse file, with a progress callback."""
+    from showdown_pipeline.core import landing
+    from showdown_pipeline.core.staging import IngestLimits
+    from showdown_pipeline.core.warehouse import duckdb_session
+
+    home.mkdir(exist_ok=True)
+    place = landing.IngestPlace(root, settings.ingest_staging_dir(home), IngestLimits())
+    with duckdb_session(settings.warehouse_path(home)) as session:
+        outcomes, _ = landing.ingest_landing(
+            session, landing.discover_landing_files(root), run_id, place, progress
+        )
+    return [(o.rel_path, o.status, o.rows_in) for o in outcomes]
+
+
+def _at_staging(action):
+    """A progress callback that runs `action` when the ingest is between its first look (hash) and its read."""
+    return lambda event, rel_path: action() if event == "staging" else None
+
+
+def test_a_file_vanishing_between_its_hash_and_its_read_is_skipped_not_rejected_forever(tmp_path):
+    """Upstream replaces a file (delete, then write the same bytes) while the ingest is between hashing and
+    reading it: it was recorded `rejected` ("cannot open") under the content hash nobody read, so when the
+    bytes were back every later run said `unchanged`. Now it is skipped, unrecorded, and read next run."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    path = write_jsonl(root / "votes" / "day.jsonl", tagged_votes("day", 2))
+    content = path.read_bytes()
+    assert _ingest_once(root, home, "run-1", _at_staging(path.unlink)) == [("votes/day.jsonl", "skipped", 0)]
+    assert ledger(home) == {}
+    path.write_bytes(content)
+    assert _ingest_once(root, home, "run-2") == [("votes/day.jsonl", "ingested", 2)]
+    assert vote_ids_by_path(home) == {"votes/day.jsonl": {"day#0", "day#1"}}
+
+
+def test_a_file_rewritten_while_read_is_judged_by_the_bytes_read_only(tmp_path):
+    """The first look hashes good bytes; before the read, upstream rewrites the file with an invalid UTF-8
+    line. The rejection was recorded under the good bytes' hash, so when the good bytes came back they
+    stayed `rejected` forever. Now the run skips it (the bytes read are not the bytes hashed), the next run
+    rejects the bad bytes under their own hash, and the good bytes, redelivered, are read."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    path = write_jsonl(root / "votes" / "day.jsonl", tagged_votes("day", 2))
+    good = path.read_bytes()
+    bad = good + b'{"vote_id": "caf\xe9"}\n'
+    assert _ingest_once(root, home, "run-1", _at_staging(lambda: path.write_bytes(bad))) == [
+        ("votes/day.jsonl", "skipped", 0)
+    ]
+    assert _ingest_once(root, home, "run-2") == [("votes/day.jsonl", "rejected", 0)]
+    assert ledger(home)["votes/day.jsonl"] == ("rejected", 0, "invalid UTF-8 on line 3")
+    path.write_bytes(good)
+    assert _ingest_once(root, home, "run-3") == [("votes/day.jsonl", "ingested", 2)]
+    assert query(home, "SELECT count(*) FROM raw_votes") == [(2,)]
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("../.partial", "symlink to a hidden file"),
+        ("../archive/sub", "symlinked directory (not followed)"),
+    ],
+    ids=["hidden", "other-folder"],
+)
+def test_a_folder_swapped_for_a_link_after_listing_is_not_followed(tmp_path, target, reason):
+    """`votes/sub/a.jsonl` is listed as a regular file; between its hash and its read, upstream swaps the folder
+    `votes/sub` for a symlink — to the hidden partial upload `.partial/` or to a folder the pipeline does not
+    read (`archive/`). The old open followed the folder link (O_NOFOLLOW guards the last component only) and
+    read those votes. Now the file is opened one folder at a time without following a link: skipped this run,
+    unrecorded, and the next run's listing rejects the symlinked folder without reading it."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "sub" / "a.jsonl", tagged_votes("listed"))
+    write_jsonl(root / ".partial" / "a.jsonl", tagged_votes("hidden"))
+    write_jsonl(root / "archive" / "sub" / "a.jsonl", tagged_votes("archived"))
+
+    def swap(event: str, rel_path: str) -> None:
+        if (event, rel_path) == ("staging", "votes/sub/a.jsonl"):
+            shutil.rmtree(root / "votes" / "sub")
+            os.symlink(target, root / "votes" / "sub")
+
+    assert ("votes/sub/a.jsonl", "skipped", 0) in _ingest_once(root, home, "run-1", swap)
+    assert query(home, "SELECT count(*) FROM raw_votes") == [(0,)]
+    _ingest_once(root, home, "run-2")
+    assert ledger(home)["votes/sub"] == ("rejected", 0, reason)
+    assert query(home, "SELECT count(*) FROM raw_votes") == [(0,)]
+
+
+# --- 7. Parquet: the contract's fields only, by exact name, memory bounded by the footer ------------------
+
+
+def _raw_fields(home: Path, kind_path: str) -> list[tuple]:
+    """raw_votes of one file, every field, in file order (without the source key)."""
+    return query(
+        home,
+        "SELECT * EXCLUDE (source_sha256) FROM raw_votes WHERE source_sha256 = "
+        "(SELECT sha256 FROM landing_files WHERE path = $path) ORDER BY source_row",
+        {"path": kind_path},
+    )
+
+
+def test_a_parquet_row_reads_as_the_same_record_as_its_json_line_whatever_its_other_columns(tmp_path):
+    """A Parquet file whose extra columns are named like the old reader's table alias (`p`, a struct holding
+    other votes: they were counted instead of the file's own), differ from a field only in case (`Winner`,
+    `WINNER`: DuckDB renamed `winner` to `winner_1`, quarantining every row for a missing winner) or echo
+    the reader's own names (`source_row`, `file_row_number`, `record`, `line`). Each row must read exactly
+    as the same record delivered as a JSON line, which ignores keys the contract does not name."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    own = [vote(k, vote_id=f"own#{k}") for k in range(3)]
+    extra = {
+        "p": pa.array([vote(100 + k, winner="right", model_left="evil") for k in range(3)]),
+        "Winner": ["right"] * 3,
+        "WINNER": ["both_bad"] * 3,
+        "source_row": [99] * 3,
+        "file_row_number": [7] * 3,
+        "record": ["{}"] * 3,
+        "line": ["not json"] * 3,
+    }
+    table = pa.Table.from_pylist(own)
+    for name, values in extra.items():
+        table = table.append_column(name, pa.array(values) if isinstance(values, list) else values)
+    (root / "votes").mkdir(parents=True)
+    pq.write_table(table, root / "votes" / "export.parquet")
+    write_jsonl(root / "votes" / "export.jsonl", own)
+    run_ingest(root, home)
+    from_parquet, from_json = (
+        _raw_fields(home, "votes/export.parquet"),
+        _raw_fields(home, "votes/export.jsonl"),
+    )
+    assert from_parquet == from_json
+    assert vote_ids_by_path(home)["votes/export.parquet"] == {f"own#{k}" for k in range(3)}
+    assert query(home, "SELECT DISTINCT winner, model_left FROM raw_votes") == [("left", "m-a")]
+
+
+@pytest.mark.parametrize(
+    ("columns", "error"),
+    [
+        (
+            {"vote_id": ["a"], "winner": ["left"], "winner ": ["right"]},
+            None,  # a different name (a trailing space) is just another column, not read
+        ),
+        (
+            {"vote_id": ["a"], "winner": ["left"], "winner_dup": ["right"]},
+            "Parquet column winner appears 2 times",
+        ),
+        (
+            {"vote_id": ["a"], "winner": [["left", "right"]]},
+            "Parquet column winner is nested (a list); the contract's winner is one value",
+        ),
+        (
+            {"vote_id": ["a"], "tokens_left": [{"n": 3}]},
+            "Parquet column tokens_left is nested (a struct); the contract's tokens_left is one value",
+        ),
+    ],
+    ids=["near-name", "named-twice", "list-where-one-value", "struct-where-one-value"],
+)
+def test_a_parquet_field_named_twice_or_nested_where_the_contract_has_one_value_rejects_the_file(
+    tmp_path, columns, error
+):
+    """Two columns both named `winner` (which one is the vote?) or a field the contract spells as one value
+    delivered as a list or a struct: the file is rejected with the column and why, before a row is read
+    (DuckDB renamed the second `winner` to `winner_1` and counted the first; a list winner was read as the
+    text of a JSON array)."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    names = [name.replace("_dup", "") for name in columns]
+    table = pa.Table.from_arrays([pa.array(v) for v in columns.values()], names=names)
+    (root / "votes").mkdir(parents=True)
+    pq.write_table(table, root / "votes" / "odd.parquet")
+    run_ingest(root, home)
+    expected = ("ingested", 1, None) if error is None else ("rejected", 0, error)
+    assert ledger(home)["votes/odd.parquet"] == expected
+
+
+def test_contributor_languages_as_a_parquet_list_are_read_and_a_list_bomb_is_rejected_from_the_footer(
+    tmp_path,
+):
+    """`languages` is the contract's one list: a contributors Parquet file with a list column is read as the
+    JSON list it is in a JSON line. A list of 12 million values in one row (dictionary and run-length
+    encoded: under 1 KB on disk) is rejected from the footer's value count, before anything decodes it (the
+    old check decoded the column, and DuckDB built a 36 MB line from it)."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    (root / "contributors").mkdir(parents=True)
+    people = pa.table({"user_id": ["u-1", "u-2"], "languages": [["en", "fr"], []], "verified": [True, True]})
+    pq.write_table(people, root / "contributors" / "people.parquet")
+    n = 12_000_000
+    values = pa.array(["en"] * n).dictionary_encode()
+    bomb = pa.table(
+        {"user_id": ["u-3"], "languages": pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), values)}
+    )
+    pq.write_table(bomb, root / "contributors" / "bomb.parquet", compression="zstd")
+    assert (root / "contributors" / "bomb.parquet").stat().st_size < 4096
+    run_ingest(root, home)
+    files = ledger(home)
+    assert files["contributors/people.parquet"] == ("ingested", 2, None)
+    assert files["contributors/bomb.parquet"] == (
+        "rejected",
+        0,
+        "Parquet column languages holds 12000000 values in 1 rows (row group 1); at most 64 per row are read",
+    )
+    assert query(home, "SELECT user_id, languages FROM raw_contributors ORDER BY user_id") == [
+        ("u-1", '["en","fr"]'),
+        ("u-2", "[]"),
+    ]
+
+
+# The child reports its own peak RSS (VmHWM: this process image's; ru_maxrss would carry the RSS the test
+# process had when it forked, kept across exec).
+_INGEST_AND_REPORT_PEAK = """
+import sys
+from pathlib import Path
+from showdown_pipeline.core import landing
+from showdown_pipeline.core.staging import IngestLimits
+from showdown_pipeline.core.warehouse import duckdb_session
+root, home = Path(sys.argv[1]), Path(sys.argv[2])
+home.mkdir()
+with duckdb_session(home / "w.duckdb") as session:
+    place = landing.IngestPlace(root, home / ".staging", IngestLimits.from_env())
+    outcomes, _ = landing.ingest_landing(session, landing.discover_landing_files(root), "run", place)
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(*[f"{o.status}:{o.rows_in}" for o in outcomes], int(hwm.split()[1]) // 1024)
+"""
+
+
+def ingest_peak(root: Path, home: Path) -> tuple[list[str], int]:
+    """Ingest `root` in a process of its own; (status:rows_in of each file, that process's peak RSS in MiB)."""
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", _INGEST_AND_REPORT_PEAK, str(root), str(home)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-800:]
+    *statuses, peak = run.stdout.split()
+    return statuses, int(peak)
+
+
+def test_an_885_byte_parquet_list_bomb_in_a_column_the_contract_does_not_name_costs_no_memory(tmp_path):
+    """One row whose list column `pad` holds 12 million zeros: 885 bytes on disk, 174 bytes uncompressed by
+    its footer. The old decoded-size check decoded it (96 MB) and DuckDB turned it into a 24 MB line: the
+    ingest peaked at ~1.9 GB. `pad` is no field of the contract, so it is never read: the vote is ingested
+    and the process peaks where an ingest of one plain line does (measured in the same way, +150 MiB)."""
+    root, plain = tmp_path / "landing", tmp_path / "plain"
+    (root / "votes").mkdir(parents=True)
+    n = 12_000_000
+    pad = pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), pa.array(np.zeros(n, dtype=np.int64)))
+    path = root / "votes" / "bomb.parquet"
+    pq.write_table(pa.table({"vote_id": ["p1"], "pad": pad}), path, compression="zstd")
+    assert path.stat().st_size < 4096
+    write_jsonl(plain / "votes" / "one.jsonl", [{"vote_id": "p1"}])
+    statuses, peak = ingest_peak(root, tmp_path / "home")
+    _, baseline = ingest_peak(plain, tmp_path / "home-plain")
+    assert statuses == ["ingested:1"]
+    assert peak < baseline + 150, f"peak {peak} MiB against {baseline} MiB for one plain line"
+
+
+# --- 8. the registry in force is the one the landing zone holds now --------------------------------------
+
+
+def _deliver_models(root: Path, home: Path, rows: list[tuple] | bytes):
+    """Write models.csv (rows, or raw bytes), ingest it and type the registry; the state in force."""
+    from showdown_pipeline.core import registry
+    from showdown_pipeline.core.warehouse import duckdb_session
+    from showdown_pipeline.definitions import REBUILD_ASSETS
+    from showdown_pipeline_tests.landing_builder import write_models
+
+    if isinstance(rows, bytes):
+        (root / "models.csv").write_bytes(rows)
+    else:
+        write_models(root / "models.csv", rows)
+    registry_asset = next(a for a in REBUILD_ASSETS if dg.AssetKey("model_registry") in a.keys)
+    result = dg.materialize(
+        [INGEST, registry_asset],
+        resources=build_resources(root, home),
+        instance=dg.DagsterInstance.ephemeral(),
+        tags=landing_range_tags(root),
+    )
+    assert result.success
+    with duckdb_session(settings.warehouse_path(home), read_only=True) as session:
+        return registry.registry_state(session)
+
+
+V1 = [("m-a", "A", "acme", "2025-01-01", None), ("m-b", "B", "acme", "2025-01-01", None)]
+V2 = [("m-a", "A", "acme", "2025-01-01", None), ("m-b", "B", "acme", "2025-01-01", "2025-06-01")]
+
+
+def test_reverting_models_csv_to_earlier_bytes_puts_them_back_in_force(tmp_path):
+    """v1, then v2 (deprecating m-b by mistake), then upstream reverts to the exact bytes of v1: the ledger
+    knew those bytes, so the revert was `unchanged` and v2 stayed in force, m-b deprecated, with nothing said.
+    The registry in force is the models.csv the landing zone holds now: v1 again."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "day.jsonl", tagged_votes("day"))
+    first = _deliver_models(root, home, V1)
+    assert _deliver_models(root, home, V2).in_force["sha256"] != first.in_force["sha256"]
+    reverted = _deliver_models(root, home, V1)
+    assert reverted.in_force["sha256"] == first.in_force["sha256"] and reverted.rejected == []
+    assert dict(query(home, "SELECT model_id, deprecated_at FROM model_registry")) == {
+        "m-a": None,
+        "m-b": None,
+    }
+    assert query(home, "SELECT count(*) FROM landing_files WHERE kind = 'models'") == [(2,)]
+
+
+def test_a_rejected_models_csv_reverted_to_the_good_one_is_no_longer_reported(tmp_path):
+    """v1, then an unreadable models.csv (v1 stays in force, the manifest says the landing zone's file was
+    rejected), then v1's bytes again: v1 is in force and nothing rejected is after it. Delivering the bad
+    bytes once more brings the report back."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "day.jsonl", tagged_votes("day"))
+    bad = b"model_id;display_name\nm-a;A\n"
+    good = _deliver_models(root, home, V1)
+    rejected = _deliver_models(root, home, bad)
+    assert rejected.in_force == good.in_force and [r["path"] for r in rejected.rejected] == ["models.csv"]
+    assert _deliver_models(root, home, V1).rejected == []
+    assert len(_deliver_models(root, home, bad).rejected) == 1
+
+
+# --- 9. one ledger row per read: same bytes, another kind or format ---------------------------------------
+
+
+def _validate(root: Path, home: Path) -> tuple[bool, list[tuple], int]:
+    """Run validation with its checks: (input_rows_reconcile passed, per-file accounting
+    (path, kind, status, rows_in, valid, duplicates, quarantined), counted votes)."""
+    from showdown_pipeline.core.warehouse import duckdb_session
+    from showdown_pipeline.definitions import ASSET_CHECKS, ASSETS
+    from showdown_pipeline_tests.conftest import check_evaluations
+
+    wanted = {"model_registry", "contributor_profiles", "votes_checked"}
+    validate = [a for a in ASSETS if wanted & {k.to_user_string() for k in a.keys}]
+    result = dg.materialize(
+        [*validate, *ASSET_CHECKS],
+        selection=dg.AssetSelection.assets(*validate),
+        resources=build_resources(root, home),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    reconciled = check_evaluations(result)["input_rows_reconcile"].passed
+    with duckdb_session(settings.warehouse_path(home), read_only=True) as session:
+        columns = ("path", "kind", "status", "rows_in", "valid", "duplicates", "quarantined")
+        per_file = [tuple(r[c] for c in columns) for r in session.rows("validate/input_accounting")]
+    counted = query(home, "SELECT count(*) FROM votes_clean")[0][0]
+    return reconciled, per_file, counted
+
+
+def test_a_file_renamed_to_the_extension_its_kind_takes_is_read(tmp_path):
+    """`votes/day.json` (votes/ takes .jsonl) is rejected for its name; renamed `day.jsonl`, the same bytes
+    were `unchanged` forever (the rejection was keyed by the content). A rejection of a name is now keyed by
+    the name: the renamed file is read, and the old rejection stays in the ledger as what happened."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "day.json", tagged_votes("day", 2))
+    run_ingest(root, home)
+    assert ledger(home)["votes/day.json"] == ("rejected", 0, "unsupported file type for votes/: day.json")
+    os.rename(root / "votes" / "day.json", root / "votes" / "day.jsonl")
+    run_ingest(root, home)
+    assert ledger(home)["votes/day.jsonl"] == ("ingested", 2, None)
+    assert vote_ids_by_path(home) == {"votes/day.jsonl": {"day#0", "day#1"}}
+
+
+def test_a_file_moved_to_another_kind_is_read_as_that_kind_and_the_accounting_stays_exact(tmp_path):
+    """Vote records first delivered into `contributors/` (read as contributor records), and an arena log first
+    delivered into `votes/` (read as canonical votes, every row quarantined): moved where they belong, the
+    same bytes were `unchanged`, and those votes were never counted. Now each move is a read of its own
+    (another key, so the arena rows do not collide with the first read's rows), the votes count, and the
+    accounting of every read adds up: rows_in = valid + duplicates + quarantined."""
+    from showdown_pipeline_tests.landing_builder import random_valid_votes
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    records = random_valid_votes(0, 40, ["m-a", "m-b"], seed=3)
+    arena = [{"model_a": "m-a", "model_b": "m-b", "winner": "model_b", "judge": f"j{k}"} for k in range(25)]
+    write_jsonl(root / "contributors" / "day.jsonl", records)
+    write_jsonl(root / "votes" / "log.jsonl", arena)
+    run_ingest(root, home)
+    (root / "arena").mkdir()
+    os.rename(root / "contributors" / "day.jsonl", root / "votes" / "day.jsonl")
+    os.rename(root / "votes" / "log.jsonl", root / "arena" / "log.jsonl")
+    run_ingest(root, home)
+    reconciled, per_file, counted = _validate(root, home)
+    assert reconciled
+    assert sorted(per_file) == [
+        ("arena/log.jsonl", "arena", "ingested", 25, 25, 0, 0),
+        ("votes/day.jsonl", "votes", "ingested", 40, 40, 0, 0),
+        ("votes/log.jsonl", "votes", "ingested", 25, 0, 0, 25),
+    ]
+    assert counted == 65
+    assert query(home, "SELECT count(DISTINCT content_sha256), count(*) FROM landing_files") == [(2, 4)]
+
+
+def test_the_same_votes_delivered_twice_count_once(tmp_path):
+    """Two copies of the same bytes in votes/ are one read (the second `unchanged`); the same records
+    gzipped are other bytes, read, and every one of their rows is an exact duplicate of the first delivery:
+    no vote counts twice, and each file's accounting adds up."""
+    from showdown_pipeline_tests.landing_builder import random_valid_votes
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    records = random_valid_votes(0, 30, ["m-a", "m-b"], seed=5)
+    write_jsonl(root / "votes" / "a.jsonl", records)
+    write_jsonl(root / "votes" / "b.jsonl", records)
+    write_jsonl(root / "votes" / "c.jsonl.gz", records, gz=True)
+    meta = materialization_metadata(run_ingest(root, home), "landing_files")
+    assert (meta["files_ingested"], meta["files_unchanged"]) == (2, 1)
+    reconciled, per_file, counted = _validate(root, home)
+    assert reconciled and counted == 30
+    assert sorted(per_file) == [
+        ("votes/a.jsonl", "votes", "ingested", 30, 30, 0, 0),
+        ("votes/c.jsonl.gz", "votes", "ingested", 30, 0, 30, 0),
+    ]
+
+
+def test_two_million_empty_records_are_ingested_in_bounded_memory(tmp_path):
+    """A 58 KB gzip of 19,999,000 `{}` lines (just under the row limit) took 13 GB to ingest: the insert sorted
+    every row by its line number. Scaled down to 2,000,000 records (an ~85 KB gzip): the ingest's peak stays
+    within 700 MiB of an ingest of one line (it was ~1.6 GB above it; the full size is measured in
+    bench/bench_ingest_limits.py). Every record is a row: nothing is dropped to save memory."""
+    root, plain = tmp_path / "landing", tmp_path / "plain"
+    gzip_bomb(root / "votes" / "empty.jsonl.gz", b"{}\n" * 100_000, 20)
+    write_jsonl(plain / "votes" / "one.jsonl", [{}])
+    statuses, peak = ingest_peak(root, tmp_path / "home")
+    _, baseline = ingest_peak(plain, tmp_path / "home-plain")
+    assert statuses == ["ingested:2000000"]
+    assert peak - baseline < 700, f"peak {peak} MiB, {baseline} MiB for one line"
+
+
+def test_a_parquet_footer_over_its_bound_is_rejected_before_it_is_parsed(tmp_path, monkeypatch):
+    """A footer is parsed whole, at ~9 times its size, and each row group costs time: 50,000 votes in
+    one-row groups (a 153 MB footer) took 150 s and 4.2 GB to ingest (bench/bench_ingest_limits.py). The
+    footer's length is read from the file's last bytes first; over the bound the file is rejected with why.
+    The bound lowered to 64 KiB here: 2,000 one-row groups are over it, the same votes in one group are read."""
+    from showdown_pipeline.core import staging
+
+    monkeypatch.setattr(staging, "MAX_PARQUET_FOOTER_BYTES", 64 << 10, raising=False)
+    root, home = tmp_path / "landing", tmp_path / "home"
+    (root / "votes").mkdir(parents=True)
+    table = pa.Table.from_pylist(tagged_votes("groups", 2_000))
+    pq.write_table(table, root / "votes" / "tiny_groups.parquet", row_group_size=1)
+    pq.write_table(table, root / "votes" / "one_group.parquet")
+    run_ingest(root, home)
+    files = ledger(home)
+    status, rows, error = files["votes/tiny_groups.parquet"]
+    assert (status, rows) == ("rejected", 0)
+    assert error.startswith("Parquet footer of ") and error.endswith(
+        "bytes (at most 65536): too many row groups or columns; rewrite the file with larger row groups"
+    )
+    assert files["votes/one_group.parquet"] == ("ingested", 2_000, None)

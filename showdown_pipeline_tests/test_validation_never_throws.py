@@ -254,7 +254,9 @@ def warehouse(tmp_path_factory):
     landing_mod.create_ingest_tables(DuckDBSession(conn))
     for k, kind in enumerate(("votes", "contributors", "models")):
         conn.execute(
-            "INSERT INTO landing_files VALUES ($sha, $path, $kind, 'jsonl', 1, now(), $seq, 'ingested', 1, 0, NULL, now(), 'r')",
+            "INSERT INTO landing_files (sha256, path, kind, format, size_bytes, landed_at, ingest_seq, status, "
+            "rows_in, blank_lines, error, ingested_at, run_id) "
+            "VALUES ($sha, $path, $kind, 'jsonl', 1, now(), $seq, 'ingested', 1, 0, NULL, now(), 'r')",
             {"sha": f"{k:064x}", "path": f"{kind}/f", "kind": kind, "seq": k},
         )
     yield conn

@@ -1,19 +1,29 @@
 """The landing zone: which files are there, what kind they are, and how each one is ingested.
 
 Layout (DESIGN §2): `votes/` (*.jsonl, *.jsonl.gz, *.parquet), `contributors/` (same formats),
-`models.csv`, `arena/` (*.json arrays, *.jsonl, *.jsonl.gz). Files are keyed by the sha256 of their
-bytes, so a re-delivery is a no-op. A file that cannot be read completely is rejected whole, with
-the error, and the rest of the run goes on.
+`models.csv`, `arena/` (*.json arrays, *.jsonl, *.jsonl.gz). The ledger (`landing_files`) holds one row
+per *read*: some bytes (their sha256) read as one kind and format. The same bytes delivered again, under
+any name, are a no-op; the same bytes under another kind or format (a vote file moved out of
+`contributors/`, `day.json` renamed `day.jsonl`) are another read, and are read. The first read of some
+bytes is keyed by their sha256 (so every ledger made before reads were told apart stays valid), a later
+read of them by `read_key`. A file that cannot be read completely is rejected whole, with the error, and
+the rest of the run goes on.
 
 What is read, and what is not (the README's "Landing files" says the same for operators):
 - Hidden files and folders (any path component starting with `.`) are partial uploads by convention:
   never read, never listed.
 - Only regular files inside the landing root are read, each by its literal path through a staged copy
-  (`core/staging.py`): a symlink is followed only when its target, resolved, is a regular file inside
-  the root and not hidden; symlinked directories are never followed; FIFOs, sockets and devices are never
-  opened. Each of those is recorded as rejected with its reason, without a byte of it being read, so
-  its ledger key cannot be a content hash: it is `unread:<sha256 of (reason, path, link target, file
-  type, size, mtime)>` — the same entry is recognised on the next run and recorded once.
+  (`core/staging.py`), opened one folder at a time from the root without following any link, so a folder
+  swapped for a link after discovery is not followed: a symlink is followed only when its target,
+  resolved, is a regular file inside the root and not hidden; symlinked directories are never followed;
+  FIFOs, sockets and devices are never opened. Each of those, a name that is not UTF-8 and an extension
+  the kind does not take are recorded as rejected with the reason, without a byte being read, so the
+  ledger key cannot be a content hash: it is `unread:<sha256 of (reason, path, link target, size,
+  mtime)>` — the same entry is recognised on the next run and recorded once.
+- A rejection is recorded only for a defect of the bytes read (checked to be the bytes first hashed) or of
+  the entry itself. A file that vanished or changed while read is skipped and not recorded; an error of the
+  warehouse (out of memory, I/O) records nothing and fails the run (`IngestFailed`) after the other files:
+  the next run reads those files again.
 - One transaction per file holds its rows and its ledger row; `recover_ingest` clears what a killed
   run may have left (raw rows whose file has no ledger row, staged copies).
 """
@@ -28,10 +38,10 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from showdown_pipeline.core import staging
-from showdown_pipeline.core.staging import FileRejected, IngestLimits
+from showdown_pipeline.core.staging import FileRejected, FileUnavailable, IngestLimits
 from showdown_pipeline.core.warehouse import WarehouseError, WarehouseSession
 
 KINDS = ("contributors", "votes", "arena")
@@ -101,8 +111,11 @@ def discover_landing_files(landing_root: Path) -> list[LandingFile]:
 def _walk(folder: Path) -> Iterator[Path]:
     """Non-directory entries and symlinks under `folder`, depth first by name; hidden names skipped,
     symlinked directories not entered (they are classified, and rejected, like any other link)."""
-    with os.scandir(folder) as entries:
-        ordered = sorted(entries, key=lambda e: e.name)
+    try:
+        with os.scandir(folder) as entries:
+            ordered = sorted(entries, key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):  # gone (or replaced) since its parent was listed
+        return
     for entry in ordered:
         if entry.name.startswith("."):
             continue
@@ -115,14 +128,17 @@ def _walk(folder: Path) -> Iterator[Path]:
 def _classify(real_root: Path, path: Path, kind: str) -> LandingFile:
     """A landing entry: readable (target set) or rejected unread, with the reason."""
     info = os.lstat(path)
+    rel_path = _rel(path, real_root)
     base = {
         "path": path,
-        "rel_path": _rel(path, real_root),
+        "rel_path": printable_name(rel_path),
         "kind": kind,
         "format": _format_of(path.name, kind),
         "size_bytes": info.st_size,
         "landed_at": datetime.fromtimestamp(info.st_mtime, tz=UTC),
     }
+    if base["rel_path"] != rel_path:
+        return LandingFile(**base, unread_reason=NAME_NOT_UTF8)
     mode, detail, link = info.st_mode, staging.file_type(info.st_mode), ""
     if stat.S_ISLNK(mode):
         link = os.readlink(path)
@@ -153,6 +169,19 @@ def _classify(real_root: Path, path: Path, kind: str) -> LandingFile:
     return LandingFile(**base, target=target, unread_detail=link)
 
 
+NAME_NOT_UTF8 = "file name is not valid UTF-8 (its bytes shown as \\x escapes); rename it to have it read"
+
+
+def printable_name(name: str) -> str:
+    """`name` as it may be stored and shown: a name holding bytes that are not UTF-8 (os.fsdecode keeps them
+    as lone surrogates, which no database or log can encode) gets them as `\\xNN` escapes."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
+
 def _rel(path: Path, real_root: Path) -> str:
     """`path` relative to the landing root: its folder is resolved (the root may be reached through a
     symlink), its own name is kept as it is (a symlink stays the link)."""
@@ -176,14 +205,21 @@ def unread_key(lf: LandingFile, reason: str) -> str:
     return UNREAD_PREFIX + hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+_TABLES_AND_MIGRATIONS = (
+    "create_landing_files",
+    "add_landing_files_content_sha256",
+    "add_landing_files_seen_seq",
+    "fill_landing_files_content_sha256",
+    "create_raw_votes",
+    "add_raw_votes_json_types",
+    "create_raw_contributors",
+    "create_raw_models",
+)
+
+
 def create_ingest_tables(session: WarehouseSession) -> None:
-    for name in (
-        "create_landing_files",
-        "create_raw_votes",
-        "add_raw_votes_json_types",
-        "create_raw_contributors",
-        "create_raw_models",
-    ):
+    """The ledger and the raw tables; a warehouse made by an earlier version gets the columns it lacks."""
+    for name in _TABLES_AND_MIGRATIONS:
         session.run(f"ingest/{name}")
 
 
@@ -208,9 +244,9 @@ def recover_ingest(session: WarehouseSession, staging_dir: Path) -> dict[str, in
 @dataclass(frozen=True)
 class IngestOutcome:
     rel_path: str
-    sha256: str
+    sha256: str  # the ledger key ("" for a skipped file: nothing recorded)
     kind: str
-    status: str  # ingested | rejected | unchanged
+    status: str  # ingested | rejected | unchanged | skipped (not recorded: it changed while read)
     rows_in: int
     error: str | None
 
@@ -224,7 +260,36 @@ class IngestPlace:
     limits: IngestLimits
 
 
-Progress = Callable[[str, str], None]  # (event, rel_path): hashing | staging | loading | committing | done
+# (event, rel_path), in this order for a file read: hashing | staging | loading | loaded (its rows are in,
+# its ledger row not yet) | committing | done; recovering and recovered (rel_path "-") before the first.
+Progress = Callable[[str, str], None]
+
+
+def _quiet(event: str, rel_path: str) -> None:
+    """No progress report."""
+
+
+class IngestFailed(RuntimeError):
+    """Files could not be loaded for a reason that is not in their bytes: the warehouse failed (out of
+    memory, an I/O error, interrupted) or the disk did. They are not recorded, so the next run reads them
+    again. Raised after every other file of the run was ingested: the run must fail rather than publish
+    without them."""
+
+    def __init__(self, failures: list[tuple[str, str]]):
+        self.failures = failures
+        listed = "; ".join(f"{path} ({why})" for path, why in failures)
+        super().__init__(
+            f"{len(failures)} landing file(s) not loaded, for a fault of the warehouse or the disk, not of the "
+            f"file; not recorded, read again by the next run: {listed}"
+        )
+
+
+class _NotTheBytes(Exception):
+    """Loading one file failed for a reason outside its bytes (see IngestFailed)."""
+
+    def __init__(self, rel_path: str, why: str):
+        super().__init__(why)
+        self.rel_path, self.why = rel_path, why
 
 
 def ingest_landing(
@@ -234,10 +299,21 @@ def ingest_landing(
     place: IngestPlace,
     progress: Progress | None = None,
 ) -> tuple[list[IngestOutcome], dict[str, int]]:
-    """Recover, then ingest `files` one transaction each; returns the outcomes and what recovery removed."""
+    """Recover, then ingest `files` one transaction each; returns the outcomes and what recovery removed.
+    Raises IngestFailed, after the other files, when the warehouse failed on some (see there)."""
+    note = progress or _quiet
     create_ingest_tables(session)
+    note("recovering", "-")
     recovered = recover_ingest(session, place.staging_dir)
-    outcomes = [ingest_file(session, lf, run_id, place, progress) for lf in files]
+    note("recovered", "-")
+    outcomes, failures = [], []
+    for lf in files:
+        try:
+            outcomes.append(ingest_file(session, lf, run_id, place, note))
+        except _NotTheBytes as fault:
+            failures.append((fault.rel_path, fault.why))
+    if failures:
+        raise IngestFailed(failures)
     return outcomes, recovered
 
 
@@ -248,41 +324,65 @@ def ingest_file(
     place: IngestPlace,
     progress: Progress | None = None,
 ) -> IngestOutcome:
-    """Ingest one landing file: its rows and its ledger row in one transaction; known bytes are a no-op."""
-    note = progress or (lambda event, path: None)
+    """Ingest one landing file: its rows and its ledger row in one transaction; a read already in the ledger
+    (same bytes, kind and format) is a no-op. A rejection is recorded only for a defect of the bytes read
+    (or of the entry, unread); a file that changed while read is skipped, unrecorded."""
+    note = progress or _quiet
     if lf.unread_reason or lf.target is None:
         return _record_unread(session, lf, run_id, lf.unread_reason or "not readable")
+    if not lf.supported:  # a defect of the name, not of the bytes: renamed, it is read
+        return _record_unread(session, lf, run_id, f"unsupported file type for {lf.kind}/: {lf.path.name}")
     if lf.size_bytes > place.limits.file_bytes:
         return _record_unread(session, lf, run_id, str(place.limits.too_many_bytes()))
     note("hashing", lf.rel_path)
     root = Path(os.path.realpath(place.landing_root))
     try:
-        sha256 = staging.hash_file(lf.target, root)
-    except FileRejected as exc:  # it changed into something else since discovery
+        content = staging.hash_file(lf.target, root)
+    except FileUnavailable as exc:
+        return _skipped(lf, str(exc))
+    except FileRejected as exc:  # it changed into something unreadable since discovery
         return _record_unread(session, lf, run_id, str(exc))
-    seen = _ledger_row(session, sha256)
-    if seen is not None and not _retry(seen):
-        return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen["rows_in"], seen["error"])
-    if not lf.supported:
-        error = f"unsupported file type for {lf.kind}/: {lf.path.name}"
-        return _record(session, lf, run_id, sha256, "rejected", 0, 0, error)
+    except OSError as exc:  # reading failed (a disk, a network mount): no defect of the bytes
+        raise _NotTheBytes(lf.rel_path, f"I/O error: {exc.strerror or exc}") from exc
+    read = _find_read(session, lf, content)
+    if read.seen is not None and not _retry(read.seen):
+        return _unchanged(session, lf, read)
     note("staging", lf.rel_path)
     try:
-        staged = staging.stage_file(lf.target, root, lf.format, place.staging_dir, place.limits)
-    except FileRejected as exc:  # the bytes were not all read: keyed by the first look's hash
-        if seen is not None:  # still over a limit: the earlier rejection stands
-            return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen["rows_in"], seen["error"])
-        return _record(session, lf, run_id, sha256, "rejected", 0, 0, str(exc))
+        staged = staging.stage_file(lf.target, root, lf.format, place.staging_dir, place.limits, lf.kind)
+    except FileUnavailable as exc:
+        return _skipped(lf, str(exc))
+    except FileRejected as exc:
+        return _rejected_while_staging(session, lf, run_id, read, exc)
+    except OSError as exc:  # reading the file or writing its copy failed (a disk, a mount): not the bytes
+        raise _NotTheBytes(lf.rel_path, f"I/O error: {exc.strerror or exc}") from exc
     try:
-        return _commit_staged(session, lf, run_id, staged, place.limits, note)
+        return _commit_staged(session, lf, run_id, staged, read, place.limits, note)
     finally:
         staged.path.unlink(missing_ok=True)
 
 
-def _ledger_row(session: WarehouseSession, sha256: str) -> dict | None:
-    """status, rows_in, error of the ledger row of `sha256`, if the ledger has one."""
-    rows = session.rows("ingest/landing_file_status", {"sha256": sha256})
-    return rows[0] if rows else None
+@dataclass(frozen=True)
+class _Read:
+    """One way of reading some bytes: its ledger key, and its ledger row (status, rows_in, error) if any."""
+
+    key: str
+    content: str
+    seen: dict | None
+
+
+def read_key(content: str, kind: str, fmt: str | None) -> str:
+    """The ledger key of the read of `content` as `kind`/`fmt` when those bytes were read before as another
+    kind or format (the first read of some bytes is keyed by their sha256 alone; see the module docstring)."""
+    return hashlib.sha256(f"read\0{kind}\0{fmt}\0{content}".encode()).hexdigest()
+
+
+def _find_read(session: WarehouseSession, lf: LandingFile, content: str) -> _Read:
+    rows = session.rows("ingest/landing_reads_of_content", {"content_sha256": content})
+    for row in rows:
+        if row["kind"] == lf.kind and row["format"] == lf.format:
+            return _Read(row["sha256"], content, row)
+    return _Read(read_key(content, lf.kind, lf.format) if rows else content, content, None)
 
 
 def _retry(seen: dict) -> bool:
@@ -290,37 +390,105 @@ def _retry(seen: dict) -> bool:
     return seen["status"] == "rejected" and (seen["error"] or "").startswith(staging.LIMIT_PREFIX)
 
 
+def _unchanged(session: WarehouseSession, lf: LandingFile, read: _Read) -> IngestOutcome:
+    _sighted(session, lf, read.key)
+    return IngestOutcome(
+        lf.rel_path, read.key, lf.kind, "unchanged", read.seen["rows_in"], read.seen["error"]
+    )
+
+
+def _sighted(session: WarehouseSession, lf: LandingFile, key: str) -> None:
+    """A models.csv found again: the registry in force is the one the landing zone holds now (core/registry.py),
+    even when its bytes were seen before (a revert)."""
+    if lf.kind == "models":
+        session.run("ingest/landing_file_seen", {"sha256": key})
+
+
+def _skipped(lf: LandingFile, why: str) -> IngestOutcome:
+    return IngestOutcome(lf.rel_path, "", lf.kind, "skipped", 0, f"{why}; not recorded, read again next run")
+
+
+def _rejected_while_staging(
+    session: WarehouseSession, lf: LandingFile, run_id: str, read: _Read, exc: FileRejected
+) -> IngestOutcome:
+    """Staging found a defect: recorded only when the bytes it read are the bytes first hashed."""
+    if getattr(exc, "sha256", None) != read.content:
+        return _skipped(lf, "changed while being read")
+    return _record_rejection(session, lf, run_id, read, str(exc))
+
+
+def _record_rejection(session: WarehouseSession, lf: LandingFile, run_id: str, read: _Read, error: str):
+    """Record a rejection of `read`; one already recorded (a limit, tried again) is replaced only when the
+    reason changed, so a file still over the same limit changes nothing."""
+    if read.seen is None:
+        return _record(session, lf, run_id, read, "rejected", 0, 0, error)
+    if read.seen["error"] == public_error(error):
+        return _unchanged(session, lf, read)
+    with session.transaction():
+        session.run("ingest/landing_file_forget", {"sha256": read.key})
+        return _record(session, lf, run_id, read, "rejected", 0, 0, error)
+
+
+# Errors of the warehouse itself, not of the values it was given (`WarehouseError.kind`, the engine's name):
+# a file they interrupt is not recorded (the run fails and the next one reads it again). Any other engine
+# error while loading a file's rows (a conversion, an unsupported type, invalid input) is deterministic for
+# those bytes: a rejection.
+WAREHOUSE_FAULTS = frozenset(
+    {
+        "OutOfMemoryException",
+        "IOException",
+        "InterruptException",
+        "FatalException",
+        "InternalException",
+        "TransactionException",
+        "ConnectionException",
+        "PermissionException",
+        "ConstraintException",
+        "CatalogException",
+        "ParserException",
+        "BinderException",
+        "SerializationException",
+        "HTTPException",
+        "WarehouseError",  # the session's own (a statement that returned what it must not)
+    }
+)
+
+
 def _commit_staged(
-    session: WarehouseSession, lf: LandingFile, run_id: str, staged, limits: IngestLimits, note: Progress
+    session: WarehouseSession, lf: LandingFile, run_id: str, staged, read: _Read, limits: IngestLimits, note
 ):
     """One transaction: the staged rows into the raw table and the file's ledger row, or neither."""
-    seen = _ledger_row(session, staged.sha256)  # the bytes read may differ from the first look's
-    if seen is not None and not _retry(seen):
-        return IngestOutcome(lf.rel_path, staged.sha256, lf.kind, "unchanged", seen["rows_in"], seen["error"])
+    if staged.sha256 != read.content:  # the file changed since the first look: judge the bytes read
+        read = _find_read(session, lf, staged.sha256)
+        if read.seen is not None and not _retry(read.seen):
+            return _unchanged(session, lf, read)
     note("loading", lf.rel_path)
     try:
         with session.transaction():
-            session.run("ingest/landing_file_forget", {"sha256": staged.sha256})
-            rows_in, blank_lines = _load_rows(session, lf, staged, limits)
-            outcome = _record(session, lf, run_id, staged.sha256, "ingested", rows_in, blank_lines, None)
+            if read.seen is not None:  # a rejection for a limit, tried again: replaced in this transaction
+                session.run("ingest/landing_file_forget", {"sha256": read.key})
+            rows_in, blank_lines = _load_rows(session, lf, staged, read.key, limits)
+            note("loaded", lf.rel_path)
+            outcome = _record(session, lf, run_id, read, "ingested", rows_in, blank_lines, None)
             note("committing", lf.rel_path)
-    except (WarehouseError, FileRejected) as exc:
-        if seen is not None:
-            return IngestOutcome(
-                lf.rel_path, staged.sha256, lf.kind, "unchanged", seen["rows_in"], seen["error"]
-            )
-        error = str(exc) if isinstance(exc, FileRejected) else f"{exc.kind}: {_first_line(exc.detail)}"
-        outcome = _record(session, lf, run_id, staged.sha256, "rejected", 0, 0, error)
+    except FileRejected as exc:
+        outcome = _record_rejection(session, lf, run_id, read, str(exc))
+    except WarehouseError as exc:
+        why = f"{exc.kind}: {_first_line(exc.detail)}"
+        if exc.kind in WAREHOUSE_FAULTS:
+            raise _NotTheBytes(lf.rel_path, public_error(why)) from exc
+        outcome = _record_rejection(session, lf, run_id, read, why)
     note("done", lf.rel_path)
     return outcome
 
 
 def _record_unread(session: WarehouseSession, lf: LandingFile, run_id: str, reason: str) -> IngestOutcome:
     key = unread_key(lf, reason)
-    seen = _ledger_row(session, key)
-    if seen is not None:
-        return IngestOutcome(lf.rel_path, key, lf.kind, "unchanged", seen["rows_in"], seen["error"])
-    return _record(session, lf, run_id, key, "rejected", 0, 0, reason)
+    rows = session.rows("ingest/landing_file_status", {"sha256": key})
+    read = _Read(key, "", rows[0] if rows else None)
+    if read.seen is not None:
+        return _unchanged(session, lf, read)
+    return _record(session, lf, run_id, read, "rejected", 0, 0, reason)
 
 
 _ABSOLUTE_DIRS = re.compile(r"(?<![\w.~])/(?:[^/\s'\"]+/)+")
@@ -336,7 +504,7 @@ def _record(
     session: WarehouseSession,
     lf: LandingFile,
     run_id: str,
-    key: str,
+    read: _Read,
     status: str,
     rows_in: int,
     blank: int,
@@ -346,10 +514,11 @@ def _record(
     session.run(
         "ingest/landing_file_record",
         {
-            "sha256": key,
+            "sha256": read.key,
+            "content_sha256": read.content or None,
             "path": lf.rel_path,
             "kind": lf.kind,
-            "format": lf.format or lf.path.suffix.lstrip(".") or "unknown",
+            "format": lf.format or PurePosixPath(lf.rel_path).suffix.lstrip(".") or "unknown",
             "size_bytes": lf.size_bytes,
             "landed_at": lf.landed_at,
             "status": status,
@@ -359,7 +528,7 @@ def _record(
             "run_id": run_id,
         },
     )
-    return IngestOutcome(lf.rel_path, key, lf.kind, status, rows_in, error)
+    return IngestOutcome(lf.rel_path, read.key, lf.kind, status, rows_in, error)
 
 
 _NOISE = re.compile(r"^(original line|possible solution|line \d+:|\^|to solve this)", re.IGNORECASE)
@@ -375,23 +544,28 @@ def _first_line(message: str) -> str:
     return " — ".join(kept[:2]) if kept else "unreadable file"
 
 
-def _load_rows(session: WarehouseSession, lf: LandingFile, staged, limits: IngestLimits) -> tuple[int, int]:
-    """Insert the staged rows of one file into its raw table; returns (rows_in, blank_lines). The reader
-    must see exactly the records staging counted: anything else rejects the file (nothing dropped)."""
+def _load_rows(
+    session: WarehouseSession, lf: LandingFile, staged, key: str, limits: IngestLimits
+) -> tuple[int, int]:
+    """Insert the staged rows of one file into its raw table, under its ledger key; returns (rows_in,
+    blank_lines). The reader must see exactly the records staging counted: anything else rejects the file."""
     path = staging.duckdb_literal(staged.path)
     if lf.kind == "models":
-        session.run("ingest/raw_models_insert", {"path": path, "sha256": staged.sha256})
-        read = session.one("ingest/raw_models_count", {"sha256": staged.sha256})["rows"]
+        session.run("ingest/raw_models_insert", {"path": path, "sha256": key})
+        read = session.one("ingest/raw_models_count", {"sha256": key})["rows"]
         _same_count(read, staged.rows)
         return staged.rows, 0
-    lines_sql = "ingest/lines_from_parquet" if staged.form == "parquet" else "ingest/lines_from_staged"
-    session.run(lines_sql, {"path": path})
+    if staged.form == "parquet":
+        with session.registered("parquet_records", staging.parquet_records(staged)):
+            session.run("ingest/lines_from_parquet")
+    else:
+        session.run("ingest/lines_from_staged", {"path": path})
     summary = session.one("ingest/landing_lines_summary")
     total, blank_lines = summary["lines"], summary["blank_lines"]
     _same_count(total, staged.rows)
     if (summary["longest"] or 0) > limits.line_bytes:  # a Parquet row, as JSON
         raise limits.too_long(f"row {summary['longest_row']}")
-    session.run(_INSERT_SQL[lf.kind], {"sha256": staged.sha256})
+    session.run(_INSERT_SQL[lf.kind], {"sha256": key})
     session.run("ingest/drop_landing_lines")
     return int(total - blank_lines), int(blank_lines)
 

@@ -1,11 +1,12 @@
 """Which model registry is in force, and why: never "no registry" because a models.csv failed.
 
-The registry in force is the latest models.csv the ledger holds as ingested (`sql/validate/model_registry.sql`
-types it). A models.csv rejected after it (unreadable, wrong header, over a limit, a symlink out of the
-landing root) does not replace it: the previous registry stays, and the manifest says which file was
-rejected and why. When a models.csv was delivered but none was ever ingested, there is no registry to
-keep, and rating every model named in the votes would be wrong: the run stops (`RegistryUnavailable`).
-Only a landing zone that never had a models.csv runs without a registry (DESIGN §2.3).
+The registry in force is the ingested models.csv the landing zone held last (`sql/validate/registry_files.sql`
+orders them by the latest run that found each one, so reverting models.csv to bytes delivered before puts
+those back in force; `sql/validate/model_registry.sql` types it). A models.csv rejected after it (unreadable,
+wrong header, over a limit, a symlink out of the landing root) does not replace it: the previous registry
+stays, and the manifest says which file was rejected and why. When a models.csv was delivered but none was
+ever ingested, there is no registry to keep, and rating every model named in the votes would be wrong: the
+run stops (`RegistryUnavailable`). Only a landing zone that never had a models.csv runs without a registry (DESIGN §2.3).
 """
 
 from __future__ import annotations
@@ -58,10 +59,11 @@ def registry_state(session: WarehouseSession) -> RegistryState:
     if not rows:
         return RegistryState(in_force=None)
     current = ingested[-1]
+    after = rows[rows.index(current) + 1 :]
     rejected = [
         {"path": r["path"], "sha256": r["sha256"], "error": r["error"]}
-        for r in rows
-        if r["status"] == "rejected" and r["ingest_seq"] > current["ingest_seq"]
+        for r in after
+        if r["status"] == "rejected"
     ]
     in_force = {
         "path": current["path"],

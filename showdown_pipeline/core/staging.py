@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import gzip
 import hashlib
 import io
@@ -46,7 +47,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from showdown_pipeline.core.digest import sha256_of_handle
-from showdown_pipeline.core.vote_schema import MODEL_FIELDS
+from showdown_pipeline.core.vote_schema import CONTRIBUTOR_FIELDS, MODEL_FIELDS, VOTE_FIELDS
 
 ENV_MAX_FILE_BYTES = "SHOWDOWN_MAX_FILE_BYTES"
 ENV_MAX_LINE_BYTES = "SHOWDOWN_MAX_LINE_BYTES"
@@ -59,6 +60,15 @@ MODELS_SCHEMA = pa.schema([("source_row", pa.int64()), *((c, pa.string()) for c 
 _BLOCK = 4 << 20  # bytes decompressed per step: bounds memory whatever the compression ratio
 _BATCH_ROWS = 100_000
 _BATCH_BYTES = 64 << 20
+# The contract's fields a Parquet file of each kind may carry; only these columns are ever read (a JSON
+# record's other keys are ignored alike), so a column the contract does not name can neither replace the
+# record nor cost memory. `languages` is the one list; a contributor names a handful of languages.
+PARQUET_FIELDS: dict[str, tuple[str, ...]] = {"votes": VOTE_FIELDS, "contributors": CONTRIBUTOR_FIELDS}
+PARQUET_LIST_FIELDS = frozenset({"languages"})
+MAX_LIST_VALUES_PER_ROW = 64
+# A Parquet footer is parsed whole before a row is read. 16 MiB holds ~5,000 row groups of 30 columns with
+# statistics; a sane writer puts 10 million votes in a few hundred.
+MAX_PARQUET_FOOTER_BYTES = 16 << 20
 _BOM = b"\xef\xbb\xbf"
 # Staged copies live for one transaction: fast to write beats small (dictionaries and statistics cost
 # 3x the time on millions of short lines; lz4 still halves JSON text).
@@ -69,7 +79,13 @@ _SIZE = re.compile(r"^\s*(\d[\d_]*)\s*([KMGT]I?B|B)?\s*$", re.IGNORECASE)
 
 
 class FileRejected(Exception):
-    """Why a landing file is rejected whole: one line, never the file's text."""
+    """Why a landing file is rejected whole: one line, never the file's text. A defect of the bytes read (or,
+    before any byte is read, of the entry itself: its type, its permissions)."""
+
+
+class FileUnavailable(Exception):
+    """The file could not be read as it was listed: gone, renamed, replaced, or a folder on its path swapped
+    for a link since discovery. No defect of any bytes: nothing is recorded, and the next run tries again."""
 
 
 @dataclass(frozen=True)
@@ -133,30 +149,50 @@ def is_inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_FILE_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+# The file is not where, or not what, discovery saw: gone, renamed, or a folder on its path replaced by a
+# symlink or a file. Not a defect of any bytes: nothing is recorded, the next run lists the zone again.
+_MOVED = {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EXDEV}
+
+
 def open_literal(path: Path, root: Path) -> BinaryIO:
-    """Open a regular file inside `root` for reading: a final symlink is not followed, a FIFO is not
-    waited on (O_NONBLOCK), and where /proc shows what was opened it must lie inside the root."""
-    flags = (
-        os.O_RDONLY
-        | getattr(os, "O_NOFOLLOW", 0)
-        | getattr(os, "O_NONBLOCK", 0)
-        | getattr(os, "O_CLOEXEC", 0)
-    )
+    """Open a regular file inside `root` (both resolved) for reading, one path component at a time from an
+    open handle on the root: no component may be a symlink (O_NOFOLLOW on each) or hidden, so a folder
+    swapped for a link after discovery (to a hidden partial upload, or out of the root) is never followed.
+    A FIFO is not waited on (O_NONBLOCK). Raises FileUnavailable when the path no longer leads where it
+    did, FileRejected when it leads to something unreadable (permissions, not a regular file)."""
+    parts = path.relative_to(root).parts
+    if not parts or any(part.startswith(".") for part in parts):
+        raise FileRejected("a hidden name on its path (never read)")
+    directory = os.open(root, _DIR_FLAGS)
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise FileRejected(f"cannot open: {exc.strerror}") from exc
+        for part in parts[:-1]:
+            inner = _open_step(part, _DIR_FLAGS | getattr(os, "O_NOFOLLOW", 0), directory)
+            os.close(directory)
+            directory = inner
+        fd = _open_step(parts[-1], _FILE_FLAGS, directory)
+    finally:
+        os.close(directory)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise FileRejected(f"not a regular file when opened ({file_type(mode)})")
-        proc = Path(f"/proc/self/fd/{fd}")
-        if proc.is_symlink() and not is_inside(Path(os.readlink(proc)), root):
-            raise FileRejected("the opened file lies outside the landing root")
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+
+
+def _open_step(name: str, flags: int, directory: int) -> int:
+    try:
+        return os.open(name, flags, dir_fd=directory)
+    except OSError as exc:
+        if exc.errno in _MOVED:
+            raise FileUnavailable(f"no longer where it was listed ({exc.strerror})") from exc
+        raise FileRejected(f"cannot open: {exc.strerror}") from exc
 
 
 def file_type(mode: int) -> str:
@@ -204,6 +240,13 @@ class _HashingReader(io.RawIOBase):
             pass
         return self.digest.hexdigest()
 
+    def digest_of_all(self) -> str | None:
+        """`drain()`, or None when the rest is over the delivered-size limit (the file grew while read)."""
+        try:
+            return self.drain()
+        except FileRejected:
+            return None
+
 
 def hash_file(path: Path, root: Path) -> str:
     """sha256 of a landing file (the cheap first look: is this content in the ledger already?)."""
@@ -220,10 +263,25 @@ class StagedFile:
     sha256: str  # of the landing file's bytes, as read in the same pass
     form: str  # lines | parquet | models
     rows: int  # records counted while staging (the reader must see exactly these)
+    columns: tuple[str, ...] = ()  # parquet: the contract's fields the file holds, the only columns read
+    batch_rows: int = _BATCH_ROWS  # parquet: rows per batch handed to the warehouse (bounded in bytes)
 
 
-def stage_file(path: Path, root: Path, fmt: str, staging_dir: Path, limits: IngestLimits) -> StagedFile:
-    """Read `path` (resolved, inside `root`) once: hash it, check the limits, write its staged copy."""
+@dataclass(frozen=True)
+class _Shape:
+    rows: int
+    columns: tuple[str, ...] = ()
+    batch_rows: int = _BATCH_ROWS
+
+
+def stage_file(
+    path: Path, root: Path, fmt: str, staging_dir: Path, limits: IngestLimits, kind: str = "votes"
+) -> StagedFile:
+    """Read `path` (resolved, inside `root`) once: hash it, check the limits, write its staged copy.
+
+    A FileRejected raised here carries `sha256`: the hash of every byte of the file as this pass read it
+    (the rest read after the parser stopped), or None when the rest could not be read as it was (the file
+    grew past the size limit meanwhile). The caller records a rejection only under the bytes it is about."""
     staging_dir.mkdir(parents=True, exist_ok=True)
     form = {"parquet": "parquet", "csv": "models"}.get(fmt, "lines")
     suffix = ".parquet" if form == "parquet" else f".{form}.parquet"
@@ -231,22 +289,26 @@ def stage_file(path: Path, root: Path, fmt: str, staging_dir: Path, limits: Inge
     try:
         with open_literal(path, root) as raw:
             source = _HashingReader(raw, limits)
-            rows = _STAGERS[fmt](source, partial, limits)
+            try:
+                shape = _STAGERS[fmt](source, partial, limits, kind)
+            except FileRejected as exc:
+                exc.sha256 = source.digest_of_all()
+                raise
             sha256 = source.drain()
         staged = staging_dir / f"{sha256}{suffix}"
         os.replace(partial, staged)
     finally:
         partial.unlink(missing_ok=True)
-    return StagedFile(staged, sha256, form, rows)
+    return StagedFile(staged, sha256, form, shape.rows, shape.columns, shape.batch_rows)
 
 
-def _stage_jsonl(source: _HashingReader, out: Path, limits: IngestLimits) -> int:
+def _stage_jsonl(source: _HashingReader, out: Path, limits: IngestLimits, kind: str) -> _Shape:
     with _LineSink(out) as sink:
         _split_lines(io.BufferedReader(source, _BLOCK), sink, limits)
-        return sink.rows
+        return _Shape(sink.rows)
 
 
-def _stage_jsonl_gz(source: _HashingReader, out: Path, limits: IngestLimits) -> int:
+def _stage_jsonl_gz(source: _HashingReader, out: Path, limits: IngestLimits, kind: str) -> _Shape:
     with _LineSink(out) as sink:
         try:
             _split_lines(gzip.GzipFile(fileobj=source, mode="rb"), sink, limits)
@@ -254,10 +316,10 @@ def _stage_jsonl_gz(source: _HashingReader, out: Path, limits: IngestLimits) -> 
             raise FileRejected(f"truncated gzip: {exc}") from exc
         except (gzip.BadGzipFile, zlib.error) as exc:
             raise FileRejected("not a readable gzip file") from exc
-        return sink.rows
+        return _Shape(sink.rows)
 
 
-def _stage_json_array(source: _HashingReader, out: Path, limits: IngestLimits) -> int:
+def _stage_json_array(source: _HashingReader, out: Path, limits: IngestLimits, kind: str) -> _Shape:
     with _LineSink(out) as sink:
         batch: list[bytes] = []
         for element in _json_array_elements(io.BufferedReader(source, _BLOCK), limits):
@@ -266,47 +328,191 @@ def _stage_json_array(source: _HashingReader, out: Path, limits: IngestLimits) -
                 sink.add(pa.array(batch, pa.binary()))
                 batch = []
         sink.add(pa.array(batch, pa.binary()))
-        return sink.rows
+        return _Shape(sink.rows)
 
 
-def _stage_parquet(source: _HashingReader, out: Path, limits: IngestLimits) -> int:
-    """Copy the bytes, then check rows and uncompressed size in the footer before anything reads a row,
-    and the decoded size column by column (a dictionary-encoded column decodes to more than the footer
-    says: one 1 MB string repeated a million times is a few KB on disk)."""
+def _stage_parquet(source: _HashingReader, out: Path, limits: IngestLimits, kind: str) -> _Shape:
+    """Copy the bytes, then check the footer before a row is read: rows, uncompressed size, which of the
+    contract's fields the file holds (the only columns ever read), their shapes, and the values a list
+    column holds per row. Then the decoded size of those columns (a dictionary-encoded column decodes to
+    more than the footer says: one 1 MB string repeated a million times is a few KB on disk)."""
     with out.open("wb") as copy:
         while chunk := source.read(_BLOCK):
             copy.write(chunk)
+    _check_footer_size(out)
     try:
-        meta = pq.read_metadata(out)
+        parquet = pq.ParquetFile(out)
     except (pa.ArrowException, OSError) as exc:
         raise FileRejected(f"not a Parquet file: {_first_line(str(exc))}") from exc
-    if meta.num_rows > limits.rows:
-        raise limits.too_many_rows()
-    uncompressed = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    if uncompressed > limits.file_bytes:
-        raise limits.too_many_bytes("bytes uncompressed")
-    _check_decoded_size(out, limits)
-    return meta.num_rows
+    with parquet:
+        meta = parquet.metadata
+        if meta.num_rows > limits.rows:
+            raise limits.too_many_rows()
+        uncompressed = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if uncompressed > limits.file_bytes:
+            raise limits.too_many_bytes("bytes uncompressed")
+        columns = _contract_columns(parquet.schema_arrow, kind)
+        _check_list_values(meta, parquet.schema_arrow, columns)
+    decoded = _decoded_size(out, meta, columns, limits)
+    per_row = max(1, decoded // max(1, meta.num_rows))
+    return _Shape(meta.num_rows, columns, max(1, min(_BATCH_ROWS, _BATCH_BYTES // per_row)))
 
 
-def _check_decoded_size(path: Path, limits: IngestLimits) -> None:
-    """Decoded bytes of every column, one (row group, column) at a time; string columns are read as
-    dictionaries and measured without being expanded, so the check costs what the file holds."""
+def _check_footer_size(path: Path) -> None:
+    """The footer's length, from the file's last 8 bytes, before it is parsed: parsed, it takes ~9 times its
+    size in memory and every row group costs time (50,000 one-row groups: a 153 MB footer, 5 GB and 40 s)."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - 8))
+        tail = handle.read(8)
+    if len(tail) < 8 or tail[4:] != b"PAR1":
+        raise FileRejected("not a Parquet file: no magic bytes (PAR1) at its end")
+    footer = int.from_bytes(tail[:4], "little")
+    if footer > MAX_PARQUET_FOOTER_BYTES:
+        raise FileRejected(
+            f"Parquet footer of {footer} bytes (at most {MAX_PARQUET_FOOTER_BYTES}): too many row groups or "
+            "columns; rewrite the file with larger row groups"
+        )
+
+
+def _contract_columns(schema: pa.Schema, kind: str) -> tuple[str, ...]:
+    """The columns named exactly as one of the kind's fields (case matters, as in a JSON record), in file
+    order. A field named twice, or delivered nested where the contract has one value, rejects the file."""
+    fields = PARQUET_FIELDS[kind]
+    names = schema.names
+    for name in fields:
+        if names.count(name) > 1:
+            raise FileRejected(f"Parquet column {name} appears {names.count(name)} times")
+    chosen = tuple(name for name in names if name in fields)
+    for name in chosen:
+        kind_of = schema.field(name).type
+        if name in PARQUET_LIST_FIELDS and _is_list(kind_of) and not _is_nested(kind_of.value_type):
+            continue
+        if _is_nested(kind_of):
+            shape = "a list of values" if name in PARQUET_LIST_FIELDS else "one value"
+            raise FileRejected(
+                f"Parquet column {name} is nested ({_nesting(kind_of)}); the contract's {name} is {shape}"
+            )
+    return chosen
+
+
+def _check_list_values(meta: pq.FileMetaData, schema: pa.Schema, columns: tuple[str, ...]) -> None:
+    """A list column's values per row group, from the footer (the leaf chunk's value count): a few bytes of
+    dictionary and run-length encoding can hold millions of values in one row, which decoding would
+    materialise whatever the file's size."""
+    first = 0
+    leaves = {}
+    for field in schema:
+        if field.name in columns and _is_list(field.type):
+            leaves[field.name] = first
+        first += _leaf_count(field.type)
+    for group_index in range(meta.num_row_groups):
+        group = meta.row_group(group_index)
+        for name, leaf in leaves.items():
+            values = group.column(leaf).num_values
+            if values > max(1, group.num_rows) * MAX_LIST_VALUES_PER_ROW:
+                raise FileRejected(
+                    f"Parquet column {name} holds {values} values in {group.num_rows} rows (row group "
+                    f"{group_index + 1}); at most {MAX_LIST_VALUES_PER_ROW} per row are read"
+                )
+
+
+def _decoded_size(path: Path, meta: pq.FileMetaData, columns: tuple[str, ...], limits: IngestLimits) -> int:
+    """Decoded bytes of the columns read, batch by batch; string columns are read as dictionaries and
+    measured without being expanded, so the check costs what the file holds."""
+    if not columns:
+        return 0
     try:
-        schema = pq.ParquetFile(path).schema
-        names = pq.read_schema(path).names
-        leaves = [schema.column(i) for i in range(len(schema))]
-        strings = [c.path for c in leaves if c.physical_type in ("BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY")]
-        parquet = pq.ParquetFile(path, read_dictionary=strings)
+        with pq.ParquetFile(path, metadata=meta) as parquet:
+            strings = _string_leaves(parquet, columns)
         total = 0
-        for group in range(parquet.num_row_groups):
-            for name in names:
-                for chunk in parquet.read_row_group(group, columns=[name]).column(0).chunks:
-                    total += _decoded_bytes(chunk)
-                    if total > limits.file_bytes:
-                        raise limits.too_many_bytes("bytes decoded")
+        with pq.ParquetFile(path, metadata=meta, read_dictionary=strings) as parquet:
+            for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=list(columns)):
+                total += sum(_decoded_bytes(column) for column in batch.columns)
+                if total > limits.file_bytes:
+                    raise limits.too_many_bytes("bytes decoded")
+        return total
     except (pa.ArrowException, OSError) as exc:
         raise FileRejected(f"unreadable Parquet: {_first_line(str(exc))}") from exc
+
+
+def _string_leaves(parquet: pq.ParquetFile, columns: tuple[str, ...]) -> list[str]:
+    first, paths = 0, []
+    for field in parquet.schema_arrow:
+        count = _leaf_count(field.type)
+        if field.name in columns:
+            for leaf in range(first, first + count):
+                column = parquet.schema.column(leaf)
+                if column.physical_type in ("BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"):
+                    paths.append(column.path)
+        first += count
+    return paths
+
+
+def parquet_records(staged: StagedFile) -> pa.RecordBatchReader:
+    """The rows of a staged Parquet copy as (source_row, record): `record` is a struct of the contract's
+    fields the file holds, by their exact names, in batches of `staged.batch_rows`. A file holding none
+    of them gives empty records (a NULL struct; `lines_from_parquet.sql` writes `{}`)."""
+    schema_arrow = pq.read_schema(staged.path)
+    fields = [schema_arrow.field(name) for name in staged.columns] or [pa.field("_", pa.null())]
+    schema = pa.schema([("source_row", pa.int64()), ("record", pa.struct(fields))])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        first = 1
+        with pq.ParquetFile(staged.path) as parquet:
+            for batch in _column_batches(parquet, staged):
+                if staged.columns:
+                    arrays = [batch.column(name) for name in staged.columns]
+                    record = pa.StructArray.from_arrays(arrays, fields=fields)
+                else:
+                    record = pa.StructArray.from_arrays(
+                        [pa.nulls(batch)], fields=fields, mask=pa.array([True] * batch)
+                    )
+                rows = pa.array(np.arange(first, first + len(record), dtype=np.int64))
+                first += len(record)
+                yield pa.RecordBatch.from_arrays([rows, record], schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _column_batches(parquet: pq.ParquetFile, staged: StagedFile) -> Iterator:
+    """The contract's columns in batches, or (none of them) the row count of each batch."""
+    if staged.columns:
+        yield from parquet.iter_batches(batch_size=staged.batch_rows, columns=list(staged.columns))
+        return
+    left = staged.rows
+    while left > 0:
+        yield min(left, staged.batch_rows)
+        left -= staged.batch_rows
+
+
+def _is_list(kind: pa.DataType) -> bool:
+    return pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
+
+
+def _is_nested(kind: pa.DataType) -> bool:
+    return _is_list(kind) or pa.types.is_struct(kind) or pa.types.is_map(kind) or pa.types.is_union(kind)
+
+
+def _nesting(kind: pa.DataType) -> str:
+    """The kind of nesting in words (never the file's own field names)."""
+    if pa.types.is_map(kind):
+        return "a map"
+    if _is_list(kind):
+        return "a list"
+    return "a struct" if pa.types.is_struct(kind) else "a union"
+
+
+def _leaf_count(kind: pa.DataType) -> int:
+    """Parquet leaf columns an Arrow field of this type is stored in (depth first, as the footer lists them)."""
+    kind = getattr(kind, "storage_type", kind)  # an extension type is stored as its storage type
+    if pa.types.is_map(kind):
+        return _leaf_count(kind.key_type) + _leaf_count(kind.item_type)
+    if _is_list(kind):
+        return _leaf_count(kind.value_type)
+    if pa.types.is_struct(kind) or pa.types.is_union(kind):
+        return sum(_leaf_count(kind.field(i).type) for i in range(kind.num_fields))
+    return 1
 
 
 def _decoded_bytes(chunk: pa.Array) -> int:
@@ -443,7 +649,9 @@ def _json_array_elements(stream: BinaryIO, limits: IngestLimits) -> Iterator[byt
     An element that is not an object is still a record (validation quarantines it); text that is not
     a JSON array, or ends inside one, rejects the file."""
     reader = _TextBuffer(stream, limits)
-    decoder = json.JSONDecoder()
+    # only the element's extent is wanted: numbers stay text, so a 5,000-digit integer (valid JSON) is not
+    # converted (Python refuses integers above 4,300 digits) and validation sees it as delivered
+    decoder = json.JSONDecoder(parse_int=str, parse_float=str)
     if reader.peek() == "\ufeff":  # a UTF-8 byte order mark
         reader.pos += 1
     reader.skip_space()
@@ -519,6 +727,8 @@ class _TextBuffer:
         while True:
             try:
                 _, end = decoder.raw_decode(self.buf, self.pos)
+            except RecursionError as exc:  # valid JSON, but nested deeper than Python's parser goes
+                raise FileRejected(f"element {element} is nested too deeply to read") from exc
             except json.JSONDecodeError as exc:
                 if len(self.buf) - self.pos > self.limits.line_bytes:
                     raise self.limits.too_long(f"element {element}") from exc
@@ -537,7 +747,7 @@ class _TextBuffer:
 # --- models.csv ---------------------------------------------------------------------------------------
 
 
-def _stage_models_csv(source: _HashingReader, out: Path, limits: IngestLimits) -> int:
+def _stage_models_csv(source: _HashingReader, out: Path, limits: IngestLimits, kind: str) -> _Shape:
     """models.csv with fixed settings, nothing sniffed: comma, double quote (doubled to escape), a header
     naming the five columns (any order, case and surrounding spaces ignored; others ignored), UTF-8 with
     or without a BOM, LF or CRLF. A row whose field count differs from the header's rejects the file."""
@@ -564,7 +774,7 @@ def _stage_models_csv(source: _HashingReader, out: Path, limits: IngestLimits) -
     columns = [pa.array(np.arange(1, len(rows) + 1, dtype=np.int64))]
     columns += [pa.array([r[k] for r in rows], pa.string()) for k in range(len(MODEL_FIELDS))]
     pq.write_table(pa.Table.from_arrays(columns, schema=MODELS_SCHEMA), out)
-    return len(rows)
+    return _Shape(len(rows))
 
 
 def _model_columns(header: list[str] | None) -> list[int]:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from showdown_pipeline.core.sql import load_sql, prepare_connection
+from showdown_pipeline.core.staging import duckdb_literal
 
 TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 FILE_FORMATS = ("parquet", "json", "csv")  # file_view: csv has a header row and every column read as text
@@ -158,7 +159,8 @@ class DuckDBSession:
         if file_format not in readers:
             raise ValueError(f"file_view reads {', '.join(FILE_FORMATS)}, not {file_format!r}")
         try:
-            readers[file_format](str(path)).create_view(checked_table_name(name), replace=True)
+            # the path literally: DuckDB's readers take globs (`votes[1].csv` read votes1.csv)
+            readers[file_format](duckdb_literal(path)).create_view(checked_table_name(name), replace=True)
         except duckdb.Error as exc:
             raise WarehouseError.wrapping(f"file_view {name}", exc) from exc
         try:

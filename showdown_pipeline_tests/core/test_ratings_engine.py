@@ -445,6 +445,53 @@ def test_style_rows_refuse_a_row_without_a_model_code():
     assert rows.weight is None and rows.features.shape == (len(boards.STYLE_FEATURES), 2)
 
 
+def _write_vote_table(path, winners: dict[tuple[str, str], int]) -> None:
+    """A vote table in the format its extension names (csv, jsonl, json, parquet), LMArena labels."""
+    rows = [
+        {"model_a": a, "model_b": b, "winner": "model_a"} for (a, b), n in winners.items() for _ in range(n)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(rows)
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    elif path.suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_json(path, orient="records")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".json", ".parquet"])
+@pytest.mark.parametrize("stem", ["votes[1]", "votes*", "votes?", "[x]/votes"])
+def test_rate_file_reads_the_file_it_is_given_never_a_glob_match(tmp_path, stem, suffix):
+    """`showdown rate 'votes[1].csv'` rated votes1.csv: DuckDB's readers take globs, and fall back to the
+    literal name only when the pattern matches nothing. Here every name has siblings its pattern matches
+    (votes1, votes2, votesX, x/votes, with other models): only the file asked for (models X and Y) is
+    rated, in every format."""
+    for sibling in ("votes1", "votes2", "votesX", "x/votes"):
+        _write_vote_table(tmp_path / f"{sibling}{suffix}", {("P", "Q"): 4, ("Q", "P"): 4})
+    asked = tmp_path / f"{stem}{suffix}"
+    _write_vote_table(asked, {("X", "Y"): 5, ("Y", "X"): 1})
+    rated = rate_file.rate_table(asked, bootstrap=0)
+    assert set(rated.board["model_id"]) == {"X", "Y"}
+    assert rated.rows_in == 6
+
+
+def test_showdown_rate_command_rates_the_literal_file(tmp_path, capsys):
+    """The attack's case through the command itself, in this process (a `python -m` child imports the
+    package from its working directory first, so its outcome could depend on where the suite runs)."""
+    from showdown_pipeline.cli import main
+
+    asked = tmp_path / "votes[1].csv"
+    asked.write_text("model_a,model_b,winner\n" + "X,Y,model_a\nY,X,model_a\n" * 5)
+    (tmp_path / "votes1.csv").write_text("model_a,model_b,winner\n" + "P,Q,model_a\nQ,P,model_b\n" * 4)
+    out = tmp_path / "board.parquet"
+    assert main(["rate", str(asked), "--bootstrap", "0", "--out", str(out)]) == 0
+    assert set(pd.read_parquet(out)["model_id"]) == {"X", "Y"}
+    assert "10 of 10 rows scored" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("name", "content"),
     [

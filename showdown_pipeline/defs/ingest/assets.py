@@ -16,8 +16,8 @@ INGEST_SPECS = [
         "landing_files",
         group_name="ingest",
         description=(
-            "One row per distinct landing file (sha256): path, kind, status (ingested|rejected), rows_in, error.\n\n"
-            "The ledger that makes re-ingesting a file a no-op."
+            "One row per read of a landing file (its bytes as one kind and format): path, kind, status "
+            "(ingested|rejected), rows_in, error.\n\nThe ledger that makes re-ingesting a file a no-op."
         ),
     ),
     dg.AssetSpec(
@@ -55,7 +55,7 @@ def landing_zone_ingest(
 ):
     """Read the files that landed on the run's days into the raw tables; record each in the ledger.
 
-    A file already in the ledger (same sha256) is skipped, so re-running a day is a no-op. Each file is
+    A read already in the ledger (same bytes, kind and format) is a no-op, so re-running a day is one. Each file is
     read once, by its literal path, through a staged copy; limits come from SHOWDOWN_MAX_* (core/staging.py).
     """
     days = set(context.partition_keys)
@@ -77,8 +77,8 @@ def landing_zone_ingest(
     if any(recovered.values()):
         context.log.warning(f"recovered from an interrupted ingest: removed {recovered}")
     for outcome in outcomes:
-        if outcome.status == "rejected" and outcome.error:
-            context.log.warning(f"rejected {outcome.rel_path}: {outcome.error}")
+        if outcome.status in ("rejected", "skipped") and outcome.error:
+            context.log.warning(f"{outcome.status} {outcome.rel_path}: {outcome.error}")
         elif outcome.status == "ingested":
             context.log.info(f"ingested {outcome.rel_path}: {outcome.rows_in} rows")
     if not paths.landing.is_dir():
@@ -117,7 +117,11 @@ def _ledger_result(
             "files_ingested": status_counts.get("ingested", 0),
             "files_unchanged": status_counts.get("unchanged", 0),
             "files_rejected": status_counts.get("rejected", 0),
+            "files_skipped": status_counts.get("skipped", 0),
             "rejected": dg.MetadataValue.json(rejected),
+            "skipped": dg.MetadataValue.json(
+                [{"path": o.rel_path, "why": o.error} for o in outcomes if o.status == "skipped"]
+            ),
             "recovered": dg.MetadataValue.json(recovered),
             "preview": dg.MetadataValue.md(
                 markdown_table(

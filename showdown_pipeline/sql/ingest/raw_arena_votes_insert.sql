@@ -5,6 +5,8 @@
 -- row's content and its position in the file, so a re-delivered log maps to the same ids.
 -- A row without `judge` gets a voter of its own: one synthetic user per row invents no voter
 -- behaviour for the integrity checks to find. A row without `tstamp` stays undated.
+-- No ORDER BY: rows are inserted in file order as read, and a sort held every row in memory (20 million
+-- `{}` records took 13 GB; bench/bench_ingest_limits.py).
 INSERT INTO raw_votes
 SELECT
     $sha256 AS source_sha256,
@@ -71,4 +73,3 @@ FROM (
     )
 ) AS parsed
 LEFT JOIN arena_winners AS labels ON labels.label = parsed.rec.winner
-ORDER BY source_row

@@ -4,6 +4,8 @@
 -- category, hashes) are read as JSON first, so that json_types records each one delivered as another JSON
 -- type ('prompt_hash:UBIGINT': a number, e.g. from a Parquet integer column, whose decimal text is not
 -- the hash's spelling); validation decides what each type means. A string is read unescaped.
+-- No ORDER BY: rows are inserted in file order as read, and a sort held every row in memory (20 million
+-- `{}` records took 13 GB; bench/bench_ingest_limits.py).
 INSERT INTO raw_votes
 SELECT
     $sha256 AS source_sha256,
@@ -73,4 +75,3 @@ FROM (
         WHERE NOT is_blank
     )
 )
-ORDER BY source_row

@@ -1,4 +1,5 @@
--- One row per model of the most recently delivered models.csv (DESIGN §2.3), typed, in file order.
+-- One row per model of the models.csv in force (DESIGN §2.3): the ingested one the landing zone held last,
+-- in the order of registry_files.sql (a revert to earlier bytes puts them back in force); typed, in file order.
 -- A model is active on [released_at, deprecated_at): a vote at the deprecation instant is outside.
 -- `problem` names a row the registry cannot use (no id, a repeated id, an unreadable date);
 -- votes naming such a model are quarantined as unregistered.
@@ -7,7 +8,7 @@ WITH latest_file AS (
     SELECT sha256
     FROM landing_files
     WHERE kind = 'models' AND status = 'ingested'
-    ORDER BY ingest_seq DESC
+    ORDER BY seen_seq DESC NULLS LAST, ingest_seq DESC
     LIMIT 1
 ),
 typed AS (
