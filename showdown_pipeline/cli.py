@@ -42,8 +42,8 @@ def parse_anchor(value: str | None) -> tuple[str | None, float | None]:
 
 def _prepare_dagster_home(home: Path) -> Path:
     """The Dagster instance's home under `home`, with dagster.yaml carrying the warehouse pool limit."""
-    dagster_home = settings.dagster_home(home)
     try:
+        dagster_home = settings.dagster_home(settings.check_home_path(home))
         settings.write_dagster_config(dagster_home)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
@@ -57,16 +57,17 @@ def _home_lock(home: Path):
     from showdown_pipeline.core import lock
 
     try:
+        settings.check_home_path(home)  # before anything is created under it
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    try:
         acquired = lock.acquire(home)
-    except lock.HomeBusy as exc:
+    except (lock.HomeBusy, lock.UnsafeLockFile) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"cannot lock home {home}: {exc}") from exc
     if acquired.stale:
-        print(
-            f"showdown: took over the lock left by {acquired.stale.describe()}, which is gone",
-            file=sys.stderr,
-        )
+        print(f"showdown: {lock.describe_takeover(acquired.stale)}", file=sys.stderr)
     try:
         yield
     finally:

@@ -54,13 +54,34 @@ def exports_dir(home: Path) -> Path:
     return Path(home) / "exports"
 
 
+# Characters the Dagster instance's SQLite storage cannot hold in its path: it builds `sqlite:///<path>` URLs
+# unescaped, so a `?` starts URL parameters (the run database lands OUTSIDE the home, at the path cut before
+# the `?`) and a `%` is read as an escape (the instance fails). `[`, `*`, spaces, `#` work (tested).
+UNSAFE_HOME_CHARACTERS = ("?", "%")
+
+
+def check_home_path(home: Path) -> Path:
+    """The home, or ValueError (one line) when its path holds a character the Dagster instance misreads."""
+    found = [c for c in UNSAFE_HOME_CHARACTERS if c in str(home)]
+    if found:
+        raise ValueError(
+            f"home {ascii(str(home))[1:-1]} contains {' and '.join(repr(c) for c in found)}, which Dagster's run "
+            "storage misreads in a database URL (it would write outside the home); choose a path without "
+            + " or ".join(repr(c) for c in UNSAFE_HOME_CHARACTERS)
+        )
+    return home
+
+
 def dagster_home(home: Path) -> Path:
     return Path(home) / "dagster"
 
 
+LOCK_FILE = "showdown.lock"
+
+
 def lock_path(home: Path) -> Path:
     """The home's one-writer lock (core/lock.py)."""
-    return Path(home) / "showdown.lock"
+    return Path(home) / LOCK_FILE
 
 
 # What every Dagster instance over a home needs: no telemetry, and the warehouse pool limited to one step at a

@@ -31,10 +31,10 @@ class WarehouseResource(DuckDBResource):
         command = f"dagster run {run.run_id[:8]} of {run.job_name}" if run else None
         try:
             acquired = lock.acquire(Path(self.home_dir), command)
-        except lock.HomeBusy as exc:
+        except (lock.HomeBusy, lock.UnsafeLockFile) as exc:
             raise dg.Failure(description=str(exc)) from None
         if acquired.stale:
-            context.log.warning(f"took over the lock left by {acquired.stale.describe()}, which is gone")
+            context.log.warning(lock.describe_takeover(acquired.stale))
         if acquired.fresh and context.instance is not None and run is not None:
             freed = free_stale_pool_claims(context.instance, run.run_id)
             if freed:
