@@ -72,8 +72,9 @@ def read_boards(conn) -> tuple[pd.DataFrame, dict]:
     dims = {d: i for i, d in enumerate(("overall", *SEGMENT_DIMENSIONS))}
     board = board.assign(_b=board["board"].map(order), _d=board["segment_dim"].map(dims))
     board = board.sort_values(  # ranks count within a component (its own scale): never interleave them
-        ["_b", "_d", "segment_value", "component", "rank", "rating"],
-        ascending=[True, True, True, True, True, False],
+        ["_b", "_d", "segment_value", "component", "rank", "rating", "model_id"],
+        ascending=[True, True, True, True, True, False, True],
+        kind="stable",  # and the model id breaks ties: one order, whatever order the tables were read in
     )
     return board.drop(columns=["_b", "_d"]).reset_index(drop=True), parameters
 

@@ -1,6 +1,7 @@
 -- Style covariates of the scorable votes: models as integer codes (positions in $models, the sorted
 -- list of models.sql), the winner as its score, each feature the normalised difference (L − R)/(L + R)
--- (0 when both are 0), identical rows aggregated. Rows missing a feature are left out.
+-- (0 when both are 0), identical rows aggregated. Rows missing a feature are left out. Ordered: the
+-- row order is the order the fit sums in.
 SELECT
     (list_position($models, model_left) - 1)::INTEGER AS left_code,
     (list_position($models, model_right) - 1)::INTEGER AS right_code,
@@ -17,3 +18,4 @@ WHERE tokens_left IS NOT NULL AND tokens_right IS NOT NULL AND headers_left IS N
     AND bold_left IS NOT NULL AND bold_right IS NOT NULL AND latency_ms_left IS NOT NULL
     AND latency_ms_right IS NOT NULL
 GROUP BY ALL
+ORDER BY ALL
