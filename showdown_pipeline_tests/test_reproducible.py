@@ -53,11 +53,11 @@ def _shuffle(home) -> None:
     """Rewrite each table in a row order no insertion ever produced (by a hash of its whole row)."""
     with duckdb.connect(str(settings.warehouse_path(home))) as conn:
         for table in SHUFFLED:
-            before = conn.execute(f"SELECT * FROM {table} LIMIT 5").fetchall()  # noqa: S608 - fixed names
-            conn.execute(
-                f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY md5(CAST({table} AS VARCHAR))"
-            )  # noqa: S608
-            assert conn.execute(f"SELECT * FROM {table} LIMIT 5").fetchall() != before, table  # noqa: S608
+            read = f"SELECT * FROM {table} LIMIT 5"  # noqa: S608 - fixed table names
+            hashed = f"SELECT * FROM {table} ORDER BY md5(CAST({table} AS VARCHAR))"  # noqa: S608
+            before = conn.execute(read).fetchall()
+            conn.execute(f"CREATE OR REPLACE TABLE {table} AS {hashed}")
+            assert conn.execute(read).fetchall() != before, table
 
 
 def _published(home) -> tuple[pd.DataFrame, dict]:
