@@ -7,6 +7,7 @@ import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from showdown_pipeline.core import data_state
 from showdown_pipeline.core.integrity import (
     IntegrityOptions,
     IntegrityResult,
@@ -80,7 +81,7 @@ def integrity_checks(
     with warehouse(duckdb) as conn:
         session = DuckDBSession(conn)
         result = run_integrity(session, run_cut.cut, options, run_cut.record())
-        write_integrity(session, result)
+        write_integrity(session, result, context.run.run_id)
     summary = result.summary
     context.log.info(
         f"integrity: {summary['users_excluded']} voters excluded, {summary['votes_removed']} votes removed"
@@ -111,8 +112,11 @@ def integrity_checks(
     )
 
 
-def write_integrity(session: WarehouseSession, result: IntegrityResult) -> None:
-    """Every table of one integrity run, together or not at all."""
+INTEGRITY_TABLES = ("user_flags", "vote_exclusions", "votes_counted", "vote_reviews", "integrity_summary")
+
+
+def write_integrity(session: WarehouseSession, result: IntegrityResult, run_id: str) -> None:
+    """Every table of one integrity run, together or not at all, with the state it was made from."""
     with session.transaction():
         session.replace_table("user_flags", result.flags)
         session.replace_table("vote_exclusions", result.exclusions)
@@ -122,6 +126,7 @@ def write_integrity(session: WarehouseSession, result: IntegrityResult) -> None:
         session.run(
             "integrity/insert_integrity_summary", {"summary": json.dumps(result.summary, default=str)}
         )
+        data_state.record_from(session, INTEGRITY_TABLES, run_id, ["votes_clean"])
 
 
 def _flag_preview(flags: pa.Table, rows: int = 15) -> str:

@@ -7,9 +7,10 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from showdown_pipeline.core import anonymity, provenance, registry, report, snapshots
+from showdown_pipeline.core import anonymity, data_state, provenance, registry, report, snapshots
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
 from showdown_pipeline.core.sql import query_arrow, run_sql
+from showdown_pipeline.core.warehouse import DuckDBSession
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.publish.breakers import breaker_record
 from showdown_pipeline.defs.ratings.assets import BOARD_TABLES, load_parameters
@@ -79,6 +80,20 @@ def read_boards(conn) -> tuple[pd.DataFrame, dict]:
     return board.drop(columns=["_b", "_d"]).reset_index(drop=True), parameters
 
 
+# What a snapshot reads besides its boards: each must have been made from the ledger's current state.
+READ_TABLES = (
+    "votes_counted",
+    "integrity_summary",
+    "votes_checked",
+    "vote_quarantine",
+    "vote_duplicates",
+    "votes_clean",
+    "contributors_checked",
+    "contributor_profiles",
+    "model_registry",
+)
+
+
 def _producers(
     context: dg.AssetExecutionContext, run_cut: RunCutResource, board_parameters: dict, integrity: dict
 ) -> dict[str, str]:
@@ -125,8 +140,13 @@ def leaderboard_snapshot(
             "SELECT path, sha256, kind, status, rows_in, error FROM landing_files "
             "WHERE kind NOT IN ('votes', 'arena') ORDER BY ingest_seq"
         ).fetchall()
+        mixed = data_state.inconsistency(
+            DuckDBSession(conn), [*(BOARD_TABLES[b] for b in board_parameters), *READ_TABLES]
+        )
     integrity = json.loads(integrity_rows[0][0]) if integrity_rows else {}
     producers = _producers(context, run_cut, board_parameters, integrity)
+    if mixed:  # the accounting and the boards would describe two states of the data
+        raise dg.Failure(description=f"snapshot not published: {mixed}")
     breakers = breaker_record(context, producers, run_cut.cut)
     created_at = datetime.now(UTC)
     snapshot_id = snapshots.new_snapshot_id(parameters["as_of"], created_at, context.run.run_id)

@@ -8,11 +8,12 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from showdown_pipeline.core import boards
+from showdown_pipeline.core import boards, data_state
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.bradley_terry import ELO_SCALE, RatingError
 from showdown_pipeline.core.sql import query_arrow, query_frame, run_sql
 from showdown_pipeline.core.vote_schema import WINNER_SCORE
+from showdown_pipeline.core.warehouse import DuckDBSession
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.resources import (
     WAREHOUSE_POOL,
@@ -75,6 +76,16 @@ class SegmentConfig(dg.Config):
     folds: int = Field(
         default=_SEGMENT.folds, description="Folds of the held-out likelihood that chooses the shrinkage."
     )
+
+
+def _save_board(conn, board: str, frame: pd.DataFrame, parameters: dict, run_id: str, read: tuple) -> None:
+    """A board table, its parameters and the state it was made from (core/data_state.py), together."""
+    session = DuckDBSession(conn)
+    table = BOARD_TABLES["raw" if board == "overall" else board]
+    with session.transaction():
+        replace_table(conn, table, frame)
+        _save_parameters(conn, board, parameters)
+        data_state.record_from(session, [table], run_id, read)
 
 
 def _save_parameters(conn, board: str, parameters: dict) -> None:
@@ -196,8 +207,7 @@ def overall_ratings(
         "notes": board.notes,
     }
     with warehouse(duckdb) as conn:
-        replace_table(conn, BOARD_TABLES["raw"], board.frame)
-        _save_parameters(conn, "overall", parameters)
+        _save_board(conn, "overall", board.frame, parameters, context.run.run_id, ("votes_counted",))
     for model, why in board.unrated.items():
         context.log.warning(f"{model} is not rated: {why}")
     for part in board.components[1:]:
@@ -278,8 +288,9 @@ def style_ratings(
             notes=board.notes,
         )
     with warehouse(duckdb) as conn:
-        replace_table(conn, BOARD_TABLES["style"], frame)
-        _save_parameters(conn, "style", parameters)
+        _save_board(
+            conn, "style", frame, parameters, context.run.run_id, ("votes_counted", "overall_ratings")
+        )
     coefficients = parameters["coefficients"]
     return dg.MaterializeResult(
         metadata={
@@ -383,8 +394,9 @@ def segment_ratings(
             "notes": notes,
         }
         with warehouse(duckdb) as conn:
-            replace_table(conn, BOARD_TABLES[dim], frame)
-            _save_parameters(conn, dim, parameters)
+            _save_board(
+                conn, dim, frame, parameters, context.run.run_id, ("votes_counted", "overall_ratings")
+            )
         differs = (
             frame[frame["differs_from_overall"].astype(bool) & ~frame["provisional"].astype(bool)]
             if len(frame)

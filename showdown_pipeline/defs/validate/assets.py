@@ -3,8 +3,9 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from showdown_pipeline.core import normalise, registry
+from showdown_pipeline.core import data_state, normalise, registry
 from showdown_pipeline.core.sql import run_sql
+from showdown_pipeline.core.warehouse import DuckDBSession
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, warehouse
 
@@ -23,6 +24,9 @@ def model_registry(context: dg.AssetExecutionContext, duckdb: DuckDBResource) ->
         except registry.RegistryUnavailable as exc:
             raise dg.Failure(description=str(exc)) from None  # the reason, in one line
         run_sql(conn, "validate/model_registry")
+        data_state.record_from_ledger(
+            DuckDBSession(conn), ["model_registry"], context.run.run_id, data_state.MODEL_KINDS
+        )
         rows = conn.execute(
             "SELECT model_id, provider, released_at, deprecated_at, problem FROM model_registry ORDER BY registry_order"
         ).fetchall()
@@ -49,11 +53,17 @@ def model_registry(context: dg.AssetExecutionContext, duckdb: DuckDBResource) ->
 
 
 @dg.asset(group_name="validate", deps=["raw_contributors"], pool=WAREHOUSE_POOL)
-def contributor_profiles(duckdb: DuckDBResource) -> dg.MaterializeResult:
+def contributor_profiles(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """One row per verified contributor: country, age band, education, profession, languages (latest verified record)."""
     with warehouse(duckdb) as conn:
         mapping = normalise.build_contributors_checked(conn)
         run_sql(conn, "validate/contributor_profiles")
+        data_state.record_from_ledger(
+            DuckDBSession(conn),
+            ["contributors_checked", "contributor_profiles"],
+            context.run.run_id,
+            data_state.CONTRIBUTOR_KINDS,
+        )
         total = conn.execute("SELECT count(*) FROM contributors_checked").fetchall()[0][0]
         by_reason = dict(
             conn.execute(
@@ -119,6 +129,13 @@ def validated_votes(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         mapping = normalise.build_votes_checked(conn)
         for name in ("vote_quarantine", "vote_duplicates", "votes_clean"):
             run_sql(conn, f"validate/{name}")
+        data_state.record_from_ledger(
+            DuckDBSession(conn),
+            ["votes_checked", "vote_quarantine", "vote_duplicates", "votes_clean"],
+            context.run.run_id,
+            data_state.VOTE_KINDS,
+            read=("model_registry", "contributor_profiles"),
+        )
         rows_in = conn.execute("SELECT count(*) FROM votes_checked").fetchall()[0][0]
         quarantine = dict(
             conn.execute("SELECT reason, count(*) FROM vote_quarantine GROUP BY 1 ORDER BY 1").fetchall()
