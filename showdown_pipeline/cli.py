@@ -191,7 +191,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     home = Path(args.home) if args.home else settings.home_dir_from_env()
     landing = Path(args.landing) if args.landing else settings.landing_dir_from_env()
-    run_pipeline(
+    result = run_pipeline(
         landing,
         home,
         args.as_of,
@@ -200,7 +200,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides=args.override_breaker,
         seed=args.seed,
     )
-    snap = snapshots.latest(home)
+    snap = snapshots.by_id(_published_snapshot_id(result), home)
     board = snap.leaderboard()
     overall = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
     print(_format_board(overall.head(args.top)))
@@ -227,7 +227,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if note := manifest.get("registry", {}).get("note"):
         print(f"registry: {note}")
     print(f"snapshot: {snap.path}")
+    latest = manifest.get("latest") or {}
+    if latest.get("moved") is False:
+        print(f"LATEST stays at {latest['stays']}: {latest['reason']}")
     return 0
+
+
+def _published_snapshot_id(result) -> str:
+    """The snapshot a successful run published (its leaderboard_snapshot materialization)."""
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == "leaderboard_snapshot":
+            return str(event.materialization.metadata["snapshot_id"].value)
+    raise CliError(f"run {result.run_id} published no snapshot")
 
 
 def _format_board(board, top: int | None = None) -> str:

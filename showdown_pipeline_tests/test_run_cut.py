@@ -18,7 +18,12 @@ from showdown_pipeline.defs.partitions import landing_range_tags
 from showdown_pipeline.defs.publish import assets as publish_assets
 from showdown_pipeline.defs.resources import ShowdownPaths, build_resources
 from showdown_pipeline_tests.conftest import cut_tags, materialize_pipeline
-from showdown_pipeline_tests.landing_builder import build_messy_landing, random_valid_votes, write_jsonl
+from showdown_pipeline_tests.landing_builder import (
+    build_messy_landing,
+    random_valid_votes,
+    write_jsonl,
+    write_models,
+)
 
 
 class _MidnightClock(datetime):
@@ -196,6 +201,56 @@ def test_counted_votes_remade_after_the_boards_are_not_published_with_them(landi
         "from votes_counted of run" in reason and f"which run {again.run_id[:8]} has remade since" in reason
     )
     assert snapshots.latest(home).snapshot_id == before
+
+
+def _volume_reason(snap) -> str:
+    (row,) = [
+        r for r in snap.manifest["breakers"]["evaluated"] if r["breaker"] == "counted_votes_not_collapsed"
+    ]
+    return row["reason"]
+
+
+def test_an_earlier_cut_is_published_beside_latest_and_never_moves_it_back(tmp_path, monkeypatch, capsys):
+    """LATEST holds a cut of 2026-06-01 (~800 votes). A run as of 2026-04-01 (a backfill, or a typo) used to
+    move LATEST back two months with half the votes, no breaker tripped (attack 12). Now it is published in
+    its own folder, its manifest says LATEST stayed, the CLI says so, and LATEST is unchanged; its breakers
+    compare with the newest snapshot at or before its cut (none here; April's for a May backfill). A later
+    run with LATEST's cut replaces it as before."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    models = ["m-a", "m-b", "m-c"]
+    write_models(root / "models.csv", [(m, m, "acme", "2025-01-01", None) for m in models])
+    write_jsonl(root / "votes" / "march.jsonl", random_valid_votes(0, 400, models, seed=1))
+    write_jsonl(root / "votes" / "april.jsonl", random_valid_votes(60_000, 400, models, seed=2))  # ~Apr 12
+    assert materialize_pipeline(root, home, as_of="2026-06-01").success
+    june = snapshots.latest(home)
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))  # the CLI sets it; restored after
+    argv = ["run", "--landing", str(root), "--home", str(home), "--as-of", "2026-04-01"]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    april = next(s for s in snapshots.list_all(home) if s.snapshot_id.startswith("2026-04-01_"))
+    assert snapshots.latest(home).snapshot_id == june.snapshot_id
+    assert (
+        april.manifest["latest"]["moved"] is False and april.manifest["latest"]["stays"] == june.snapshot_id
+    )
+    assert f"snapshot: {april.path}" in printed and f"LATEST stays at {june.snapshot_id}" in printed
+    assert april.manifest["data_cut"]["counted_before_cut"] < june.manifest["data_cut"]["counted_before_cut"]
+    assert _volume_reason(april) == "no earlier snapshot to compare with"
+
+    assert materialize_pipeline(root, home, as_of="2026-05-01").success
+    may = next(s for s in snapshots.list_all(home) if s.snapshot_id.startswith("2026-05-01_"))
+    assert "since the snapshot as of 2026-04-01" in _volume_reason(may)
+    assert snapshots.latest(home).snapshot_id == june.snapshot_id
+
+    assert materialize_pipeline(root, home, as_of="2026-06-01").success
+    again = snapshots.latest(home)
+    assert again.snapshot_id != june.snapshot_id and again.snapshot_id.startswith("2026-06-01_")
+    assert again.manifest["latest"] == {
+        "moved": True,
+        "replaced": june.snapshot_id,
+        "reason": "LATEST's cut was 2026-06-01",
+    }
+    assert "since the snapshot as of 2026-06-01" in _volume_reason(again)
 
 
 def test_the_anchor_and_seed_tags_reach_every_board_and_the_manifest(landing, tmp_path):
