@@ -280,12 +280,10 @@ def _format_rows(board) -> str:
 def export_licensed(
     home: Path, licensee: str, as_of: str | None = None, landing: Path | None = None, verbose: bool = False
 ):
-    """Run the licensed-export job for one licensee partition in-process; returns the published folder."""
+    """Run the licensed-export job for one licensee partition in-process, holding the home's lock; returns
+    the published folder."""
     _check_warehouse_settings()
-    import dagster as dg
-
-    from showdown_pipeline.core import holdout, licensing
-    from showdown_pipeline.definitions import build_definitions
+    from showdown_pipeline.core import holdout
 
     home = Path(home).resolve()
     try:
@@ -298,10 +296,22 @@ def export_licensed(
         raise CliError(
             f"no warehouse at {settings.warehouse_path(home)}: run `showdown run --home {home}` first"
         )
+    with _home_lock(home):  # re-entrant: `showdown export` took it before anything else
+        return _execute_export(home, licensee, as_of_date, landing, verbose)
+
+
+def _execute_export(home: Path, licensee: str, as_of_date, landing: Path | None, verbose: bool):
+    import dagster as dg
+
+    from showdown_pipeline.core import licensing
+    from showdown_pipeline.definitions import build_definitions
+    from showdown_pipeline.defs.resources import free_stale_pool_claims
+
     _prepare_dagster_home(home)
     defs = build_definitions(landing or settings.landing_dir_from_env(), home)
     job = defs.resolve_job_def("licensed_export_job")
     with dg.DagsterInstance.get() as instance:
+        free_stale_pool_claims(instance)  # a killed run's slot would make this export wait forever
         if not instance.has_dynamic_partition("licensees", licensee):
             instance.add_dynamic_partitions("licensees", [licensee])
         result = job.execute_in_process(

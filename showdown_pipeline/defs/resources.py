@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from showdown_pipeline import settings
-from showdown_pipeline.core import lock, run_cut
+from showdown_pipeline.core import licensing, lock, run_cut
 from showdown_pipeline.core.sql import prepare_connection
 
 # DuckDB allows one writing process: every asset that writes the warehouse shares this pool, limited to one
@@ -39,6 +39,10 @@ class WarehouseResource(DuckDBResource):
             freed = free_stale_pool_claims(context.instance, run.run_id)
             if freed:
                 context.log.warning(f"freed warehouse pool slots held by dead runs {', '.join(freed)}")
+        if run is not None and settings.exports_dir(Path(self.home_dir)).is_dir():
+            with warehouse(self) as conn:  # an export whose publisher died before its audit row
+                for done in licensing.audit_published_exports(conn, Path(self.home_dir), run.run_id):
+                    context.log.warning(done)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         lock.release(Path(self.home_dir))

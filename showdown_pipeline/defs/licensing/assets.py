@@ -10,7 +10,6 @@ from pydantic import Field
 
 from showdown_pipeline import settings
 from showdown_pipeline.core import holdout, licensing
-from showdown_pipeline.core.sql import run_sql
 from showdown_pipeline.defs.partitions import licensees
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, warehouse
 
@@ -52,6 +51,8 @@ def licensed_export_staged(
         as_of = holdout.check_export_as_of(settings.parse_as_of(config.as_of))
         holdout.license_secret()  # refused before the warehouse is opened
         with warehouse(duckdb) as conn:  # a refused or failed export is removed from disk
+            for done in licensing.audit_published_exports(conn, paths.home, context.run.run_id):
+                context.log.warning(done)
             location, manifest, violations = licensing.stage_and_verify(
                 conn, paths.home, licensee, as_of, context.run.run_id, hook=stage_hook
             )
@@ -110,22 +111,10 @@ def licensed_export(
         licensing.publish_export(staged[0], final)
     except holdout.HoldoutError as exc:
         raise dg.Failure(description=str(exc)) from exc
-    with warehouse(duckdb) as conn:
-        run_sql(conn, "licensing/create_export_audit")
-        run_sql(
-            conn,
-            "licensing/append_export_audit",
-            {
-                "licensee": licensee,
-                "as_of": manifest["as_of"],
-                "holdout_cutoff": manifest["holdout_cutoff_utc"],
-                "policy_version": manifest["policy_version"],
-                "rows": manifest["rows"],
-                "sha256": manifest["files"][licensing.VOTES_FILE]["sha256"],
-                "path": str(final),
-                "run_id": context.run.run_id,
-            },
-        )
+    with warehouse(
+        duckdb
+    ) as conn:  # a kill before this row: the next run audits it (audit_published_exports)
+        licensing.record_audit(conn, manifest, final, context.run.run_id)
     context.log.info(f"published {final}")
     return dg.MaterializeResult(
         metadata={
