@@ -71,17 +71,15 @@ def _vote(i: int) -> dict:
 CHILD = """
 import resource, sys, time
 from pathlib import Path
-import duckdb
 from showdown_pipeline.core import landing
-from showdown_pipeline.core.sql import prepare_connection
 from showdown_pipeline.core.staging import IngestLimits
+from showdown_pipeline.core.warehouse import duckdb_session
 root, home = Path(sys.argv[1]), Path(sys.argv[2])
 home.mkdir()
 place = landing.IngestPlace(root, home / ".staging" / "ingest", IngestLimits.from_env())
 start = time.perf_counter()
-with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
-    prepare_connection(conn)
-    outcomes, _ = landing.ingest_landing(conn, landing.discover_landing_files(root), "bench", place)
+with duckdb_session(home / "warehouse.duckdb") as session:
+    outcomes, _ = landing.ingest_landing(session, landing.discover_landing_files(root), "bench", place)
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 o = outcomes[0]

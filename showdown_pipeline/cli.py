@@ -431,6 +431,7 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 def _cmd_rate(args: argparse.Namespace) -> int:
     from showdown_pipeline.core import rate_file
     from showdown_pipeline.core.bradley_terry import RatingError
+    from showdown_pipeline.core.warehouse import WarehouseError
 
     anchor_model, anchor_rating = parse_anchor(args.anchor)
     if args.bootstrap is not None and args.bootstrap < 0:
@@ -452,6 +453,8 @@ def _cmd_rate(args: argparse.Namespace) -> int:
         )
     except (FileNotFoundError, ValueError, RatingError) as exc:
         raise CliError(str(exc)) from exc
+    except WarehouseError as exc:  # a file the reader cannot parse: the reader's words, in one line
+        raise CliError(f"cannot read {args.votes}: {exc.kind}: {exc.detail.strip().splitlines()[0]}") from exc
     board = rated.board
     if args.out:
         out = Path(args.out)

@@ -21,12 +21,13 @@ def home_dir_from_env() -> Path:
     return Path(os.environ.get("SHOWDOWN_HOME", str(DEFAULT_HOME))).resolve()
 
 
-def warehouse_connection_config() -> dict[str, str]:
-    """DuckDB settings for every warehouse connection, from the environment: SHOWDOWN_DUCKDB_MEMORY_LIMIT
-    (e.g. 8GB) and SHOWDOWN_DUCKDB_THREADS (default: DuckDB's, one per core). The published numbers do not
-    depend on the thread count (every statement whose rows feed math is ordered; tested)."""
+def warehouse_connection_config(memory_limit: str | None = None) -> dict[str, str]:
+    """DuckDB settings for every warehouse connection: the memory limit given, else the environment's
+    SHOWDOWN_DUCKDB_MEMORY_LIMIT (e.g. 8GB), and SHOWDOWN_DUCKDB_THREADS (default: DuckDB's, one per core).
+    The published numbers do not depend on the thread count (every statement whose rows feed math is
+    ordered; test_reproducible.py)."""
     config = {}
-    limit = os.environ.get("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "").strip()
+    limit = (memory_limit or os.environ.get("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "")).strip()
     if limit:
         config["memory_limit"] = _checked_duckdb_setting(
             "SHOWDOWN_DUCKDB_MEMORY_LIMIT", "memory_limit", limit, "a memory size (e.g. 8GB)"

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -11,13 +13,22 @@ from showdown_pipeline.core import run_cut
 from showdown_pipeline.definitions import ASSET_CHECKS, REBUILD_ASSETS
 from showdown_pipeline.defs.partitions import landing_range_tags
 from showdown_pipeline.defs.resources import build_resources
-from showdown_pipeline_tests.landing_builder import REAL_FIXTURES
+from showdown_pipeline_tests.landing_builder import REAL_FIXTURES, MessyLanding, build_messy_landing
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 # The licensing secret of this test session: generated, never a constant published in the repository
 # (core/holdout.py refuses the one that was).
 TEST_SECRET = secrets.token_urlsafe(32)
+
+
+STAGES = ("ingest", "validate", "integrity", "ratings", "publish")
+# The op of each stage that takes run config, and which stage it belongs to.
+_CONFIGURED_OPS = {
+    "integrity_checks": "integrity",
+    "overall_ratings": "ratings",
+    "segment_ratings": "ratings",
+}
 
 
 def materialize_pipeline(
@@ -31,26 +42,83 @@ def materialize_pipeline(
     seed: int | None = None,
     anchor_rating: float | None = None,
     overrides: tuple[str, ...] = (),
+    stages: tuple[str, ...] = STAGES,
+    checks_on: tuple[str, ...] = (),
     **rating,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize every asset and check in-process on a landing zone (warehouse under `home`).
+    """Materialize every asset and check in-process on a landing zone (warehouse under `home`); with
+    `stages`, only the assets of those stages (and the checks on them, plus the checks on the assets
+    `checks_on` names), on a home where the earlier stages already ran.
 
     The cut, anchor and seed travel as run tags, as `showdown run` sends them (as_of None: no tag, the run's
     creation date decides)."""
+    config = {
+        "overall_ratings": {"config": {"bootstrap_rounds": 100, "workers": 1, **rating}},
+        "integrity_checks": {"config": integrity or {}},
+        "segment_ratings": {"config": {"bootstrap_rounds": segment_bootstrap}},
+    }
+    selection = None
+    if tuple(stages) != STAGES or checks_on:
+        selection = dg.AssetSelection.groups(*stages) | dg.AssetSelection.checks_for_assets(*checks_on)
     return dg.materialize(
         [*REBUILD_ASSETS, *ASSET_CHECKS],
+        selection=selection,
         resources=build_resources(landing, home),
-        run_config={
-            "ops": {
-                "overall_ratings": {"config": {"bootstrap_rounds": 100, "workers": 1, **rating}},
-                "integrity_checks": {"config": integrity or {}},
-                "segment_ratings": {"config": {"bootstrap_rounds": segment_bootstrap}},
-            }
-        },
+        run_config={"ops": {op: c for op, c in config.items() if _CONFIGURED_OPS[op] in stages}},
         instance=instance or dg.DagsterInstance.ephemeral(),
         tags={**landing_range_tags(landing), **cut_tags(as_of, anchor, seed, anchor_rating, overrides)},
         raise_on_error=False,
     )
+
+
+def copy_home(template: Path, dest: Path) -> Path:
+    """A copy of a prepared home (warehouse, snapshots) for a test that changes it."""
+    shutil.copytree(template, dest)
+    return dest
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A home prepared once per test session on the messy landing zone, and the run that made it. Tests copy
+    the home (`copy_home`) before they change anything in it."""
+
+    landing: MessyLanding
+    home: Path
+    result: dg.ExecuteInProcessResult
+
+
+@pytest.fixture(scope="session")
+def messy_landing(tmp_path_factory) -> MessyLanding:
+    return build_messy_landing(tmp_path_factory.mktemp("messy") / "landing")
+
+
+@pytest.fixture(scope="session")
+def validated_template(messy_landing, tmp_path_factory) -> PreparedRun:
+    """The messy landing zone ingested and validated (its blocking checks passed), nothing later: where
+    the integrity stage's tests start."""
+    home = tmp_path_factory.mktemp("validated") / "home"
+    result = materialize_pipeline(messy_landing.root, home, stages=("ingest", "validate"))
+    assert result.success
+    return PreparedRun(messy_landing, home, result)
+
+
+@pytest.fixture(scope="session")
+def counted_template(validated_template, tmp_path_factory) -> PreparedRun:
+    """The validated home after the integrity stage alone: where the ratings stage's tests start."""
+    home = copy_home(validated_template.home, tmp_path_factory.mktemp("counted") / "home")
+    result = materialize_pipeline(validated_template.landing.root, home, stages=("integrity",))
+    assert result.success
+    return PreparedRun(validated_template.landing, home, result)
+
+
+@pytest.fixture(scope="session")
+def published_template(messy_landing, tmp_path_factory) -> PreparedRun:
+    """One end-to-end run of the messy landing zone (every asset and check, cut 2026-06-01), shared by the
+    modules that read a published home; they copy it before changing it."""
+    home = tmp_path_factory.mktemp("published") / "home"
+    result = materialize_pipeline(messy_landing.root, home)
+    assert result.success
+    return PreparedRun(messy_landing, home, result)
 
 
 def cut_tags(

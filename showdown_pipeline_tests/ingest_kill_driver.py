@@ -8,12 +8,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import duckdb
-
 from showdown_pipeline import settings
 from showdown_pipeline.core import landing
-from showdown_pipeline.core.sql import prepare_connection
 from showdown_pipeline.core.staging import IngestLimits
+from showdown_pipeline.core.warehouse import duckdb_session
 
 
 def main(landing_dir: str, home_dir: str) -> None:
@@ -22,10 +20,9 @@ def main(landing_dir: str, home_dir: str) -> None:
     place = landing.IngestPlace(Path(landing_dir), settings.ingest_staging_dir(home), IngestLimits.from_env())
     files = landing.discover_landing_files(Path(landing_dir))
     print("started -", flush=True)
-    with duckdb.connect(str(settings.warehouse_path(home))) as conn:
-        prepare_connection(conn)
+    with duckdb_session(settings.warehouse_path(home)) as session:
         outcomes, recovered = landing.ingest_landing(
-            conn, files, "kill-test", place, lambda event, path: print(event, path, flush=True)
+            session, files, "kill-test", place, lambda event, path: print(event, path, flush=True)
         )
     print(f"finished {len(outcomes)} files, recovered {recovered}", flush=True)
 

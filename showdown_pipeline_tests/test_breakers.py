@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import subprocess
 import sys
 
@@ -16,9 +15,8 @@ import pytest
 from showdown_pipeline import snapshots
 from showdown_pipeline.core import boards
 from showdown_pipeline.core import breakers as br
-from showdown_pipeline_tests.conftest import check_evaluations, materialize_pipeline
+from showdown_pipeline_tests.conftest import check_evaluations, copy_home, materialize_pipeline
 from showdown_pipeline_tests.landing_builder import (
-    build_messy_landing,
     random_valid_votes,
     write_jsonl,
     write_models,
@@ -162,18 +160,22 @@ def test_volume_and_exclusion_breakers():
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    root = tmp_path_factory.mktemp("breakers")
-    landing = build_messy_landing(root / "landing")
-    result = materialize_pipeline(landing.root, root / "home")
-    assert result.success
-    return landing.root, root / "home"
+def published(published_template):
+    """The session's end-to-end run of the messy landing zone (tests copy its home)."""
+    return published_template.landing.root, published_template.home
 
 
 def _copy_home(published, tmp_path):
     landing, home = published
-    shutil.copytree(home, tmp_path / "home")
-    return landing, tmp_path / "home"
+    return landing, copy_home(home, tmp_path / "home")
+
+
+def rate_and_publish(landing, home, **kwargs):
+    """The ratings and publish stages alone, on a home whose counted votes exist; the breakers on the
+    counted votes are evaluated again in this run (publish reads every breaker of what it carries)."""
+    return materialize_pipeline(
+        landing, home, stages=("ratings", "publish"), checks_on=("votes_counted",), **kwargs
+    )
 
 
 def _tamper(monkeypatch, builder: str, change):
@@ -250,14 +252,14 @@ def test_a_tripped_breaker_stops_the_snapshot_and_latest_stays(case, published, 
     before = snapshots.latest(home).snapshot_id
     builder, change, breaker, asset = CASES[case]
     _tamper(monkeypatch, builder, change)
-    _stopped(materialize_pipeline(landing, home), home, before, breaker, asset)
+    _stopped(rate_and_publish(landing, home), home, before, breaker, asset)
 
 
 def test_an_override_publishes_and_the_manifest_records_it(published, tmp_path, monkeypatch):
     landing, home = _copy_home(published, tmp_path)
     before = snapshots.latest(home)
     _tamper(monkeypatch, "build_board", lambda f: _shift(f, "m-c", 40.0))
-    result = materialize_pipeline(landing, home, overrides=(br.MOVEMENT,))
+    result = rate_and_publish(landing, home, overrides=(br.MOVEMENT,))
     assert result.success
     snap = snapshots.latest(home)
     assert snap.snapshot_id != before.snapshot_id and not snap.verify()
@@ -277,7 +279,7 @@ def test_an_override_publishes_and_the_manifest_records_it(published, tmp_path, 
 
 def test_a_normal_run_trips_nothing_and_records_every_breaker(published, tmp_path):
     landing, home = _copy_home(published, tmp_path)
-    result = materialize_pipeline(landing, home)  # same votes again: nothing may move
+    result = rate_and_publish(landing, home)  # same votes again: nothing may move
     assert result.success
     evaluations = [e for e in result.get_asset_check_evaluations() if e.check_name in br.BREAKER_NAMES]
     assert len(evaluations) == 2 + 4 + 4 + 2 * 5 and all(e.passed for e in evaluations)
@@ -289,9 +291,14 @@ def test_a_normal_run_trips_nothing_and_records_every_breaker(published, tmp_pat
     assert movement[0]["value"] == pytest.approx(0.0, abs=1e-9)
 
 
-def test_too_many_exclusions_trip_on_a_fresh_home(tmp_path):
-    landing = build_messy_landing(tmp_path / "landing")
-    result = materialize_pipeline(landing.root, tmp_path / "home", integrity={"daily_cap": 1})
+def test_too_many_exclusions_trip_on_a_fresh_home(validated_template, tmp_path):
+    """Integrity excluding most votes (a daily cap of 1) trips the exclusion breaker on a home that never
+    published: the stages from integrity on run, and no snapshot appears."""
+    landing = validated_template.landing
+    home = copy_home(validated_template.home, tmp_path / "home")
+    result = materialize_pipeline(
+        landing.root, home, stages=("integrity", "ratings", "publish"), integrity={"daily_cap": 1}
+    )
     assert not result.success
     evaluation = check_evaluations(result)[br.EXCLUSIONS]
     assert not evaluation.passed and evaluation.metadata["value"].value > T.max_excluded_share

@@ -14,6 +14,7 @@ ASSET_KEYS = {
     "raw_contributors": "ingest",
     "raw_models": "ingest",
     "model_registry": "validate",
+    "contributors_checked": "validate",
     "contributor_profiles": "validate",
     "votes_checked": "validate",
     "vote_quarantine": "validate",
@@ -22,16 +23,22 @@ ASSET_KEYS = {
     "user_flags": "integrity",
     "vote_exclusions": "integrity",
     "votes_counted": "integrity",
+    "vote_reviews": "integrity",
+    "integrity_summary": "integrity",
     "overall_ratings": "ratings",
+    "overall_rating_parameters": "ratings",
     "style_ratings": "ratings",
+    "style_rating_parameters": "ratings",
     "country_ratings": "ratings",
     "age_band_ratings": "ratings",
     "education_ratings": "ratings",
     "language_ratings": "ratings",
     "profession_ratings": "ratings",
+    "segment_rating_parameters": "ratings",
     "leaderboard_snapshot": "publish",
     "licensed_export_staged": "licensing",
     "licensed_export": "licensing",
+    "export_audit": "licensing",
 }
 
 
@@ -95,14 +102,21 @@ def test_landing_sensor_requests_a_run_only_when_files_land(tmp_path):
 
 
 def test_warehouse_memory_limit_from_the_environment(tmp_path, monkeypatch):
+    """Every warehouse session carries SHOWDOWN_DUCKDB_MEMORY_LIMIT; a bad value is refused, with its name,
+    when a run starts the warehouse (building the resources neither checks it nor touches the home)."""
     import pytest
 
-    from showdown_pipeline.defs.resources import build_resources, warehouse
+    from showdown_pipeline.defs.resources import build_resources
 
     monkeypatch.setenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "512MB")
     resources = build_resources(tmp_path / "landing", tmp_path / "home")
-    with warehouse(resources["duckdb"]) as conn:
-        assert conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "488.2 MiB"
+    assert not (tmp_path / "home").exists()
+    with dg.build_resources({"warehouse": resources["warehouse"]}) as built, built.warehouse.session() as s:
+        assert s.conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "488.2 MiB"
     monkeypatch.setenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "lots")
-    with pytest.raises(ValueError, match="SHOWDOWN_DUCKDB_MEMORY_LIMIT='lots' is not a memory size"):
-        build_resources(tmp_path / "landing", tmp_path / "home")
+    resources = build_resources(tmp_path / "landing", tmp_path / "home2")
+    with pytest.raises(dg.DagsterResourceFunctionError) as refused, dg.build_resources(resources):
+        pass
+    assert isinstance(refused.value.__cause__, dg.Failure)
+    assert "SHOWDOWN_DUCKDB_MEMORY_LIMIT='lots' is not a memory size" in refused.value.__cause__.description
+    assert not (tmp_path / "home2").exists()

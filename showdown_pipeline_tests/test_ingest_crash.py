@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from showdown_pipeline import settings
-from showdown_pipeline.core.sql import run_sql
+from showdown_pipeline.core.warehouse import duckdb_session
 from showdown_pipeline.definitions import ASSET_CHECKS, ASSETS
 from showdown_pipeline.defs.resources import build_resources
 from showdown_pipeline_tests.conftest import check_evaluations, materialization_metadata
@@ -128,10 +128,10 @@ def accounting(landing: Path, home: Path) -> dict:
         check.passed,
         {k: v.value for k, v in check.metadata.items() if k != "failing_sample"},
     )
-    with duckdb.connect(path, read_only=True) as conn:
+    with duckdb_session(path, read_only=True) as session:
         state["per_file"] = [
-            (r[0], r[1], r[3], r[4], r[7], r[8], r[9])
-            for r in run_sql(conn, "validate/input_accounting").fetchall()
+            tuple(r[k] for k in ("path", "sha256", "status", "rows_in", "valid", "duplicates", "quarantined"))
+            for r in session.rows("validate/input_accounting")
         ]
     state["staged_left"] = sorted(p.name for p in settings.ingest_staging_dir(home).glob("*"))
     return state

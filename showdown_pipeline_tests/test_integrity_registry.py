@@ -26,7 +26,7 @@ from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
 from showdown_pipeline.defs.integrity.assets import integrity_checks
 from showdown_pipeline.defs.partitions import landing_range_tags
 from showdown_pipeline.defs.resources import build_resources
-from showdown_pipeline.defs.validate.assets import contributor_profiles, model_registry, validated_votes
+from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
 from showdown_pipeline_tests.conftest import materialization_metadata
 from showdown_pipeline_tests.landing_builder import random_valid_votes, vote, write_jsonl, write_models
 
@@ -73,7 +73,7 @@ def validated_warehouse(tmp_path_factory):
         v["shown_at"] = (voted - timedelta(seconds=15 + (k * 7919) % 26)).isoformat()
     write_jsonl(landing / "votes" / "votes.jsonl", votes)
     result = dg.materialize(
-        [landing_zone_ingest, model_registry, contributor_profiles, validated_votes],
+        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
         resources=build_resources(landing, root / "home"),
         instance=dg.DagsterInstance.ephemeral(),
         tags=landing_range_tags(landing),

@@ -14,11 +14,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from showdown_pipeline.core.sql import prepare_connection, query_frame
+from showdown_pipeline.core.warehouse import duckdb_session
 from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
 from showdown_pipeline.defs.partitions import landing_range_tags
 from showdown_pipeline.defs.resources import build_resources
-from showdown_pipeline.defs.validate.assets import contributor_profiles, model_registry, validated_votes
+from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
 from showdown_pipeline_tests.landing_builder import random_valid_votes, vote, write_jsonl, write_models
 
 CUTOFF = datetime(2026, 6, 1, tzinfo=UTC)
@@ -44,7 +44,7 @@ def validated_home(tmp_path_factory):
     write_jsonl(landing / "votes" / "votes.jsonl", votes)
     home = root / "home"
     result = dg.materialize(
-        [landing_zone_ingest, model_registry, contributor_profiles, validated_votes],
+        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
         resources=build_resources(landing, home),
         instance=dg.DagsterInstance.ephemeral(),
         tags=landing_range_tags(landing),
@@ -54,9 +54,8 @@ def validated_home(tmp_path_factory):
 
 
 def _frame(home, name: str, params: dict):
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
-        prepare_connection(conn)
-        return query_frame(conn, name, params)
+    with duckdb_session(home / "warehouse.duckdb", read_only=True) as session:
+        return session.query(name, params).to_pandas()
 
 
 def test_every_spelling_is_counted_as_the_one_canonical_key(validated_home):

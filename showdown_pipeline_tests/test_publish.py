@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from showdown_pipeline import cli, snapshots
+from showdown_pipeline.core.records import BOARD_TABLES
 from showdown_pipeline.core.snapshots import LEADERBOARD_SCHEMA
-from showdown_pipeline_tests.conftest import materialize_pipeline
+from showdown_pipeline_tests.conftest import copy_home, materialize_pipeline
 from showdown_pipeline_tests.landing_builder import (
     build_messy_landing,
     random_valid_votes,
@@ -23,12 +24,22 @@ from showdown_pipeline_tests.landing_builder import (
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    root = tmp_path_factory.mktemp("publish")
-    landing = build_messy_landing(root / "landing")
-    result = materialize_pipeline(landing.root, root / "home", as_of="2026-06-01")
-    assert result.success
-    return landing, root / "home"
+def published(published_template, tmp_path_factory):
+    """The session's end-to-end run of the messy landing zone, cut 2026-06-01 (this module's own copy)."""
+    home = copy_home(published_template.home, tmp_path_factory.mktemp("publish") / "home")
+    return published_template.landing, home
+
+
+def publish_alone(landing, home):
+    """The publish stage by itself on a home whose boards exist: the snapshot, with every breaker evaluated
+    again in this run (publish reads each breaker's evaluation for the tables it carries)."""
+    return materialize_pipeline(
+        landing,
+        home,
+        as_of="2026-06-01",
+        stages=("publish",),
+        checks_on=("votes_counted", *BOARD_TABLES.values()),
+    )
 
 
 def test_snapshot_layout_and_columns(published):
@@ -247,8 +258,9 @@ def test_a_crash_while_writing_leaves_no_half_snapshot_and_latest_usable(publish
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(core_snapshots.os, "rename", crash)  # the moment the folder would appear
-    result = materialize_pipeline(landing.root, home, as_of="2026-06-01")
+    result = publish_alone(landing.root, home)
     assert not result.success
+    assert "disk full (simulated)" in cli.failure_reason(result)
     assert [s.snapshot_id for s in snapshots.list_all(home)] == listed
     assert snapshots.latest(home).snapshot_id == before.snapshot_id and not snapshots.latest(home).verify()
     assert not [p for p in (home / "snapshots").iterdir() if p.name.startswith(".tmp-")]
@@ -261,3 +273,24 @@ def test_a_killed_writer_leaves_only_a_hidden_folder_readers_ignore(published):
     (home / "snapshots" / ".tmp-2026-06-01_killed-abcd" / "leaderboard.parquet").write_bytes(b"PAR1 half")
     assert [s.snapshot_id for s in snapshots.list_all(home)] == before
     assert not snapshots.latest(home).verify()
+
+
+def test_the_publish_stage_alone_publishes_the_boards_it_finds(published, tmp_path):
+    """Publish materialized by itself (no stage before it re-runs) on a copy of a published home: a new,
+    verified snapshot holding the same boards, its manifest naming the run that made each table."""
+    landing, template = published
+    home = copy_home(template, tmp_path / "home")
+    first = snapshots.latest(home)
+    result = publish_alone(landing.root, home)
+    assert result.success, cli.failure_reason(result)
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"leaderboard_snapshot"}
+    second = snapshots.latest(home)
+    assert second.snapshot_id != first.snapshot_id and not second.verify()
+    pd.testing.assert_frame_equal(first.leaderboard(), second.leaderboard())
+    made_by = second.manifest["run"]["tables_from_runs"]
+    assert set(made_by.values()) == {first.manifest["dagster_run_id"]} != {result.run_id}
+    assert {r["asset"] for r in second.manifest["breakers"]["evaluated"]} == {
+        "votes_counted",
+        *BOARD_TABLES.values(),
+    }

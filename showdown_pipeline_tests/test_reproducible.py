@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 AS_OF = "2026-06-01"
 WORLD = demo_world.WorldConfig(votes=30_000, days=20, end=date(2026, 6, 1), seed=5, n_models=12)
-VALIDATE = ("landing_files", "raw_votes", "raw_contributors", "raw_models", "model_registry")
+UP_TO_VALIDATION = ("landing_zone_ingest", "model_registry", "validated_contributors", "validated_votes")
 # every table integrity and ratings read, rewritten in another physical row order before they run
 SHUFFLED = ("votes_clean", "contributor_profiles", "model_registry")
 RATINGS_CONFIG = {
@@ -47,6 +47,10 @@ def _materialize(landing, home, instance, keys: tuple[str, ...] | None) -> None:
         raise_on_error=False,
     )
     assert result.success, [e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+
+
+def _keys(which) -> tuple[str, ...]:
+    return tuple(k.to_user_string() for a in REBUILD_ASSETS if which(a.node_def.name) for k in a.keys)
 
 
 def _shuffle(home) -> None:
@@ -95,19 +99,9 @@ def test_the_boards_are_bit_for_bit_the_same_with_1_or_4_threads_and_shuffled_ta
 
     monkeypatch.setenv("SHOWDOWN_DUCKDB_THREADS", "4")
     instance = dg.DagsterInstance.ephemeral()
-    validate = [
-        k.to_user_string() for a in REBUILD_ASSETS if a.node_def.name == "validated_votes" for k in a.keys
-    ]
-    _materialize(landing, tmp_path / "b", instance, (*VALIDATE, "contributor_profiles", *validate))
+    _materialize(landing, tmp_path / "b", instance, _keys(lambda node: node in UP_TO_VALIDATION))
     _shuffle(tmp_path / "b")
-    rest = [
-        k.to_user_string()
-        for a in REBUILD_ASSETS
-        if a.node_def.name
-        not in ("landing_zone_ingest", "model_registry", "contributor_profiles", "validated_votes")
-        for k in a.keys
-    ]
-    _materialize(landing, tmp_path / "b", instance, tuple(rest))
+    _materialize(landing, tmp_path / "b", instance, _keys(lambda node: node not in UP_TO_VALIDATION))
     board_b, manifest_b = _published(tmp_path / "b")
 
     assert len(board_a) > 100 and board_a["cluster_lower"].notna().any()

@@ -78,8 +78,10 @@ def test_another_run_rewriting_the_tables_mid_run_cannot_publish_its_cut(landing
     def run_b_then_read(conn):
         if not interleaved:
             selection = dg.AssetSelection.assets(
-                "user_flags", "vote_exclusions", "votes_counted", "overall_ratings", "style_ratings"
-            ) | dg.AssetSelection.assets(*[f"{d}_ratings" for d in ("country", "age_band")])
+                "votes_counted", "overall_ratings", "style_ratings"
+            ).required_multi_asset_neighbors() | dg.AssetSelection.assets(
+                *[f"{d}_ratings" for d in ("country", "age_band")]
+            )
             interleaved["b"] = dg.materialize(
                 [*REBUILD_ASSETS, *ASSET_CHECKS],
                 selection=selection,
@@ -337,24 +339,6 @@ def test_the_landing_sensor_tags_its_run_with_one_cut(landing, tmp_path, monkeyp
         request = automation.landing_files_sensor(context)
     assert isinstance(request, dg.RunRequest)
     assert request.tags[run_cut.TAG_AS_OF] == "2026-06-03"
-
-
-def test_a_scheduled_run_executes_with_the_schedules_cut(landing, tmp_path):
-    """The schedule's request, executed as the daemon would (its tags, no run config), publishes its cut."""
-    paths = ShowdownPaths(landing_dir=str(landing), home_dir=str(tmp_path / "home"))
-    tick = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
-    with dg.build_schedule_context(scheduled_execution_time=tick, resources={"paths": paths}) as context:
-        request = automation.nightly_full_rebuild(context)
-    result = dg.materialize(
-        [*REBUILD_ASSETS, *ASSET_CHECKS],
-        resources=build_resources(landing, tmp_path / "home"),
-        run_config={"ops": {"overall_ratings": {"config": {"bootstrap_rounds": 50}}}},
-        tags=request.tags,
-        raise_on_error=False,
-    )
-    assert result.success, cli.failure_reason(result)
-    manifest = snapshots.latest(tmp_path / "home").manifest
-    assert manifest["data_cut"]["as_of"] == "2026-06-01" and manifest["integrity"]["as_of"] == "2026-06-01"
 
 
 def test_a_file_stamped_in_the_future_is_ingested_when_the_step_starts_after_midnight(tmp_path, monkeypatch):

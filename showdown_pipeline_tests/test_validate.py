@@ -7,16 +7,19 @@ import pytest
 
 from showdown_pipeline.core.breakers import BREAKER_NAMES
 from showdown_pipeline.core.vote_schema import QUARANTINE_REASONS
-from showdown_pipeline_tests.conftest import check_evaluations, materialization_metadata, materialize_pipeline
-from showdown_pipeline_tests.landing_builder import build_messy_landing
+from showdown_pipeline_tests.conftest import (
+    check_evaluations,
+    copy_home,
+    materialization_metadata,
+    materialize_pipeline,
+)
 
 
 @pytest.fixture(scope="module")
-def messy_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("messy")
-    landing = build_messy_landing(root / "landing")
-    result = materialize_pipeline(landing.root, root / "home")
-    return landing, root / "home", result
+def messy_run(published_template, tmp_path_factory):
+    """The session's end-to-end run of the messy landing zone (this module reads its own copy)."""
+    home = copy_home(published_template.home, tmp_path_factory.mktemp("messy") / "home")
+    return published_template.landing, home, published_template.result
 
 
 def query(home, sql, params=None):
@@ -136,13 +139,16 @@ def test_latest_verified_contributor_record_wins(messy_run):
     assert query(home, "SELECT age_band FROM contributor_profiles WHERE user_id = 'u-2'") == [("25-34",)]
 
 
-def test_second_run_over_the_same_landing_changes_no_count(messy_run, tmp_path):
-    landing, home, first = messy_run
+def test_second_run_over_the_same_landing_changes_no_count(validated_template, tmp_path):
+    """Ingest and validate again (those stages alone) over the same landing zone: no file is read twice
+    and no count moves."""
+    landing = validated_template.landing
+    home = copy_home(validated_template.home, tmp_path / "home")
     before = query(
         home,
         "SELECT count(*) FROM raw_votes UNION ALL SELECT count(*) FROM votes_clean UNION ALL SELECT count(*) FROM vote_quarantine",
     )
-    second = materialize_pipeline(landing.root, home)
+    second = materialize_pipeline(landing.root, home, stages=("ingest", "validate"))
     assert second.success
     after = query(
         home,
@@ -173,7 +179,7 @@ def test_gx_suite_blocks_ratings_when_counted_votes_break_it(messy_run, tmp_path
     ratings = next(a for a in ASSETS if dg.AssetKey("overall_ratings") in a.keys)
     checks_only = dg.materialize(
         [votes_clean_passes_expectations, ratings],
-        selection=dg.AssetSelection.assets("overall_ratings")
+        selection=dg.AssetSelection.assets(*ratings.keys)
         | dg.AssetSelection.checks(votes_clean_passes_expectations),
         resources=build_resources(landing.root, copy),
         tags={"showdown/as_of": "2026-06-01"},
@@ -223,7 +229,7 @@ def spelled_run(tmp_path_factory):
     from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
     from showdown_pipeline.defs.partitions import landing_range_tags
     from showdown_pipeline.defs.resources import build_resources
-    from showdown_pipeline.defs.validate.assets import contributor_profiles, model_registry, validated_votes
+    from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
     from showdown_pipeline_tests.landing_builder import vote, write_jsonl
 
     root = tmp_path_factory.mktemp("spelled")
@@ -277,7 +283,7 @@ def spelled_run(tmp_path_factory):
     write_jsonl(landing / "contributors" / "people.jsonl", [dict(p, verified="True") for p in people])
     home = root / "home"
     result = dg.materialize(
-        [landing_zone_ingest, model_registry, contributor_profiles, validated_votes],
+        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
         resources=build_resources(landing, home),
         instance=dg.DagsterInstance.ephemeral(),
         tags=landing_range_tags(landing),
@@ -395,7 +401,7 @@ def timestamp_run(tmp_path_factory):
     from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
     from showdown_pipeline.defs.partitions import landing_range_tags
     from showdown_pipeline.defs.resources import build_resources
-    from showdown_pipeline.defs.validate.assets import contributor_profiles, model_registry, validated_votes
+    from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
     from showdown_pipeline_tests.landing_builder import vote, write_jsonl
 
     base = {
@@ -416,7 +422,7 @@ def timestamp_run(tmp_path_factory):
     write_jsonl(root / "landing" / "votes" / "votes.jsonl", votes)
     home = root / "home"
     result = dg.materialize(
-        [landing_zone_ingest, model_registry, contributor_profiles, validated_votes],
+        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
         resources=build_resources(root / "landing", home),
         instance=dg.DagsterInstance.ephemeral(),
         tags=landing_range_tags(root / "landing"),
@@ -520,7 +526,7 @@ def typed_run(tmp_path_factory):
     from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
     from showdown_pipeline.defs.partitions import landing_range_tags
     from showdown_pipeline.defs.resources import build_resources
-    from showdown_pipeline.defs.validate.assets import contributor_profiles, model_registry, validated_votes
+    from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
     from showdown_pipeline_tests.landing_builder import vote, write_jsonl, write_parquet
 
     root = tmp_path_factory.mktemp("typed")
@@ -539,7 +545,7 @@ def typed_run(tmp_path_factory):
     write_jsonl(landing / "contributors" / "people.jsonl", [dict(p, verified=True) for p in people])
     home = root / "home"
     result = dg.materialize(
-        [landing_zone_ingest, model_registry, contributor_profiles, validated_votes],
+        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
         resources=build_resources(landing, home),
         instance=dg.DagsterInstance.ephemeral(),
         tags=landing_range_tags(landing),

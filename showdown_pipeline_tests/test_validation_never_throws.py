@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from showdown_pipeline.core import landing as landing_mod
 from showdown_pipeline.core import normalise
-from showdown_pipeline.core.sql import prepare_connection, run_sql
+from showdown_pipeline.core.sql import prepare_connection
 from showdown_pipeline.core.vote_schema import (
     CONTRIBUTOR_FIELDS,
     MAX_COUNT,
@@ -28,6 +28,7 @@ from showdown_pipeline.core.vote_schema import (
     QUARANTINE_REASONS,
     VOTE_FIELDS,
 )
+from showdown_pipeline.core.warehouse import DuckDBSession
 from showdown_pipeline_tests.conftest import materialize_pipeline
 from showdown_pipeline_tests.landing_builder import random_valid_votes, vote, write_jsonl, write_models
 
@@ -250,7 +251,7 @@ def _records(fields, overrides=None):
 def warehouse(tmp_path_factory):
     conn = duckdb.connect(str(tmp_path_factory.mktemp("prop") / "warehouse.duckdb"))
     prepare_connection(conn)
-    landing_mod.create_ingest_tables(conn)
+    landing_mod.create_ingest_tables(DuckDBSession(conn))
     for k, kind in enumerate(("votes", "contributors", "models")):
         conn.execute(
             "INSERT INTO landing_files VALUES ($sha, $path, $kind, 'jsonl', 1, now(), $seq, 'ingested', 1, 0, NULL, now(), 'r')",
@@ -274,12 +275,13 @@ def _load(conn, table, key_fields, rows, sha, extra):
 
 def _validate(conn):
     """What the validate assets run, in their order."""
-    run_sql(conn, "validate/model_registry")
-    normalise.build_contributors_checked(conn)
-    run_sql(conn, "validate/contributor_profiles")
-    normalise.build_votes_checked(conn)
+    session = DuckDBSession(conn)
+    session.run("validate/model_registry")
+    normalise.build_contributors_checked(session)
+    session.run("validate/contributor_profiles")
+    normalise.build_votes_checked(session)
     for name in ("vote_quarantine", "vote_duplicates", "votes_clean"):
-        run_sql(conn, f"validate/{name}")
+        session.run(f"validate/{name}")
 
 
 @settings(

@@ -1,4 +1,5 @@
-"""The Dagster webserver loads workspace.yaml and serves the asset graph and checks over GraphQL."""
+"""The Dagster webserver loads workspace.yaml and serves the asset graph and checks over GraphQL; the lineage
+it shows holds every table a run writes."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ QUERY = """
   assetNodes {
     assetKey { path }
     groupName
+    description
+    dependencyKeys { path }
     assetChecksOrError { ... on AssetChecks { checks { name blocking } } }
   }
 }
@@ -40,8 +43,43 @@ def _post(url: str, query: str) -> dict:
         return json.loads(response.read())
 
 
+def _full_run_and_export(tmp_path: Path, monkeypatch) -> set[str]:
+    """A full `showdown run` and a `showdown export` on a small landing zone; the tables they left."""
+    from showdown_pipeline import cli
+    from showdown_pipeline.core import holdout
+    from showdown_pipeline.core.warehouse import duckdb_session
+    from showdown_pipeline_tests.conftest import TEST_SECRET
+    from showdown_pipeline_tests.landing_builder import (
+        random_valid_votes,
+        write_jsonl,
+        write_models,
+    )
+
+    landing, home = tmp_path / "landing", tmp_path / "home"
+    models = ["m-a", "m-b", "m-c"]
+    write_models(landing / "models.csv", [(m, m, "p", "2025-01-01", None) for m in models])
+    write_jsonl(landing / "votes" / "votes.jsonl", random_valid_votes(0, 300, models, seed=5))
+    write_jsonl(
+        landing / "contributors" / "people.jsonl",
+        [{"user_id": f"u-{k}", "country": "BR", "verified": True} for k in range(60)],
+    )
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "cli-dagster"))  # the CLI points it at the home
+    monkeypatch.setenv(holdout.SECRET_ENV, TEST_SECRET)
+    as_of = ["--as-of", "2026-06-01"]
+    assert cli.main(["run", "--landing", str(landing), "--home", str(home), *as_of]) == 0
+    assert (
+        cli.main(["export", "--licensee", "acme", "--home", str(home), "--landing", str(landing), *as_of])
+        == 0
+    )
+    with duckdb_session(home / "warehouse.duckdb", read_only=True) as session:
+        return session.table_names()
+
+
 @pytest.mark.slow
-def test_webserver_serves_the_asset_graph_and_checks(tmp_path):
+def test_webserver_serves_the_asset_graph_and_checks(tmp_path, monkeypatch):
+    """The UI's lineage (GraphQL assetNodes) holds every table a full run and an export wrote, each with
+    its grain, and the tables read across stages are upstream of their readers."""
+    tables = _full_run_and_export(tmp_path, monkeypatch)
     port = _free_port()
     env = {
         **os.environ,
@@ -93,6 +131,14 @@ def test_webserver_serves_the_asset_graph_and_checks(tmp_path):
         }
         export_checks = nodes["licensed_export_staged"]["assetChecksOrError"]["checks"]
         assert export_checks == [{"name": "holdout_window_respected", "blocking": True}]
+        # every table in the warehouse is in the lineage, with its grain ("One row per …")
+        assert {"integrity_summary", "vote_reviews", "export_audit", "contributors_checked"} <= tables
+        assert tables - set(nodes) == set()
+        assert all(nodes[t]["description"].startswith("One ") for t in tables)
+        upstream = {k: {"/".join(d["path"]) for d in n["dependencyKeys"]} for k, n in nodes.items()}
+        assert "integrity_summary" in upstream["overall_ratings"] & upstream["leaderboard_snapshot"]
+        assert {t for t in tables if t.endswith("_rating_parameters")} <= upstream["leaderboard_snapshot"]
+        assert {"contributors_checked", "model_registry", "landing_files"} <= upstream["leaderboard_snapshot"]
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from showdown_pipeline.core.holdout import K_ANONYMITY
-from showdown_pipeline.core.sql import query_frame, run_sql
+from showdown_pipeline.core.warehouse import WarehouseSession
 
 CONTRIBUTOR_ATTRIBUTES = ("country", "age_band", "education", "profession")
 QUASI_IDENTIFIERS = (*CONTRIBUTOR_ATTRIBUTES, "language")
@@ -435,18 +435,20 @@ def withhold_small_segments(
     return board[~drop].reset_index(drop=True), withheld
 
 
-def segment_voters(conn, cutoff) -> pd.DataFrame:
+def segment_voters(session: WarehouseSession, cutoff) -> pd.DataFrame:
     """segment_dim, segment_value, voters: distinct voters of each segment value before the data cut."""
-    run_sql(conn, "ratings/create_segmented_votes")  # the one place that says which column a dimension reads
-    return query_frame(conn, "publish/segment_voters", {"cutoff": cutoff})
+    session.run("ratings/create_segmented_votes")  # the one place that says which column a dimension reads
+    return session.query("publish/segment_voters", {"cutoff": cutoff}).to_pandas()
 
 
-def withhold_small_segments_of(conn, board: pd.DataFrame, parameters: dict) -> pd.DataFrame:
+def withhold_small_segments_of(
+    session: WarehouseSession, board: pd.DataFrame, parameters: dict
+) -> pd.DataFrame:
     """The snapshot's board without segment values of fewer than K_ANONYMITY voters; what was withheld is
     recorded in each dimension's `parameters[dim]["withheld_below_k_voters"]` (the manifest's segments)."""
     if board.empty or "raw" not in parameters:
         return board
-    kept, withheld = withhold_small_segments(board, segment_voters(conn, parameters["raw"]["cutoff_utc"]))
+    kept, withheld = withhold_small_segments(board, segment_voters(session, parameters["raw"]["cutoff_utc"]))
     for dim, account in withheld.items():
         parameters[dim] = {**parameters.get(dim, {}), "withheld_below_k_voters": account}
     return kept

@@ -115,15 +115,8 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def build_world(config: WorldConfig) -> World:
-    """Users, models and ground-truth effects; every draw comes from the seed."""
-    rng = np.random.default_rng(config.seed)
-    start = config.end - timedelta(days=config.days)
-    countries = sorted(COUNTRIES)
-    regions = sorted({r for r, _ in COUNTRIES.values()})
-    languages = sorted({lang for _, lang in COUNTRIES.values()} | set(EXTRA_LANGUAGES))
-
-    # --- models ---------------------------------------------------------------------------
+def _world_models(rng: np.random.Generator, config: WorldConfig, start: date) -> pd.DataFrame:
+    """The models: names, strengths, release windows (some inside the window, some retired) and the anchor."""
     m = config.n_models
     providers = [PROVIDERS[k % len(PROVIDERS)] for k in range(m)]
     names = [
@@ -143,14 +136,9 @@ def build_world(config: WorldConfig) -> World:
     for k in retired:
         deprecated[k] = start + timedelta(days=int(rng.integers(config.days // 2, config.days)))
     # The anchor: a long-lived, mid-table model, first in models.csv.
-    anchor = int(np.argsort(np.abs(strength - np.median(strength)))[0])
-    if anchor in late or anchor in retired:
-        anchor = next(
-            k
-            for k in np.argsort(np.abs(strength - np.median(strength)))
-            if k not in late and k not in retired
-        )
-    models = pd.DataFrame(
+    by_distance = np.argsort(np.abs(strength - np.median(strength)))
+    anchor = next(int(k) for k in by_distance if k not in late and k not in retired)
+    return pd.DataFrame(
         {
             "model_id": names,
             "display_name": [n.replace("-", " ").title() for n in names],
@@ -167,10 +155,12 @@ def build_world(config: WorldConfig) -> World:
             "is_anchor": np.arange(m) == anchor,
         }
     )
-    # Planted findings: the runner-up leads in Europe; one model is relatively stronger off English.
-    eu_leader, polyglot = 1, int(m // 3)
 
-    # --- effects (model × segment value), on the logit scale ---------------------------------
+
+def _world_effects(rng: np.random.Generator, m: int, regions, countries, languages) -> dict[str, np.ndarray]:
+    """Model × segment-value effects on the logit scale, with the planted findings: the runner-up leads in
+    Europe; one model is relatively stronger off English."""
+    eu_leader, polyglot = 1, int(m // 3)
     reg = rng.normal(0, 0.1, size=(m, len(regions)))
     eu = regions.index("europe")
     elsewhere = np.arange(len(regions)) != eu
@@ -181,7 +171,7 @@ def build_world(config: WorldConfig) -> World:
     lang = rng.normal(0, 0.05, size=(m, len(languages)))
     non_en = np.array([lg != "en" for lg in languages])
     lang[polyglot, non_en] += 0.35
-    effects = {
+    return {
         "region": reg,
         "country": rng.normal(0, 0.04, size=(m, len(countries))),
         "language": lang,
@@ -190,7 +180,10 @@ def build_world(config: WorldConfig) -> World:
         "profession": rng.normal(0, 0.05, size=(m, len(PROFESSIONS))),
     }
 
-    # --- users -------------------------------------------------------------------------------
+
+def _honest_users(rng: np.random.Generator, config: WorldConfig, start: date, countries, regions, languages):
+    """The honest contributors: demographics, weights, network and device hashes; a few households share
+    a network (not a ring: they vote independently)."""
     n_honest = max(300, config.votes // 12)
     country_weight = np.array([COUNTRY_WEIGHTS.get(c, 1.0) for c in countries]) * rng.uniform(
         0.8, 1.2, len(countries)
@@ -223,10 +216,22 @@ def build_world(config: WorldConfig) -> World:
             "prompt_hash": None,
         }
     )
-    # Households: a few honest users share a network (not a ring: they vote independently).
     shared = rng.choice(n_honest, size=n_honest // 50 * 2, replace=False).reshape(-1, 2)
     users.loc[shared[:, 1], "ip_hash"] = users.loc[shared[:, 0], "ip_hash"].to_numpy()
+    return users
 
+
+def build_world(config: WorldConfig) -> World:
+    """Users, models and ground-truth effects; every draw comes from the seed (in this order: models,
+    effects, honest users, adversaries)."""
+    rng = np.random.default_rng(config.seed)
+    start = config.end - timedelta(days=config.days)
+    countries = sorted(COUNTRIES)
+    regions = sorted({r for r, _ in COUNTRIES.values()})
+    languages = sorted({lang for _, lang in COUNTRIES.values()} | set(EXTRA_LANGUAGES))
+    models = _world_models(rng, config, start)
+    effects = _world_effects(rng, len(models), regions, countries, languages)
+    users = _honest_users(rng, config, start, countries, regions, languages)
     adversaries = _adversaries(rng, config, models, users, start)
     users = pd.concat([users, adversaries], ignore_index=True)
     return World(config, users, models, effects, regions, countries, languages)
@@ -303,11 +308,10 @@ def _hashes(prefix: str, keys: np.ndarray) -> np.ndarray:
     return hashed[inverse]
 
 
-def votes_for_day(
-    world: World, day: date, n: int, rng: np.random.Generator, pair_counts: np.ndarray, first_index: int
-) -> pd.DataFrame:
-    """One day's votes, canonical columns, before any corruption."""
-    users, models, fx = world.users, world.models, world.effects
+def _pairs(world: World, day: date, n: int, rng: np.random.Generator, pair_counts: np.ndarray):
+    """Who votes and on what: (voters, left model, right model, whether the in-flow model is on the left).
+    Counts each pair in `pair_counts`, which favours pairs seen less often."""
+    users, models = world.users, world.models
     active = np.array(
         [
             (r <= day) and (d is None or day < d)
@@ -330,24 +334,24 @@ def votes_for_day(
     right = np.where(in_flow_left, other, in_flow)
     np.add.at(pair_counts, (np.minimum(left, right), np.maximum(left, right)), 1)
     np.add.at(pair_counts, (np.maximum(left, right), np.minimum(left, right)), 1)
+    return voter, left, right, in_flow_left
 
-    u = users.iloc[voter]
-    first_lang = u["first_language"].to_numpy()
-    en = world.languages.index("en")
-    language = np.where(rng.random(n) < CONVERSATION_IN_FIRST_LANGUAGE, first_lang, en)
 
-    def strength(model: np.ndarray) -> np.ndarray:
-        return (
-            models["strength"].to_numpy()[model]
-            + fx["region"][model, u["region"].to_numpy()]
-            + fx["country"][model, u["country"].to_numpy()]
-            + fx["language"][model, language]
-            + fx["age_band"][model, u["age_band"].to_numpy()]
-            + fx["education"][model, u["education"].to_numpy()]
-            + fx["profession"][model, u["profession"].to_numpy()]
-        )
+def _true_strength(world: World, u: pd.DataFrame, language: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """Each vote's model strength for its voter: the model's own plus the voter's segment effects."""
+    fx = world.effects
+    return (
+        world.models["strength"].to_numpy()[model]
+        + fx["region"][model, u["region"].to_numpy()]
+        + fx["country"][model, u["country"].to_numpy()]
+        + fx["language"][model, language]
+        + fx["age_band"][model, u["age_band"].to_numpy()]
+        + fx["education"][model, u["education"].to_numpy()]
+        + fx["profession"][model, u["profession"].to_numpy()]
+    )
 
-    s_left, s_right = strength(left), strength(right)
+
+def _style_features(models: pd.DataFrame, left, right, rng: np.random.Generator) -> dict[str, np.ndarray]:
     feats = {}
     for side, idx in (("left", left), ("right", right)):
         feats[f"tokens_{side}"] = np.maximum(
@@ -358,6 +362,11 @@ def votes_for_day(
         feats[f"latency_ms_{side}"] = np.exp(rng.normal(models["log_latency"].to_numpy()[idx], 0.4)).astype(
             np.int64
         )
+    return feats
+
+
+def _honest_winners(models, s_left, s_right, feats, in_flow_left, n: int, rng: np.random.Generator):
+    """Outcomes of honest voters: Bradley-Terry with style and in-flow effects, ties by closeness."""
     style = sum(
         beta * _normalised_diff(feats[f"{k}_left"].astype(float), feats[f"{k}_right"].astype(float))
         for k, beta in STYLE_COEFFICIENTS.items()
@@ -368,51 +377,74 @@ def votes_for_day(
     q = (p - t / 2.0) / (1.0 - t)
     r1, r2 = rng.random(n), rng.random(n)
     both_good = (s_left + s_right) / 2.0 + rng.normal(0, 0.5, size=n) > np.median(models["strength"])
-    winner = np.where(
+    return np.where(
         r1 < t, np.where(both_good, "both_good", "both_bad"), np.where(r2 < q, "left", "right")
     ).astype(object)
 
-    # Adversaries.
+
+def _adversary_winners(winner, u: pd.DataFrame, names, left, right, rng: np.random.Generator) -> np.ndarray:
+    """Overwrite the outcomes of adversaries (in place); returns which votes are bots'."""
     kind = u["kind"].to_numpy()
     target = u["target_model"].to_numpy()
-    names = models["model_id"].to_numpy()
     winner[kind == "always_left"] = "left"
     bots = kind == "bot"
     winner[bots] = np.where(rng.random(bots.sum()) < 0.5, "left", "right")
     boosting = np.isin(kind, ["booster", "collusion_ring"])
-    hit_left = boosting & (names[left] == target)
-    hit_right = boosting & (names[right] == target)
-    winner[hit_left] = "left"
-    winner[hit_right] = "right"
+    winner[boosting & (names[left] == target)] = "left"
+    winner[boosting & (names[right] == target)] = "right"
+    return bots
 
-    # Time: seconds within the day; time-to-vote reads both answers (bots do not).
+
+def _vote_times(day: date, n: int, feats, bots, rng: np.random.Generator):
+    """(voted, shown, exported) in epoch seconds within the day; time-to-vote reads both answers (bots
+    do not)."""
     day_start = datetime.combine(day, datetime.min.time(), tzinfo=UTC).timestamp()
     voted = day_start + np.sort(rng.uniform(0, 86_400 - 1, size=n))
     read_rate = rng.lognormal(math.log(30.0), 0.35, size=n)  # tokens per second
     ttv = 3.0 + (feats["tokens_left"] + feats["tokens_right"]) / read_rate + rng.exponential(4.0, size=n)
     ttv[bots] = rng.uniform(0.3, 1.5, size=bots.sum())
-    shown = voted - ttv
     exported = day_start + 86_400 + rng.uniform(3_600, 20_000, size=n)
+    return voted, voted - ttv, exported
 
-    # A few greetings are asked thousands of times (6% of votes, Zipf over 50); the rest are nearly unique.
+
+def _prompt_hashes(world: World, u: pd.DataFrame, n: int, rng: np.random.Generator) -> np.ndarray:
+    """A few greetings are asked thousands of times (6% of votes, Zipf over 50); the rest are nearly
+    unique; prompt flooders repeat their own."""
     greeting = rng.random(n) < 0.06
     prompt_rank = np.where(
         greeting, np.minimum(rng.zipf(1.5, size=n), 50), 1_000 + rng.integers(0, 10**9, size=n)
     )
     prompt_hash = _hashes(f"prompt-{world.config.seed}-", prompt_rank)
-    flood = u["prompt_hash"].to_numpy()
-    flooding = kind == "prompt_flooder"
-    prompt_hash[flooding] = flood[flooding]
+    flooding = u["kind"].to_numpy() == "prompt_flooder"
+    prompt_hash[flooding] = u["prompt_hash"].to_numpy()[flooding]
+    return prompt_hash
 
+
+def _vote_ids(prefix: str, index: np.ndarray) -> np.ndarray:
+    return np.char.add(prefix, np.char.zfill(index.astype(str), 10)).astype(object)
+
+
+def votes_for_day(
+    world: World, day: date, n: int, rng: np.random.Generator, pair_counts: np.ndarray, first_index: int
+) -> pd.DataFrame:
+    """One day's votes, canonical columns, before any corruption."""
+    models = world.models
+    voter, left, right, in_flow_left = _pairs(world, day, n, rng, pair_counts)
+    u = world.users.iloc[voter]
+    en = world.languages.index("en")
+    language = np.where(rng.random(n) < CONVERSATION_IN_FIRST_LANGUAGE, u["first_language"].to_numpy(), en)
+    s_left, s_right = _true_strength(world, u, language, left), _true_strength(world, u, language, right)
+    feats = _style_features(models, left, right, rng)
+    winner = _honest_winners(models, s_left, s_right, feats, in_flow_left, n, rng)
+    names = models["model_id"].to_numpy()
+    bots = _adversary_winners(winner, u, names, left, right, rng)
+    voted, shown, exported = _vote_times(day, n, feats, bots, rng)
+    prompt_hash = _prompt_hashes(world, u, n, rng)
     index = np.arange(first_index, first_index + n)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "vote_id": np.char.add(f"v{world.config.seed:x}-", np.char.zfill(index.astype(str), 10)).astype(
-                object
-            ),
-            "battle_id": np.char.add(f"b{world.config.seed:x}-", np.char.zfill(index.astype(str), 10)).astype(
-                object
-            ),
+            "vote_id": _vote_ids(f"v{world.config.seed:x}-", index),
+            "battle_id": _vote_ids(f"b{world.config.seed:x}-", index),
             "user_id": u["user_id"].to_numpy(),
             "session_id": _hashes(f"session-{day.isoformat()}-", voter),
             "voted_at": _iso(voted),
@@ -434,7 +466,6 @@ def votes_for_day(
             "device_hash": u["device_hash"].to_numpy(),
         }
     )
-    return frame
 
 
 def corrupt(
@@ -532,22 +563,7 @@ def generate(
         day = start + timedelta(days=k)
         frame = votes_for_day(world, day, int(per_day[k]), rng, pair_counts, written)
         if config.corrupt_rate > 0:
-            frame, counts, broken_rows = corrupt(frame, config.corrupt_rate, rng)
-            for reason, c in counts.items():
-                corrupted[reason] = corrupted.get(reason, 0) + c
-            # Realistic re-deliveries: exact copies and later re-exports of a few clean rows.
-            n_dup = max(1, int(config.corrupt_rate * len(frame) / 4))
-            clean_rows = frame.drop(index=frame.index[broken_rows])  # re-deliveries copy intact rows only
-            copies = clean_rows.sample(n=min(n_dup, len(clean_rows)), random_state=int(rng.integers(2**31)))
-            reexports = clean_rows.drop(copies.index).sample(
-                n=min(n_dup, max(0, len(clean_rows) - len(copies))), random_state=int(rng.integers(2**31))
-            )
-            reexports = reexports.assign(
-                exported_at=_iso(_epoch_seconds(reexports["exported_at"]) + 86_400.0)
-            )
-            frame = pd.concat([frame, copies, reexports], ignore_index=True)
-            duplicates["exact_duplicate"] += len(copies)
-            duplicates["superseded"] += len(reexports)
+            frame = _corrupt_day(frame, config.corrupt_rate, rng, corrupted, duplicates)
         suffix = "parquet" if k % 2 else "jsonl.gz"
         path = out / "votes" / day.isoformat() / f"votes-{day.isoformat()}.{suffix}"
         _write_day(frame, path)
@@ -558,17 +574,7 @@ def generate(
             progress(int(per_day[k]))
     rejected_files = []
     if config.corrupt_rate > 0 and first_day_file is not None:
-        broken = out / "votes" / "late" / "votes-resent.jsonl.gz"
-        broken.parent.mkdir(parents=True, exist_ok=True)
-        data = first_day_file.read_bytes()
-        broken.write_bytes(data[: len(data) // 2])
-        (out / "votes" / "late" / "votes-garbage.parquet").write_bytes(
-            np.random.default_rng(config.seed).bytes(2048)
-        )
-        unparseable = out / "votes" / "late" / "votes-handwritten.jsonl"
-        unparseable.write_text('{"vote_id": "broken\n[1, 2]\nnot json at all\n', encoding="utf-8")
-        corrupted["unparseable_line"] = 3
-        rejected_files = ["votes/late/votes-resent.jsonl.gz", "votes/late/votes-garbage.parquet"]
+        rejected_files = _late_bad_files(out, config.seed, first_day_file, corrupted)
 
     summary = {
         "config": {**asdict(config), "end": config.end.isoformat()},
@@ -588,6 +594,38 @@ def generate(
     if truth is not None:
         write_truth(world, Path(truth), summary)
     return summary
+
+
+def _corrupt_day(frame: pd.DataFrame, rate: float, rng, corrupted: dict, duplicates: dict) -> pd.DataFrame:
+    """Break a share of one day's rows (counted in `corrupted`), then add realistic re-deliveries of
+    intact rows: exact copies and later re-exports (counted in `duplicates`)."""
+    frame, counts, broken_rows = corrupt(frame, rate, rng)
+    for reason, c in counts.items():
+        corrupted[reason] = corrupted.get(reason, 0) + c
+    n_dup = max(1, int(rate * len(frame) / 4))
+    clean_rows = frame.drop(index=frame.index[broken_rows])  # re-deliveries copy intact rows only
+    copies = clean_rows.sample(n=min(n_dup, len(clean_rows)), random_state=int(rng.integers(2**31)))
+    reexports = clean_rows.drop(copies.index).sample(
+        n=min(n_dup, max(0, len(clean_rows) - len(copies))), random_state=int(rng.integers(2**31))
+    )
+    reexports = reexports.assign(exported_at=_iso(_epoch_seconds(reexports["exported_at"]) + 86_400.0))
+    duplicates["exact_duplicate"] += len(copies)
+    duplicates["superseded"] += len(reexports)
+    return pd.concat([frame, copies, reexports], ignore_index=True)
+
+
+def _late_bad_files(out: Path, seed: int, first_day_file: Path, corrupted: dict) -> list[str]:
+    """Files that arrive broken: a truncated re-send, random bytes named .parquet, unparseable lines.
+    Returns the files the pipeline must reject whole."""
+    broken = out / "votes" / "late" / "votes-resent.jsonl.gz"
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    data = first_day_file.read_bytes()
+    broken.write_bytes(data[: len(data) // 2])
+    (out / "votes" / "late" / "votes-garbage.parquet").write_bytes(np.random.default_rng(seed).bytes(2048))
+    unparseable = out / "votes" / "late" / "votes-handwritten.jsonl"
+    unparseable.write_text('{"vote_id": "broken\n[1, 2]\nnot json at all\n', encoding="utf-8")
+    corrupted["unparseable_line"] = 3
+    return ["votes/late/votes-resent.jsonl.gz", "votes/late/votes-garbage.parquet"]
 
 
 def _write_contributors(world: World, out: Path, rng: np.random.Generator) -> None:

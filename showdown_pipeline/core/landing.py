@@ -30,11 +30,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
 from showdown_pipeline.core import staging
-from showdown_pipeline.core.sql import run_sql
 from showdown_pipeline.core.staging import FileRejected, IngestLimits
+from showdown_pipeline.core.warehouse import WarehouseError, WarehouseSession
 
 KINDS = ("contributors", "votes", "arena")
 UNREAD_PREFIX = "unread:"
@@ -178,7 +176,7 @@ def unread_key(lf: LandingFile, reason: str) -> str:
     return UNREAD_PREFIX + hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def create_ingest_tables(conn: duckdb.DuckDBPyConnection) -> None:
+def create_ingest_tables(session: WarehouseSession) -> None:
     for name in (
         "create_landing_files",
         "create_raw_votes",
@@ -186,17 +184,17 @@ def create_ingest_tables(conn: duckdb.DuckDBPyConnection) -> None:
         "create_raw_contributors",
         "create_raw_models",
     ):
-        run_sql(conn, f"ingest/{name}")
+        session.run(f"ingest/{name}")
 
 
-def recover_ingest(conn: duckdb.DuckDBPyConnection, staging_dir: Path) -> dict[str, int]:
+def recover_ingest(session: WarehouseSession, staging_dir: Path) -> dict[str, int]:
     """Undo what a killed run may have left: raw rows of a file with no ledger row (a run of the code
     before the one-transaction ingest could commit them alone), staged copies, the staging table.
     Returns what was removed. Safe on a clean warehouse (removes nothing)."""
     removed = {}
     for table in ("raw_votes", "raw_contributors", "raw_models"):
-        removed[table] = int(run_sql(conn, f"ingest/recover_{table}").fetchall()[0][0])
-    conn.execute("DROP TABLE IF EXISTS temp.landing_lines")
+        removed[table] = session.query(f"ingest/recover_{table}").num_rows
+    session.run("ingest/drop_landing_lines")
     staged = list(staging_dir.iterdir()) if staging_dir.is_dir() else []
     for path in staged:
         if path.is_dir() and not path.is_symlink():
@@ -230,21 +228,21 @@ Progress = Callable[[str, str], None]  # (event, rel_path): hashing | staging | 
 
 
 def ingest_landing(
-    conn: duckdb.DuckDBPyConnection,
+    session: WarehouseSession,
     files: list[LandingFile],
     run_id: str,
     place: IngestPlace,
     progress: Progress | None = None,
 ) -> tuple[list[IngestOutcome], dict[str, int]]:
     """Recover, then ingest `files` one transaction each; returns the outcomes and what recovery removed."""
-    create_ingest_tables(conn)
-    recovered = recover_ingest(conn, place.staging_dir)
-    outcomes = [ingest_file(conn, lf, run_id, place, progress) for lf in files]
+    create_ingest_tables(session)
+    recovered = recover_ingest(session, place.staging_dir)
+    outcomes = [ingest_file(session, lf, run_id, place, progress) for lf in files]
     return outcomes, recovered
 
 
 def ingest_file(
-    conn: duckdb.DuckDBPyConnection,
+    session: WarehouseSession,
     lf: LandingFile,
     run_id: str,
     place: IngestPlace,
@@ -253,76 +251,76 @@ def ingest_file(
     """Ingest one landing file: its rows and its ledger row in one transaction; known bytes are a no-op."""
     note = progress or (lambda event, path: None)
     if lf.unread_reason or lf.target is None:
-        return _record_unread(conn, lf, run_id, lf.unread_reason or "not readable")
+        return _record_unread(session, lf, run_id, lf.unread_reason or "not readable")
     if lf.size_bytes > place.limits.file_bytes:
-        return _record_unread(conn, lf, run_id, str(place.limits.too_many_bytes()))
+        return _record_unread(session, lf, run_id, str(place.limits.too_many_bytes()))
     note("hashing", lf.rel_path)
     root = Path(os.path.realpath(place.landing_root))
     try:
         sha256 = staging.hash_file(lf.target, root)
     except FileRejected as exc:  # it changed into something else since discovery
-        return _record_unread(conn, lf, run_id, str(exc))
-    seen = _ledger_row(conn, sha256)
+        return _record_unread(session, lf, run_id, str(exc))
+    seen = _ledger_row(session, sha256)
     if seen is not None and not _retry(seen):
-        return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen[1], seen[2])
+        return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen["rows_in"], seen["error"])
     if not lf.supported:
         error = f"unsupported file type for {lf.kind}/: {lf.path.name}"
-        return _record(conn, lf, run_id, sha256, "rejected", 0, 0, error)
+        return _record(session, lf, run_id, sha256, "rejected", 0, 0, error)
     note("staging", lf.rel_path)
     try:
         staged = staging.stage_file(lf.target, root, lf.format, place.staging_dir, place.limits)
     except FileRejected as exc:  # the bytes were not all read: keyed by the first look's hash
         if seen is not None:  # still over a limit: the earlier rejection stands
-            return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen[1], seen[2])
-        return _record(conn, lf, run_id, sha256, "rejected", 0, 0, str(exc))
+            return IngestOutcome(lf.rel_path, sha256, lf.kind, "unchanged", seen["rows_in"], seen["error"])
+        return _record(session, lf, run_id, sha256, "rejected", 0, 0, str(exc))
     try:
-        return _commit_staged(conn, lf, run_id, staged, place.limits, note)
+        return _commit_staged(session, lf, run_id, staged, place.limits, note)
     finally:
         staged.path.unlink(missing_ok=True)
 
 
-def _ledger_row(conn: duckdb.DuckDBPyConnection, sha256: str) -> tuple | None:
-    rows = run_sql(conn, "ingest/landing_file_status", {"sha256": sha256}).fetchall()
+def _ledger_row(session: WarehouseSession, sha256: str) -> dict | None:
+    """status, rows_in, error of the ledger row of `sha256`, if the ledger has one."""
+    rows = session.rows("ingest/landing_file_status", {"sha256": sha256})
     return rows[0] if rows else None
 
 
-def _retry(seen: tuple) -> bool:
+def _retry(seen: dict) -> bool:
     """A file rejected for a limit is tried again: the limit may have been raised since."""
-    status, _, error = seen
-    return status == "rejected" and (error or "").startswith(staging.LIMIT_PREFIX)
+    return seen["status"] == "rejected" and (seen["error"] or "").startswith(staging.LIMIT_PREFIX)
 
 
-def _commit_staged(conn, lf: LandingFile, run_id: str, staged, limits: IngestLimits, note: Progress):
+def _commit_staged(
+    session: WarehouseSession, lf: LandingFile, run_id: str, staged, limits: IngestLimits, note: Progress
+):
     """One transaction: the staged rows into the raw table and the file's ledger row, or neither."""
-    seen = _ledger_row(conn, staged.sha256)  # the bytes read may differ from the first look's
+    seen = _ledger_row(session, staged.sha256)  # the bytes read may differ from the first look's
     if seen is not None and not _retry(seen):
-        return IngestOutcome(lf.rel_path, staged.sha256, lf.kind, "unchanged", seen[1], seen[2])
+        return IngestOutcome(lf.rel_path, staged.sha256, lf.kind, "unchanged", seen["rows_in"], seen["error"])
     note("loading", lf.rel_path)
-    conn.execute("BEGIN TRANSACTION")
     try:
-        run_sql(conn, "ingest/landing_file_forget", {"sha256": staged.sha256})
-        rows_in, blank_lines = _load_rows(conn, lf, staged, limits)
-        outcome = _record(conn, lf, run_id, staged.sha256, "ingested", rows_in, blank_lines, None)
-        note("committing", lf.rel_path)
-        conn.execute("COMMIT")
-    except (duckdb.Error, FileRejected) as exc:
-        conn.execute("ROLLBACK")
+        with session.transaction():
+            session.run("ingest/landing_file_forget", {"sha256": staged.sha256})
+            rows_in, blank_lines = _load_rows(session, lf, staged, limits)
+            outcome = _record(session, lf, run_id, staged.sha256, "ingested", rows_in, blank_lines, None)
+            note("committing", lf.rel_path)
+    except (WarehouseError, FileRejected) as exc:
         if seen is not None:
-            return IngestOutcome(lf.rel_path, staged.sha256, lf.kind, "unchanged", seen[1], seen[2])
-        error = (
-            str(exc) if isinstance(exc, FileRejected) else f"{type(exc).__name__}: {_first_line(str(exc))}"
-        )
-        outcome = _record(conn, lf, run_id, staged.sha256, "rejected", 0, 0, error)
+            return IngestOutcome(
+                lf.rel_path, staged.sha256, lf.kind, "unchanged", seen["rows_in"], seen["error"]
+            )
+        error = str(exc) if isinstance(exc, FileRejected) else f"{exc.kind}: {_first_line(exc.detail)}"
+        outcome = _record(session, lf, run_id, staged.sha256, "rejected", 0, 0, error)
     note("done", lf.rel_path)
     return outcome
 
 
-def _record_unread(conn, lf: LandingFile, run_id: str, reason: str) -> IngestOutcome:
+def _record_unread(session: WarehouseSession, lf: LandingFile, run_id: str, reason: str) -> IngestOutcome:
     key = unread_key(lf, reason)
-    seen = _ledger_row(conn, key)
+    seen = _ledger_row(session, key)
     if seen is not None:
-        return IngestOutcome(lf.rel_path, key, lf.kind, "unchanged", seen[1], seen[2])
-    return _record(conn, lf, run_id, key, "rejected", 0, 0, reason)
+        return IngestOutcome(lf.rel_path, key, lf.kind, "unchanged", seen["rows_in"], seen["error"])
+    return _record(session, lf, run_id, key, "rejected", 0, 0, reason)
 
 
 _ABSOLUTE_DIRS = re.compile(r"(?<![\w.~])/(?:[^/\s'\"]+/)+")
@@ -334,10 +332,18 @@ def public_error(message: str | None) -> str | None:
     return None if message is None else _ABSOLUTE_DIRS.sub("", message)
 
 
-def _record(conn, lf: LandingFile, run_id: str, key: str, status: str, rows_in: int, blank: int, error):
+def _record(
+    session: WarehouseSession,
+    lf: LandingFile,
+    run_id: str,
+    key: str,
+    status: str,
+    rows_in: int,
+    blank: int,
+    error,
+):
     error = public_error(error)
-    run_sql(
-        conn,
+    session.run(
         "ingest/landing_file_record",
         {
             "sha256": key,
@@ -369,25 +375,24 @@ def _first_line(message: str) -> str:
     return " — ".join(kept[:2]) if kept else "unreadable file"
 
 
-def _load_rows(
-    conn: duckdb.DuckDBPyConnection, lf: LandingFile, staged, limits: IngestLimits
-) -> tuple[int, int]:
+def _load_rows(session: WarehouseSession, lf: LandingFile, staged, limits: IngestLimits) -> tuple[int, int]:
     """Insert the staged rows of one file into its raw table; returns (rows_in, blank_lines). The reader
     must see exactly the records staging counted: anything else rejects the file (nothing dropped)."""
     path = staging.duckdb_literal(staged.path)
     if lf.kind == "models":
-        run_sql(conn, "ingest/raw_models_insert", {"path": path, "sha256": staged.sha256})
-        read = run_sql(conn, "ingest/raw_models_count", {"sha256": staged.sha256}).fetchall()[0][0]
+        session.run("ingest/raw_models_insert", {"path": path, "sha256": staged.sha256})
+        read = session.one("ingest/raw_models_count", {"sha256": staged.sha256})["rows"]
         _same_count(read, staged.rows)
         return staged.rows, 0
     lines_sql = "ingest/lines_from_parquet" if staged.form == "parquet" else "ingest/lines_from_staged"
-    run_sql(conn, lines_sql, {"path": path})
-    total, blank_lines, longest, longest_row = run_sql(conn, "ingest/landing_lines_summary").fetchall()[0]
+    session.run(lines_sql, {"path": path})
+    summary = session.one("ingest/landing_lines_summary")
+    total, blank_lines = summary["lines"], summary["blank_lines"]
     _same_count(total, staged.rows)
-    if (longest or 0) > limits.line_bytes:  # a Parquet row, as JSON
-        raise limits.too_long(f"row {longest_row}")
-    run_sql(conn, _INSERT_SQL[lf.kind], {"sha256": staged.sha256})
-    conn.execute("DROP TABLE IF EXISTS temp.landing_lines")
+    if (summary["longest"] or 0) > limits.line_bytes:  # a Parquet row, as JSON
+        raise limits.too_long(f"row {summary['longest_row']}")
+    session.run(_INSERT_SQL[lf.kind], {"sha256": staged.sha256})
+    session.run("ingest/drop_landing_lines")
     return int(total - blank_lines), int(blank_lines)
 
 

@@ -7,12 +7,10 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -20,7 +18,7 @@ import pyarrow.parquet as pq
 from showdown_pipeline import settings
 from showdown_pipeline.core import anonymity, holdout
 from showdown_pipeline.core.digest import sha256_of
-from showdown_pipeline.core.sql import query_arrow, query_frame, run_sql
+from showdown_pipeline.core.warehouse import WarehouseSession
 
 VOTES_FILE = "votes.parquet"
 MANIFEST_FILE = "manifest.json"
@@ -74,28 +72,20 @@ def recode_table(recode: dict[str, dict[str, str]]) -> pa.Table:
     )
 
 
-@contextmanager
-def _registered(conn: duckdb.DuckDBPyConnection, **tables: pa.Table):
-    """Arrow tables visible to SQL by name for the duration of the block."""
-    for name, table in tables.items():
-        conn.register(name, table)
-    try:
-        yield
-    finally:
-        for name in tables:
-            conn.unregister(name)
-
-
-def licensed_votes(conn: duckdb.DuckDBPyConnection, params: dict) -> tuple[pa.Table, dict]:
+def licensed_votes(session: WarehouseSession, params: dict) -> tuple[pa.Table, dict]:
     """The export's rows (keyed, coarsened, k-anonymous, in vote_key order) and the k-anonymity account."""
-    run_sql(conn, "licensing/create_export_rounding")
-    run_sql(conn, "licensing/create_licensed_candidates", params)
-    candidates, candidate_contributors = run_sql(conn, "licensing/candidate_counts").fetchall()[0]
-    plan = anonymity.anonymise(query_frame(conn, "licensing/quasi_identifier_rows"))
+    session.run("licensing/create_export_rounding")
+    session.run("licensing/create_licensed_candidates", params)
+    counts = session.one("licensing/candidate_counts")
+    candidates, candidate_contributors = counts["rows"], counts["contributors"]
+    plan = anonymity.anonymise(session.query("licensing/quasi_identifier_rows").to_pandas())
     suppressed = pa.table({"contributor_key": pa.array(plan.suppressed["contributor_key"], pa.string())})
-    with _registered(conn, export_recode=recode_table(plan.recode), export_suppressed=suppressed):
-        table = query_arrow(conn, "licensing/licensed_votes")
-    conn.execute("DROP TABLE IF EXISTS licensed_candidates")
+    with (
+        session.registered("export_recode", recode_table(plan.recode)),
+        session.registered("export_suppressed", suppressed),
+    ):
+        table = session.query("licensing/licensed_votes")
+    session.run("licensing/drop_licensed_candidates")
     contributors = len(pc.unique(table.column("contributor_key")))
     account = {
         **plan.report(),
@@ -106,7 +96,7 @@ def licensed_votes(conn: duckdb.DuckDBPyConnection, params: dict) -> tuple[pa.Ta
 
 
 def stage_export(
-    conn: duckdb.DuckDBPyConnection,
+    session: WarehouseSession,
     home: Path,
     licensee: str,
     as_of: date,
@@ -123,7 +113,7 @@ def stage_export(
         raise holdout.HoldoutError(
             f"an export for {licensee} as of {as_of} is already published at {location.final}"
         )
-    table, k_account = licensed_votes(conn, params)
+    table, k_account = licensed_votes(session, params)
     location.staging.mkdir(parents=True, exist_ok=False)
     pq.write_table(table, location.staging / VOTES_FILE)
     manifest = {
@@ -137,7 +127,7 @@ def stage_export(
         "SHOWDOWN_LICENSE_KEY for this export (licensee and as-of): no key is shared with another export",
         "leak_guard": "no vote whose prompt any ingested record carried that might be live and was voted "
         "after holdout_cutoff_utc (no upper bound) or is undated; depends on the warehouse below",
-        "warehouse": warehouse_state(conn),
+        "warehouse": warehouse_state(session),
         "precision": holdout.EXPORT_PRECISION,
         "row_order": "vote_key",
         "k_anonymity": k_account,
@@ -153,17 +143,17 @@ def stage_export(
     return location, manifest
 
 
-def warehouse_state(conn: duckdb.DuckDBPyConnection) -> dict:
+def warehouse_state(session: WarehouseSession) -> dict:
     """The warehouse an export is made from: its contents depend on it (the leak guard reads every vote
     record ingested so far), so the manifest names the ledger's size, last delivery and its run."""
-    row = query_arrow(conn, "licensing/warehouse_state").to_pylist()[0]
+    row = session.one("licensing/warehouse_state")
     return {
         k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v) for k, v in row.items()
     }
 
 
 def stage_and_verify(
-    conn: duckdb.DuckDBPyConnection,
+    session: WarehouseSession,
     home: Path,
     licensee: str,
     as_of: date,
@@ -176,10 +166,10 @@ def stage_and_verify(
     anything fails after the folder was created; nothing is left in the licensee's folder to ship."""
     location = export_location(home, licensee, as_of, run_id)
     try:
-        location, manifest = stage_export(conn, home, licensee, as_of, run_id)
+        location, manifest = stage_export(session, home, licensee, as_of, run_id)
         if hook is not None:
             hook(location.staging)
-        violations = verify_export(conn, location.staging, licensee, as_of)
+        violations = verify_export(session, location.staging, licensee, as_of)
     except BaseException:
         discard_staging(location)
         raise
@@ -195,7 +185,7 @@ def _value_counts(values: list) -> dict:
     return dict(sorted(out.items()))
 
 
-def verify_export(conn: duckdb.DuckDBPyConnection, folder: Path, licensee: str, as_of: date) -> list[dict]:
+def verify_export(session: WarehouseSession, folder: Path, licensee: str, as_of: date) -> list[dict]:
     """Every rule re-checked on the written file with queries independent of the one that wrote it.
     Returns the violations (empty: the export may be published)."""
     path = Path(folder) / VOTES_FILE
@@ -208,9 +198,8 @@ def verify_export(conn: duckdb.DuckDBPyConnection, folder: Path, licensee: str, 
         violations.append({"rule": "file_differs_from_manifest", "rows": 1, "sample": [VOTES_FILE]})
     params = _sql_params(licensee, as_of)
     declared = recode_table(manifest.get("k_anonymity", {}).get("generalised", {}))
-    with _registered(conn, declared_recode=declared):
-        rows = query_arrow(
-            conn,
+    with session.registered("declared_recode", declared):
+        rows = session.rows(
             "licensing/export_violations",
             {
                 "export_path": str(path),
@@ -219,11 +208,11 @@ def verify_export(conn: duckdb.DuckDBPyConnection, folder: Path, licensee: str, 
                 "data_cut": params["data_cut"],
                 "holdout_days": holdout.HOLDOUT_DAYS,
             },
-        ).to_pylist()
+        )
     violations.extend({"rule": r["rule"], "rows": r["rows"], "sample": r["sample"]} for r in rows)
-    small = query_arrow(
-        conn, "licensing/export_small_groups", {"export_path": str(path), "k_anonymity": holdout.K_ANONYMITY}
-    ).to_pylist()
+    small = session.rows(
+        "licensing/export_small_groups", {"export_path": str(path), "k_anonymity": holdout.K_ANONYMITY}
+    )
     for level, rule in (
         ("row", "quasi_identifier_combination_below_k"),
         ("contributor", "contributor_profile_below_k"),
@@ -253,14 +242,14 @@ def publish_export(staging: Path, final: Path) -> Path:
 WITHDRAWN_DIR = ".withdrawn"  # beside a licensee's exports: published folders that failed their audit
 
 
-def record_audit(
-    conn: duckdb.DuckDBPyConnection, manifest: dict, final: Path, run_id: str, note: str | None = None
+def append_export_audit(
+    session: WarehouseSession, manifest: dict, final: Path, run_id: str, note: str | None = None
 ) -> None:
-    """Append the audit row of one published export (`note`: how it was audited, if not at publication)."""
-    run_sql(conn, "licensing/create_export_audit")
-    run_sql(conn, "licensing/add_export_audit_note")
-    run_sql(
-        conn,
+    """Append the audit row of a published export (created on first use; rows are never rewritten);
+    `note`: how it was audited, when not as it was published."""
+    session.run("licensing/create_export_audit")
+    session.run("licensing/add_export_audit_note")
+    session.run(
         "licensing/append_export_audit",
         {
             "licensee": manifest["licensee"],
@@ -276,7 +265,7 @@ def record_audit(
     )
 
 
-def audit_published_exports(conn: duckdb.DuckDBPyConnection, home: Path, run_id: str) -> list[str]:
+def audit_published_exports(session: WarehouseSession, home: Path, run_id: str) -> list[str]:
     """Give every published export without an audit row its row, or withdraw it; returns what was done.
 
     An export is published by a rename and audited by the next statement: a process killed between the
@@ -288,8 +277,8 @@ def audit_published_exports(conn: duckdb.DuckDBPyConnection, home: Path, run_id:
     published = sorted(p.parent for p in root.glob(f"[!.]*/[!.]*/{MANIFEST_FILE}")) if root.is_dir() else []
     if not published:
         return []
-    run_sql(conn, "licensing/create_export_audit")
-    audited = {tuple(r) for r in run_sql(conn, "licensing/audited_exports").fetchall()}
+    session.run("licensing/create_export_audit")
+    audited = {(r["licensee"], r["as_of"]) for r in session.rows("licensing/audited_exports")}
     done = []
     for folder in published:
         if folder.is_symlink() or folder.parent.is_symlink() or (folder.parent.name, folder.name) in audited:
@@ -298,7 +287,7 @@ def audit_published_exports(conn: duckdb.DuckDBPyConnection, home: Path, run_id:
         votes = folder / VOTES_FILE
         if votes.is_file() and sha256_of(votes) == manifest["files"][VOTES_FILE]["sha256"]:
             note = f"audited on recovery by run {run_id}: its publisher died between the rename and the audit row"
-            record_audit(conn, manifest, folder, str(manifest.get("dagster_run_id")), note)
+            append_export_audit(session, manifest, folder, str(manifest.get("dagster_run_id")), note)
             done.append(f"audited {folder}")
         else:
             withdrawn = folder.parent / WITHDRAWN_DIR / f"{folder.name}-{run_id}"

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 import pyarrow as pa
 
 from showdown_pipeline.core import vote_schema as vs
-from showdown_pipeline.core.sql import run_sql
+from showdown_pipeline.core.warehouse import WarehouseSession
 
 # Invisible characters that are not in category Cf: default-ignorable code points (Unicode's
 # DerivedCoreProperties), including the reserved ones, and blank fillers that render as nothing.
@@ -364,21 +364,18 @@ def vote_sql_params() -> dict[str, object]:
 
 
 def _run_with_mapping(
-    conn, values_sql: str, values_params: dict, view: str, sql: str, params: dict
+    session: WarehouseSession, values_sql: str, values_params: dict, view: str, sql: str, params: dict
 ) -> pa.Table:
-    mapping = field_mapping(run_sql(conn, values_sql, values_params).fetchall())
-    conn.register(view, mapping)
-    try:
-        run_sql(conn, sql, params)
-    finally:
-        conn.unregister(view)
+    mapping = field_mapping((r["field"], r["raw"]) for r in session.rows(values_sql, values_params))
+    with session.registered(view, mapping):
+        session.run(sql, params)
     return mapping
 
 
-def build_votes_checked(conn) -> pa.Table:
+def build_votes_checked(session: WarehouseSession) -> pa.Table:
     """(Re)build votes_checked; returns the mapping it joined (one row per distinct raw value)."""
     return _run_with_mapping(
-        conn,
+        session,
         "validate/vote_field_values",
         {"strip_pattern": STRIP_PATTERN},
         "vote_field_map",
@@ -387,10 +384,10 @@ def build_votes_checked(conn) -> pa.Table:
     )
 
 
-def build_contributors_checked(conn) -> pa.Table:
+def build_contributors_checked(session: WarehouseSession) -> pa.Table:
     """(Re)build contributors_checked; returns the mapping it joined."""
     return _run_with_mapping(
-        conn,
+        session,
         "validate/contributor_field_values",
         {},
         "contributor_field_map",

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from showdown_pipeline.core import boards
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.run_cut import DEFAULT_ANCHOR_RATING
-from showdown_pipeline.core.sql import prepare_connection, query_arrow, query_frame, run_sql
+from showdown_pipeline.core.warehouse import WarehouseSession, duckdb_session
 
 RATE_COLUMNS = ("model_id", "rating", "ci_lower", "ci_upper", "rank", "votes")
 # Which scale a row is on: 1 = the anchor's connected component; another number = a part of the
@@ -35,18 +36,16 @@ class RatedTable:
     prior_precision: float = 0.0
 
 
-def _vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Expose the file as the view `vote_table`; lazy, so DuckDB reads only the columns a query uses."""
+def _file_format(path: Path) -> str:
+    """How the file is read (the seam's file_view formats), from its name."""
     name = path.name.lower()
     if name.endswith(".parquet"):
-        relation = conn.read_parquet(str(path))
-    elif name.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson")):
-        relation = conn.read_json(str(path))
-    elif name.endswith((".csv", ".csv.gz", ".tsv")):
-        relation = conn.read_csv(str(path), header=True, all_varchar=True)
-    else:
-        raise ValueError(f"unsupported vote table {path.name}: use .parquet, .jsonl[.gz], .json or .csv")
-    relation.create_view("vote_table", replace=True)
+        return "parquet"
+    if name.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson")):
+        return "json"
+    if name.endswith((".csv", ".csv.gz", ".tsv")):
+        return "csv"
+    raise ValueError(f"unsupported vote table {path.name}: use .parquet, .jsonl[.gz], .json or .csv")
 
 
 def _label_kind(path: Path, columns: set[str]) -> str:
@@ -61,19 +60,22 @@ def _label_kind(path: Path, columns: set[str]) -> str:
     )
 
 
-def _open_vote_table(conn: duckdb.DuckDBPyConnection, path: Path) -> tuple[str, set[str]]:
-    """Expose the file as `vote_table` and, in canonical columns whatever its labels, as the views
-    `votes_table_canonical` (every row) and `votes_table_scorable` (rows a fit can score), which every
-    other `rate/` statement reads; (its labels: arena | canonical, its lower-case column names)."""
+@contextmanager
+def _open_vote_table(path: Path) -> Iterator[tuple[WarehouseSession, str, set[str]]]:
+    """A scratch session with the file as the view `vote_table` (lazy: a statement reads only the columns it
+    uses) and, in canonical columns whatever its labels, as the views `votes_table_canonical` (every row)
+    and `votes_table_scorable` (rows a fit can score), which every other `rate/` statement reads; yields
+    (the session, its labels: arena | canonical, its lower-case column names)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no vote table at {path}")
-    _vote_table(conn, path)
-    columns = {c.lower() for c in conn.sql("SELECT * FROM vote_table LIMIT 0").columns}
-    labels = _label_kind(path, columns)
-    run_sql(conn, f"rate/normalise_{labels}")
-    run_sql(conn, "rate/scorable")
-    return labels, columns
+    file_format = _file_format(path)
+    with duckdb_session(":memory:") as session, session.file_view("vote_table", path, file_format):
+        columns = {c.lower() for c in session.query("rate/vote_table_columns").column_names}
+        labels = _label_kind(path, columns)
+        session.run(f"rate/normalise_{labels}")
+        session.run("rate/scorable")
+        yield session, labels, columns
 
 
 VOTER_COLUMN = {"arena": "judge", "canonical": "user_id"}
@@ -83,19 +85,17 @@ def load_cells(path: Path, by_voter: bool = False) -> tuple[pd.DataFrame, int, s
     """(Bradley-Terry cells, rows in the file, label kind, voter cells), aggregated in DuckDB. With
     `by_voter`, the voter cells are the same votes split by voter (`judge` or `user_id`) as arrays
     for boards.add_voter_clustered_interval; otherwise None."""
-    with duckdb.connect() as conn:
-        prepare_connection(conn)
-        labels, columns = _open_vote_table(conn, path)
-        cells = query_frame(conn, "rate/cells")
-        rows_in = int(run_sql(conn, "rate/row_count").fetchall()[0][0])
+    with _open_vote_table(path) as (session, labels, columns):
+        cells = session.query("rate/cells").to_pandas()
+        rows_in = int(session.one("rate/row_count")["n"])
         voter_cells = None
         if by_voter:
             if VOTER_COLUMN[labels] not in columns:
                 raise ValueError(
                     f"--by-voter needs a {VOTER_COLUMN[labels]} column in a table with {labels} labels"
                 )
-            models = [r[0] for r in run_sql(conn, "rate/models").fetchall()]
-            table = query_arrow(conn, "rate/voter_cells", {"models": models})
+            models = [r["model_id"] for r in session.rows("rate/models")]
+            table = session.query("rate/voter_cells", {"models": models})
             voter_cells = {"models": models} | {
                 c: table.column(c).to_numpy() for c in ("voter", "left_code", "right_code", "score", "n")
             }
@@ -105,12 +105,10 @@ def load_cells(path: Path, by_voter: bool = False) -> tuple[pd.DataFrame, int, s
 def load_style_rows(path: Path) -> tuple[boards.StyleRows, int, str]:
     """(style rows, rows in the file, label kind): one row per distinct (models, winner, style
     features), models as integer codes computed in DuckDB."""
-    with duckdb.connect() as conn:
-        prepare_connection(conn)
-        labels, _ = _open_vote_table(conn, path)
-        models = [r[0] for r in run_sql(conn, "rate/models").fetchall()]
-        rows = boards.StyleRows.from_arrow(query_arrow(conn, "rate/style_rows", {"models": models}), models)
-        rows_in = int(run_sql(conn, "rate/row_count").fetchall()[0][0])
+    with _open_vote_table(path) as (session, labels, _):
+        models = [r["model_id"] for r in session.rows("rate/models")]
+        rows = boards.StyleRows.from_arrow(session.query("rate/style_rows", {"models": models}), models)
+        rows_in = int(session.one("rate/row_count")["n"])
     return rows, rows_in, labels
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import duckdb
-
-from showdown_pipeline.core.sql import run_sql
+from showdown_pipeline.core.warehouse import WarehouseSession
 
 
 class RegistryUnavailable(Exception):
@@ -46,13 +44,10 @@ class RegistryState:
         return section
 
 
-def registry_state(conn: duckdb.DuckDBPyConnection) -> RegistryState:
+def registry_state(session: WarehouseSession) -> RegistryState:
     """The registry in force and the models.csv rejected after it; raises RegistryUnavailable when a
     models.csv was delivered and none was ever ingested."""
-    rows = [
-        dict(zip(("path", "sha256", "status", "error", "ingest_seq", "landed_at"), r, strict=True))
-        for r in run_sql(conn, "validate/registry_files").fetchall()
-    ]
+    rows = session.rows("validate/registry_files")
     ingested = [r for r in rows if r["status"] == "ingested"]
     if rows and not ingested:
         latest = rows[-1]

@@ -1,4 +1,5 @@
-"""One way to reach the SQL in `showdown_pipeline/sql/<stage>/<name>.sql`.
+"""One way to reach the SQL in `showdown_pipeline/sql/<stage>/<name>.sql` (statements run through the warehouse
+seam, `core/warehouse.py`, which loads them from here by name).
 
 The SQL ships inside the package and is read with `importlib.resources`, so a wheel (non-editable)
 install finds it. Each file holds one idempotent statement; values are bound parameters (`$name`), never
@@ -10,7 +11,6 @@ from __future__ import annotations
 import functools
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -35,21 +35,6 @@ def load_sql(name: str) -> str:
     if len(statements) != 1:
         raise ValueError(f"{path} must hold exactly one statement, found {len(statements)}")
     return text
-
-
-def run_sql(conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None):
-    """Execute `sql/<name>.sql` with bound parameters; returns the connection for fetching."""
-    return conn.execute(load_sql(name), params or {})
-
-
-def query_arrow(conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None):
-    """Result of `sql/<name>.sql` as an Arrow table (DuckDB's fast path; `.df()` is slow on millions of rows)."""
-    return conn.sql(load_sql(name), params=params or None).to_arrow_table()
-
-
-def query_frame(conn: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None):
-    """Result of `sql/<name>.sql` as a pandas DataFrame, through Arrow."""
-    return query_arrow(conn, name, params).to_pandas()
 
 
 def all_sql_names() -> list[str]:

@@ -5,28 +5,45 @@ values; they never hold SQL text, never read result rows by position, and never 
 connection. Results come back as Arrow tables (large) or as dicts by column name (small). This is the one
 place an engine plugs in: DuckDB here; another engine (Spark) implements the same methods.
 
-Table names that reach the engine outside a SQL file (`replace_table`, `read_table`) are identifiers
-chosen by code, checked against `TABLE_NAME`; values are always bound parameters.
+Table names that reach the engine outside a SQL file (`replace_table`, `read_table`, `registered`,
+`file_view`) are identifiers chosen by code, checked against `TABLE_NAME`; values are always bound
+parameters. Tabular data handed to the engine is an Arrow table or a pandas DataFrame (both engines read
+either); results always come back as Arrow.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import pyarrow as pa
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 from showdown_pipeline.core.sql import load_sql, prepare_connection
 
 TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+FILE_FORMATS = ("parquet", "json", "csv")  # file_view: csv has a header row and every column read as text
 
 
 class WarehouseError(RuntimeError):
-    """A statement the warehouse refused (wraps the engine's own error, with the statement's name)."""
+    """A statement the warehouse refused (wraps the engine's own error, with the statement's name).
+
+    `kind` is the engine's name for the error (e.g. `ConversionException`) and `detail` its message, so a
+    caller can report the engine's words without the statement's name."""
+
+    def __init__(self, statement: str, detail: str, kind: str = "WarehouseError"):
+        super().__init__(f"{statement}: {detail}")
+        self.statement, self.detail, self.kind = statement, detail, kind
+
+    @classmethod
+    def wrapping(cls, statement: str, exc: BaseException) -> WarehouseError:
+        return cls(statement, str(exc), type(exc).__name__)
 
 
 def checked_table_name(name: str) -> str:
@@ -52,7 +69,7 @@ class WarehouseSession(Protocol):
     def one(self, name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A result of exactly one row, by column name."""
 
-    def replace_table(self, table: str, data: pa.Table) -> None:
+    def replace_table(self, table: str, data: pa.Table | pd.DataFrame) -> None:
         """Create or replace the warehouse table `table` with `data`."""
 
     def read_table(self, table: str) -> pa.Table:
@@ -61,8 +78,12 @@ class WarehouseSession(Protocol):
     def table_names(self) -> set[str]:
         """Tables that exist in the warehouse."""
 
-    def registered(self, name: str, data: pa.Table):
+    def registered(self, name: str, data: pa.Table | pd.DataFrame):
         """A context manager: `data` readable as the view `name` by statements of this session."""
+
+    def file_view(self, name: str, path: Path, file_format: str):
+        """A context manager: the file at `path` (one of FILE_FORMATS) readable as the view `name`, read
+        lazily (a statement reads only the columns it uses)."""
 
     def transaction(self):
         """A context manager: every statement inside commits together, or none does."""
@@ -80,7 +101,7 @@ class DuckDBSession:
         try:
             return self.conn.execute(load_sql(name), dict(params or {}))
         except duckdb.Error as exc:
-            raise WarehouseError(f"{name}: {exc}") from exc
+            raise WarehouseError.wrapping(name, exc) from exc
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> None:
         self._execute(name, params)
@@ -89,7 +110,7 @@ class DuckDBSession:
         try:
             return self.conn.sql(load_sql(name), params=dict(params or {}) or None).to_arrow_table()
         except duckdb.Error as exc:
-            raise WarehouseError(f"{name}: {exc}") from exc
+            raise WarehouseError.wrapping(name, exc) from exc
 
     def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         return self.query(name, params).to_pylist()
@@ -97,30 +118,53 @@ class DuckDBSession:
     def one(self, name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         rows = self.rows(name, params)
         if len(rows) != 1:
-            raise WarehouseError(f"{name}: expected one row, got {len(rows)}")
+            raise WarehouseError(name, f"expected one row, got {len(rows)}")
         return rows[0]
 
-    def replace_table(self, table: str, data: pa.Table) -> None:
+    def replace_table(self, table: str, data: pa.Table | pd.DataFrame) -> None:
         view = f"_replace_{checked_table_name(table)}"
         self.conn.register(view, data)
         try:
             self.conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {view}")  # noqa: S608 - checked name
+        except duckdb.Error as exc:
+            raise WarehouseError.wrapping(f"replace_table {table}", exc) from exc
         finally:
             self.conn.unregister(view)
 
     def read_table(self, table: str) -> pa.Table:
-        return self.conn.sql(f"SELECT * FROM {checked_table_name(table)}").to_arrow_table()  # noqa: S608
+        try:
+            return self.conn.sql(f"SELECT * FROM {checked_table_name(table)}").to_arrow_table()  # noqa: S608
+        except duckdb.Error as exc:
+            raise WarehouseError.wrapping(f"read_table {table}", exc) from exc
 
     def table_names(self) -> set[str]:
         return {r["table_name"] for r in self.rows("warehouse/table_names")}
 
     @contextmanager
-    def registered(self, name: str, data: pa.Table) -> Iterator[None]:
+    def registered(self, name: str, data: pa.Table | pd.DataFrame) -> Iterator[None]:
         self.conn.register(checked_table_name(name), data)
         try:
             yield
         finally:
             self.conn.unregister(name)
+
+    @contextmanager
+    def file_view(self, name: str, path: Path, file_format: str) -> Iterator[None]:
+        readers = {
+            "parquet": lambda p: self.conn.read_parquet(p),
+            "json": lambda p: self.conn.read_json(p),
+            "csv": lambda p: self.conn.read_csv(p, header=True, all_varchar=True),
+        }
+        if file_format not in readers:
+            raise ValueError(f"file_view reads {', '.join(FILE_FORMATS)}, not {file_format!r}")
+        try:
+            readers[file_format](str(path)).create_view(checked_table_name(name), replace=True)
+        except duckdb.Error as exc:
+            raise WarehouseError.wrapping(f"file_view {name}", exc) from exc
+        try:
+            yield
+        finally:
+            self.conn.execute(f"DROP VIEW IF EXISTS {name}")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -130,7 +174,12 @@ class DuckDBSession:
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except duckdb.Error as exc:  # the commit itself failed: nothing of the block is kept
+            with suppress(duckdb.Error):  # DuckDB may have ended the transaction already
+                self.conn.execute("ROLLBACK")
+            raise WarehouseError.wrapping("COMMIT", exc) from exc
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""Jobs, the nightly schedule and the landing sensor."""
+"""The nightly full rebuild: its job, its schedule and the landing sensor (the licensed export's job is the
+licensing stage's own)."""
 
 from datetime import UTC
 
@@ -14,13 +15,6 @@ full_rebuild_job = dg.define_asset_job(
     "showdown_full_rebuild",
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups("licensing"),
     description="Ingest new landing files, validate, rate and publish a new snapshot (with every asset check).",
-)
-
-
-licensed_export_job = dg.define_asset_job(
-    "licensed_export_job",
-    selection=dg.AssetSelection.groups("licensing"),  # partitioned by licensee, as its assets are
-    description="Stage, verify (blocking holdout check) and publish one licensee's export; config as_of.",
 )
 
 
@@ -54,3 +48,8 @@ def landing_files_sensor(context: dg.SensorEvaluationContext, paths: ShowdownPat
         run_key=f"landing-{fingerprint[:16]}",
         tags={**landing_range_tags(paths.landing, today), **RunCut(as_of=today).tags()},
     )
+
+
+defs = dg.Definitions(
+    jobs=[full_rebuild_job], schedules=[nightly_full_rebuild], sensors=[landing_files_sensor]
+)

@@ -1,5 +1,9 @@
-"""Resources shared by every stage: the DuckDB warehouse (holding the home's lock), the pipeline's folders,
-and the run's own data cut."""
+"""Resources shared by every stage: the warehouse (every statement goes through its session; a run that uses it
+holds the home's lock), the pipeline's folders, and the run's own data cut.
+
+Nothing here does I/O when the definitions are built: a resource left unconfigured reads its environment
+(SHOWDOWN_HOME, SHOWDOWN_LANDING, SHOWDOWN_DUCKDB_MEMORY_LIMIT) when a run, sensor or schedule uses it, and
+the warehouse makes the home, checks the memory limit and takes the lock when a run starts."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,45 +11,82 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import duckdb
-from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from showdown_pipeline import settings
-from showdown_pipeline.core import licensing, lock, run_cut
-from showdown_pipeline.core.sql import prepare_connection
+from showdown_pipeline.core import licensing, lock, records, run_cut
+from showdown_pipeline.core.warehouse import WarehouseSession, duckdb_session
 
 # DuckDB allows one writing process: every asset that writes the warehouse shares this pool, limited to one
 # step at a time across runs by the instance's dagster.yaml (settings.write_dagster_config).
 WAREHOUSE_POOL = "showdown_warehouse"
 
 
-class WarehouseResource(DuckDBResource):
-    """The home's DuckDB warehouse. A run that uses it holds the home's one-writer lock (core/lock.py) from
-    its start to its end, whether launched by `showdown run`, the UI, the schedule or the sensor."""
+class WarehouseResource(dg.ConfigurableResource):
+    """The home's warehouse (DuckDB: `<home>/warehouse.duckdb`). `session()` is the one way a step reaches it
+    (core/warehouse.py: statements by name, results by column name). A run that uses it holds the home's
+    one-writer lock (core/lock.py) from its start to its end, whether launched by `showdown run`, the UI, the
+    schedule or the sensor, and frees pool slots that dead runs left claimed."""
 
-    home_dir: str = Field(description="The home whose lock a run holds while it uses the warehouse.")
+    home_dir: str | None = Field(
+        default=None, description="Home holding warehouse.duckdb. Default: $SHOWDOWN_HOME, else data."
+    )
+    memory_limit: str | None = Field(
+        default=None,
+        description="DuckDB memory_limit, e.g. 8GB. Default: $SHOWDOWN_DUCKDB_MEMORY_LIMIT, else DuckDB's "
+        "own (80% of RAM).",
+    )
+    _config: dict[str, str] | None = PrivateAttr(default=None)
+    _home: Path | None = PrivateAttr(default=None)  # fixed when the run starts
+    _locked: Path | None = PrivateAttr(default=None)
+
+    @property
+    def home(self) -> Path:
+        if self._home is not None:
+            return self._home
+        return Path(self.home_dir).resolve() if self.home_dir else settings.home_dir_from_env()
+
+    def connection_config(self) -> dict[str, str]:
+        """The engine's settings, checked (a bad memory limit is refused here, with its name)."""
+        if self._config is None:
+            self._config = settings.warehouse_connection_config(self.memory_limit)
+        return self._config
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        home = self._home = self.home
+        try:
+            self.connection_config()
+            home.mkdir(parents=True, exist_ok=True)
+        except (ValueError, OSError) as exc:
+            raise dg.Failure(description=str(exc)) from None
         run = context.run
         command = f"dagster run {run.run_id[:8]} of {run.job_name}" if run else None
         try:
-            acquired = lock.acquire(Path(self.home_dir), command)
+            acquired = lock.acquire(home, command)
         except (lock.HomeBusy, lock.UnsafeLockFile) as exc:
             raise dg.Failure(description=str(exc)) from None
+        self._locked = home
         if acquired.stale:
             context.log.warning(lock.describe_takeover(acquired.stale))
         if acquired.fresh and context.instance is not None and run is not None:
             freed = free_stale_pool_claims(context.instance, run.run_id)
             if freed:
                 context.log.warning(f"freed warehouse pool slots held by dead runs {', '.join(freed)}")
-        if run is not None and settings.exports_dir(Path(self.home_dir)).is_dir():
-            with warehouse(self) as conn:  # an export whose publisher died before its audit row
-                for done in licensing.audit_published_exports(conn, Path(self.home_dir), run.run_id):
+        if run is not None and settings.exports_dir(home).is_dir():
+            with self.session() as session:  # an export whose publisher died before its audit row
+                for done in licensing.audit_published_exports(session, home, run.run_id):
                     context.log.warning(done)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        lock.release(Path(self.home_dir))
+        if self._locked is not None:
+            lock.release(self._locked)
+            self._locked = None
+
+    @contextmanager
+    def session(self) -> Iterator[WarehouseSession]:
+        """A session on the warehouse, closed when the block ends (a failed step too)."""
+        with duckdb_session(settings.warehouse_path(self.home), self.connection_config()) as session:
+            yield session
 
 
 def free_stale_pool_claims(instance: dg.DagsterInstance, own_run_id: str | None = None) -> list[str]:
@@ -107,55 +148,48 @@ def run_created_at(instance: dg.DagsterInstance | None, run_id: str) -> datetime
 class ShowdownPaths(dg.ConfigurableResource):
     """The landing zone the pipeline reads and the home it writes (warehouse, snapshots, exports)."""
 
-    landing_dir: str = Field(
-        description="Root of the landing zone (votes/, contributors/, models.csv, arena/)."
+    landing_dir: str | None = Field(
+        default=None,
+        description="Root of the landing zone (votes/, contributors/, models.csv, arena/). "
+        "Default: $SHOWDOWN_LANDING, else data/landing.",
     )
-    home_dir: str = Field(description="Home: warehouse.duckdb, snapshots/, exports/.")
+    home_dir: str | None = Field(
+        default=None,
+        description="Home: warehouse.duckdb, snapshots/, exports/. Default: $SHOWDOWN_HOME, else data.",
+    )
 
     @property
     def landing(self) -> Path:
-        return Path(self.landing_dir)
+        return Path(self.landing_dir).resolve() if self.landing_dir else settings.landing_dir_from_env()
 
     @property
     def home(self) -> Path:
-        return Path(self.home_dir)
+        return Path(self.home_dir).resolve() if self.home_dir else settings.home_dir_from_env()
 
     @property
     def snapshots(self) -> Path:
         return settings.snapshots_dir(self.home)
 
 
-@contextmanager
-def warehouse(duckdb_resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A warehouse connection with the pipeline's session settings (UTC)."""
-    with duckdb_resource.get_connection() as conn:
-        try:
-            prepare_connection(conn)
-            yield conn
-        finally:  # get_connection closes only on success: a failed step would keep the file open
-            conn.close()
-
-
-def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame) -> None:
-    """Replace warehouse table `table` (a fixed name from code, never input) with a DataFrame or Arrow table."""
-    view = f"_replace_{table}"
-    conn.register(view, frame)
-    conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {view}")  # noqa: S608 - names from code
-    conn.unregister(view)
-
-
-def build_resources(landing_dir: Path, home_dir: Path) -> dict[str, object]:
-    home_dir = Path(home_dir).resolve()
-    home_dir.mkdir(parents=True, exist_ok=True)
+def build_resources(landing_dir: Path | None = None, home_dir: Path | None = None) -> dict[str, object]:
+    """The resources of every definition: over this landing zone and home, or (None) over the ones the
+    environment names when a run starts. No I/O here."""
+    landing = str(Path(landing_dir).resolve()) if landing_dir is not None else None
+    home = str(Path(home_dir).resolve()) if home_dir is not None else None
     return {
-        "duckdb": WarehouseResource(
-            database=str(settings.warehouse_path(home_dir)),
-            connection_config=settings.warehouse_connection_config(),
-            home_dir=str(home_dir),
-        ),
-        "paths": ShowdownPaths(landing_dir=str(Path(landing_dir).resolve()), home_dir=str(home_dir)),
+        "warehouse": WarehouseResource(home_dir=home),
+        "paths": ShowdownPaths(landing_dir=landing, home_dir=home),
         "run_cut": RunCutResource(),
     }
+
+
+def board_parameters(session: WarehouseSession, board: str) -> dict:
+    """A board's recorded parameters (core/records.py); a board never fitted stops the step, naming the
+    asset to materialize first."""
+    try:
+        return records.load_parameters(session, board)
+    except records.RecordMissing as exc:
+        raise dg.Failure(description=str(exc)) from None
 
 
 def materialized_in_run(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> set[str]:

@@ -461,3 +461,24 @@ def test_style_rows_refuse_a_row_without_a_model_code():
     fixed = table.set_column(0, "left_code", pa.array([0, 1]))
     rows = boards.StyleRows.from_arrow(fixed, ["a", "b"])
     assert rows.weight is None and rows.features.shape == (len(boards.STYLE_FEATURES), 2)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("cut.jsonl", b'{"model_a": "a", "model_b": "b", "winner": "model_a"}\n{"model_a": \n'),
+        ("not.parquet", b"PAR1 this is not a parquet file"),
+        ("quote.csv", b'model_a,model_b,winner\n"a,b,model_a\n"\n\x00\xff'),
+    ],
+)
+def test_showdown_rate_refuses_an_unreadable_file_in_one_line(tmp_path, capsys, name, content):
+    """A vote table the reader cannot parse ends `showdown rate` with exit 2 and the reader's error in one
+    line naming the file (it used to escape as a DuckDB traceback)."""
+    from showdown_pipeline import cli
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert cli.main(["rate", str(path), "--bootstrap", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("showdown: ")
+    assert name in err and "Traceback" not in err

@@ -5,7 +5,8 @@
 - `registry.py`: `IntegrityCheck` (name, what it catches, thresholds, inputs, function) and `CHECKS`;
 - `fragility.py`: the fewest votes whose removal changes #1;
 - `run.py`: `run_integrity` — inputs read once through a `WarehouseSession`, the preliminary fit, the
-  checks, exclusions, votes for review, board movement and fragility, as an `IntegrityResult`.
+  checks, exclusions, votes for review, board movement and fragility, as an `IntegrityResult`;
+  `write_integrity` writes its five tables in one transaction.
 """
 
 from showdown_pipeline.core.integrity.checks import (
@@ -27,6 +28,7 @@ from showdown_pipeline.core.integrity.run import (
     IntegrityOptions,
     IntegrityResult,
     run_integrity,
+    write_integrity,
 )
 from showdown_pipeline.core.integrity.thresholds import FLAG_COLUMNS, IntegrityThresholds, flag_frame
 
@@ -39,6 +41,7 @@ __all__ = [
     "IntegrityResult",
     "run_checks",
     "run_integrity",
+    "write_integrity",
     "FLAG_COLUMNS",
     "IntegrityThresholds",
     "coordinated_sweeps",

@@ -2,8 +2,9 @@
 ratings, run the registered checks, derive the vote exclusions and the votes for review, and measure how
 the board moves with and without the exclusions and how fragile its #1 is.
 
-Reads only (every statement a file under `sql/integrity/`, every value bound): the caller writes the
-`IntegrityResult`'s tables. Nothing here knows Dagster or the engine.
+`run_integrity` only reads (every statement a file under `sql/integrity/`, every value bound);
+`write_integrity` writes the `IntegrityResult`'s tables in one transaction. Nothing here knows Dagster or the
+engine.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from showdown_pipeline.core import boards
+from showdown_pipeline.core import boards, data_state, records
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.integrity import registry
 from showdown_pipeline.core.integrity.fragility import fragility
@@ -83,7 +84,7 @@ def run_integrity(
     exclusions = vote_exclusions(session, cutoff, flag_table)
     with session.registered("integrity_exclusions", _arrow(exclusions, EXCLUSION_SCHEMA)):
         counted_cells = _frame(session, "integrity/counted_pair_counts", {"cutoff": cutoff})
-        counted = session.one("integrity/counted_votes")["votes"]
+        counted = session.one("integrity/counted_votes", {"cutoff": cutoff})["votes"]
     movement, fragile = board_movement(preliminary, counted_cells, options.fragility)
     summary = {
         "as_of": cut.as_of.isoformat(),
@@ -99,6 +100,21 @@ def run_integrity(
         "checks": report,
     }
     return IntegrityResult(flag_table, _arrow(exclusions, EXCLUSION_SCHEMA), reviews, summary)
+
+
+INTEGRITY_TABLES = ("user_flags", "vote_exclusions", "votes_counted", "vote_reviews", "integrity_summary")
+
+
+def write_integrity(session: WarehouseSession, result: IntegrityResult, run_id: str) -> None:
+    """Every table of one integrity run (INTEGRITY_TABLES), together or not at all, with the state of the
+    data they were made from (core/data_state.py: votes_clean's, made by `run_id`)."""
+    with session.transaction():
+        session.replace_table("user_flags", result.flags)
+        session.replace_table("vote_exclusions", result.exclusions)
+        session.run("integrity/votes_counted")
+        session.replace_table("vote_reviews", result.reviews)
+        records.save_integrity_summary(session, result.summary)
+        data_state.record_from(session, INTEGRITY_TABLES, run_id, ["votes_clean"])
 
 
 def preliminary_fit(session: WarehouseSession, cutoff: datetime) -> bt.BTFit | None:
@@ -126,7 +142,7 @@ def read_inputs(
         {**cut, "min_seconds": t.min_seconds, "max_tokens_per_second": t.max_tokens_per_second},
     )
     surprise = _frame(session, "integrity/vote_outcome_surprise", cut)
-    shared = _frame(session, "integrity/shared_identities", {"max_group": t.ring_max_group})
+    shared = _frame(session, "integrity/shared_identities", {**cut, "max_group": t.ring_max_group})
     scores = sweeps = None
     upsets = pd.DataFrame(columns=["row_key", "user_id", "winner_expected"])
     if preliminary is not None:

@@ -3,14 +3,13 @@
 from collections import Counter
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from showdown_pipeline import settings
 from showdown_pipeline.core import landing
 from showdown_pipeline.core.staging import IngestLimits
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.partitions import landing_days, landing_partition_of
-from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, run_created_at, warehouse
+from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, WarehouseResource, run_created_at
 
 INGEST_SPECS = [
     dg.AssetSpec(
@@ -51,7 +50,9 @@ INGEST_SPECS = [
     partitions_def=landing_days,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def landing_zone_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: ShowdownPaths):
+def landing_zone_ingest(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, paths: ShowdownPaths
+):
     """Read the files that landed on the run's days into the raw tables; record each in the ledger.
 
     A file already in the ledger (same sha256) is skipped, so re-running a day is a no-op. Each file is
@@ -70,12 +71,9 @@ def landing_zone_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
         staging_dir=settings.ingest_staging_dir(paths.home),
         limits=IngestLimits.from_env(),
     )
-    with warehouse(duckdb) as conn:
-        outcomes, recovered = landing.ingest_landing(conn, files, context.run.run_id, place)
-        totals = {
-            table: conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]  # noqa: S608 - fixed table names
-            for table in ("landing_files", "raw_votes", "raw_contributors", "raw_models")
-        }
+    with warehouse.session() as session:
+        outcomes, recovered = landing.ingest_landing(session, files, context.run.run_id, place)
+        totals = session.one("ingest/raw_table_counts")
     if any(recovered.values()):
         context.log.warning(f"recovered from an interrupted ingest: removed {recovered}")
     for outcome in outcomes:
@@ -129,3 +127,6 @@ def _ledger_result(
             ),
         },
     )
+
+
+defs = dg.Definitions(assets=[landing_zone_ingest])

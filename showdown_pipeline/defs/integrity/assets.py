@@ -1,22 +1,17 @@
 """Integrity: flag manipulative voters, exclude their votes (kept, with the reason), measure fragility."""
 
-import json
-
 import dagster as dg
 import pyarrow as pa
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from showdown_pipeline.core import data_state
 from showdown_pipeline.core.integrity import (
     IntegrityOptions,
-    IntegrityResult,
     IntegrityThresholds,
     run_integrity,
+    write_integrity,
 )
-from showdown_pipeline.core.warehouse import DuckDBSession, WarehouseSession
 from showdown_pipeline.defs.metadata import markdown_table, row_count
-from showdown_pipeline.defs.resources import WAREHOUSE_POOL, RunCutResource, warehouse
+from showdown_pipeline.defs.resources import WAREHOUSE_POOL, RunCutResource, WarehouseResource
 
 _DEFAULTS = IntegrityThresholds()
 _OPTIONS = IntegrityOptions()
@@ -59,6 +54,25 @@ INTEGRITY_SPECS = [
         deps=["vote_exclusions"],
         description="One row per vote that counts on the boards: votes_clean minus vote_exclusions.",
     ),
+    dg.AssetSpec(
+        "vote_reviews",
+        group_name="integrity",
+        deps=["votes_clean"],
+        description=(
+            "One row per counted vote whose winner had a small expected chance under the preliminary ratings "
+            "(reason 'upset'): kept for human review, never dropped."
+        ),
+    ),
+    dg.AssetSpec(
+        "integrity_summary",
+        group_name="integrity",
+        deps=["user_flags", "vote_exclusions", "votes_counted"],
+        description=(
+            "One row: the integrity run's summary (JSON): its data cut and run, thresholds, voters flagged and "
+            "votes removed per check, board movement with and without the exclusions, fragility of #1. "
+            "Read by overall_ratings (the cut) and the snapshot manifest."
+        ),
+    ),
 ]
 
 
@@ -66,7 +80,7 @@ INTEGRITY_SPECS = [
 def integrity_checks(
     context: dg.AssetExecutionContext,
     config: IntegrityConfig,
-    duckdb: DuckDBResource,
+    warehouse: WarehouseResource,
     run_cut: RunCutResource,
 ):
     """Run every registered check (core/integrity/registry.py) before rating, on votes before the run's cut;
@@ -78,8 +92,7 @@ def integrity_checks(
         fragility=config.fragility,
         anomaly_seed=config.anomaly_seed,
     )
-    with warehouse(duckdb) as conn:
-        session = DuckDBSession(conn)
+    with warehouse.session() as session:
         result = run_integrity(session, run_cut.cut, options, run_cut.record())
         write_integrity(session, result, context.run.run_id)
     summary = result.summary
@@ -110,23 +123,11 @@ def integrity_checks(
             "board_movement": dg.MetadataValue.json(summary["board_movement"]),
         },
     )
-
-
-INTEGRITY_TABLES = ("user_flags", "vote_exclusions", "votes_counted", "vote_reviews", "integrity_summary")
-
-
-def write_integrity(session: WarehouseSession, result: IntegrityResult, run_id: str) -> None:
-    """Every table of one integrity run, together or not at all, with the state it was made from."""
-    with session.transaction():
-        session.replace_table("user_flags", result.flags)
-        session.replace_table("vote_exclusions", result.exclusions)
-        session.run("integrity/votes_counted")
-        session.replace_table("vote_reviews", result.reviews)
-        session.run("integrity/create_integrity_summary")
-        session.run(
-            "integrity/insert_integrity_summary", {"summary": json.dumps(result.summary, default=str)}
-        )
-        data_state.record_from(session, INTEGRITY_TABLES, run_id, ["votes_clean"])
+    yield dg.MaterializeResult(asset_key="vote_reviews", metadata=row_count(result.reviews.num_rows))
+    yield dg.MaterializeResult(
+        asset_key="integrity_summary",
+        metadata={**row_count(1), "as_of": summary["as_of"], "run_id": str(summary["run"]["run_id"])},
+    )
 
 
 def _flag_preview(flags: pa.Table, rows: int = 15) -> str:
@@ -138,3 +139,6 @@ def _flag_preview(flags: pa.Table, rows: int = 15) -> str:
         [(r["check_name"], round(r["score"], 2), r["reason"]) for r in flags.slice(0, rows).to_pylist()],
         ("check", "score", "reason"),
     )
+
+
+defs = dg.Definitions(assets=[integrity_checks])

@@ -5,13 +5,12 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from showdown_pipeline import settings
 from showdown_pipeline.core import holdout, licensing
 from showdown_pipeline.defs.partitions import licensees
-from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, warehouse
+from showdown_pipeline.defs.resources import WAREHOUSE_POOL, ShowdownPaths, WarehouseResource
 
 CHECK_NAME = "holdout_window_respected"
 
@@ -26,7 +25,7 @@ class ExportConfig(dg.Config):
 @dg.asset(
     group_name="licensing",
     partitions_def=licensees,
-    deps=["votes_clean"],
+    deps=["votes_clean", "votes_counted"],
     pool=WAREHOUSE_POOL,
     check_specs=[
         dg.AssetCheckSpec(
@@ -40,7 +39,10 @@ class ExportConfig(dg.Config):
     ],
 )
 def licensed_export_staged(
-    context: dg.AssetExecutionContext, config: ExportConfig, duckdb: DuckDBResource, paths: ShowdownPaths
+    context: dg.AssetExecutionContext,
+    config: ExportConfig,
+    warehouse: WarehouseResource,
+    paths: ShowdownPaths,
 ):
     """One row per licensed vote for one licensee (partition) as of a date, written to a staging folder.
 
@@ -50,11 +52,11 @@ def licensed_export_staged(
     try:
         as_of = holdout.check_export_as_of(settings.parse_as_of(config.as_of))
         holdout.license_secret()  # refused before the warehouse is opened
-        with warehouse(duckdb) as conn:  # a refused or failed export is removed from disk
-            for done in licensing.audit_published_exports(conn, paths.home, context.run.run_id):
+        with warehouse.session() as session:  # a refused or failed export is removed from disk
+            for done in licensing.audit_published_exports(session, paths.home, context.run.run_id):
                 context.log.warning(done)
             location, manifest, violations = licensing.stage_and_verify(
-                conn, paths.home, licensee, as_of, context.run.run_id, hook=stage_hook
+                session, paths.home, licensee, as_of, context.run.run_id, hook=stage_hook
             )
     except (holdout.HoldoutError, ValueError) as exc:
         raise dg.Failure(description=str(exc)) from exc
@@ -91,16 +93,31 @@ def stage_hook(staging: Path) -> None:
     """Called between writing and verifying; tests replace it to tamper with a staged export."""
 
 
-@dg.asset(
-    group_name="licensing", partitions_def=licensees, deps=["licensed_export_staged"], pool=WAREHOUSE_POOL
-)
-def licensed_export(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: ShowdownPaths
-) -> dg.MaterializeResult:
-    """One published export folder per (licensee, as-of): votes.parquet + manifest.json, and an audit row.
+EXPORT_SPECS = [
+    dg.AssetSpec(
+        "licensed_export",
+        group_name="licensing",
+        deps=["licensed_export_staged"],
+        description=(
+            "One published export folder per (licensee, as-of): votes.parquet + manifest.json.\n\n"
+            "Published only after holdout_window_respected passed on the staged export of the same run."
+        ),
+    ),
+    dg.AssetSpec(
+        "export_audit",
+        group_name="licensing",
+        deps=["licensed_export"],
+        description=(
+            "One row per published licensed export (licensee, as-of, holdout cutoff, policy version, rows, "
+            "sha256, path, run), appended once and never rewritten."
+        ),
+    ),
+]
 
-    Runs only after holdout_window_respected passed on the staged export of the same run.
-    """
+
+@dg.multi_asset(specs=EXPORT_SPECS, partitions_def=licensees, pool=WAREHOUSE_POOL)
+def licensed_export(context: dg.AssetExecutionContext, warehouse: WarehouseResource, paths: ShowdownPaths):
+    """Move the verified staged export into place, then append its audit row."""
     licensee = holdout.check_licensee(context.partition_key)
     staged = licensing.staged_exports(paths.home, licensee, context.run.run_id)
     if len(staged) != 1:
@@ -111,15 +128,26 @@ def licensed_export(
         licensing.publish_export(staged[0], final)
     except holdout.HoldoutError as exc:
         raise dg.Failure(description=str(exc)) from exc
-    with warehouse(
-        duckdb
-    ) as conn:  # a kill before this row: the next run audits it (audit_published_exports)
-        licensing.record_audit(conn, manifest, final, context.run.run_id)
+    with warehouse.session() as session:  # a kill before this row: the next run audits it from the manifest
+        licensing.append_export_audit(session, manifest, final, context.run.run_id)
     context.log.info(f"published {final}")
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key="licensed_export",
         metadata={
             "dagster/row_count": manifest["rows"],
             "path": dg.MetadataValue.path(str(final)),
             "as_of": manifest["as_of"],
-        }
+        },
     )
+    yield dg.MaterializeResult(
+        asset_key="export_audit", metadata={"licensee": licensee, "as_of": manifest["as_of"]}
+    )
+
+
+licensed_export_job = dg.define_asset_job(
+    "licensed_export_job",
+    selection=dg.AssetSelection.groups("licensing"),  # partitioned by licensee, as its assets are
+    description="Stage, verify (blocking holdout check) and publish one licensee's export; config as_of.",
+)
+
+defs = dg.Definitions(assets=[licensed_export_staged, licensed_export], jobs=[licensed_export_job])

@@ -1,33 +1,37 @@
 """Publish: an immutable snapshot of the boards with its manifest and report."""
 
-import json
 from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
-from showdown_pipeline.core import anonymity, data_state, provenance, registry, report, snapshots
+from showdown_pipeline.core import anonymity, data_state, provenance, records, registry, report, snapshots
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
-from showdown_pipeline.core.sql import query_arrow, run_sql
-from showdown_pipeline.core.warehouse import DuckDBSession
+from showdown_pipeline.core.records import BOARD_TABLES, PARAMETER_TABLES
+from showdown_pipeline.core.warehouse import WarehouseSession
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.publish.breakers import breaker_record
-from showdown_pipeline.defs.ratings.assets import BOARD_TABLES, load_parameters
 from showdown_pipeline.defs.resources import (
     WAREHOUSE_POOL,
     RunCutResource,
     ShowdownPaths,
+    WarehouseResource,
+    board_parameters,
     ensure_same_cut,
-    warehouse,
 )
 
+INPUT_FIELDS = ("path", "sha256", "kind", "rows_in", "valid", "duplicates", "quarantined", "error")
 
-def input_section(conn, run_id: str) -> dict:
+
+def _reasons(session: WarehouseSession, statement: str) -> dict[str, int]:
+    return {r["reason"]: r["n"] for r in session.rows(statement)}
+
+
+def input_section(session: WarehouseSession, run_id: str) -> dict:
     """The manifest's `input` section: every vote file of the ledger and where each of its rows ended."""
-    files = query_arrow(conn, "validate/input_accounting").to_pylist()
-    quarantine = dict(run_sql(conn, "publish/quarantine_by_reason").fetchall())
-    duplicates = dict(run_sql(conn, "publish/duplicates_by_reason").fetchall())
+    files = session.rows("validate/input_accounting")
+    quarantine = _reasons(session, "validate/quarantine_by_reason")
+    duplicates = _reasons(session, "validate/duplicates_by_reason")
     listed = []
     for f in files:
         if f["status"] == "rejected":
@@ -37,17 +41,7 @@ def input_section(conn, run_id: str) -> dict:
         else:
             status = "unchanged"  # ingested by an earlier run; its rows are still counted
         listed.append(
-            {
-                "path": f["path"],
-                "sha256": f["sha256"],
-                "kind": f["kind"],
-                "status": status,
-                "rows_in": f["rows_in"],
-                "valid": f["valid"],
-                "duplicates": f["duplicates"],
-                "quarantined": f["quarantined"],
-                "error": f["error"],
-            }
+            {**{k: f[k] for k in INPUT_FIELDS[:3]}, "status": status, **{k: f[k] for k in INPUT_FIELDS[3:]}}
         )
     return {
         "rows_in": sum(f["rows_in"] for f in files),
@@ -59,16 +53,16 @@ def input_section(conn, run_id: str) -> dict:
     }
 
 
-def read_boards(conn) -> tuple[pd.DataFrame, dict]:
+def read_boards(session: WarehouseSession) -> tuple[pd.DataFrame, dict]:
     """Every board table that exists, stacked, and each board's parameters."""
-    existing = {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    existing = session.table_names()
     frames, parameters = [], {}
     for board, table in BOARD_TABLES.items():
         if table in existing:
-            frames.append(conn.sql(f"SELECT * FROM {table}").to_arrow_table().to_pandas())  # noqa: S608 - fixed names
-            parameters[board] = load_parameters(conn, "overall" if board == "raw" else board)
+            frames.append(session.read_table(table).to_pandas())
+            parameters[board] = board_parameters(session, records.parameters_board(board))
     board = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else pd.DataFrame()
-    board = anonymity.withhold_small_segments_of(conn, board, parameters)  # segments of < k voters
+    board = anonymity.withhold_small_segments_of(session, board, parameters)  # segments of < k voters
     order = {"raw": 0, "style": 1}
     dims = {d: i for i, d in enumerate(("overall", *SEGMENT_DIMENSIONS))}
     board = board.assign(_b=board["board"].map(order), _d=board["segment_dim"].map(dims))
@@ -105,53 +99,27 @@ def _producers(
     return {table: run["run_id"] for table, run in recorded.items()}
 
 
-@dg.asset(
-    group_name="publish",
-    deps=[
-        "overall_ratings",
-        "style_ratings",
-        *[f"{d}_ratings" for d in SEGMENT_DIMENSIONS],
-        "vote_quarantine",
-    ],
-    pool=WAREHOUSE_POOL,
-)
-def leaderboard_snapshot(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource, paths: ShowdownPaths, run_cut: RunCutResource
-) -> dg.MaterializeResult:
-    """One immutable folder per run: leaderboard.parquet/json, manifest.json, index.html; LATEST moves last.
+def _warehouse_sections(session: WarehouseSession, run_id: str) -> dict:
+    """What the manifest takes from the warehouse besides the boards."""
+    contributors = session.one("validate/contributor_accounting")
+    summary = session.one("publish/registry_summary")
+    return {
+        "input": input_section(session, run_id),
+        "registry": registry.registry_state(session).manifest_section(summary["usable"], summary["unusable"]),
+        "integrity": records.load_integrity_summary(session),
+        "contributors": {
+            "records_in": contributors["records_in"],
+            "invalid": contributors["invalid"],
+            "verified_profiles": contributors["verified_profiles"],
+        },
+        "other_landing_files": session.rows("publish/other_landing_files"),
+    }
 
-    One leaderboard row per (board, segment, model). Published only when every board and the counted votes
-    carry this run's cut and passed their circuit breakers (or this run overrides them).
-    """
-    with warehouse(duckdb) as conn:
-        board, board_parameters = read_boards(conn)
-        parameters = board_parameters["raw"]
-        inputs = input_section(conn, context.run.run_id)
-        records_in, invalid, profiles = run_sql(conn, "publish/contributor_accounting").fetchall()[0]
-        usable, unusable = run_sql(conn, "publish/registry_summary").fetchall()[0]
-        registry_section = registry.registry_state(conn).manifest_section(usable, unusable)
-        integrity_rows = (
-            conn.execute("SELECT summary FROM integrity_summary").fetchall()
-            if "integrity_summary"
-            in {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-            else []
-        )
-        other_files = conn.execute(
-            "SELECT path, sha256, kind, status, rows_in, error FROM landing_files "
-            "WHERE kind NOT IN ('votes', 'arena') ORDER BY ingest_seq"
-        ).fetchall()
-        mixed = data_state.inconsistency(
-            DuckDBSession(conn), [*(BOARD_TABLES[b] for b in board_parameters), *READ_TABLES]
-        )
-    integrity = json.loads(integrity_rows[0][0]) if integrity_rows else {}
-    producers = _producers(context, run_cut, board_parameters, integrity)
-    if mixed:  # the accounting and the boards would describe two states of the data
-        raise dg.Failure(description=f"snapshot not published: {mixed}")
-    breakers = breaker_record(context, producers, run_cut.cut)
-    created_at = datetime.now(UTC)
-    snapshot_id = snapshots.new_snapshot_id(parameters["as_of"], created_at, context.run.run_id)
-    manifest = {
-        "created_at": created_at.isoformat().replace("+00:00", "Z"),
+
+def _manifest(context, run_cut: RunCutResource, sections: dict, board, board_parameters, producers) -> dict:
+    parameters = board_parameters["raw"]
+    return {
+        "created_at": None,  # set at write time
         "dagster_run_id": context.run.run_id,
         "code_version": provenance.code_version(),
         "data_cut": {
@@ -166,47 +134,94 @@ def leaderboard_snapshot(
             "defaults": list(run_cut.cut.defaults),
             "tables_from_runs": producers,
         },
-        "breakers": breakers,
+        "breakers": breaker_record(context, producers, run_cut.cut),
         "parameters": {k: v for k, v in parameters.items() if k not in ("votes", "run")},
         "boards": sorted(set(board["board"])),
         "segments": {dim: board_parameters[dim] for dim in SEGMENT_DIMENSIONS if dim in board_parameters},
         "style": board_parameters.get("style", {}),
-        "registry": registry_section,
-        "input": inputs,
-        "integrity": {k: v for k, v in integrity.items() if k != "run"} or None,
-        "contributors": {"records_in": records_in, "invalid": invalid, "verified_profiles": profiles},
-        "other_landing_files": [
-            {"path": p, "sha256": s, "kind": k, "status": st, "rows_in": n, "error": e}
-            for p, s, k, st, n, e in other_files
-        ],
+        "registry": sections["registry"],
+        "input": sections["input"],
+        "integrity": {k: v for k, v in sections["integrity"].items() if k != "run"} or None,
+        "contributors": sections["contributors"],
+        "other_landing_files": sections["other_landing_files"],
     }
-    with warehouse(duckdb) as conn:
-        pairs = query_arrow(conn, "publish/pairwise_matrix", {"cutoff": parameters["cutoff_utc"]}).to_pandas()
+
+
+def _snapshot_metadata(board: pd.DataFrame, manifest: dict, snapshot_id: str, folder) -> dict:
+    inputs = manifest["input"]
+    overall = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
+    return {
+        **row_count(len(board)),
+        "snapshot_id": snapshot_id,
+        "path": dg.MetadataValue.path(str(folder)),
+        "as_of": manifest["data_cut"]["as_of"],
+        "rows_in": inputs["rows_in"],
+        "valid": inputs["valid"],
+        "duplicates": inputs["duplicates"],
+        "quarantined": inputs["quarantined"]["total"],
+        "rows_per_board": dg.MetadataValue.json(
+            {f"{b}/{d}": int(n) for (b, d), n in board.groupby(["board", "segment_dim"]).size().items()}
+        ),
+        "top_model": str(board.iloc[0]["model_id"]) if len(board) else "",
+        "preview": dg.MetadataValue.md(
+            markdown_table(
+                overall.head(10)[["rank", "model_id", "rating", "ci_lower", "ci_upper", "votes"]].itertuples(
+                    index=False
+                ),
+                ("rank", "model", "rating", "95% lower", "95% upper", "votes"),
+            )
+        ),
+        "parameters": dg.MetadataValue.json(manifest["parameters"]),
+    }
+
+
+@dg.asset(
+    group_name="publish",
+    deps=[
+        *BOARD_TABLES.values(),
+        *sorted(set(PARAMETER_TABLES.values())),
+        "integrity_summary",
+        "votes_counted",
+        "vote_quarantine",
+        "vote_duplicates",
+        "votes_checked",
+        "landing_files",
+        "model_registry",
+        "contributors_checked",
+        "contributor_profiles",
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def leaderboard_snapshot(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    paths: ShowdownPaths,
+    run_cut: RunCutResource,
+) -> dg.MaterializeResult:
+    """One immutable folder per run: leaderboard.parquet/json, manifest.json, index.html; LATEST moves last.
+
+    One leaderboard row per (board, segment, model). Published only when every board and the counted votes
+    carry this run's cut and passed their circuit breakers (or this run overrides them).
+    """
+    with warehouse.session() as session:
+        board, board_parameters = read_boards(session)
+        sections = _warehouse_sections(session, context.run.run_id)
+        tables = [*(BOARD_TABLES[b] for b in board_parameters), *READ_TABLES]
+        mixed = data_state.inconsistency(session, tables)
+    producers = _producers(context, run_cut, board_parameters, sections["integrity"])
+    if mixed:  # the accounting and the boards would describe two states of the data
+        raise dg.Failure(description=f"snapshot not published: {mixed}")
+    manifest = _manifest(context, run_cut, sections, board, board_parameters, producers)
+    parameters = board_parameters["raw"]
+    with warehouse.session() as session:
+        pairs = session.query("publish/pairwise_matrix", {"cutoff": parameters["cutoff_utc"]}).to_pandas()
+    created_at = datetime.now(UTC)
+    manifest["created_at"] = created_at.isoformat().replace("+00:00", "Z")
+    snapshot_id = snapshots.new_snapshot_id(parameters["as_of"], created_at, context.run.run_id)
     html = report.render_report(board, {**manifest, "snapshot_id": snapshot_id}, pairs)
     folder = snapshots.write_snapshot(paths.snapshots, snapshot_id, board, manifest, html)
     context.log.info(f"published snapshot {folder}")
-    return dg.MaterializeResult(
-        metadata={
-            **row_count(len(board)),
-            "snapshot_id": snapshot_id,
-            "path": dg.MetadataValue.path(str(folder)),
-            "as_of": parameters["as_of"],
-            "rows_in": inputs["rows_in"],
-            "valid": inputs["valid"],
-            "duplicates": inputs["duplicates"],
-            "quarantined": inputs["quarantined"]["total"],
-            "rows_per_board": dg.MetadataValue.json(
-                {f"{b}/{d}": int(n) for (b, d), n in board.groupby(["board", "segment_dim"]).size().items()}
-            ),
-            "top_model": str(board.iloc[0]["model_id"]) if len(board) else "",
-            "preview": dg.MetadataValue.md(
-                markdown_table(
-                    board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
-                    .head(10)[["rank", "model_id", "rating", "ci_lower", "ci_upper", "votes"]]
-                    .itertuples(index=False),
-                    ("rank", "model", "rating", "95% lower", "95% upper", "votes"),
-                )
-            ),
-            "parameters": dg.MetadataValue.json(manifest["parameters"]),
-        }
-    )
+    return dg.MaterializeResult(metadata=_snapshot_metadata(board, manifest, snapshot_id, folder))
+
+
+defs = dg.Definitions(assets=[leaderboard_snapshot])

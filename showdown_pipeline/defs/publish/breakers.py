@@ -7,12 +7,15 @@ instead (downstream runs) and publish records the override in the manifest.
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
-from showdown_pipeline.core import breakers, snapshots
-from showdown_pipeline.core.sql import run_sql
-from showdown_pipeline.defs.ratings.assets import BOARD_TABLES, load_parameters
-from showdown_pipeline.defs.resources import RunCutResource, ShowdownPaths, warehouse
+from showdown_pipeline.core import breakers, records, snapshots
+from showdown_pipeline.core.records import BOARD_TABLES, PARAMETER_TABLES
+from showdown_pipeline.defs.resources import (
+    RunCutResource,
+    ShowdownPaths,
+    WarehouseResource,
+    board_parameters,
+)
 
 THRESHOLDS = breakers.BreakerThresholds()
 
@@ -98,22 +101,26 @@ def _board_check(table: str) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(
         name=f"{table}_breakers",
         specs=[
-            dg.AssetCheckSpec(name, asset=table, blocking=True, description=DESCRIPTIONS[name])
+            dg.AssetCheckSpec(
+                name,
+                asset=table,
+                blocking=True,
+                description=DESCRIPTIONS[name],
+                additional_deps=[PARAMETER_TABLES[records.parameters_board(_BOARD_OF_TABLE[table])]],
+            )
             for name in BOARD_BREAKERS[table]
         ],
     )
     def board_breakers(
         context: dg.AssetCheckExecutionContext,
-        duckdb: DuckDBResource,
+        warehouse: WarehouseResource,
         paths: ShowdownPaths,
         run_cut: RunCutResource,
     ):
         """Circuit breakers on one board table, read back from the warehouse (not from the writer's memory)."""
-        with warehouse(duckdb) as conn:
-            frame = conn.sql(f"SELECT * FROM {table}").to_arrow_table().to_pandas()  # noqa: S608 - fixed names
-            params = load_parameters(
-                conn, "overall" if table == "overall_ratings" else _BOARD_OF_TABLE[table]
-            )
+        with warehouse.session() as session:
+            frame = session.read_table(table).to_pandas()
+            params = board_parameters(session, records.parameters_board(_BOARD_OF_TABLE[table]))
         for verdict in _board_verdicts(table, frame, params, paths, run_cut.cut.as_of):
             yield check_result(verdict, run_cut.cut.overrides)
 
@@ -122,20 +129,27 @@ def _board_check(table: str) -> dg.AssetChecksDefinition:
 
 @dg.multi_asset_check(
     specs=[
-        dg.AssetCheckSpec(name, asset="votes_counted", blocking=True, description=DESCRIPTIONS[name])
+        dg.AssetCheckSpec(
+            name,
+            asset="votes_counted",
+            blocking=True,
+            description=DESCRIPTIONS[name],
+            additional_deps=["votes_clean"],
+        )
         for name in VOTE_BREAKERS["votes_counted"]
     ],
 )
 def votes_counted_breakers(
     context: dg.AssetCheckExecutionContext,
-    duckdb: DuckDBResource,
+    warehouse: WarehouseResource,
     paths: ShowdownPaths,
     run_cut: RunCutResource,
 ):
     """Circuit breakers on the counted votes: volume since the latest snapshot, and integrity's exclusions."""
     cut = run_cut.cut
-    with warehouse(duckdb) as conn:
-        valid, counted = run_sql(conn, "publish/breaker_vote_totals", {"cutoff": cut.cutoff}).fetchall()[0]
+    with warehouse.session() as session:
+        totals = session.one("publish/breaker_vote_totals", {"cutoff": cut.cutoff})
+    valid, counted = totals["valid"], totals["counted"]
     latest = _latest(paths, cut.as_of)
     previous_cut = latest.manifest.get("data_cut", {}) if latest else {}
     previous = (
@@ -219,3 +233,6 @@ def breaker_record(context: dg.AssetExecutionContext, producers: dict[str, str],
         if cut.overrides
         else None,
     }
+
+
+defs = dg.Definitions(asset_checks=BREAKER_CHECKS)

@@ -1,35 +1,24 @@
 """Ratings: the raw and style-controlled overall boards and the segment boards, from counts
 aggregated in SQL. The math lives in `core/bradley_terry.py` and `core/boards.py`."""
 
-import json
-
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from showdown_pipeline.core import boards, data_state
+from showdown_pipeline.core import boards, records, run_cut
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.bradley_terry import ELO_SCALE, RatingError
-from showdown_pipeline.core.sql import query_arrow, query_frame, run_sql
+from showdown_pipeline.core.records import BOARD_TABLES, PARAMETER_TABLES
 from showdown_pipeline.core.vote_schema import WINNER_SCORE
-from showdown_pipeline.core.warehouse import DuckDBSession
-from showdown_pipeline.defs.metadata import markdown_table, row_count
+from showdown_pipeline.core.warehouse import WarehouseSession
+from showdown_pipeline.defs.metadata import markdown_table, result_for, row_count
 from showdown_pipeline.defs.resources import (
     WAREHOUSE_POOL,
     RunCutResource,
+    WarehouseResource,
+    board_parameters,
     ensure_same_cut,
-    replace_table,
-    warehouse,
 )
-
-# Tables the boards are written to; publish reads them all.
-BOARD_TABLES = {
-    "raw": "overall_ratings",
-    "style": "style_ratings",
-    **{dim: f"{dim}_ratings" for dim in boards.SEGMENT_DIMENSIONS},
-}
-
 
 _OVERALL, _THRESHOLDS = boards.OverallSettings(), boards.Thresholds()
 _STYLE, _SEGMENT = boards.StyleSettings(), boards.SegmentSettings()
@@ -78,101 +67,73 @@ class SegmentConfig(dg.Config):
     )
 
 
-def _save_board(conn, board: str, frame: pd.DataFrame, parameters: dict, run_id: str, read: tuple) -> None:
-    """A board table, its parameters and the state it was made from (core/data_state.py), together."""
-    session = DuckDBSession(conn)
-    table = BOARD_TABLES["raw" if board == "overall" else board]
-    with session.transaction():
-        replace_table(conn, table, frame)
-        _save_parameters(conn, board, parameters)
-        data_state.record_from(session, [table], run_id, read)
-
-
-def _save_parameters(conn, board: str, parameters: dict) -> None:
-    run_sql(conn, "ratings/create_rating_parameters")
-    run_sql(
-        conn,
-        "ratings/save_rating_parameters",
-        {"board": board, "parameters": json.dumps(parameters, default=str)},
-    )
-
-
-def load_parameters(conn, board: str) -> dict:
-    rows = run_sql(conn, "ratings/rating_parameters", {"board": board}).fetchall()
-    if not rows:
-        raise dg.Failure(
-            description=f"no parameters for the {board} board: materialize overall_ratings first"
-        )
-    return json.loads(rows[0][0])
-
-
 def _preview(frame: pd.DataFrame, n: int = 10) -> dg.MetadataValue:
     top = frame.head(n)[["rank", "model_id", "rating", "ci_lower", "ci_upper", "votes"]]
     return dg.MetadataValue.md(markdown_table(top.itertuples(index=False), list(top.columns)))
 
 
-@dg.asset(group_name="ratings", deps=["votes_counted"], pool=WAREHOUSE_POOL)
-def overall_ratings(
-    context: dg.AssetExecutionContext, config: RatingConfig, duckdb: DuckDBResource, run_cut: RunCutResource
-) -> dg.MaterializeResult:
-    """One row per model: raw Bradley-Terry rating on counted votes before the cut, 95% bootstrap and sandwich CIs, rank.
+def _parameters_spec(board: str, deps: list[str], what: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        PARAMETER_TABLES[board],
+        group_name="ratings",
+        deps=deps,
+        description=f"{what}: the data cut and run, anchor, interval, prior and thresholds of the fit (JSON), "
+        "recorded in the snapshot manifest and read back by the circuit breakers and publish.",
+    )
 
-    Ties count ½ (LMArena convention); rating = anchor_rating + 400/ln10 · θ with the anchor pinned.
-    Rank = 1 + number of models whose lower bound is above this model's upper bound.
-    """
+
+OVERALL_SPECS = [
+    dg.AssetSpec(
+        "overall_ratings",
+        group_name="ratings",
+        deps=["votes_counted", "integrity_summary", "model_registry"],
+        description=(
+            "One row per model: raw Bradley-Terry rating on counted votes before the cut, 95% bootstrap and "
+            "sandwich CIs, rank.\n\nTies count ½ (LMArena convention); rating = anchor_rating + 400/ln10 · θ "
+            "with the anchor pinned. Rank = 1 + number of models whose lower bound is above this model's "
+            "upper bound."
+        ),
+    ),
+    _parameters_spec("overall", ["overall_ratings"], "One row (board 'overall'): the raw board's parameters"),
+]
+
+
+def _overall_inputs(session: WarehouseSession, cutoff) -> dict:
+    """What the raw board is fitted on, read once: cells, per-model stats, voter cells, the cut's counts,
+    the default anchor and the integrity summary (its cut)."""
+    models = [r["model_id"] for r in session.rows("ratings/counted_models")]
+    return {
+        "cells": session.query("ratings/pair_outcome_counts", {"cutoff": cutoff}).to_pandas(),
+        "stats": session.query("ratings/model_vote_stats", {"cutoff": cutoff}).to_pandas(),
+        "models": models,
+        "voter_cells": session.query(
+            "ratings/voter_pair_outcome_counts", {"cutoff": cutoff, "models": models}
+        ),
+        "cut_counts": session.one("ratings/cut_counts", {"cutoff": cutoff}),
+        "default_anchor": session.one("ratings/default_anchor"),
+        "integrity": records.load_integrity_summary(session),
+    }
+
+
+def _anchor(cut: run_cut.RunCut, default: dict) -> tuple[str, str]:
+    """(the anchor model, where it came from)."""
+    if cut.anchor_model:
+        return cut.anchor_model, "--anchor"
+    if default["from_registry"]:
+        return default["anchor"], "the registry's first model"
+    return default["anchor"], "the alphabetically first model (no models.csv)"
+
+
+def _overall_parameters(
+    run_cut: RunCutResource, config: RatingConfig, board: boards.Board, inputs: dict, anchor, clustering
+) -> dict:
     cut = run_cut.cut
-    as_of, cutoff = cut.as_of, cut.cutoff
-    with warehouse(duckdb) as conn:
-        cells = query_frame(conn, "ratings/pair_outcome_counts", {"cutoff": cutoff})
-        stats = query_frame(conn, "ratings/model_vote_stats", {"cutoff": cutoff})
-        models = [r[0] for r in run_sql(conn, "ratings/counted_models").fetchall()]
-        voter_cells = query_arrow(
-            conn, "ratings/voter_pair_outcome_counts", {"cutoff": cutoff, "models": models}
-        )
-        before, after, undated = run_sql(conn, "ratings/cut_counts", {"cutoff": cutoff}).fetchall()[0]
-        default_anchor, from_registry = run_sql(conn, "ratings/default_anchor").fetchall()[0]
-        integrity_rows = conn.execute("SELECT summary FROM integrity_summary").fetchall()
-    integrity_summary = json.loads(integrity_rows[0][0]) if integrity_rows else {}
-    ensure_same_cut(context, run_cut, integrity_summary.get("run"), "votes_counted")
-    if cells.empty:
-        raise dg.Failure(
-            description=f"no counted votes before the data cut {cutoff.isoformat()}; nothing to rate"
-        )
-    anchor = cut.anchor_model or default_anchor
-    anchor_source = (
-        "--anchor"
-        if cut.anchor_model
-        else (
-            "the registry's first model"
-            if from_registry
-            else "the alphabetically first model (no models.csv)"
-        )
-    )
-    thresholds = boards.Thresholds(config.min_votes, config.min_users, config.max_user_share)
-    try:
-        board = boards.build_board(
-            cells,
-            stats,
-            anchor,
-            cut.anchor_rating,
-            thresholds,
-            bootstrap_rounds=config.bootstrap_rounds,
-            seed=cut.seed,
-            workers=config.workers,
-        )
-    except RatingError as exc:
-        raise dg.Failure(description=str(exc)) from exc
-    clustering = boards.add_voter_clustered_interval(
-        board,
-        models,
-        *(voter_cells.column(c).to_numpy() for c in ("voter", "left_code", "right_code", "score", "n")),
-    )
-
-    parameters = {
+    counts = inputs["cut_counts"]
+    return {
         "run": run_cut.record(),
-        "as_of": as_of.isoformat(),
-        "cutoff_utc": cutoff.isoformat().replace("+00:00", "Z"),
-        "anchor": {"model_id": anchor, "rating": cut.anchor_rating, "source": anchor_source},
+        "as_of": cut.as_of.isoformat(),
+        "cutoff_utc": cut.cutoff.isoformat().replace("+00:00", "Z"),
+        "anchor": {"model_id": anchor[0], "rating": cut.anchor_rating, "source": anchor[1]},
         "scale": {"elo_per_logit": ELO_SCALE, "formula": "rating = anchor_rating + 400/ln(10) * theta"},
         "tie_score": WINNER_SCORE["both_good"],  # either tie kind (core/vote_schema.WINNER_SCORE)
         "interval": {
@@ -201,68 +162,110 @@ def overall_ratings(
             "mle_exists": bool(board.fit.mle_exists),
             "ridge": board.fit.ridge,
         },
-        "votes": {"counted_before_cut": before, "waiting_after_cut": after, "undated_counted": undated},
+        "votes": {
+            "counted_before_cut": counts["before_cut"],
+            "waiting_after_cut": counts["after_cut"],
+            "undated_counted": counts["undated"],
+        },
         "voter_clustering": clustering,
         "unrated_models": board.unrated,
         "notes": board.notes,
     }
-    with warehouse(duckdb) as conn:
-        _save_board(conn, "overall", board.frame, parameters, context.run.run_id, ("votes_counted",))
+
+
+def _fit_overall(config: RatingConfig, cut: run_cut.RunCut, inputs: dict, anchor: str):
+    """The raw board and its voter-clustered interval."""
+    thresholds = boards.Thresholds(config.min_votes, config.min_users, config.max_user_share)
+    try:
+        board = boards.build_board(
+            inputs["cells"],
+            inputs["stats"],
+            anchor,
+            cut.anchor_rating,
+            thresholds,
+            bootstrap_rounds=config.bootstrap_rounds,
+            seed=cut.seed,
+            workers=config.workers,
+        )
+    except RatingError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    voter_cells = inputs["voter_cells"]
+    clustering = boards.add_voter_clustered_interval(
+        board,
+        inputs["models"],
+        *(voter_cells.column(c).to_numpy() for c in ("voter", "left_code", "right_code", "score", "n")),
+    )
+    return board, clustering
+
+
+@dg.multi_asset(specs=OVERALL_SPECS, can_subset=True, pool=WAREHOUSE_POOL)
+def overall_ratings(
+    context: dg.AssetExecutionContext,
+    config: RatingConfig,
+    warehouse: WarehouseResource,
+    run_cut: RunCutResource,
+):
+    """Fit the raw board on the counted votes before the run's cut; record its parameters."""
+    cut = run_cut.cut
+    with warehouse.session() as session:
+        inputs = _overall_inputs(session, cut.cutoff)
+    ensure_same_cut(context, run_cut, inputs["integrity"].get("run"), "votes_counted")
+    if inputs["cells"].empty:
+        raise dg.Failure(
+            description=f"no counted votes before the data cut {cut.cutoff.isoformat()}; nothing to rate"
+        )
+    anchor = _anchor(cut, inputs["default_anchor"])
+    board, clustering = _fit_overall(config, cut, inputs, anchor[0])
+    parameters = _overall_parameters(run_cut, config, board, inputs, anchor, clustering)
+    with warehouse.session() as session:
+        records.save_board(session, "overall", board.frame, parameters, ("votes_counted",))
     for model, why in board.unrated.items():
         context.log.warning(f"{model} is not rated: {why}")
     for part in board.components[1:]:
         context.log.warning(
-            f"component {part.number} ({', '.join(part.models)}) is not connected to the anchor {anchor}: "
+            f"component {part.number} ({', '.join(part.models)}) is not connected to the anchor {anchor[0]}: "
             f"rated on its own scale with {part.anchor} = {cut.anchor_rating:g}"
         )
-    return dg.MaterializeResult(
-        metadata={
+    counts = inputs["cut_counts"]
+    yield result_for(
+        context,
+        "overall_ratings",
+        {
             **row_count(len(board.frame)),
-            "as_of": as_of.isoformat(),
-            "anchor": f"{anchor} = {cut.anchor_rating:g} ({anchor_source})",
-            "votes_counted": before + undated,
-            "votes_waiting_after_cut": after,
+            "as_of": cut.as_of.isoformat(),
+            "anchor": f"{anchor[0]} = {cut.anchor_rating:g} ({anchor[1]})",
+            "votes_counted": counts["before_cut"] + counts["undated"],
+            "votes_waiting_after_cut": counts["after_cut"],
             "interval": board.frame["ci_method"].iloc[0],
             "design_effect_median": round(clustering["design_effect_median"], 3),
             "unrated_models": dg.MetadataValue.json(board.unrated),
             "components": len(board.components),
             "parameters": dg.MetadataValue.json(parameters),
             "preview": _preview(board.frame),
-        }
+        },
     )
+    yield result_for(context, PARAMETER_TABLES["overall"], row_count(1))
 
 
-@dg.asset(group_name="ratings", deps=["overall_ratings"], pool=WAREHOUSE_POOL)
-def style_ratings(
-    context: dg.AssetExecutionContext, config: StyleConfig, duckdb: DuckDBResource, run_cut: RunCutResource
-) -> dg.MaterializeResult:
-    """One row per model: style-controlled Bradley-Terry rating (length, markdown, loading time held equal), 95% sandwich CI.
+STYLE_SPECS = [
+    dg.AssetSpec(
+        "style_ratings",
+        group_name="ratings",
+        deps=["overall_ratings", PARAMETER_TABLES["overall"], "votes_counted"],
+        description=(
+            "One row per model: style-controlled Bradley-Terry rating (length, markdown, loading time held "
+            "equal), 95% sandwich CI.\n\nSame data cut, anchor and thresholds as overall_ratings; the fitted "
+            "style coefficients are published with each snapshot."
+        ),
+    ),
+    _parameters_spec("style", ["style_ratings"], "One row (board 'style'): the style board's parameters"),
+]
 
-    Same data cut, anchor and thresholds as overall_ratings; the fitted style coefficients are
-    published with each snapshot.
-    """
-    cutoff = run_cut.cut.cutoff
-    with warehouse(duckdb) as conn:
-        overall = load_parameters(conn, "overall")
-        ensure_same_cut(context, run_cut, overall.get("run"), "overall_ratings")
-        with_features, counted = run_sql(
-            conn, "ratings/style_feature_coverage", {"cutoff": cutoff}
-        ).fetchall()[0]
-        models = [r[0] for r in run_sql(conn, "ratings/counted_models").fetchall()]
-        rows = boards.StyleRows.from_arrow(
-            query_arrow(conn, "ratings/style_feature_rows", {"cutoff": cutoff, "models": models}),
-            models,
-        )
-        stats = query_frame(conn, "ratings/model_vote_stats", {"cutoff": cutoff})
+
+def _style_frame(config: StyleConfig, rows, stats, overall: dict, parameters: dict, context) -> pd.DataFrame:
+    """The style board, or an empty one with the reason it was skipped (recorded in `parameters`)."""
     anchor = overall["anchor"]["model_id"]
-    thresholds = boards.Thresholds(**overall["thresholds"])
-    parameters = {
-        "run": run_cut.record(),
-        "anchor": overall["anchor"],
-        "ridge": config.ridge,
-        "votes_with_features": with_features,
-        "votes_counted": counted,
-    }
+    with_features = parameters["votes_with_features"]
     if not with_features or anchor not in rows.votes_per_model().index:
         reason = (
             "no counted votes carry style features"
@@ -270,160 +273,223 @@ def style_ratings(
             else f"the anchor {anchor} has no votes with style features"
         )
         context.log.warning(f"style board skipped: {reason}")
-        frame = pd.DataFrame(columns=[*boards.LEADERBOARD_COLUMNS, "theta", "se"])
         parameters.update(skipped=reason, coefficients=[])
-    else:
-        try:
-            board = boards.build_style_board(
-                rows, stats, anchor, overall["anchor"]["rating"], thresholds, ridge=config.ridge
-            )
-        except RatingError as exc:
-            raise dg.Failure(description=str(exc)) from exc
-        frame = board.frame
-        parameters.update(
-            coefficients=board.extra["coefficients"],
-            converged=board.extra["converged"],
-            prior=bt.prior_description(board.extra["prior_precision"]),
-            unrated_models=board.unrated,
-            notes=board.notes,
+        return pd.DataFrame(columns=[*boards.LEADERBOARD_COLUMNS, "theta", "se"])
+    thresholds = boards.Thresholds(**overall["thresholds"])
+    try:
+        board = boards.build_style_board(
+            rows, stats, anchor, overall["anchor"]["rating"], thresholds, ridge=config.ridge
         )
-    with warehouse(duckdb) as conn:
-        _save_board(
-            conn, "style", frame, parameters, context.run.run_id, ("votes_counted", "overall_ratings")
+    except RatingError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    parameters.update(
+        coefficients=board.extra["coefficients"],
+        converged=board.extra["converged"],
+        prior=bt.prior_description(board.extra["prior_precision"]),
+        unrated_models=board.unrated,
+        notes=board.notes,
+    )
+    return board.frame
+
+
+def _coefficients_table(coefficients: list[dict]) -> dg.MetadataValue:
+    return dg.MetadataValue.md(
+        markdown_table(
+            [
+                (c["feature"], round(c["coefficient"], 4), round(c["ci_lower"], 4), round(c["ci_upper"], 4))
+                for c in coefficients
+            ],
+            ("feature", "coefficient (per sd)", "95% lower", "95% upper"),
         )
-    coefficients = parameters["coefficients"]
-    return dg.MaterializeResult(
-        metadata={
+    )
+
+
+@dg.multi_asset(specs=STYLE_SPECS, can_subset=True, pool=WAREHOUSE_POOL)
+def style_ratings(
+    context: dg.AssetExecutionContext,
+    config: StyleConfig,
+    warehouse: WarehouseResource,
+    run_cut: RunCutResource,
+):
+    """Fit the style-controlled board with the overall board's cut, anchor and thresholds."""
+    cutoff = run_cut.cut.cutoff
+    with warehouse.session() as session:
+        overall = board_parameters(session, "overall")
+        ensure_same_cut(context, run_cut, overall.get("run"), "overall_ratings")
+        coverage = session.one("ratings/style_feature_coverage", {"cutoff": cutoff})
+        models = [r["model_id"] for r in session.rows("ratings/counted_models")]
+        rows = boards.StyleRows.from_arrow(
+            session.query("ratings/style_feature_rows", {"cutoff": cutoff, "models": models}), models
+        )
+        stats = session.query("ratings/model_vote_stats", {"cutoff": cutoff}).to_pandas()
+    with_features, counted = coverage["with_features"], coverage["counted"]
+    parameters = {
+        "run": run_cut.record(),
+        "anchor": overall["anchor"],
+        "ridge": config.ridge,
+        "votes_with_features": with_features,
+        "votes_counted": counted,
+    }
+    frame = _style_frame(config, rows, stats, overall, parameters, context)
+    with warehouse.session() as session:
+        records.save_board(session, "style", frame, parameters, ("votes_counted", "overall_ratings"))
+    yield result_for(
+        context,
+        "style_ratings",
+        {
             **row_count(len(frame)),
             "votes_with_features": with_features,
             "votes_without_features": counted - with_features,
-            "coefficients": dg.MetadataValue.md(
-                markdown_table(
-                    [
-                        (
-                            c["feature"],
-                            round(c["coefficient"], 4),
-                            round(c["ci_lower"], 4),
-                            round(c["ci_upper"], 4),
-                        )
-                        for c in coefficients
-                    ],
-                    ("feature", "coefficient (per sd)", "95% lower", "95% upper"),
-                )
-            ),
+            "coefficients": _coefficients_table(parameters["coefficients"]),
             "preview": _preview(frame) if len(frame) else dg.MetadataValue.md("(skipped)"),
-        }
+        },
     )
+    yield result_for(context, PARAMETER_TABLES["style"], row_count(1))
 
 
+SEGMENT_PARAMETERS = PARAMETER_TABLES[boards.SEGMENT_DIMENSIONS[0]]
 SEGMENT_SPECS = [
-    dg.AssetSpec(
-        f"{dim}_ratings",
-        group_name="ratings",
-        deps=["overall_ratings"],
-        description=(
-            f"One row per ({dim} value, model): Bradley-Terry rating shrunk towards the overall board, 95% CI, rank, "
-            "the unshrunk estimate and the difference from the overall rating with its interval."
-        ),
-    )
-    for dim in boards.SEGMENT_DIMENSIONS
+    *(
+        dg.AssetSpec(
+            f"{dim}_ratings",
+            group_name="ratings",
+            deps=["overall_ratings", PARAMETER_TABLES["overall"], "votes_counted"],
+            description=(
+                f"One row per ({dim} value, model): Bradley-Terry rating shrunk towards the overall board, 95% "
+                "CI, rank, the unshrunk estimate and the difference from the overall rating with its interval."
+            ),
+        )
+        for dim in boards.SEGMENT_DIMENSIONS
+    ),
+    _parameters_spec(
+        boards.SEGMENT_DIMENSIONS[0],
+        [f"{dim}_ratings" for dim in boards.SEGMENT_DIMENSIONS],
+        "One row per segment dimension: its board's parameters (shrinkage prior and how it was chosen)",
+    ),
 ]
+
+
+def _segment_frame(
+    config: SegmentConfig,
+    cells,
+    stats,
+    overall: boards.Board,
+    thresholds: boards.Thresholds,
+    dim: str,
+    seed,
+    notes: list[str],
+):
+    """(the dimension's boards, the prior sd, the held-out scores that chose it); the fits' fallbacks are
+    appended to `notes`."""
+    if cells.empty:
+        return pd.DataFrame(columns=[*boards.LEADERBOARD_COLUMNS, "theta", "se"]), None, {}
+    if config.prior_sd is not None:
+        prior_sd, scores = config.prior_sd, {}
+    else:
+        prior_sd, scores = boards.choose_shrinkage(cells, overall, folds=config.folds, seed=seed, notes=notes)
+    frame = boards.build_segment_boards(
+        cells,
+        stats,
+        overall,
+        dim,
+        prior_sd,
+        thresholds,
+        bootstrap_rounds=config.bootstrap_rounds,
+        seed=seed,
+        notes=notes,
+    )
+    return frame, prior_sd, scores
+
+
+def _segment_board(context, config: SegmentConfig, warehouse: WarehouseResource, run_cut, dim: str):
+    """Fit and write one dimension's boards; returns (frame, parameters)."""
+    cutoff, seed = run_cut.cut.cutoff, run_cut.cut.seed
+    with warehouse.session() as session:
+        overall_params = board_parameters(session, "overall")
+        ensure_same_cut(context, run_cut, overall_params.get("run"), "overall_ratings")
+        session.run("ratings/create_segmented_votes")
+        params = {"cutoff": cutoff, "segment_dim": dim}
+        cells = session.query("ratings/segment_outcome_counts", params).to_pandas()
+        stats = session.query("ratings/segment_model_stats", params).to_pandas()
+        overall_frame = session.read_table(BOARD_TABLES["raw"]).to_pandas()
+    overall = boards.Board(
+        frame=overall_frame,
+        anchor=overall_params["anchor"]["model_id"],
+        anchor_rating=overall_params["anchor"]["rating"],
+    )
+    thresholds = boards.Thresholds(**overall_params["thresholds"])
+    notes: list[str] = []  # the fits' fallbacks, into the parameters (never silent)
+    frame, prior_sd, scores = _segment_frame(config, cells, stats, overall, thresholds, dim, seed, notes)
+    parameters = {
+        "run": run_cut.record(),
+        "dimension": dim,
+        "prior_sd": prior_sd,
+        "prior_sd_source": "config" if config.prior_sd is not None else "held-out likelihood",
+        "heldout_loglik_by_prior_sd": scores,
+        "folds": config.folds,
+        "bootstrap_rounds": config.bootstrap_rounds,
+        "seed": seed,
+        "segments": int(frame["segment_value"].nunique()) if len(frame) else 0,
+        "components": "each row keeps its model's overall component and scale; ranks count within "
+        "(segment value, component); a part of a segment not linked to the rest is provisional",
+        "notes": notes,
+    }
+    with warehouse.session() as session:
+        records.save_board(session, dim, frame, parameters, ("votes_counted", "overall_ratings"))
+    return frame, parameters
+
+
+def _differences(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows significantly better or worse than overall (not provisional), largest first."""
+    if not len(frame):
+        return frame
+    differs = frame[frame["differs_from_overall"].astype(bool) & ~frame["provisional"].astype(bool)]
+    return differs.reindex(differs["diff_vs_overall"].abs().sort_values(ascending=False).index)
+
+
+def _segment_metadata(frame: pd.DataFrame, parameters: dict) -> dict:
+    differs = _differences(frame)
+    prior_sd = parameters["prior_sd"]
+    return {
+        **row_count(len(frame)),
+        "segments": parameters["segments"],
+        "prior_sd": prior_sd if prior_sd is not None else float("nan"),
+        "heldout_loglik_by_prior_sd": dg.MetadataValue.json(parameters["heldout_loglik_by_prior_sd"]),
+        "significant_differences": len(differs),
+        "differences_preview": dg.MetadataValue.md(
+            markdown_table(
+                differs.head(15)[
+                    ["segment_value", "model_id", "diff_vs_overall", "diff_lower", "diff_upper"]
+                ].itertuples(index=False),
+                ("value", "model", "Δ vs overall", "95% lower", "95% upper"),
+            )
+            if len(differs)
+            else "(none)"
+        ),
+    }
 
 
 @dg.multi_asset(specs=SEGMENT_SPECS, can_subset=True, pool=WAREHOUSE_POOL)
 def segment_ratings(
-    context: dg.AssetExecutionContext, config: SegmentConfig, duckdb: DuckDBResource, run_cut: RunCutResource
+    context: dg.AssetExecutionContext,
+    config: SegmentConfig,
+    warehouse: WarehouseResource,
+    run_cut: RunCutResource,
 ):
-    """Segment boards, one asset per dimension (materialize one dimension alone from the UI)."""
-    for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
-        dim = key.to_user_string().removesuffix("_ratings")
-        cutoff = run_cut.cut.cutoff
-        with warehouse(duckdb) as conn:
-            overall_params = load_parameters(conn, "overall")
-            ensure_same_cut(context, run_cut, overall_params.get("run"), "overall_ratings")
-            run_sql(conn, "ratings/create_segmented_votes")
-            cells = query_frame(
-                conn, "ratings/segment_outcome_counts", {"cutoff": cutoff, "segment_dim": dim}
-            )
-            stats = query_frame(conn, "ratings/segment_model_stats", {"cutoff": cutoff, "segment_dim": dim})
-            overall_frame = conn.sql("SELECT * FROM overall_ratings").to_arrow_table().to_pandas()
-        overall = boards.Board(
-            frame=overall_frame,
-            anchor=overall_params["anchor"]["model_id"],
-            anchor_rating=overall_params["anchor"]["rating"],
-        )
-        thresholds = boards.Thresholds(**overall_params["thresholds"])
-        seed = run_cut.cut.seed
-        notes: list[str] = []  # the fits' fallbacks, into the parameters (never silent)
-        if cells.empty:
-            frame, prior_sd, scores = (
-                pd.DataFrame(columns=[*boards.LEADERBOARD_COLUMNS, "theta", "se"]),
-                None,
-                {},
-            )
-        else:
-            if config.prior_sd is not None:
-                prior_sd, scores = config.prior_sd, {}
-            else:
-                prior_sd, scores = boards.choose_shrinkage(
-                    cells, overall, folds=config.folds, seed=seed, notes=notes
-                )
-            frame = boards.build_segment_boards(
-                cells,
-                stats,
-                overall,
-                dim,
-                prior_sd,
-                thresholds,
-                bootstrap_rounds=config.bootstrap_rounds,
-                seed=seed,
-                notes=notes,
-            )
-        parameters = {
-            "run": run_cut.record(),
-            "dimension": dim,
-            "prior_sd": prior_sd,
-            "prior_sd_source": "config" if config.prior_sd is not None else "held-out likelihood",
-            "heldout_loglik_by_prior_sd": scores,
-            "folds": config.folds,
-            "bootstrap_rounds": config.bootstrap_rounds,
-            "seed": seed,
-            "segments": int(frame["segment_value"].nunique()) if len(frame) else 0,
-            "components": "each row keeps its model's overall component and scale; ranks count within "
-            "(segment value, component); a part of a segment not linked to the rest is provisional",
-            "notes": notes,
-        }
-        with warehouse(duckdb) as conn:
-            _save_board(
-                conn, dim, frame, parameters, context.run.run_id, ("votes_counted", "overall_ratings")
-            )
-        differs = (
-            frame[frame["differs_from_overall"].astype(bool) & ~frame["provisional"].astype(bool)]
-            if len(frame)
-            else frame
-        )
+    """Segment boards, one asset per dimension (materialize one dimension alone from the UI); each
+    dimension's parameters are its row of segment_rating_parameters (selected alone: every dimension)."""
+    board_keys = [f"{dim}_ratings" for dim in boards.SEGMENT_DIMENSIONS]
+    selected = [k for k in board_keys if dg.AssetKey(k) in context.selected_asset_keys] or board_keys
+    for key in sorted(selected):
+        dim = key.removesuffix("_ratings")
+        frame, parameters = _segment_board(context, config, warehouse, run_cut, dim)
         context.log.info(
-            f"{dim}: {parameters['segments']} boards, prior sd {prior_sd}, {len(differs)} significant differences"
+            f"{dim}: {parameters['segments']} boards, prior sd {parameters['prior_sd']}, "
+            f"{len(_differences(frame))} significant differences"
         )
-        yield dg.MaterializeResult(
-            asset_key=key,
-            metadata={
-                **row_count(len(frame)),
-                "segments": parameters["segments"],
-                "prior_sd": prior_sd if prior_sd is not None else float("nan"),
-                "heldout_loglik_by_prior_sd": dg.MetadataValue.json(scores),
-                "significant_differences": len(differs),
-                "differences_preview": dg.MetadataValue.md(
-                    markdown_table(
-                        differs.reindex(differs["diff_vs_overall"].abs().sort_values(ascending=False).index)
-                        .head(15)[
-                            ["segment_value", "model_id", "diff_vs_overall", "diff_lower", "diff_upper"]
-                        ]
-                        .itertuples(index=False),
-                        ("value", "model", "Δ vs overall", "95% lower", "95% upper"),
-                    )
-                    if len(differs)
-                    else "(none)"
-                ),
-            },
-        )
+        yield result_for(context, key, _segment_metadata(frame, parameters))
+    written = {"dimensions": [k.removesuffix("_ratings") for k in sorted(selected)]}
+    yield result_for(context, SEGMENT_PARAMETERS, written)
+
+
+defs = dg.Definitions(assets=[overall_ratings, style_ratings, segment_ratings])

@@ -1,43 +1,39 @@
 """Validate and dedupe: typed tables, a quarantine with reasons, and the counted votes."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from showdown_pipeline.core import data_state, normalise, registry
-from showdown_pipeline.core.sql import run_sql
-from showdown_pipeline.core.warehouse import DuckDBSession
+from showdown_pipeline.core.warehouse import WarehouseSession
 from showdown_pipeline.defs.metadata import markdown_table, row_count
-from showdown_pipeline.defs.resources import WAREHOUSE_POOL, warehouse
+from showdown_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
+
+REGISTRY_COLUMNS = ("model_id", "provider", "released_at", "deprecated_at", "problem")
 
 
 @dg.asset(group_name="validate", deps=["raw_models"], pool=WAREHOUSE_POOL)
-def model_registry(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def model_registry(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """One row per model of the latest ingested models.csv: display name, provider, active window, problem.
 
     With no models.csv (public arena logs), the registry is empty and every model named in the votes
     counts as registered; the snapshot manifest says so. A models.csv rejected after a good one leaves
     the good one in force (logged, and in the manifest); one rejected with none before it stops the run.
     """
-    with warehouse(duckdb) as conn:
+    with warehouse.session() as session:
         try:
-            state = registry.registry_state(conn)
+            state = registry.registry_state(session)
         except registry.RegistryUnavailable as exc:
             raise dg.Failure(description=str(exc)) from None  # the reason, in one line
-        run_sql(conn, "validate/model_registry")
-        data_state.record_from_ledger(
-            DuckDBSession(conn), ["model_registry"], context.run.run_id, data_state.MODEL_KINDS
-        )
-        rows = conn.execute(
-            "SELECT model_id, provider, released_at, deprecated_at, problem FROM model_registry ORDER BY registry_order"
-        ).fetchall()
-    problems = [r for r in rows if r[4] is not None]
+        session.run("validate/model_registry")
+        data_state.record_from_ledger(session, ["model_registry"], context.run.run_id, data_state.MODEL_KINDS)
+        rows = session.rows("validate/model_registry_rows")
+    problems = [r for r in rows if r["problem"] is not None]
     for rejected in state.rejected:
         context.log.warning(
             f"models.csv {rejected['path']} was rejected ({rejected['error']}); "
             f"the registry of {state.in_force['path']} stays in force"
         )
     for r in problems:
-        context.log.warning(f"models.csv row for {r[0]!r} is unusable: {r[4]}")
+        context.log.warning(f"models.csv row for {r['model_id']!r} is unusable: {r['problem']}")
     return dg.MaterializeResult(
         metadata={
             **row_count(len(rows)),
@@ -46,45 +42,72 @@ def model_registry(context: dg.AssetExecutionContext, duckdb: DuckDBResource) ->
             "rejected_after_it": dg.MetadataValue.json(state.rejected),
             "unusable_rows": len(problems),
             "preview": dg.MetadataValue.md(
-                markdown_table(rows[:50], ("model_id", "provider", "released_at", "deprecated_at", "problem"))
+                markdown_table(
+                    [[r[c] for c in REGISTRY_COLUMNS] for r in rows[:50]],
+                    REGISTRY_COLUMNS,
+                )
             ),
         }
     )
 
 
-@dg.asset(group_name="validate", deps=["raw_contributors"], pool=WAREHOUSE_POOL)
-def contributor_profiles(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """One row per verified contributor: country, age band, education, profession, languages (latest verified record)."""
-    with warehouse(duckdb) as conn:
-        mapping = normalise.build_contributors_checked(conn)
-        run_sql(conn, "validate/contributor_profiles")
+CONTRIBUTOR_SPECS = [
+    dg.AssetSpec(
+        "contributors_checked",
+        group_name="validate",
+        deps=["raw_contributors"],
+        description=(
+            "One row per ingested contributor record, typed and normalised, with the first rule it breaks "
+            "(reason; NULL when usable). Rules: sql/validate/contributors_checked.sql."
+        ),
+    ),
+    dg.AssetSpec(
+        "contributor_profiles",
+        group_name="validate",
+        deps=["contributors_checked"],
+        description=(
+            "One row per verified contributor: country, age band, education, profession, languages "
+            "(latest verified record)."
+        ),
+    ),
+]
+
+
+@dg.multi_asset(specs=CONTRIBUTOR_SPECS, pool=WAREHOUSE_POOL)
+def validated_contributors(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Check every contributor record, then keep each verified contributor's latest profile."""
+    with warehouse.session() as session:
+        mapping = normalise.build_contributors_checked(session)
+        session.run("validate/contributor_profiles")
         data_state.record_from_ledger(
-            DuckDBSession(conn),
-            ["contributors_checked", "contributor_profiles"],
-            context.run.run_id,
-            data_state.CONTRIBUTOR_KINDS,
+            session, ["contributors_checked", "contributor_profiles"], context.run.run_id, data_state.CONTRIBUTOR_KINDS
         )
-        total = conn.execute("SELECT count(*) FROM contributors_checked").fetchall()[0][0]
-        by_reason = dict(
-            conn.execute(
-                "SELECT reason, count(*) FROM contributors_checked WHERE reason IS NOT NULL GROUP BY 1 ORDER BY 1"
-            ).fetchall()
-        )
-        profiles = conn.execute("SELECT count(*) FROM contributor_profiles").fetchall()[0][0]
-        by_country = conn.execute(
-            "SELECT country, count(*) FROM contributor_profiles GROUP BY 1 ORDER BY 2 DESC LIMIT 10"
-        ).fetchall()
-    return dg.MaterializeResult(
+        accounting = session.one("validate/contributor_accounting")
+        by_reason = {r["reason"]: r["n"] for r in session.rows("validate/contributors_invalid_by_reason")}
+        by_country = [(r["country"], r["contributors"]) for r in session.rows("validate/profiles_by_country")]
+    yield dg.MaterializeResult(
+        asset_key="contributors_checked",
         metadata={
-            **row_count(profiles),
-            "records_in": total,
-            "records_invalid": sum(by_reason.values()),
+            **row_count(accounting["records_in"]),
+            "records_invalid": accounting["invalid"],
+            "drop_reasons": dg.MetadataValue.json(by_reason),
+            "invalid_values": dg.MetadataValue.md(
+                markdown_table(normalise.problems(mapping), ("field", "value", "problem"))
+            ),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="contributor_profiles",
+        metadata={
+            **row_count(accounting["verified_profiles"]),
+            "records_in": accounting["records_in"],
+            "records_invalid": accounting["invalid"],
             "drop_reasons": dg.MetadataValue.json(by_reason),
             "preview": dg.MetadataValue.md(markdown_table(by_country, ("country", "verified contributors"))),
             "invalid_values": dg.MetadataValue.md(
                 markdown_table(normalise.problems(mapping), ("field", "value", "problem"))
             ),
-        }
+        },
     )
 
 
@@ -122,31 +145,33 @@ VALIDATE_SPECS = [
 ]
 
 
+def reasons(session: WarehouseSession, statement: str) -> dict[str, int]:
+    """reason -> rows, from a statement returning (reason, n)."""
+    return {r["reason"]: r["n"] for r in session.rows(statement)}
+
+
 @dg.multi_asset(specs=VALIDATE_SPECS, pool=WAREHOUSE_POOL)
-def validated_votes(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+def validated_votes(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Apply every rule of DESIGN §2 in SQL, quarantine failures, then dedupe what passed."""
-    with warehouse(duckdb) as conn:
-        mapping = normalise.build_votes_checked(conn)
+    with warehouse.session() as session:
+        mapping = normalise.build_votes_checked(session)
         for name in ("vote_quarantine", "vote_duplicates", "votes_clean"):
-            run_sql(conn, f"validate/{name}")
+            session.run(f"validate/{name}")
         data_state.record_from_ledger(
-            DuckDBSession(conn),
+            session,
             ["votes_checked", "vote_quarantine", "vote_duplicates", "votes_clean"],
             context.run.run_id,
             data_state.VOTE_KINDS,
             read=("model_registry", "contributor_profiles"),
         )
-        rows_in = conn.execute("SELECT count(*) FROM votes_checked").fetchall()[0][0]
-        quarantine = dict(
-            conn.execute("SELECT reason, count(*) FROM vote_quarantine GROUP BY 1 ORDER BY 1").fetchall()
-        )
-        duplicates = dict(
-            conn.execute("SELECT reason, count(*) FROM vote_duplicates GROUP BY 1 ORDER BY 1").fetchall()
-        )
-        clean = conn.execute("SELECT count(*) FROM votes_clean").fetchall()[0][0]
-        sample = conn.execute(
-            "SELECT source_path, source_row, reason, reason_detail FROM vote_quarantine LIMIT 20"
-        ).fetchall()
+        counts = session.one("validate/vote_counts")
+        quarantine = reasons(session, "validate/quarantine_by_reason")
+        duplicates = reasons(session, "validate/duplicates_by_reason")
+        sample = [
+            (r["source_path"], r["source_row"], r["reason"], r["reason_detail"])
+            for r in session.rows("validate/quarantine_sample")
+        ]
+    rows_in, clean = counts["checked"], counts["clean"]
     context.log.info(
         f"{rows_in} records: {clean} counted, {sum(duplicates.values())} duplicates, "
         f"{sum(quarantine.values())} quarantined"
@@ -188,3 +213,6 @@ def validated_votes(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             ),
         },
     )
+
+
+defs = dg.Definitions(assets=[model_registry, validated_contributors, validated_votes])

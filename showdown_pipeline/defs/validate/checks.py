@@ -1,10 +1,8 @@
 """Blocking checks on the counted votes: nothing is rated unless these pass."""
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
-from showdown_pipeline.core.sql import run_sql
-from showdown_pipeline.defs.resources import warehouse
+from showdown_pipeline.defs.resources import WarehouseResource
 
 
 @dg.asset_check(
@@ -12,19 +10,17 @@ from showdown_pipeline.defs.resources import warehouse
     blocking=True,
     description="rows_in = valid + duplicates + quarantined, for every file.",
 )
-def input_rows_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with warehouse(duckdb) as conn:
-        rows = run_sql(conn, "validate/input_accounting").fetchall()
-        clean = conn.execute("SELECT count(*) FROM votes_clean").fetchall()[0][0]
+def input_rows_reconcile(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.session() as session:
+        rows = session.rows("validate/input_accounting")
+        clean = session.one("validate/vote_counts")["clean"]
+    parts = ("rows_in", "valid", "duplicates", "quarantined")
     failing = [
-        {"path": r[0], "rows_in": r[4], "valid": r[7], "duplicates": r[8], "quarantined": r[9]}
+        {"path": r["path"], **{k: r[k] for k in parts}}
         for r in rows
-        if r[4] != r[7] + r[8] + r[9]
+        if r["rows_in"] != r["valid"] + r["duplicates"] + r["quarantined"]
     ]
-    rows_in = sum(r[4] for r in rows)
-    valid = sum(r[7] for r in rows)
-    duplicates = sum(r[8] for r in rows)
-    quarantined = sum(r[9] for r in rows)
+    rows_in, valid, duplicates, quarantined = (sum(r[k] for r in rows) for k in parts)
     if valid != clean:
         failing.append({"path": "(all)", "valid": valid, "votes_clean": clean})
     return dg.AssetCheckResult(
@@ -43,24 +39,18 @@ def input_rows_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 @dg.asset_check(
     asset="votes_clean", blocking=True, description="Each vote_id and each (user_id, battle_id) counts once."
 )
-def no_duplicate_vote_ids(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with warehouse(duckdb) as conn:
-        dup_ids = conn.execute(
-            "SELECT vote_id FROM votes_clean GROUP BY vote_id HAVING count(*) > 1 LIMIT 10"
-        ).fetchall()
-        n_dup_ids = conn.execute(
-            "SELECT count(*) FROM (SELECT vote_id FROM votes_clean GROUP BY vote_id HAVING count(*) > 1)"
-        ).fetchall()[0][0]
-        n_dup_pairs = conn.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM votes_clean GROUP BY user_id, battle_id HAVING count(*) > 1)"
-        ).fetchall()[0][0]
+def no_duplicate_vote_ids(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.session() as session:
+        dup_ids = [r["vote_id"] for r in session.rows("validate/duplicate_vote_id_sample")]
+        counts = session.one("validate/duplicate_counts")
+    n_dup_ids, n_dup_pairs = counts["duplicate_vote_ids"], counts["duplicate_user_battles"]
     return dg.AssetCheckResult(
         passed=n_dup_ids == 0 and n_dup_pairs == 0,
         metadata={
             "failing_count": n_dup_ids + n_dup_pairs,
             "duplicate_vote_ids": n_dup_ids,
             "duplicate_user_battles": n_dup_pairs,
-            "failing_sample": dg.MetadataValue.json([r[0] for r in dup_ids]),
+            "failing_sample": dg.MetadataValue.json(dup_ids),
         },
     )
 
@@ -70,17 +60,11 @@ def no_duplicate_vote_ids(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     blocking=True,
     description="The Great Expectations 1.x suite (core/expectations.py) passes on every counted vote.",
 )
-def votes_clean_passes_expectations(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+def votes_clean_passes_expectations(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     from showdown_pipeline.core import expectations
 
-    with warehouse(duckdb) as conn:
-        frame = (
-            conn.sql(
-                "SELECT " + ", ".join(expectations.SUITE_COLUMNS) + " FROM votes_clean"  # noqa: S608 - fixed column list
-            )
-            .to_arrow_table()
-            .to_pandas()
-        )
+    with warehouse.session() as session:
+        frame = session.query("validate/votes_for_expectations").to_pandas()
     success, outcomes = expectations.validate_votes(frame)
     failed = [o for o in outcomes if not o.success]
     return dg.AssetCheckResult(
@@ -102,3 +86,8 @@ def votes_clean_passes_expectations(duckdb: DuckDBResource) -> dg.AssetCheckResu
             ),
         },
     )
+
+
+defs = dg.Definitions(
+    asset_checks=[input_rows_reconcile, no_duplicate_vote_ids, votes_clean_passes_expectations]
+)

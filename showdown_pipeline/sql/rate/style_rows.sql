@@ -1,7 +1,7 @@
 -- Style covariates of the scorable votes: models as integer codes (positions in $models, the sorted
 -- list of models.sql), the winner as its score, each feature the normalised difference (L − R)/(L + R)
--- (0 when both are 0), identical rows aggregated. Rows missing a feature are left out. Ordered: the
--- row order is the order the fit sums in.
+-- (0 when both are 0), identical rows aggregated. Rows missing a feature are left out. Ordered: the fit
+-- sums over these rows, and its last bits must not depend on the reader's threads.
 SELECT
     (list_position($models, model_left) - 1)::INTEGER AS left_code,
     (list_position($models, model_right) - 1)::INTEGER AS right_code,

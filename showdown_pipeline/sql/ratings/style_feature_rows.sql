@@ -2,7 +2,8 @@
 -- features) with its count; models as integer codes (positions in $models, counted_models.sql) and
 -- the winner as its score (votes_clean.score), so no string per vote crosses into Python. Each feature is the normalised
 -- difference (L − R) / (L + R) of the two responses (0 when both are 0). Votes missing any feature are left out of the style board (counted
--- by style_feature_coverage.sql). Ordered: the row order is the order the fit sums in.
+-- by style_feature_coverage.sql). Ordered, so the fit's sums (and the board's last bits) do not depend on
+-- how the reader's threads delivered the rows.
 WITH counted AS (
     SELECT * FROM votes_counted
     WHERE (voted_at < $cutoff OR voted_at IS NULL)

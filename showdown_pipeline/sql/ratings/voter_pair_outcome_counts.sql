@@ -1,8 +1,8 @@
 -- The Bradley-Terry cells of pair_outcome_counts.sql split by voter, for the voter-clustered
 -- sandwich interval: one row per (voter, model_left, model_right, winner) among counted votes before
 -- the data cut. Voters are integer codes (dense rank of user_id, which never leaves the warehouse),
--- models are positions in $models, the winner is its score (votes_clean.score). Ordered: the row order
--- is the order the clustered sandwich sums in, so an unordered result made its last bits vary by run.
+-- models are positions in $models, the winner is its score (votes_clean.score). Ordered, so the clustered
+-- sums (and the interval's last bits) do not depend on how the reader's threads delivered the rows.
 SELECT
     (dense_rank() OVER (ORDER BY user_id) - 1)::BIGINT AS voter,
     left_code,
@@ -20,4 +20,4 @@ FROM (
     WHERE voted_at < $cutoff OR voted_at IS NULL
     GROUP BY ALL
 )
-ORDER BY voter, left_code, right_code, score
+ORDER BY ALL

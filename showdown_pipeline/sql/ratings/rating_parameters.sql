@@ -1,2 +1,0 @@
--- One board's parameters.
-SELECT parameters FROM rating_parameters WHERE board = $board

@@ -1,2 +1,0 @@
--- Replace one board's parameters.
-INSERT OR REPLACE INTO rating_parameters VALUES ($board, $parameters)
