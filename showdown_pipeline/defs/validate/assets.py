@@ -80,7 +80,10 @@ def validated_contributors(context: dg.AssetExecutionContext, warehouse: Warehou
         mapping = normalise.build_contributors_checked(session)
         session.run("validate/contributor_profiles")
         data_state.record_from_ledger(
-            session, ["contributors_checked", "contributor_profiles"], context.run.run_id, data_state.CONTRIBUTOR_KINDS
+            session,
+            ["contributors_checked", "contributor_profiles"],
+            context.run.run_id,
+            data_state.CONTRIBUTOR_KINDS,
         )
         accounting = session.one("validate/contributor_accounting")
         by_reason = {r["reason"]: r["n"] for r in session.rows("validate/contributors_invalid_by_reason")}
