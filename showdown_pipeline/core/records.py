@@ -54,14 +54,15 @@ def save_parameters(session: WarehouseSession, board: str, parameters: dict) -> 
     session.replace_table(table, pa.Table.from_pylist(rows, schema=_PARAMETER_SCHEMA))
 
 
-def save_board(session: WarehouseSession, board: str, frame, parameters: dict, read: tuple[str, ...]) -> None:
-    """A board table, its parameters and the state of the data it was made from (core/data_state.py: the
-    tables `read`, by the run in `parameters["run"]`), together or not at all."""
-    table = BOARD_TABLES["raw" if board == "overall" else board]
+def save_board(session: WarehouseSession, board: str, frame, parameters: dict) -> None:
+    """A board table and its parameters, together or not at all; the parameters' `run` records what the
+    board was made from (core/data_state.py: the counted votes, and the overall board for the others)."""
+    integrity = load_integrity_summary(session)
+    overall = None if board == "overall" else load_parameters(session, "overall")
+    run = {**parameters["run"], "state": data_state.board_state(integrity, overall)}
     with session.transaction():
-        session.replace_table(table, frame)
-        save_parameters(session, board, parameters)
-        data_state.record_from(session, [table], parameters["run"]["run_id"], read)
+        session.replace_table(BOARD_TABLES["raw" if board == "overall" else board], frame)
+        save_parameters(session, board, {**parameters, "run": run})
 
 
 def load_parameters(session: WarehouseSession, board: str) -> dict:

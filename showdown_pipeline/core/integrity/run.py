@@ -102,19 +102,20 @@ def run_integrity(
     return IntegrityResult(flag_table, _arrow(exclusions, EXCLUSION_SCHEMA), reviews, summary)
 
 
-INTEGRITY_TABLES = ("user_flags", "vote_exclusions", "votes_counted", "vote_reviews", "integrity_summary")
-
-
-def write_integrity(session: WarehouseSession, result: IntegrityResult, run_id: str) -> None:
-    """Every table of one integrity run (INTEGRITY_TABLES), together or not at all, with the state of the
-    data they were made from (core/data_state.py: votes_clean's, made by `run_id`)."""
+def write_integrity(session: WarehouseSession, result: IntegrityResult) -> None:
+    """Every table of one integrity run (user_flags, vote_exclusions, votes_counted, vote_reviews,
+    integrity_summary), together or not at all; the summary's `run` records what they were made from
+    (core/data_state.py: the validated tables' state and run)."""
+    summary = {
+        **result.summary,
+        "run": {**result.summary["run"], "state": data_state.integrity_state(session)},
+    }
     with session.transaction():
         session.replace_table("user_flags", result.flags)
         session.replace_table("vote_exclusions", result.exclusions)
         session.run("integrity/votes_counted")
         session.replace_table("vote_reviews", result.reviews)
-        records.save_integrity_summary(session, result.summary)
-        data_state.record_from(session, INTEGRITY_TABLES, run_id, ["votes_clean"])
+        records.save_integrity_summary(session, summary)
 
 
 def preliminary_fit(session: WarehouseSession, cutoff: datetime) -> bt.BTFit | None:

@@ -94,7 +94,7 @@ def integrity_checks(
     )
     with warehouse.session() as session:
         result = run_integrity(session, run_cut.cut, options, run_cut.record())
-        write_integrity(session, result, context.run.run_id)
+        write_integrity(session, result)
     summary = result.summary
     context.log.info(
         f"integrity: {summary['users_excluded']} voters excluded, {summary['votes_removed']} votes removed"

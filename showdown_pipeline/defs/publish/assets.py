@@ -74,20 +74,6 @@ def read_boards(session: WarehouseSession) -> tuple[pd.DataFrame, dict]:
     return board.drop(columns=["_b", "_d"]).reset_index(drop=True), parameters
 
 
-# What a snapshot reads besides its boards: each must have been made from the ledger's current state.
-READ_TABLES = (
-    "votes_counted",
-    "integrity_summary",
-    "votes_checked",
-    "vote_quarantine",
-    "vote_duplicates",
-    "votes_clean",
-    "contributors_checked",
-    "contributor_profiles",
-    "model_registry",
-)
-
-
 def _producers(
     context: dg.AssetExecutionContext, run_cut: RunCutResource, board_parameters: dict, integrity: dict
 ) -> dict[str, str]:
@@ -181,6 +167,7 @@ def _snapshot_metadata(board: pd.DataFrame, manifest: dict, snapshot_id: str, fo
         *BOARD_TABLES.values(),
         *sorted(set(PARAMETER_TABLES.values())),
         "integrity_summary",
+        data_state.VALIDATION_TABLE,
         "votes_counted",
         "vote_quarantine",
         "vote_duplicates",
@@ -206,8 +193,8 @@ def leaderboard_snapshot(
     with warehouse.session() as session:
         board, board_parameters = read_boards(session)
         sections = _warehouse_sections(session, context.run.run_id)
-        tables = [*(BOARD_TABLES[b] for b in board_parameters), *READ_TABLES]
-        mixed = data_state.inconsistency(session, tables)
+        made = {b: (BOARD_TABLES[b], p) for b, p in board_parameters.items()}
+        mixed = data_state.inconsistency(session, sections["integrity"], made)
     producers = _producers(context, run_cut, board_parameters, sections["integrity"])
     if mixed:  # the accounting and the boards would describe two states of the data
         raise dg.Failure(description=f"snapshot not published: {mixed}")

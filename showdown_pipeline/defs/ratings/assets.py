@@ -218,7 +218,7 @@ def overall_ratings(
     board, clustering = _fit_overall(config, cut, inputs, anchor[0])
     parameters = _overall_parameters(run_cut, config, board, inputs, anchor, clustering)
     with warehouse.session() as session:
-        records.save_board(session, "overall", board.frame, parameters, ("votes_counted",))
+        records.save_board(session, "overall", board.frame, parameters)
     for model, why in board.unrated.items():
         context.log.warning(f"{model} is not rated: {why}")
     for part in board.components[1:]:
@@ -332,7 +332,7 @@ def style_ratings(
     }
     frame = _style_frame(config, rows, stats, overall, parameters, context)
     with warehouse.session() as session:
-        records.save_board(session, "style", frame, parameters, ("votes_counted", "overall_ratings"))
+        records.save_board(session, "style", frame, parameters)
     yield result_for(
         context,
         "style_ratings",
@@ -435,7 +435,7 @@ def _segment_board(context, config: SegmentConfig, warehouse: WarehouseResource,
         "notes": notes,
     }
     with warehouse.session() as session:
-        records.save_board(session, dim, frame, parameters, ("votes_counted", "overall_ratings"))
+        records.save_board(session, dim, frame, parameters)
     return frame, parameters
 
 

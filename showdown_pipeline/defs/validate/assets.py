@@ -24,7 +24,6 @@ def model_registry(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         except registry.RegistryUnavailable as exc:
             raise dg.Failure(description=str(exc)) from None  # the reason, in one line
         session.run("validate/model_registry")
-        data_state.record_from_ledger(session, ["model_registry"], context.run.run_id, data_state.MODEL_KINDS)
         rows = session.rows("validate/model_registry_rows")
     problems = [r for r in rows if r["problem"] is not None]
     for rejected in state.rejected:
@@ -74,17 +73,11 @@ CONTRIBUTOR_SPECS = [
 
 
 @dg.multi_asset(specs=CONTRIBUTOR_SPECS, pool=WAREHOUSE_POOL)
-def validated_contributors(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def validated_contributors(warehouse: WarehouseResource):
     """Check every contributor record, then keep each verified contributor's latest profile."""
     with warehouse.session() as session:
         mapping = normalise.build_contributors_checked(session)
         session.run("validate/contributor_profiles")
-        data_state.record_from_ledger(
-            session,
-            ["contributors_checked", "contributor_profiles"],
-            context.run.run_id,
-            data_state.CONTRIBUTOR_KINDS,
-        )
         accounting = session.one("validate/contributor_accounting")
         by_reason = {r["reason"]: r["n"] for r in session.rows("validate/contributors_invalid_by_reason")}
         by_country = [(r["country"], r["contributors"]) for r in session.rows("validate/profiles_by_country")]
@@ -145,6 +138,15 @@ VALIDATE_SPECS = [
         deps=["votes_checked", "vote_duplicates", "contributor_profiles"],
         description="One row per counted vote: valid, deduplicated, typed, with the voter's verified demographics.",
     ),
+    dg.AssetSpec(
+        data_state.VALIDATION_TABLE,
+        group_name="validate",
+        deps=["votes_clean", "model_registry", "contributor_profiles"],
+        description=(
+            "One row: the run that made the validated tables and the state of the landing ledger it read "
+            "(core/data_state.py); publish refuses a snapshot whose boards were made from another state."
+        ),
+    ),
 ]
 
 
@@ -160,13 +162,7 @@ def validated_votes(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         mapping = normalise.build_votes_checked(session)
         for name in ("vote_quarantine", "vote_duplicates", "votes_clean"):
             session.run(f"validate/{name}")
-        data_state.record_from_ledger(
-            session,
-            ["votes_checked", "vote_quarantine", "vote_duplicates", "votes_clean"],
-            context.run.run_id,
-            data_state.VOTE_KINDS,
-            read=("model_registry", "contributor_profiles"),
-        )
+        data_state.save_validation(session, context.run.run_id)
         counts = session.one("validate/vote_counts")
         quarantine = reasons(session, "validate/quarantine_by_reason")
         duplicates = reasons(session, "validate/duplicates_by_reason")
@@ -215,6 +211,9 @@ def validated_votes(context: dg.AssetExecutionContext, warehouse: WarehouseResou
                 }
             ),
         },
+    )
+    yield dg.MaterializeResult(
+        asset_key=data_state.VALIDATION_TABLE, metadata={**row_count(1), "run_id": context.run.run_id}
     )
 
 
