@@ -265,16 +265,58 @@ def _format_board(board, top: int | None = None) -> str:
 
 
 def _format_rows(board) -> str:
-    lines = [f"{'rank':>4}  {'model':<36} {'rating':>8}  {'95% CI':>17}  {'votes':>9}"]
+    """One line per model; with the rank analysis (tier, simultaneous 95% rank range, P(#1), P(top 5))
+    when the board has it (a board without bootstrap replicates has none)."""
+    ranked = "tier" in board and board["tier"].notna().any()
+    head = f"{'rank':>4}  " + (f"{'tier':>4}  {'range':>7}  " if ranked else "")
+    lines = [
+        head
+        + f"{'model':<36} {'rating':>8}  {'95% CI':>17}  {'votes':>9}"
+        + ("  P(#1)  P(top5)" if ranked else "")
+    ]
     for r in board.itertuples(index=False):
         mark = " *" if r.provisional else ""
+        line = f"{r.rank:>4}  "
+        if ranked:
+            line += f"{_cell(r.tier):>4}  {_range(r.rank_lower, r.rank_upper):>7}  "
+        line += f"{str(r.model_id)[:36]:<36} {r.rating:>8.1f}  [{r.ci_lower:>7.1f}, {r.ci_upper:>7.1f}]  {r.votes:>9,}"
+        if ranked:
+            line += f"  {_percent(r.p_top1):>5}  {_percent(r.p_top5):>6}"
+        lines.append(line + mark)
+    if ranked:
         lines.append(
-            f"{r.rank:>4}  {str(r.model_id)[:36]:<36} {r.rating:>8.1f}  "
-            f"[{r.ci_lower:>7.1f}, {r.ci_upper:>7.1f}]  {r.votes:>9,}{mark}"
+            "  tier: no two models of a tier are separable at 95%; range: simultaneous 95% rank interval "
+            "(all hold at once); P(#1)/P(top5): share of bootstrap rounds"
         )
     if any(board["provisional"]):
         lines.append("  * provisional (too few votes or voters, or another reason in provisional_reason)")
     return "\n".join(lines)
+
+
+def _number(value) -> float | None:
+    """A cell's number, or None where it is null (NaN, NA, None: a board without rank analysis)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def _cell(value) -> str:
+    number = _number(value)
+    return "-" if number is None else str(int(number))
+
+
+def _range(lower, upper) -> str:
+    lo, hi = _number(lower), _number(upper)
+    if lo is None or hi is None:
+        return "-"
+    return str(int(lo)) if lo == hi else f"{int(lo)}-{int(hi)}"
+
+
+def _percent(value) -> str:
+    number = _number(value)
+    return "-" if number is None else f"{100 * number:.0f}%"
 
 
 def export_licensed(

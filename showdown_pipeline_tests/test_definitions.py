@@ -28,6 +28,7 @@ ASSET_KEYS = {
     "integrity_summary": "integrity",
     "overall_ratings": "ratings",
     "overall_rating_parameters": "ratings",
+    "sampling_plan": "ratings",
     "style_ratings": "ratings",
     "style_rating_parameters": "ratings",
     "country_ratings": "ratings",

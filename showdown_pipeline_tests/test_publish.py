@@ -50,6 +50,7 @@ def test_snapshot_layout_and_columns(published):
         "leaderboard.json",
         "leaderboard.parquet",
         "manifest.json",
+        "sampling_plan.parquet",
     ]
     board = snap.leaderboard()
     assert list(board.columns) == LEADERBOARD_SCHEMA.names

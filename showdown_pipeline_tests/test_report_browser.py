@@ -354,6 +354,28 @@ def test_hostile_values_reach_the_page_only_as_text(hostile, tmp_path):
     assert {o.attr("value") for o in tree.by_id("segment-value").all("option")} == reached(hostile, "country")
 
 
+def test_tiers_rank_ranges_and_the_sampling_plan_show_hostile_ids_as_text(hostile, tmp_path):
+    """The overall table's tier and rank-range columns and the sampling plan's pairs and reasons, with
+    hostile model ids in them: each cell is the exact text of the snapshot's own row, and nothing runs."""
+    tree = assert_inert(render(hostile.path.joinpath("index.html").as_uri(), tmp_path))
+    board = hostile.leaderboard()
+    raw = board[(board["board"] == "raw") & (board["segment_dim"] == "overall") & (board["component"] == 1)]
+    head = [th.text() for th in tree.by_id("overall-table").all("th")]
+    assert head[:4] == ["Rank", "Model", "Tier", "Rank range"]
+    cells = {tr.all("td")[1].text(): tr.all("td") for tr in tree.by_id("overall-table").all("tr")[1:]}
+    for r in raw.itertuples(index=False):
+        low, high = int(r.rank_lower), int(r.rank_upper)
+        assert cells[r.model_id][2].text() == str(int(r.tier))
+        assert cells[r.model_id][3].text() == (str(low) if low == high else f"{low}–{high}")
+    plan = hostile.sampling_plan()
+    shown = [[td.text() for td in tr.all("td")] for tr in tree.by_id("sampling-plan").all("tr")[1:]]
+    assert [row[0] for row in shown] == [
+        f"{a} vs {b}" for a, b in zip(plan["model_left"], plan["model_right"], strict=True)
+    ][:15]
+    assert [row[2] for row in shown] == list(plan["reason"][:15])
+    assert any(re.search(r"[<>\"']", row[0]) for row in shown)  # hostile ids did reach the plan
+
+
 @pytest.mark.parametrize("dim", ["profession", "language", "country", "age_band", "education"])
 def test_explorer_selects_a_hostile_segment_value_from_the_url(hostile, dim, tmp_path):
     """`#segment=DIM:VALUE` with the value percent-encoded opens that segment: caption, rows and

@@ -60,7 +60,7 @@ def test_the_ratings_stage_alone_records_each_boards_parameters_in_its_own_table
     result = materialize_pipeline(counted_template.landing.root, home, stages=("ratings",))
     assert result.success, cli.failure_reason(result)
     boards = {"overall_ratings", "style_ratings", *(f"{d}_ratings" for d in SEGMENT_DIMENSIONS)}
-    assert _materialized(result) == boards | set(PARAMETER_TABLES.values())
+    assert _materialized(result) == boards | set(PARAMETER_TABLES.values()) | {records.SAMPLING_PLAN_TABLE}
     with duckdb_session(home / "warehouse.duckdb", read_only=True) as session:
         for board in PARAMETER_TABLES:
             recorded = records.load_parameters(session, board)

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from showdown_pipeline.core import bradley_terry as bt
+from showdown_pipeline.core import rank_uncertainty as ru
 from showdown_pipeline.core.vote_schema import WINNER_SCORE
 
 # One row of a published leaderboard (the snapshot contract, DESIGN §6): its columns in order and
@@ -41,6 +42,13 @@ LEADERBOARD_SCHEMA = pa.schema(
         ("differs_from_overall", pa.bool_()),
         ("component", pa.int64()),
         ("component_anchor", pa.string()),
+        # simultaneous 95% rank interval, P(first), P(top five), tier (core/rank_uncertainty.py);
+        # null where the board has no bootstrap replicates
+        ("rank_lower", pa.int64()),
+        ("rank_upper", pa.int64()),
+        ("p_top1", pa.float64()),
+        ("p_top5", pa.float64()),
+        ("tier", pa.int64()),
     ]
 )
 LEADERBOARD_COLUMNS: tuple[str, ...] = tuple(LEADERBOARD_SCHEMA.names)
@@ -98,6 +106,7 @@ class Component:
     anchor: str
     counts: bt.PairCounts
     fit: bt.BTFit | None = None
+    ranks: ru.RankSets | None = None  # from its bootstrap replicates; None without them
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -193,6 +202,8 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     frame["differs_from_overall"] = frame["differs_from_overall"].astype(bool)
     frame["provisional"] = frame["provisional"].astype(bool)
     frame["component"] = frame["component"].fillna(1).astype("int64")
+    for column in ("rank_lower", "rank_upper", "tier"):  # null without bootstrap replicates
+        frame[column] = frame[column].astype("Int64")
     frame["rank"] = 0
     for _, rows in frame.groupby("component").groups.items():  # ranks never cross scales
         frame.loc[rows, "rank"] = bt.rank_by_intervals(
@@ -354,6 +365,7 @@ def _component_frame(
             notes=notes,
         )
         lo, hi = bt.percentile_interval(thetas, fit.theta)
+        _add_rank_columns(frame, thetas, fit.theta, None, notes, part)
         frame["ci_lower"] = anchor_rating + bt.ELO_SCALE * lo
         frame["ci_upper"] = anchor_rating + bt.ELO_SCALE * hi
         frame["ci_method"] = f"bootstrap percentile ({bootstrap_rounds} rounds, seed {part_seed})"
@@ -361,6 +373,31 @@ def _component_frame(
         frame["ci_lower"], frame["ci_upper"] = s_lower, s_upper
         frame["ci_method"] = "sandwich"
     return frame
+
+
+def _add_rank_columns(
+    frame: pd.DataFrame,
+    thetas: np.ndarray,
+    theta_hat: np.ndarray,
+    groups: np.ndarray | None,
+    notes: list[str],
+    part: Component | None = None,
+) -> None:
+    """Put rank_lower/upper, p_top1/5 and tier on `frame` (rows in the order of `theta_hat`), each group
+    (component) on its own; with too few replicates they stay null and a note says why."""
+    if len(thetas) < ru.MIN_ROUNDS:
+        text = (
+            f"rank intervals, p_top1/p_top5 and tiers need at least {ru.MIN_ROUNDS} bootstrap replicates "
+            f"(this board has {len(thetas)}): left empty"
+        )
+        if text not in notes:
+            notes.append(text)
+        return
+    columns, sets = ru.rank_columns(thetas, theta_hat, groups)
+    for name in ru.RANK_COLUMNS:
+        frame[name] = columns[name].to_numpy()
+    if part is not None:
+        part.ranks = next(iter(sets.values()))
 
 
 def _component_reasons(parts: list[Component], anchor: str, anchor_rating: float) -> dict[str, str]:
@@ -745,6 +782,10 @@ def build_segment_boards(
         columns = _segment_estimates(counts, prior, prior_sd, bootstrap_rounds, seed + k, fit_notes)
         unshrunk, reasons, main = _segment_unshrunk(counts, prior)
         frame = _segment_frame(counts, overall, columns, unshrunk, segment_dim, str(value))
+        if "thetas" in columns:  # ranks within (segment value, component): one scale each
+            _add_rank_columns(
+                frame, columns["thetas"], columns["theta"], frame["component"].to_numpy(), fit_notes
+            )
         # Significant: the difference's 95% interval clears 0 by more than rounding (a bootstrap of a
         # shrunk fit puts replicates exactly on the prior when a model has no votes in them), and
         # only for rows that are not provisional: a thin row is shown, never called a finding.
@@ -775,6 +816,7 @@ def _segment_estimates(
         thetas = bt.bootstrap_thetas(
             counts, shrunk.theta, rounds, seed, free=free, prior=prior, penalty=penalty, notes=notes
         )
+        out["thetas"] = thetas
         out["interval"] = tuple(np.quantile(thetas, [0.025, 0.975], axis=0))
         out["diff"] = tuple(np.quantile(thetas - prior, [0.025, 0.975], axis=0))
         out["method"] = f"bootstrap percentile ({rounds} rounds, seed {seed}), shrunk (prior sd {prior_sd:g})"

@@ -30,6 +30,8 @@ PARAMETER_TABLES = {
     "style": "style_rating_parameters",
     **{dim: "segment_rating_parameters" for dim in SEGMENT_DIMENSIONS},
 }
+# The sampling plan of the raw board (core/sampling_plan.py), written beside it; publish copies it into the snapshot.
+SAMPLING_PLAN_TABLE = "sampling_plan"
 _PARAMETER_SCHEMA = pa.schema([("board", pa.string()), ("parameters", pa.string())])
 
 
@@ -54,14 +56,19 @@ def save_parameters(session: WarehouseSession, board: str, parameters: dict) -> 
     session.replace_table(table, pa.Table.from_pylist(rows, schema=_PARAMETER_SCHEMA))
 
 
-def save_board(session: WarehouseSession, board: str, frame, parameters: dict) -> None:
-    """A board table and its parameters, together or not at all; the parameters' `run` records what the
-    board was made from (core/data_state.py: the counted votes, and the overall board for the others)."""
+def save_board(
+    session: WarehouseSession, board: str, frame, parameters: dict, also: dict | None = None
+) -> None:
+    """A board table, its parameters (and the tables `also` names, e.g. the sampling plan), together or
+    not at all; the parameters' `run` records what the board was made from (core/data_state.py: the
+    counted votes, and the overall board for the others)."""
     integrity = load_integrity_summary(session)
     overall = None if board == "overall" else load_parameters(session, "overall")
     run = {**parameters["run"], "state": data_state.board_state(integrity, overall)}
     with session.transaction():
         session.replace_table(BOARD_TABLES["raw" if board == "overall" else board], frame)
+        for table, data in (also or {}).items():
+            session.replace_table(table, data)
         save_parameters(session, board, {**parameters, "run": run})
 
 

@@ -155,19 +155,79 @@ def _nice_step(span: float) -> float:
 
 
 def _overall_rows(board: pd.DataFrame) -> list[dict]:
-    return [
+    """The overall table's rows, with the tier and the simultaneous rank range (blank without them)."""
+    rows, previous_tier = [], None
+    for r in board.itertuples(index=False):
+        tier = _whole(getattr(r, "tier", None))
+        rows.append(
+            {
+                "rank": r.rank,
+                "model_id": str(r.model_id),
+                "tier": "—" if tier is None else str(tier),
+                "tier_start": tier is not None and previous_tier is not None and tier != previous_tier,
+                "rank_range": _rank_range(getattr(r, "rank_lower", None), getattr(r, "rank_upper", None)),
+                "rating": f"{r.rating:.1f}",
+                "ci": f"{r.ci_lower:.1f} – {r.ci_upper:.1f}",
+                "p_top1": _share(getattr(r, "p_top1", None)),
+                "p_top5": _share(getattr(r, "p_top5", None)),
+                "votes": f"{r.votes:,}",
+                "users": f"{r.users:,}",
+                "provisional": bool(r.provisional),
+                "provisional_reason": str(r.provisional_reason),
+            }
+        )
+        previous_tier = tier
+    return rows
+
+
+def _whole(value) -> int | None:
+    """An integer column's value, or None where it is null (a board without bootstrap replicates)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if math.isfinite(number) else None
+
+
+def _rank_range(lower, upper) -> str:
+    lo, hi = _whole(lower), _whole(upper)
+    if lo is None or hi is None:
+        return "—"
+    return str(lo) if lo == hi else f"{lo}–{hi}"
+
+
+def _share(value) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    if not math.isfinite(number):
+        return "—"
+    return "<0.1%" if 0 < number < 0.001 else f"{number:.1%}"
+
+
+def _plan(plan: pd.DataFrame | None, summary: dict | None, limit: int = 15) -> dict | None:
+    """The sampling plan's heaviest pairs and how its weight splits (None: no plan in this snapshot)."""
+    if plan is None:
+        return None
+    summary = summary or {}
+    rows = [
         {
-            "rank": r.rank,
-            "model_id": str(r.model_id),
-            "rating": f"{r.rating:.1f}",
-            "ci": f"{r.ci_lower:.1f} – {r.ci_upper:.1f}",
-            "votes": f"{r.votes:,}",
-            "users": f"{r.users:,}",
-            "provisional": bool(r.provisional),
-            "provisional_reason": str(r.provisional_reason),
+            "left": str(r.model_left),
+            "right": str(r.model_right),
+            "weight": _share(r.weight),
+            "reason": str(r.reason),
         }
-        for r in board.itertuples(index=False)
+        for r in plan.head(limit).itertuples(index=False)
     ]
+    floor = summary.get("floor_share")
+    return {
+        "uniform": (summary.get("objective") or {}).get("plan") is None,
+        "rows": rows,
+        "pairs": f"{len(plan):,}",
+        "floor": "" if floor is None else f"{floor:.0%}",
+        "above_floor": f"{summary.get('pairs_above_floor', 0):,}",
+    }
 
 
 def _matrix(pairs: pd.DataFrame | None, order: list[str], limit: int = 20) -> dict:
@@ -290,8 +350,10 @@ def _clustering(clustering: dict | None) -> dict | None:
     }
 
 
-def render_report(board: pd.DataFrame, manifest: dict, pairs: pd.DataFrame | None = None) -> str:
-    """The snapshot's index.html."""
+def render_report(
+    board: pd.DataFrame, manifest: dict, pairs: pd.DataFrame | None = None, plan: pd.DataFrame | None = None
+) -> str:
+    """The snapshot's index.html (`plan`: the sampling plan, heaviest pair first)."""
     raw_all = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
     # the anchor's part of the comparison graph is the board; other parts are on scales of their own
     part = raw_all["component"].fillna(1) if "component" in raw_all else pd.Series(1, index=raw_all.index)
@@ -317,6 +379,8 @@ def render_report(board: pd.DataFrame, manifest: dict, pairs: pd.DataFrame | Non
         "raw_plot": forest_plot(raw, "Raw ratings with 95% intervals"),
         "style_plot": forest_plot(style_board, "Style-controlled ratings with 95% intervals"),
         "overall_rows": _overall_rows(raw),
+        "has_rank_sets": bool("tier" in raw and raw["tier"].notna().any()),
+        "plan": _plan(plan, manifest.get("sampling_plan")),
         "other_parts": [
             {
                 "component": int(part),

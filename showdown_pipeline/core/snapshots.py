@@ -1,9 +1,9 @@
 """Published snapshots (DESIGN §6): written whole or not at all, never rewritten, verifiable.
 
-Layout: `<home>/snapshots/<snapshot_id>/{leaderboard.parquet, leaderboard.json, manifest.json,
-index.html}` and `<home>/snapshots/LATEST` naming the complete snapshot with the latest data cut (the
-last published among equal cuts). A snapshot is built in a hidden temporary folder and renamed into
-place, so a crash leaves no half snapshot; LATEST is replaced atomically only after the rename.
+Layout: `<home>/snapshots/<snapshot_id>/{leaderboard.parquet, leaderboard.json, sampling_plan.parquet,
+manifest.json, index.html}` and `<home>/snapshots/LATEST` naming the complete snapshot with the latest data
+cut (the last published among equal cuts). A snapshot is built in a hidden temporary folder and renamed
+into place, so a crash leaves no half snapshot; LATEST is replaced atomically only after the rename.
 
 A snapshot whose cut is earlier than LATEST's (a backfill, or a mistyped --as-of) is published in its
 own folder and never moves LATEST back: its manifest's `latest` section says so. The circuit breakers
@@ -26,14 +26,22 @@ import pyarrow.parquet as pq
 
 from showdown_pipeline.core.boards import LEADERBOARD_SCHEMA
 from showdown_pipeline.core.digest import sha256_of
+from showdown_pipeline.core.sampling_plan import PLAN_SCHEMA
 
 # 2: cluster_lower, cluster_upper added to the leaderboard (additive).
 # 3: component, component_anchor added (additive): a model not connected to the anchor is now rated on
 #    its component's own scale instead of being left out, and `rank` counts within (board, segment,
 #    component); a reader that ignores `component` must keep rows with component != 1 apart.
-SCHEMA_VERSION = 3  # of the snapshot; the leaderboard rows: boards.LEADERBOARD_SCHEMA
+# 4: rank_lower, rank_upper, p_top1, p_top5, tier added to the leaderboard (additive; null where a board has
+#    no bootstrap replicates), and sampling_plan.parquet (sampling_plan.PLAN_SCHEMA) in every snapshot.
+SCHEMA_VERSION = 4  # of the snapshot; the leaderboard rows: boards.LEADERBOARD_SCHEMA
 LATEST_FILE = "LATEST"
-DATA_FILES = ("leaderboard.parquet", "leaderboard.json", "index.html")
+DATA_FILES = ("leaderboard.parquet", "leaderboard.json", "sampling_plan.parquet", "index.html")
+# The files a snapshot of each schema version must list in its manifest (the verifier checks them all).
+REQUIRED_FILES = {
+    1: ("leaderboard.parquet", "leaderboard.json", "index.html"),
+    4: DATA_FILES,
+}
 TMP_PREFIX = ".tmp-"
 
 
@@ -84,9 +92,11 @@ def write_snapshot(
     leaderboard: pd.DataFrame,
     manifest: dict,
     report_html: str,
+    sampling_plan: pd.DataFrame,
 ) -> Path:
     """Write a complete snapshot atomically and move LATEST to it unless LATEST holds a later cut (the
-    manifest's `latest` section says which); returns its folder."""
+    manifest's `latest` section says which); returns its folder. `sampling_plan`: the rows of
+    core/sampling_plan (PLAN_SCHEMA)."""
     snapshots_root = Path(snapshots_root)
     snapshots_root.mkdir(parents=True, exist_ok=True)
     final = snapshots_root / snapshot_id
@@ -116,6 +126,10 @@ def write_snapshot(
                 "rows": rows,
             },
         )
+        plan = pa.Table.from_pandas(
+            sampling_plan[PLAN_SCHEMA.names].reset_index(drop=True), schema=PLAN_SCHEMA, preserve_index=False
+        )
+        pq.write_table(plan, tmp / "sampling_plan.parquet")
         (tmp / "index.html").write_text(report_html, encoding="utf-8")
         manifest = {
             **manifest,
@@ -171,13 +185,27 @@ class Snapshot:
     def leaderboard(self) -> pd.DataFrame:
         return pq.read_table(self.path / "leaderboard.parquet").to_pandas()
 
+    def sampling_plan(self) -> pd.DataFrame:
+        """Which model pairs need votes next (schema 4 on): model_left, model_right, weight, reason."""
+        return pq.read_table(self.path / "sampling_plan.parquet").to_pandas()
+
     def verify(self) -> list[str]:
-        """Problems found (empty when every file is present and matches its manifest hash)."""
+        """Problems found (empty when every file its schema version requires is listed in the manifest,
+        present, and matches its manifest hash)."""
         problems = []
         manifest_path = self.path / "manifest.json"
         if not manifest_path.is_file():
             return [f"{self.snapshot_id}: manifest.json missing"]
-        for name, entry in self.manifest.get("files", {}).items():
+        manifest = self.manifest
+        files = manifest.get("files", {})
+        version = manifest.get("schema_version", 1)
+        required = (
+            REQUIRED_FILES[max(v for v in REQUIRED_FILES if v <= version)] if isinstance(version, int) else ()
+        )
+        for name in required:
+            if name not in files:
+                problems.append(f"{self.snapshot_id}: {name} is not listed in the manifest")
+        for name, entry in files.items():
             target = self.path / name
             if not target.is_file():
                 problems.append(f"{self.snapshot_id}: {name} missing")

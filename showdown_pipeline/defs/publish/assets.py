@@ -121,7 +121,8 @@ def _manifest(context, run_cut: RunCutResource, sections: dict, board, board_par
             "tables_from_runs": producers,
         },
         "breakers": breaker_record(context, producers, run_cut.cut),
-        "parameters": {k: v for k, v in parameters.items() if k not in ("votes", "run")},
+        "parameters": {k: v for k, v in parameters.items() if k not in ("votes", "run", "sampling_plan")},
+        "sampling_plan": parameters.get("sampling_plan"),
         "boards": sorted(set(board["board"])),
         "segments": {dim: board_parameters[dim] for dim in SEGMENT_DIMENSIONS if dim in board_parameters},
         "style": board_parameters.get("style", {}),
@@ -176,6 +177,7 @@ def _snapshot_metadata(board: pd.DataFrame, manifest: dict, snapshot_id: str, fo
         "model_registry",
         "contributors_checked",
         "contributor_profiles",
+        "sampling_plan",
     ],
     pool=WAREHOUSE_POOL,
 )
@@ -185,7 +187,7 @@ def leaderboard_snapshot(
     paths: ShowdownPaths,
     run_cut: RunCutResource,
 ) -> dg.MaterializeResult:
-    """One immutable folder per run: leaderboard.parquet/json, manifest.json, index.html; LATEST moves last.
+    """One immutable folder per run: leaderboard.parquet/json, sampling_plan.parquet, manifest.json, index.html; LATEST moves last.
 
     One leaderboard row per (board, segment, model). Published only when every board and the counted votes
     carry this run's cut and passed their circuit breakers (or this run overrides them).
@@ -202,11 +204,12 @@ def leaderboard_snapshot(
     parameters = board_parameters["raw"]
     with warehouse.session() as session:
         pairs = session.query("publish/pairwise_matrix", {"cutoff": parameters["cutoff_utc"]}).to_pandas()
+        plan = session.query("publish/sampling_plan").to_pandas()
     created_at = datetime.now(UTC)
     manifest["created_at"] = created_at.isoformat().replace("+00:00", "Z")
     snapshot_id = snapshots.new_snapshot_id(parameters["as_of"], created_at, context.run.run_id)
-    html = report.render_report(board, {**manifest, "snapshot_id": snapshot_id}, pairs)
-    folder = snapshots.write_snapshot(paths.snapshots, snapshot_id, board, manifest, html)
+    html = report.render_report(board, {**manifest, "snapshot_id": snapshot_id}, pairs, plan)
+    folder = snapshots.write_snapshot(paths.snapshots, snapshot_id, board, manifest, html, plan)
     context.log.info(f"published snapshot {folder}")
     return dg.MaterializeResult(metadata=_snapshot_metadata(board, manifest, snapshot_id, folder))
 

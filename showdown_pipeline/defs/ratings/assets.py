@@ -5,10 +5,10 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from showdown_pipeline.core import boards, records, run_cut
+from showdown_pipeline.core import boards, records, run_cut, sampling_plan
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.bradley_terry import ELO_SCALE, RatingError
-from showdown_pipeline.core.records import BOARD_TABLES, PARAMETER_TABLES
+from showdown_pipeline.core.records import BOARD_TABLES, PARAMETER_TABLES, SAMPLING_PLAN_TABLE
 from showdown_pipeline.core.vote_schema import WINNER_SCORE
 from showdown_pipeline.core.warehouse import WarehouseSession
 from showdown_pipeline.defs.metadata import markdown_table, result_for, row_count
@@ -95,6 +95,16 @@ OVERALL_SPECS = [
         ),
     ),
     _parameters_spec("overall", ["overall_ratings"], "One row (board 'overall'): the raw board's parameters"),
+    dg.AssetSpec(
+        SAMPLING_PLAN_TABLE,
+        group_name="ratings",
+        deps=["overall_ratings", "model_registry"],
+        description=(
+            "One row per pair of active models: the share of the next votes it should get (weights sum to 1) "
+            "and why. A floor for every pair; the rest where votes most shrink the raw board's simultaneous "
+            "rank intervals near the top and at tier boundaries (core/sampling_plan.py, README 'Sampling plan')."
+        ),
+    ),
 ]
 
 
@@ -112,6 +122,7 @@ def _overall_inputs(session: WarehouseSession, cutoff) -> dict:
         "cut_counts": session.one("ratings/cut_counts", {"cutoff": cutoff}),
         "default_anchor": session.one("ratings/default_anchor"),
         "integrity": records.load_integrity_summary(session),
+        "active": [r["model_id"] for r in session.rows("ratings/active_models", {"cutoff": cutoff})],
     }
 
 
@@ -125,7 +136,13 @@ def _anchor(cut: run_cut.RunCut, default: dict) -> tuple[str, str]:
 
 
 def _overall_parameters(
-    run_cut: RunCutResource, config: RatingConfig, board: boards.Board, inputs: dict, anchor, clustering
+    run_cut: RunCutResource,
+    config: RatingConfig,
+    board: boards.Board,
+    inputs: dict,
+    anchor,
+    clustering,
+    plan_summary: dict,
 ) -> dict:
     cut = run_cut.cut
     counts = inputs["cut_counts"]
@@ -168,6 +185,9 @@ def _overall_parameters(
             "undated_counted": counts["undated"],
         },
         "voter_clustering": clustering,
+        "rank_uncertainty": "rank_lower/rank_upper: simultaneous 95% (max-t stepdown over pairwise "
+        "differences of the bootstrap replicates); p_top1/p_top5; tier (README 'Tiers and rank intervals')",
+        "sampling_plan": plan_summary,
         "unrated_models": board.unrated,
         "notes": board.notes,
     }
@@ -216,9 +236,12 @@ def overall_ratings(
         )
     anchor = _anchor(cut, inputs["default_anchor"])
     board, clustering = _fit_overall(config, cut, inputs, anchor[0])
-    parameters = _overall_parameters(run_cut, config, board, inputs, anchor, clustering)
+    plan, plan_summary = sampling_plan.sampling_plan(
+        sampling_plan.plan_boards(board.components), inputs["active"]
+    )
+    parameters = _overall_parameters(run_cut, config, board, inputs, anchor, clustering, plan_summary)
     with warehouse.session() as session:
-        records.save_board(session, "overall", board.frame, parameters)
+        records.save_board(session, "overall", board.frame, parameters, also={SAMPLING_PLAN_TABLE: plan})
     for model, why in board.unrated.items():
         context.log.warning(f"{model} is not rated: {why}")
     for part in board.components[1:]:
@@ -240,11 +263,15 @@ def overall_ratings(
             "design_effect_median": round(clustering["design_effect_median"], 3),
             "unrated_models": dg.MetadataValue.json(board.unrated),
             "components": len(board.components),
+            "sampling_plan_pairs": len(plan),
             "parameters": dg.MetadataValue.json(parameters),
             "preview": _preview(board.frame),
         },
     )
     yield result_for(context, PARAMETER_TABLES["overall"], row_count(1))
+    yield result_for(
+        context, SAMPLING_PLAN_TABLE, {**row_count(len(plan)), "summary": dg.MetadataValue.json(plan_summary)}
+    )
 
 
 STYLE_SPECS = [

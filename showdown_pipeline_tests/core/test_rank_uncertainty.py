@@ -1,0 +1,289 @@
+"""Simultaneous rank intervals, p_top1/p_top5 and tiers (core/rank_uncertainty.py), on the boards'
+real bootstrap replicates and on hand-built cases whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from showdown_pipeline.core import boards
+from showdown_pipeline.core import bradley_terry as bt
+from showdown_pipeline.core import rank_uncertainty as ru
+from showdown_pipeline_tests.core.test_ratings_engine import simulate
+
+WINNER = np.array(["right", "both_good", "left"])
+
+
+def cells_of(battles: list[tuple[str, str, str, int]]) -> pd.DataFrame:
+    """model_left, model_right, winner, n from (left, right, winner, n) tuples."""
+    return pd.DataFrame(battles, columns=["model_left", "model_right", "winner", "n"])
+
+
+def stats_for(models) -> pd.DataFrame:
+    return pd.DataFrame({"model_id": list(models), "votes": 1000, "users": 100, "top_user_share": 0.01})
+
+
+def board_of(cells: pd.DataFrame, anchor: str, rounds: int = 200, seed: int = 3) -> boards.Board:
+    models = sorted(set(cells["model_left"]) | set(cells["model_right"]))
+    return boards.build_board(cells, stats_for(models), anchor, 1000.0, bootstrap_rounds=rounds, seed=seed)
+
+
+def simulated_board(m: int = 10, votes: int = 2500, seed: int = 4, rounds: int = 200):
+    """The published raw board of a Bradley-Terry world with ties, and its replicates' analysis."""
+    names = [f"m{i:02d}" for i in range(m)]
+    left, right, score, _ = simulate(votes, np.linspace(1.2, -1.2, m), seed=seed)
+    winner = WINNER[(score * 2).astype(int)]
+    cells = (
+        pd.DataFrame(
+            {"model_left": np.array(names)[left], "model_right": np.array(names)[right], "winner": winner}
+        )
+        .value_counts()
+        .reset_index(name="n")
+    )
+    return board_of(cells, names[0], rounds=rounds, seed=seed)
+
+
+def naive_stepdown(thetas: np.ndarray, theta_hat: np.ndarray, level: float = 0.95):
+    """The Romano-Wolf stepdown written out plainly: every step recomputes every replicate's maximum over
+    the open claims with Python loops (an independent check of the vectorised, cached one)."""
+    m = len(theta_hat)
+    se = np.empty((m, m))
+    for k in range(m):
+        for q in range(m):
+            se[k, q] = max(np.std(thetas[:, k] - thetas[:, q], ddof=1), ru.SE_FLOOR)
+    claims, criticals = set(), []
+    open_claims = {(k, q) for k in range(m) for q in range(m) if k != q}
+    while True:
+        maxima = [
+            max(((row[k] - theta_hat[k]) - (row[q] - theta_hat[q])) / se[k, q] for k, q in open_claims)
+            for row in thetas
+        ]
+        c = float(np.sort(maxima)[int(np.ceil(level * (len(maxima) - 1)))])
+        criticals.append(c)
+        new = {(k, q) for k, q in open_claims if (theta_hat[k] - theta_hat[q]) / se[k, q] > c}
+        if not new:
+            return claims, criticals
+        claims |= new
+        open_claims -= new
+        if not open_claims:
+            return claims, criticals
+
+
+def test_stepdown_equals_an_independent_plain_implementation():
+    """On the real bootstrap replicates of a 10-model board, the claims and every step's critical value
+    equal a loop-by-loop implementation of the max-t stepdown (rank bounds follow from the claims)."""
+    board = simulated_board()
+    part = board.components[0]
+    thetas = bt.bootstrap_thetas(
+        part.counts, part.fit.theta, 200, 4, free=np.arange(10) != 0, prior_precision=part.fit.prior_precision
+    )
+    sets = ru.rank_sets(thetas, part.fit.theta)
+    claims, criticals = naive_stepdown(thetas, part.fit.theta)
+    assert {tuple(x) for x in np.argwhere(sets.above)} == claims
+    assert len(criticals) >= 2  # it did step down
+    np.testing.assert_allclose(sets.critical[: len(criticals)], criticals, rtol=1e-12)
+    m = 10
+    for j in range(m):
+        assert sets.rank_lower[j] == 1 + sum((k, j) in claims for k in range(m))
+        assert sets.rank_upper[j] == m - sum((j, k) in claims for k in range(m))
+
+
+def test_simultaneous_intervals_hold_every_plain_ordering_they_should():
+    """Each interval holds the model's rank by estimate; every order the simultaneous set claims is also
+    claimed by the plain pairwise 95% bootstrap-t test of that pair alone (never narrower than the plain
+    evidence); and the stepdown claims at least what the single max-t step claims."""
+    board = simulated_board(m=12, votes=3000, seed=9)
+    part = board.components[0]
+    thetas = bt.bootstrap_thetas(
+        part.counts, part.fit.theta, 200, 9, free=np.arange(12) != 0, prior_precision=part.fit.prior_precision
+    )
+    theta = part.fit.theta
+    sets = ru.rank_sets(thetas, theta)
+    point = 1 + (theta[None, :] > theta[:, None]).sum(axis=1)
+    assert np.all((sets.rank_lower <= point) & (point <= sets.rank_upper))
+    plain = np.zeros((12, 12), dtype=bool)
+    for k in range(12):
+        for q in range(12):
+            if k != q:
+                d = thetas[:, k] - thetas[:, q]
+                se = d.std(ddof=1)
+                z = np.abs((d - (theta[k] - theta[q])) / se)
+                plain[k, q] = (theta[k] - theta[q]) / se > np.quantile(z, 0.95, method="higher")
+    assert sets.above.any() and not (sets.above & ~plain).any()
+    assert (plain & ~sets.above).any()  # the simultaneous set is stricter than pair-by-pair tests
+    single_step_c = sets.critical[0]
+    assert not ((sets.tstat > single_step_c) & ~sets.above).any()
+    # these are the board's own replicates, and its frame carries their numbers
+    np.testing.assert_array_equal(sets.rank_lower, part.ranks.rank_lower)
+    np.testing.assert_array_equal(sets.p_top1, part.ranks.p_top1)
+    frame = board.frame.set_index("model_id").reindex(list(part.models))
+    assert frame["rank_upper"].tolist() == sets.rank_upper.tolist()
+    assert frame["tier"].tolist() == sets.tier.tolist()
+
+
+def test_two_clearly_separated_groups_give_two_tiers():
+    """Three strong models that each beat each of three weak ones 190–10, and tie-heavy even records
+    within each group: two tiers, ranks 1–3 and 4–6 exactly, no order claimed within a group, and P(#1)
+    shared by the strong group only."""
+    strong, weak = ["s1", "s2", "s3"], ["w1", "w2", "w3"]
+    battles = []
+    for a in strong:
+        for b in weak:
+            battles += [(a, b, "left", 190), (a, b, "right", 10)]
+    for group in (strong, weak):
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                battles += [(a, b, "left", 40), (a, b, "right", 40), (a, b, "both_good", 20)]
+    board = board_of(cells_of(battles), "s1")
+    rows = board.frame.set_index("model_id")
+    assert rows.loc[strong, "tier"].tolist() == [1, 1, 1] and rows.loc[weak, "tier"].tolist() == [2, 2, 2]
+    assert rows.loc[strong, "rank_lower"].tolist() == [1, 1, 1]
+    assert rows.loc[strong, "rank_upper"].tolist() == [3, 3, 3]
+    assert rows.loc[weak, "rank_lower"].tolist() == [4, 4, 4]
+    assert rows.loc[weak, "rank_upper"].tolist() == [6, 6, 6]
+    assert rows.loc[weak, "p_top1"].sum() == 0 and rows.loc[strong, "p_top1"].sum() == pytest.approx(1.0)
+    assert rows.loc[strong, "p_top5"].tolist() == [1.0, 1.0, 1.0]
+    sets = board.components[0].ranks
+    index = {m: i for i, m in enumerate(board.components[0].models)}
+    for group in (strong, weak):
+        members = [index[m] for m in group]
+        assert not sets.separable[np.ix_(members, members)].any()
+    assert sets.above[np.ix_([index[m] for m in strong], [index[m] for m in weak])].all()
+
+
+def test_p_top1_sums_to_one_and_ranks_count_within_each_component():
+    """A board in two parts no vote links: each part's p_top1 sums to 1 and p_top5 to min(5, its size);
+    each part's rank intervals run from 1 to its own size (its own scale), never across parts."""
+    rng = np.random.default_rng(5)
+    battles = []
+    for group, size in (("a", 7), ("b", 3)):
+        names = [f"{group}{i}" for i in range(size)]
+        for i in range(size):
+            for j in range(i + 1, size):
+                wins = int(rng.integers(20, 60))
+                battles += [(names[i], names[j], "left", wins), (names[i], names[j], "right", 80 - wins)]
+    board = board_of(cells_of(battles), "a0", rounds=100)
+    frame = board.frame
+    assert sorted(frame["component"].unique()) == [1, 2]
+    for number, size in ((1, 7), (2, 3)):
+        part = frame[frame["component"] == number]
+        assert part["p_top1"].sum() == pytest.approx(1.0, abs=1e-12)
+        assert part["p_top5"].sum() == pytest.approx(min(5, size), abs=1e-12)
+        assert part["rank_lower"].min() == 1 and part["rank_upper"].max() <= size
+        assert part["tier"].min() == 1
+    assert board.components[1].ranks is not None and board.components[1].ranks.rank_upper.max() == 3
+
+
+def test_one_model_in_a_group_is_first_for_sure():
+    """A group of one (e.g. a segment where only one model of a component has votes): [1, 1], tier 1,
+    P(#1) = P(top 5) = 1."""
+    thetas = np.random.default_rng(1).normal(size=(50, 3))
+    frame, sets = ru.rank_columns(thetas, np.array([0.2, 0.0, -0.1]), np.array([1, 2, 2]))
+    alone = frame.iloc[0]
+    assert (alone["rank_lower"], alone["rank_upper"], alone["tier"]) == (1, 1, 1)
+    assert alone["p_top1"] == 1.0 and alone["p_top5"] == 1.0
+    assert set(sets) == {1, 2} and frame.loc[1:, "p_top1"].sum() == pytest.approx(1.0)
+
+
+def test_two_models_with_equal_records_are_one_tier_sharing_first_place():
+    """Two models, 60 wins each and 30 ties: no order claimed, both [1, 2], one tier, P(#1) ≈ ½ each."""
+    board = board_of(
+        cells_of([("x", "y", "left", 60), ("x", "y", "right", 60), ("x", "y", "both_bad", 30)]), "x"
+    )
+    rows = board.frame.set_index("model_id")
+    assert rows["rank_lower"].tolist() == [1, 1] and rows["rank_upper"].tolist() == [2, 2]
+    assert rows["tier"].tolist() == [1, 1]
+    assert rows["p_top1"].sum() == pytest.approx(1.0) and 0.3 < rows.loc["x", "p_top1"] < 0.7
+
+
+def test_identical_models_all_ties_claim_nothing_and_share_every_place():
+    """Every vote a tie between four models: every replicate puts them level (differences of solver noise
+    only), so nothing is claimed, every interval is [1, 4], one tier, and P(#1) is exactly ¼ each — not
+    whichever model the noise favoured."""
+    names = ["p", "q", "r", "s"]
+    battles = [(a, b, "both_good", 25) for i, a in enumerate(names) for b in names[i + 1 :]]
+    board = board_of(cells_of(battles), "p")
+    rows = board.frame.set_index("model_id")
+    assert rows["rank_lower"].tolist() == [1] * 4 and rows["rank_upper"].tolist() == [4] * 4
+    assert rows["tier"].tolist() == [1] * 4
+    assert rows["p_top1"].tolist() == [0.25] * 4 and rows["p_top5"].tolist() == [1.0] * 4
+
+
+def test_solver_noise_is_never_a_separation_nor_a_first_place():
+    """Two models whose replicates differ only by solver noise (1e-12 logits) and whose estimates differ
+    by 1e-11: noise divided by noise would give t = 10 and a claimed order; the floored standard error
+    claims nothing, and the tie grid splits their first places evenly instead of by the noise's sign."""
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.0, 0.3, size=(100, 1))
+    thetas = np.hstack([base + 1.0, base + 1.0 + 1e-12 * rng.normal(size=(100, 1)), base - 5.0])
+    sets = ru.rank_sets(thetas, np.array([1.0 + 1e-11, 1.0, -5.0]))
+    assert not sets.separable[0, 1]
+    assert sets.rank_lower.tolist() == [1, 1, 3] and sets.rank_upper.tolist() == [2, 2, 3]
+    assert sets.p_top1.tolist() == [0.5, 0.5, 0.0] and sets.tier.tolist() == [1, 1, 2]
+
+
+def test_a_model_with_only_ties_gets_finite_honest_columns():
+    """A model whose every vote is a tie, among models with real results: all columns finite, its P(#1)
+    and interval consistent with sitting mid-board, and nothing NaN anywhere in the rank columns."""
+    rng = np.random.default_rng(2)
+    names = ["a", "b", "c", "d"]
+    battles = []
+    for i, x in enumerate(names):
+        for y in names[i + 1 :]:
+            wins = int(rng.integers(30, 70))
+            battles += [(x, y, "left", wins), (x, y, "right", 100 - wins)]
+    battles += [("t", n, "both_good", 40) for n in names]
+    board = board_of(cells_of(battles), "a")
+    columns = board.frame[list(ru.RANK_COLUMNS)]
+    assert columns.notna().all().all()
+    assert np.isfinite(columns.astype(float).to_numpy()).all()
+    t = board.frame.set_index("model_id").loc["t"]
+    assert t["rank_lower"] <= t["rank_upper"] and 0 <= t["p_top1"] < 1
+
+
+def test_without_bootstrap_replicates_the_columns_are_null_never_guessed():
+    """B = 0 (sandwich only): rank_lower, rank_upper, p_top1, p_top5 and tier are null; B below
+    MIN_ROUNDS: null too, and a board note says why."""
+    board = simulated_board(m=5, votes=800, rounds=0)
+    assert board.frame[list(ru.RANK_COLUMNS)].isna().all().all()
+    assert board.components[0].ranks is None
+    few = simulated_board(m=5, votes=800, rounds=ru.MIN_ROUNDS - 1)
+    assert few.frame[list(ru.RANK_COLUMNS)].isna().all().all()
+    assert any(f"at least {ru.MIN_ROUNDS} bootstrap replicates" in n for n in few.notes)
+
+
+def test_segment_boards_rank_within_each_value_and_component():
+    """Segment boards with a bootstrap get the columns per (segment value, component); without one they
+    stay null."""
+    board = simulated_board(m=6, votes=3000, rounds=50)
+    rng = np.random.default_rng(8)
+    names = sorted(board.frame["model_id"])
+    rows = []
+    for value in ("BR", "DE"):
+        for _ in range(600):
+            i, j = rng.choice(6, 2, replace=False)
+            rows.append((value, names[i], names[j], "left" if i < j else "right"))
+    cells = pd.DataFrame(rows, columns=["segment_value", "model_left", "model_right", "winner"])
+    cells = cells.value_counts().reset_index(name="n")
+    stats = pd.concat([stats_for(names).assign(segment_value=v) for v in ("BR", "DE")])
+    frame = boards.build_segment_boards(cells, stats, board, "country", 0.5, bootstrap_rounds=40, seed=1)
+    for _, value_rows in frame.groupby("segment_value"):
+        assert value_rows["p_top1"].sum() == pytest.approx(1.0)
+        assert value_rows["rank_lower"].min() == 1 and value_rows["rank_upper"].max() <= 6
+    plain = boards.build_segment_boards(cells, stats, board, "country", 0.5, bootstrap_rounds=0)
+    assert plain[list(ru.RANK_COLUMNS)].isna().all().all()
+
+
+@pytest.mark.parametrize(
+    "thetas, theta_hat, message",
+    [
+        (np.full((30, 3), np.nan), np.zeros(3), "not finite"),
+        (np.zeros((30, 3)), np.array([0.0, np.inf, 1.0]), "not finite"),
+        (np.zeros((5, 3)), np.zeros(3), "at least"),
+        (np.zeros((30, 4)), np.zeros(3), "do not match"),
+    ],
+)
+def test_bad_replicates_are_refused_with_a_reason(thetas, theta_hat, message):
+    with pytest.raises(ValueError, match=message):
+        ru.rank_sets(thetas, theta_hat)
