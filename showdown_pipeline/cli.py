@@ -42,8 +42,8 @@ def parse_anchor(value: str | None) -> tuple[str | None, float | None]:
 
 def _prepare_dagster_home(home: Path) -> Path:
     """The Dagster instance's home under `home`, with dagster.yaml carrying the warehouse pool limit."""
-    dagster_home = settings.dagster_home(home)
     try:
+        dagster_home = settings.dagster_home(settings.check_home_path(home))
         settings.write_dagster_config(dagster_home)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
@@ -57,16 +57,17 @@ def _home_lock(home: Path):
     from showdown_pipeline.core import lock
 
     try:
+        settings.check_home_path(home)  # before anything is created under it
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    try:
         acquired = lock.acquire(home)
-    except lock.HomeBusy as exc:
+    except (lock.HomeBusy, lock.UnsafeLockFile) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"cannot lock home {home}: {exc}") from exc
     if acquired.stale:
-        print(
-            f"showdown: took over the lock left by {acquired.stale.describe()}, which is gone",
-            file=sys.stderr,
-        )
+        print(f"showdown: {lock.describe_takeover(acquired.stale)}", file=sys.stderr)
     try:
         yield
     finally:
@@ -190,7 +191,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     home = Path(args.home) if args.home else settings.home_dir_from_env()
     landing = Path(args.landing) if args.landing else settings.landing_dir_from_env()
-    run_pipeline(
+    result = run_pipeline(
         landing,
         home,
         args.as_of,
@@ -199,7 +200,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides=args.override_breaker,
         seed=args.seed,
     )
-    snap = snapshots.latest(home)
+    snap = snapshots.by_id(_published_snapshot_id(result), home)
     board = snap.leaderboard()
     overall = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
     print(_format_board(overall.head(args.top)))
@@ -226,7 +227,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if note := manifest.get("registry", {}).get("note"):
         print(f"registry: {note}")
     print(f"snapshot: {snap.path}")
+    latest = manifest.get("latest") or {}
+    if latest.get("moved") is False:
+        print(f"LATEST stays at {latest['stays']}: {latest['reason']}")
     return 0
+
+
+def _published_snapshot_id(result) -> str:
+    """The snapshot a successful run published (its leaderboard_snapshot materialization)."""
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == "leaderboard_snapshot":
+            return str(event.materialization.metadata["snapshot_id"].value)
+    raise CliError(f"run {result.run_id} published no snapshot")
 
 
 def _format_board(board, top: int | None = None) -> str:
@@ -310,12 +322,10 @@ def _percent(value) -> str:
 def export_licensed(
     home: Path, licensee: str, as_of: str | None = None, landing: Path | None = None, verbose: bool = False
 ):
-    """Run the licensed-export job for one licensee partition in-process; returns the published folder."""
+    """Run the licensed-export job for one licensee partition in-process, holding the home's lock; returns
+    the published folder."""
     _check_warehouse_settings()
-    import dagster as dg
-
-    from showdown_pipeline.core import holdout, licensing
-    from showdown_pipeline.definitions import build_definitions
+    from showdown_pipeline.core import holdout
 
     home = Path(home).resolve()
     try:
@@ -328,10 +338,22 @@ def export_licensed(
         raise CliError(
             f"no warehouse at {settings.warehouse_path(home)}: run `showdown run --home {home}` first"
         )
+    with _home_lock(home):  # re-entrant: `showdown export` took it before anything else
+        return _execute_export(home, licensee, as_of_date, landing, verbose)
+
+
+def _execute_export(home: Path, licensee: str, as_of_date, landing: Path | None, verbose: bool):
+    import dagster as dg
+
+    from showdown_pipeline.core import licensing
+    from showdown_pipeline.definitions import build_definitions
+    from showdown_pipeline.defs.resources import free_stale_pool_claims
+
     _prepare_dagster_home(home)
     defs = build_definitions(landing or settings.landing_dir_from_env(), home)
     job = defs.resolve_job_def("licensed_export_job")
     with dg.DagsterInstance.get() as instance:
+        free_stale_pool_claims(instance)  # a killed run's slot would make this export wait forever
         if not instance.has_dynamic_partition("licensees", licensee):
             instance.add_dynamic_partitions("licensees", [licensee])
         result = job.execute_in_process(

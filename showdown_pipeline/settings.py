@@ -1,6 +1,7 @@
 """Where things live. Defaults: landing zone `data/landing`, home `data/`; the environment may override
 them (SHOWDOWN_LANDING, SHOWDOWN_HOME) and the CLI flags override the environment.
-SHOWDOWN_DUCKDB_MEMORY_LIMIT (e.g. `8GB`) caps the warehouse's memory; DuckDB's default is 80% of RAM."""
+SHOWDOWN_DUCKDB_MEMORY_LIMIT (e.g. `8GB`) caps the warehouse's memory; DuckDB's default is 80% of RAM.
+SHOWDOWN_DUCKDB_THREADS sets its worker threads (default: one per core)."""
 
 from __future__ import annotations
 
@@ -21,19 +22,35 @@ def home_dir_from_env() -> Path:
 
 
 def warehouse_connection_config(memory_limit: str | None = None) -> dict[str, str]:
-    """DuckDB settings for every warehouse connection: the memory limit given, else the environment's."""
+    """DuckDB settings for every warehouse connection: the memory limit given, else the environment's
+    SHOWDOWN_DUCKDB_MEMORY_LIMIT (e.g. 8GB), and SHOWDOWN_DUCKDB_THREADS (default: DuckDB's, one per core).
+    The published numbers do not depend on the thread count (every statement whose rows feed math is
+    ordered; test_reproducible.py)."""
+    config = {}
     limit = (memory_limit or os.environ.get("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "")).strip()
-    if not limit:
-        return {}
+    if limit:
+        config["memory_limit"] = _checked_duckdb_setting(
+            "SHOWDOWN_DUCKDB_MEMORY_LIMIT", "memory_limit", limit, "a memory size (e.g. 8GB)"
+        )
+    threads = os.environ.get("SHOWDOWN_DUCKDB_THREADS", "").strip()
+    if threads:
+        if not threads.isdigit() or int(threads) < 1:
+            raise ValueError(f"SHOWDOWN_DUCKDB_THREADS={threads!r} is not a positive whole number")
+        config["threads"] = _checked_duckdb_setting(
+            "SHOWDOWN_DUCKDB_THREADS", "threads", threads, "a thread count"
+        )
+    return config
+
+
+def _checked_duckdb_setting(variable: str, name: str, value: str, what: str) -> str:
+    """Refuse a bad value here, with its name, not halfway through a run."""
     import duckdb
 
-    try:  # refuse a bad value here, with its name, not halfway through a run
-        duckdb.connect(":memory:", config={"memory_limit": limit}).close()
+    try:
+        duckdb.connect(":memory:", config={name: value}).close()
     except duckdb.Error as exc:
-        raise ValueError(
-            f"SHOWDOWN_DUCKDB_MEMORY_LIMIT={limit!r} is not a memory size (e.g. 8GB): {exc}"
-        ) from exc
-    return {"memory_limit": limit}
+        raise ValueError(f"{variable}={value!r} is not {what}: {exc}") from exc
+    return value
 
 
 def warehouse_path(home: Path) -> Path:
@@ -54,13 +71,34 @@ def exports_dir(home: Path) -> Path:
     return Path(home) / "exports"
 
 
+# Characters the Dagster instance's SQLite storage cannot hold in its path: it builds `sqlite:///<path>` URLs
+# unescaped, so a `?` starts URL parameters (the run database lands OUTSIDE the home, at the path cut before
+# the `?`) and a `%` is read as an escape (the instance fails). `[`, `*`, spaces, `#` work (tested).
+UNSAFE_HOME_CHARACTERS = ("?", "%")
+
+
+def check_home_path(home: Path) -> Path:
+    """The home, or ValueError (one line) when its path holds a character the Dagster instance misreads."""
+    found = [c for c in UNSAFE_HOME_CHARACTERS if c in str(home)]
+    if found:
+        raise ValueError(
+            f"home {ascii(str(home))[1:-1]} contains {' and '.join(repr(c) for c in found)}, which Dagster's run "
+            "storage misreads in a database URL (it would write outside the home); choose a path without "
+            + " or ".join(repr(c) for c in UNSAFE_HOME_CHARACTERS)
+        )
+    return home
+
+
 def dagster_home(home: Path) -> Path:
     return Path(home) / "dagster"
 
 
+LOCK_FILE = "showdown.lock"
+
+
 def lock_path(home: Path) -> Path:
     """The home's one-writer lock (core/lock.py)."""
-    return Path(home) / "showdown.lock"
+    return Path(home) / LOCK_FILE
 
 
 # What every Dagster instance over a home needs: no telemetry, and the warehouse pool limited to one step at a

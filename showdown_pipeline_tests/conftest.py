@@ -156,19 +156,32 @@ def real_fixtures() -> Path:
     return REAL_FIXTURES
 
 
-_SKIPPED: list[str] = []
+# What proves nothing and must fail the run: a skipped test, a module skipped at collection (importorskip,
+# `pytest.skip(allow_module_level=True)`), an expected failure (xfail: its assertion failed) and an
+# unexpected pass (xpass: a test marked to fail passed). pytest reports each with exit 0.
+_UNPROVEN: dict[str, list[str]] = {"skipped": [], "xfailed": [], "xpassed": []}
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.skipped:
+        _UNPROVEN["skipped"].append(f"{report.nodeid} (at collection)")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and not hasattr(report, "wasxfail"):
-        _SKIPPED.append(report.nodeid)
+    expected_failure = hasattr(report, "wasxfail")
+    if report.skipped:
+        _UNPROVEN["xfailed" if expected_failure else "skipped"].append(report.nodeid)
+    elif report.passed and expected_failure and report.when == "call":
+        _UNPROVEN["xpassed"].append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """No test may skip: a skipped test proved nothing, so a run with one fails (CI reports 0 skipped)."""
-    if _SKIPPED and exitstatus == pytest.ExitCode.OK:
+    """No test may skip, xfail or xpass: such a test proved nothing, so a run with one fails (CI reports 0)."""
+    found = {kind: ids for kind, ids in _UNPROVEN.items() if ids}
+    if found and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write("\n")
-            reporter.write_sep("=", f"{len(_SKIPPED)} test(s) skipped, and none may: {_SKIPPED}", red=True)
+            for kind, ids in found.items():
+                reporter.write_sep("=", f"{len(ids)} test(s) {kind}, and none may: {ids}", red=True)

@@ -113,6 +113,25 @@ def test_movement_breaker_ignores_the_anchor_choice_and_trips_on_a_model_that_mo
     assert br.no_movement_without_new_votes(_board(moved, votes={"e": 600}), before, T).passed
 
 
+def test_a_model_that_lost_votes_cannot_move_without_tripping_the_movement_breaker():
+    """A model whose count FELL (integrity removed some of its votes, or history went missing) has no new
+    votes either: on a 30-model board the leader dropping 300 Elo and 29 places with 1% of its votes gone
+    (far under the 10% volume breaker) trips the breaker. It used to compare only models whose count was
+    exactly unchanged, so this passed (attack 12)."""
+    names = [f"m{k:02d}" for k in range(30)]
+    ratings = {m: 1300.0 - 10 * k for k, m in enumerate(names)}
+    votes = dict.fromkeys(names, 1000)
+    before = _board(ratings, votes)
+    after = _board({**ratings, "m00": ratings["m29"] - 10}, {**votes, "m00": 990})
+    verdict = br.no_movement_without_new_votes(after, before, T)
+    assert not verdict.passed
+    assert verdict.sample[0]["model_id"] == "m00" and verdict.sample[0]["moved_places"] == 29
+    assert "m00" in verdict.reason
+    # the same board where m00 gained votes is what votes do; where nobody moved, nothing trips
+    assert br.no_movement_without_new_votes(after.assign(votes=[1001] + [1000] * 29), before, T).passed
+    assert br.no_movement_without_new_votes(before.assign(votes=990), before, T).passed
+
+
 def test_movement_breaker_counts_places_among_the_models_both_boards_rate():
     before = _board(BASE)  # order b a c d e
     after = dict(BASE, e=1049.0)  # e jumps from 5th to 2nd, a 149 Elo move

@@ -1,12 +1,16 @@
-"""CI cannot pass by accident: lint runs before the tests, an empty test run fails, and a browser that
-cannot be installed fails the run loudly instead of skipping the browser tests."""
+"""CI cannot pass by accident: lint runs before the tests, an empty test run fails, a browser that cannot be
+installed fails the run loudly instead of skipping the browser tests, and a test that skips (at collection
+too), xfails or xpasses fails the run."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BASH = shutil.which("bash")
@@ -95,3 +99,54 @@ def test_make_test_fails_when_pytest_collects_no_test(tmp_path):
     )
     assert out.returncode != 0
     assert "deselected" in out.stdout and "Error 5" in out.stderr, out.stdout[-2000:] + out.stderr[-2000:]
+
+
+# --- conftest.py: nothing that proves nothing passes ---------------------------------------------------------
+
+PROBES = {
+    "xfail_marker": "import pytest\n\n@pytest.mark.xfail(reason='flaky')\ndef test_guarantee():\n    assert 1 + 1 == 3\n",
+    "xfail_call": "import pytest\n\ndef test_guarantee():\n    pytest.xfail('later')\n",
+    "xpass": "import pytest\n\n@pytest.mark.xfail(reason='flaky')\ndef test_guarantee():\n    assert 1 + 1 == 2\n",
+    "importorskip": "import pytest\n\npytest.importorskip('a_module_not_installed_anywhere')\n\n"
+    "def test_guarantee():\n    assert 1 + 1 == 3\n",
+    "module_skip": "import pytest\n\npytest.skip('not today', allow_module_level=True)\n\n"
+    "def test_guarantee():\n    assert 1 + 1 == 3\n",
+    "fixture_skip": "import pytest\n\n@pytest.fixture\ndef browser():\n    pytest.skip('no browser')\n\n"
+    "def test_guarantee(browser):\n    assert 1 + 1 == 3\n",
+}
+
+
+def _pytest_in_copy(tmp_path: Path, probes: dict[str, str]) -> subprocess.CompletedProcess:
+    """pytest, with this repository's conftest.py and pytest settings, on a passing test plus `probes`."""
+    tests = tmp_path / "repo" / "showdown_pipeline_tests"
+    tests.mkdir(parents=True)
+    shutil.copy(REPO / "pyproject.toml", tests.parent / "pyproject.toml")
+    for name in ("__init__.py", "conftest.py", "landing_builder.py"):
+        shutil.copy(REPO / "showdown_pipeline_tests" / name, tests / name)
+    (tests / "test_ok.py").write_text("def test_ok():\n    assert 2 > 1\n")
+    for name, source in probes.items():
+        (tests / f"test_probe_{name}.py").write_text(source)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tests.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_run_of_passing_tests_passes_with_this_conftest(tmp_path):
+    """The control for the test below: the copied repository's conftest lets a clean run pass."""
+    run = _pytest_in_copy(tmp_path, {})
+    assert run.returncode == 0, run.stdout[-1500:]
+
+
+@pytest.mark.parametrize("probe", sorted(PROBES))
+def test_ci_fails_on_a_test_that_skips_xfails_or_xpasses(probe, tmp_path):
+    """pytest exits 0 on an xfailed test (its assertion failed), an xpassed one, and a module skipped at
+    collection (importorskip, allow_module_level), which the old conftest never saw (it counted skips in
+    pytest_runtest_logreport only, and ignored any report with `wasxfail`): each of those passed CI (attack
+    12). Now each fails the run and the summary names it."""
+    run = _pytest_in_copy(tmp_path, {probe: PROBES[probe]})
+    assert run.returncode == 1, run.stdout[-1500:]
+    assert f"test_probe_{probe}.py" in run.stdout.split("and none may:")[-1], run.stdout[-1500:]

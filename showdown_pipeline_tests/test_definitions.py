@@ -20,6 +20,7 @@ ASSET_KEYS = {
     "vote_quarantine": "validate",
     "vote_duplicates": "validate",
     "votes_clean": "validate",
+    "validation_summary": "validate",
     "user_flags": "integrity",
     "vote_exclusions": "integrity",
     "votes_counted": "integrity",

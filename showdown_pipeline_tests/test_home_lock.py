@@ -3,6 +3,7 @@ is taken over, runs from the UI/schedule respect it, and the Dagster instance li
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -247,3 +248,122 @@ def test_export_takes_the_lock_before_touching_the_home(tmp_path, monkeypatch, c
         holder.kill()
         holder.wait()
     assert not (tmp_path / "home" / "dagster").exists()
+
+
+# --- the lock file itself ----------------------------------------------------------------------------------
+
+
+def _planted(home: Path, kind: str, target: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    if kind == "symlink":
+        os.symlink(target, home / lock.LOCK_FILE)
+    elif kind == "dangling symlink":
+        os.symlink(target.with_name("nowhere"), home / lock.LOCK_FILE)
+    elif kind == "hard link":
+        os.link(target, home / lock.LOCK_FILE)
+    else:
+        os.mkfifo(home / lock.LOCK_FILE)
+
+
+@pytest.mark.parametrize("kind", ["symlink", "dangling symlink", "hard link", "fifo"])
+def test_a_planted_lock_file_is_refused_in_one_line_and_its_target_never_written(kind, tmp_path, capsys):
+    """Anyone who can write the home may plant `showdown.lock` as a link to another file. The lock used to
+    open it following the link and truncate it (acquire and release), emptying e.g. an operator's notes
+    (attack 12); a dangling link created a file wherever it pointed. Now the lock file is opened with
+    O_NOFOLLOW, must be a regular file with one link, and is refused in one line otherwise; the CLI too."""
+    home, precious = tmp_path / "home", tmp_path / "operator-notes.txt"
+    precious.write_text("do not lose me\n")
+    _planted(home, kind, precious)
+    with pytest.raises(lock.UnsafeLockFile) as refused:
+        lock.acquire(home, "test")
+    message = str(refused.value)
+    assert "\n" not in message and "refusing the lock file" in message and "showdown.lock" in message
+    assert not lock.holds(home) and lock.read_holder(home) is None
+    code = cli.main(["export", "--licensee", "acme", "--home", str(home)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "refusing the lock file" in err[0], err
+    assert precious.read_text() == "do not lose me\n"
+    assert not precious.with_name("nowhere").exists()  # a dangling link's target is never created
+    assert sorted(p.name for p in home.iterdir()) == [lock.LOCK_FILE]  # nothing else touched
+
+
+_PROBE_TAKEOVER = """
+import os, socket, sys
+from showdown_pipeline.core import lock
+if os.geteuid() == 0:
+    os.setresgid(65534, 65534, 65534)
+    os.setresuid(65534, 65534, 65534)  # nobody: pid 1 (root's) now answers EPERM, as another user's would
+try:
+    os.kill(1, 0)
+    print("signal ok")
+except PermissionError:
+    print("EPERM")
+print(lock.describe_takeover(lock.Holder(1, socket.gethostname(), "2026-01-01T00:00:00Z", "showdown run")))
+"""
+
+
+def test_a_takeover_says_gone_only_for_a_pid_that_is_gone(tmp_path):
+    """The takeover message used to say "which is gone" of any stale record. A record naming a live pid
+    (reused by another process, or owned by another user: signal 0 answers EPERM, which means alive) must
+    not be called gone; a record from another host cannot be probed at all."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = socket.gethostname()
+    said = {
+        pid: lock.describe_takeover(lock.Holder(pid, host, "2026-01-01T00:00:00Z", "showdown run"))
+        for pid in (dead.pid, os.getpid())
+    }
+    assert said[dead.pid].endswith(f"pid {dead.pid} is gone")
+    assert "gone" not in said[os.getpid()] and f"pid {os.getpid()} is alive" in said[os.getpid()]
+    other = lock.describe_takeover(lock.Holder(dead.pid, "another-host", "2026-01-01T00:00:00Z", "x"))
+    assert "gone" not in other and "host another-host" in other
+    probe = subprocess.run(
+        [sys.executable, "-c", _PROBE_TAKEOVER], capture_output=True, text=True, timeout=60
+    )
+    assert probe.returncode == 0, probe.stderr[-800:]
+    answer, message = probe.stdout.strip().splitlines()
+    assert answer == "EPERM" and "pid 1 is alive" in message and "gone" not in message, probe.stdout
+
+
+def test_a_stale_record_of_a_live_pid_is_taken_over_without_calling_it_gone(tmp_path):
+    """The lock file names a live process that does not hold the flock (its record left behind): the next
+    holder takes the lock over and says the pid is alive, in one line, through the CLI's path too."""
+    home = tmp_path / "home"
+    home.mkdir()
+    record = {"pid": 1, "host": socket.gethostname(), "started_at": "2026-01-01T00:00:00Z", "command": "x"}
+    (home / lock.LOCK_FILE).write_text(json.dumps(record))
+    acquired = lock.acquire(home, "next")
+    try:
+        assert acquired.fresh and acquired.stale.pid == 1
+        message = lock.describe_takeover(acquired.stale)
+        assert "pid 1 is alive" in message and "gone" not in message and "\n" not in message
+    finally:
+        lock.release(home)
+
+
+def _tree(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+def test_a_home_path_with_glob_characters_works_and_one_dagster_misreads_is_refused(tmp_path):
+    """`[`, `*` and spaces in the home path work (a full `showdown run`, its snapshot inside the home, no
+    file outside it). `?` used to make Dagster's SQLite run storage (an unescaped `sqlite:///<path>` URL)
+    write its database OUTSIDE the home, at the path cut before the `?`, then crash; `%` crashed it. Both
+    are now refused in one line before anything is created."""
+    landing = build_messy_landing(tmp_path / "landing").root
+    before = _tree(tmp_path)
+    for name in ("we?ird home", "per%41cent"):
+        home = tmp_path / name
+        proc = _showdown("run", "--landing", str(landing), "--home", str(home), "--as-of", "2026-06-01")
+        stdout, stderr = proc.communicate(timeout=300)
+        err = stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(err) == 1 and "choose a path without" in err[0], stderr[-800:]
+        assert _tree(tmp_path) == before, "something was written for a refused home"
+    home = tmp_path / "glob [1] * home"
+    proc = _showdown("run", "--landing", str(landing), "--home", str(home), "--as-of", "2026-06-01")
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert f"snapshot: {home}/snapshots/2026-06-01_" in stdout
+    outside = {p for p in _tree(tmp_path) - before if not p.startswith(home.name)}
+    assert outside == set(), f"written outside the home: {sorted(outside)}"
+    assert (home / "warehouse.duckdb").is_file() and (home / "dagster" / "history" / "runs.db").is_file()

@@ -11,13 +11,19 @@ import dagster as dg
 import pytest
 
 from showdown_pipeline import cli, settings, snapshots
-from showdown_pipeline.core import run_cut
+from showdown_pipeline.core import boards, run_cut
 from showdown_pipeline.definitions import ASSET_CHECKS, REBUILD_ASSETS
 from showdown_pipeline.defs import automation
+from showdown_pipeline.defs.partitions import landing_range_tags
 from showdown_pipeline.defs.publish import assets as publish_assets
 from showdown_pipeline.defs.resources import ShowdownPaths, build_resources
 from showdown_pipeline_tests.conftest import cut_tags, materialize_pipeline
-from showdown_pipeline_tests.landing_builder import build_messy_landing
+from showdown_pipeline_tests.landing_builder import (
+    build_messy_landing,
+    random_valid_votes,
+    write_jsonl,
+    write_models,
+)
 
 
 class _MidnightClock(datetime):
@@ -114,6 +120,139 @@ def test_a_publish_only_run_refuses_boards_of_another_cut(landing, tmp_path):
     reason = cli.failure_reason(publish)
     assert "as_of '2026-06-01' (this run: '2026-05-01')" in reason
     assert [s.snapshot_id for s in snapshots.list_all(home)] == [snapshots.latest(home).snapshot_id]
+
+
+def _partial(landing, home, instance, *keys: str, **config) -> dg.ExecuteInProcessResult:
+    """A run (cut 2026-06-01) that materializes only `keys`, as an analyst launches one from the UI."""
+    return dg.materialize(
+        [*REBUILD_ASSETS, *ASSET_CHECKS],
+        selection=dg.AssetSelection.assets(*keys),
+        resources=build_resources(landing, home),
+        instance=instance,
+        run_config={"ops": config},
+        tags={**landing_range_tags(landing), **cut_tags("2026-06-01")},
+        raise_on_error=False,
+    )
+
+
+VALIDATE = [
+    k.to_user_string() for a in REBUILD_ASSETS if a.node_def.name == "validated_votes" for k in a.keys
+]
+INGEST = ("landing_files", "raw_votes", "raw_contributors", "raw_models")
+
+
+def test_a_publish_only_run_does_not_mix_the_boards_with_a_later_ingest(tmp_path):
+    """Run A publishes; new votes land; run B only ingests and validates them; run C only publishes. C used
+    to be accepted (same cut): its boards and counted votes were A's, its manifest's input section B's, N
+    more valid rows than its boards were fitted on (attack 12). Now every derived table records the state
+    of the landing ledger it was made from (core/data_state.py) and C refuses in one line naming the table
+    and both states; once integrity and ratings are remade, a publish-only run goes through and its
+    accounting and boards describe one state."""
+    root, home = build_messy_landing(tmp_path / "landing").root, tmp_path / "home"
+    instance = dg.DagsterInstance.ephemeral()
+    assert materialize_pipeline(root, home, instance=instance).success
+    before = snapshots.latest(home)
+    write_jsonl(
+        root / "votes" / "2026-03-05" / "late.jsonl",
+        random_valid_votes(50_000, 400, ["m-a", "m-b", "m-c"], seed=9),
+    )
+    assert _partial(root, home, instance, *INGEST, *VALIDATE).success
+    publish = _partial(root, home, instance, "leaderboard_snapshot")
+    assert not publish.success
+    reason = cli.failure_reason(publish)
+    assert reason.startswith("leaderboard_snapshot: ") and "snapshot not published: " in reason
+    assert "\n" not in reason
+    assert "from another state of the landing zone" in reason and "the ledger now holds" in reason
+    assert snapshots.latest(home).snapshot_id == before.snapshot_id
+
+    remade = [a for a in REBUILD_ASSETS if a.node_def.name in ("integrity_checks", "overall_ratings")]
+    keys = [k.to_user_string() for a in remade for k in a.keys]
+    ratings = {"overall_ratings": {"config": {"bootstrap_rounds": 20}}}
+    assert _partial(root, home, instance, *keys, **ratings).success
+    partly = _partial(root, home, instance, "leaderboard_snapshot")  # style and segments are A's still
+    assert not partly.success and "style_ratings was made by run" in cli.failure_reason(partly)
+    rest = ["style_ratings", *[f"{d}_ratings" for d in boards.SEGMENT_DIMENSIONS]]
+    remade_rest = _partial(root, home, instance, *rest)
+    assert remade_rest.success, cli.failure_reason(remade_rest)
+    published = _partial(root, home, instance, "leaderboard_snapshot")
+    assert published.success, cli.failure_reason(published)
+    after = snapshots.latest(home)
+    overall = after.leaderboard().query("board == 'raw' and segment_dim == 'overall'")
+    assert after.manifest["input"]["valid"] == before.manifest["input"]["valid"] + 400
+    assert int(overall["votes"].sum()) // 2 == after.manifest["integrity"]["votes_counted"]
+
+
+def test_counted_votes_remade_after_the_boards_are_not_published_with_them(landing, tmp_path):
+    """Same landing zone, but integrity remade by another run (here with a private anomaly seed, which may
+    flag other voters) after the boards were fitted: the boards come from counted votes that no longer
+    exist, so publish refuses, naming both runs; the integrity section would not describe the boards."""
+    home, instance = tmp_path / "home", dg.DagsterInstance.ephemeral()
+    assert materialize_pipeline(landing, home, instance=instance).success
+    before = snapshots.latest(home).snapshot_id
+    integrity = [
+        k.to_user_string() for a in REBUILD_ASSETS if a.node_def.name == "integrity_checks" for k in a.keys
+    ]
+    again = _partial(
+        landing, home, instance, *integrity, integrity_checks={"config": {"anomaly_seed": 12345}}
+    )
+    assert again.success, cli.failure_reason(again)
+    publish = _partial(landing, home, instance, "leaderboard_snapshot")
+    assert not publish.success
+    reason = cli.failure_reason(publish)
+    assert (
+        "from votes_counted of run" in reason and f"which run {again.run_id[:8]} has remade since" in reason
+    )
+    assert snapshots.latest(home).snapshot_id == before
+
+
+def _volume_reason(snap) -> str:
+    (row,) = [
+        r for r in snap.manifest["breakers"]["evaluated"] if r["breaker"] == "counted_votes_not_collapsed"
+    ]
+    return row["reason"]
+
+
+def test_an_earlier_cut_is_published_beside_latest_and_never_moves_it_back(tmp_path, monkeypatch, capsys):
+    """LATEST holds a cut of 2026-06-01 (~800 votes). A run as of 2026-04-01 (a backfill, or a typo) used to
+    move LATEST back two months with half the votes, no breaker tripped (attack 12). Now it is published in
+    its own folder, its manifest says LATEST stayed, the CLI says so, and LATEST is unchanged; its breakers
+    compare with the newest snapshot at or before its cut (none here; April's for a May backfill). A later
+    run with LATEST's cut replaces it as before."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    models = ["m-a", "m-b", "m-c"]
+    write_models(root / "models.csv", [(m, m, "acme", "2025-01-01", None) for m in models])
+    write_jsonl(root / "votes" / "march.jsonl", random_valid_votes(0, 400, models, seed=1))
+    write_jsonl(root / "votes" / "april.jsonl", random_valid_votes(60_000, 400, models, seed=2))  # ~Apr 12
+    assert materialize_pipeline(root, home, as_of="2026-06-01").success
+    june = snapshots.latest(home)
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))  # the CLI sets it; restored after
+    argv = ["run", "--landing", str(root), "--home", str(home), "--as-of", "2026-04-01"]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    april = next(s for s in snapshots.list_all(home) if s.snapshot_id.startswith("2026-04-01_"))
+    assert snapshots.latest(home).snapshot_id == june.snapshot_id
+    assert (
+        april.manifest["latest"]["moved"] is False and april.manifest["latest"]["stays"] == june.snapshot_id
+    )
+    assert f"snapshot: {april.path}" in printed and f"LATEST stays at {june.snapshot_id}" in printed
+    assert april.manifest["data_cut"]["counted_before_cut"] < june.manifest["data_cut"]["counted_before_cut"]
+    assert _volume_reason(april) == "no earlier snapshot to compare with"
+
+    assert materialize_pipeline(root, home, as_of="2026-05-01").success
+    may = next(s for s in snapshots.list_all(home) if s.snapshot_id.startswith("2026-05-01_"))
+    assert "since the snapshot as of 2026-04-01" in _volume_reason(may)
+    assert snapshots.latest(home).snapshot_id == june.snapshot_id
+
+    assert materialize_pipeline(root, home, as_of="2026-06-01").success
+    again = snapshots.latest(home)
+    assert again.snapshot_id != june.snapshot_id and again.snapshot_id.startswith("2026-06-01_")
+    assert again.manifest["latest"] == {
+        "moved": True,
+        "replaced": june.snapshot_id,
+        "reason": "LATEST's cut was 2026-06-01",
+    }
+    assert "since the snapshot as of 2026-06-01" in _volume_reason(again)
 
 
 def test_the_anchor_and_seed_tags_reach_every_board_and_the_manifest(landing, tmp_path):

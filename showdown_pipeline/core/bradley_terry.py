@@ -20,6 +20,17 @@ callers. A fallback (least squares for a singular Newton system, a pseudo-invers
 matrix that is not positive definite, non-convergence, the prior bounding a one-sided model) is
 recorded in the fit's notes, and from there in the board's.
 
+Ties and the uncertainty. A tie scores ½, the expectation of a win decided by a fair coin, so the
+plain sandwich and bootstrap see no noise in it at all: three ties between two models gave a 95%
+interval of zero width, and a model that only tied was published as the best measured one on its board.
+So a tie is not allowed to look more certain than the board's typical vote: in each pair, the ties in
+excess of the board's tie share count as fair coins (`tie_coin_share`): a coin adds y(1 − y) = ¼ to the
+tie's squared residual in the sandwich's meat (`score_variance`), and the bootstrap resamples such ties
+as wins and losses of half their count each (`resampling_cells`: the vote, then its coin, by Poisson
+thinning). A pair that ties no more than the board is unchanged, so on boards whose pairs tie alike the
+intervals are those of the plain estimator; the board's tie share counts one decisive pseudo-vote, so a
+board of nothing but ties still has noise. The fit is unchanged (½ win + ½ loss is the same likelihood).
+
 The published boards add one weak prior, λ/2 · Σ(θ − θ̄)² (RATING_PRIOR_PRECISION), to the fit, the
 sandwich and every bootstrap replicate alike; with λ = 0 (the default of `fit_bradley_terry`) the fit is
 plain maximum likelihood, which is what the golden and independent-fit tests check.
@@ -194,6 +205,56 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 def _loglik(d: np.ndarray, y: np.ndarray, w: np.ndarray | float) -> float:
     """Σ w·[y·log σ(d) + (1−y)·log σ(−d)] = Σ w·[y·d − log(1 + e^d)], for scores y in [0, 1]."""
     return float(np.sum(w * (y * d - np.logaddexp(0.0, d))))
+
+
+def tie_coin_share(m: int, pair: np.ndarray, score: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """Per row: the share of its ties counted as fair coins (0 for a decisive row).
+
+    A pair (either order) whose tie share t exceeds the board's, t̄ = ties / (votes + 1), counts the excess
+    as coins: share 1 − t̄/t, so its ties carry no less noise than the board's typical vote. The + 1 is one
+    decisive pseudo-vote: a board of nothing but ties is not certain (three ties: t̄ = ¾, a quarter of
+    them are coins). Rows are cells (`pair` = left·m + right, `weight` votes) or single votes (None)."""
+    tie = (score > 0.0) & (score < 1.0)
+    if not tie.any():
+        return np.zeros(len(score))
+    w = np.ones(len(score)) if weight is None else np.asarray(weight, dtype=float)
+    left, right = pair // m, pair % m
+    unordered = np.minimum(left, right) * m + np.maximum(left, right)
+    votes = np.bincount(unordered, w, m * m)
+    ties = np.bincount(unordered, w * tie, m * m)
+    board = ties.sum() / (votes.sum() + 1.0)
+    share = np.zeros(m * m)
+    tied = ties > 0
+    share[tied] = np.clip(1.0 - board * votes[tied] / ties[tied], 0.0, 1.0)
+    return np.where(tie, share[unordered], 0.0)
+
+
+def score_variance(score: np.ndarray, p: np.ndarray, coin: np.ndarray | float = 0.0) -> np.ndarray:
+    """E[(Y − p)²] of a vote scoring `score` whose tie is, with probability `coin`, a fair coin (a win
+    drawn with probability ½): (score − p)² + coin·score·(1 − score). Decisive votes: (y − p)²."""
+    return (score - p) ** 2 + coin * score * (1.0 - score)
+
+
+def resampling_cells(counts: PairCounts) -> PairCounts:
+    """The cells the bootstrap draws from: a decisive cell as it is; a cell of c ties of which the share π
+    are coins (`tie_coin_share`) as c·(1 − π) ties, c·π·y wins and c·π·(1 − y) losses. The likelihood
+    is the same (y·log p + (1 − y)·log(1 − p) per vote), so is the fit; Poisson draws of the parts are
+    the votes resampled and the coins tossed (Poisson thinning). Counts without coins come back unchanged."""
+    m = counts.n_models
+    coin = tie_coin_share(m, counts.left * m + counts.right, counts.score, counts.count)
+    split = coin > 0.0
+    if not split.any():
+        return counts
+    keep, y, c, share = ~split, counts.score[split], counts.count[split], coin[split]
+    parts = [
+        (counts.left[keep], counts.right[keep], counts.score[keep], counts.count[keep]),
+        (counts.left[split], counts.right[split], y, c * (1.0 - share)),
+        (counts.left[split], counts.right[split], np.ones_like(y), c * share * y),
+        (counts.left[split], counts.right[split], np.zeros_like(y), c * share * (1.0 - y)),
+    ]
+    left, right, score, count = (np.concatenate(column) for column in zip(*parts, strict=True))
+    drawn = count > 0
+    return PairCounts(counts.models, left[drawn], right[drawn], score[drawn], count[drawn])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -429,9 +490,11 @@ def sandwich(
 def _model_sandwich(
     model: PairModel, penalty: Penalty, p: np.ndarray, free: np.ndarray, notes: list[str], what: str
 ) -> np.ndarray:
-    """The sandwich of a fit with rows as independent units (votes, or cells of identical votes)."""
+    """The sandwich of a fit with rows as independent units (votes, or cells of identical votes); ties in
+    excess of the board's tie share carry their coins' variance (`tie_coin_share`, `score_variance`)."""
     information = model.information(model.weighted(p * (1 - p))) + penalty.hessian(len(free))
-    meat = model.information(model.weighted((model.score - p) ** 2))
+    coin = tie_coin_share(model.m, model.pair, model.score, model.weight)
+    meat = model.information(model.weighted(score_variance(model.score, p, coin)))
     return sandwich(information, meat, free, notes, what)
 
 
@@ -538,16 +601,38 @@ def clustered_sandwich_covariance(
     `counts` holds one cell per (voter, left, right, score) and `voter[i]` is cell i's voter code
     (0 … V−1). One person's votes are not independent (a taste, a position habit, a campaign); when
     they lean together this interval is wider than the plain sandwich, which treats every vote as
-    independent. With one vote per voter the two are identical. H carries the fit's penalty
+    independent. With one vote per voter the two are identical. The ties' coins (`tie_coin_share`) add
+    π·c²·y(1 − y) per voter cell of c votes scoring y. H carries the fit's penalty
     (`prior_precision`, `ridge`); a fallback of the inverse is recorded in `notes`."""
     m = counts.n_models
     model = PairModel.of_counts(counts)
     p, _ = model.evaluate(theta, with_value=False)
     information = model.information(model.weighted(p * (1 - p)))
     information += Penalty(m, ridge=ridge, precision=prior_precision).hessian(m)
-    meat = _voter_meat(counts, counts.count * (counts.score - p), np.asarray(voter, dtype=np.int64), block)
+    voter = np.asarray(voter, dtype=np.int64)
+    meat = _voter_meat(counts, counts.count * (counts.score - p), voter, block) + _voter_coins(counts, voter)
     free = np.arange(m) != anchor_index
     return sandwich(information, meat, free, [] if notes is None else notes, "clustered sandwich")
+
+
+def _voter_coins(counts: PairCounts, voter: np.ndarray) -> np.ndarray:
+    """The ties' coins in the clustered meat (`tie_coin_share`): Σ π·c²·y(1 − y)·z zᵀ over voter cells, c the
+    votes one voter cast with the same (left, right, score). One coin per voter cell: identical votes of
+    one voter lean together in every other respect, so their coins do not average out either (rows of
+    one vote each are summed per voter cell first)."""
+    m = counts.n_models
+    coin = tie_coin_share(m, counts.left * m + counts.right, counts.score, counts.count)
+    tossed = coin > 0.0
+    if not tossed.any():
+        return np.zeros((m, m))
+    keys = np.stack([voter[tossed], counts.left[tossed], counts.right[tossed]], axis=1)
+    keys = np.concatenate([keys, counts.score[tossed, None].view(np.int64)], axis=1)
+    cells, slot = np.unique(keys, axis=0, return_inverse=True)
+    n = np.bincount(slot.ravel(), counts.count[tossed], len(cells))
+    share = np.bincount(slot.ravel(), coin[tossed], len(cells)) / np.bincount(slot.ravel(), None, len(cells))
+    score = cells[:, 3].copy().view(np.float64)
+    coins = PairModel(m, cells[:, 1] * m + cells[:, 2], score)
+    return coins.information(share * n**2 * score * (1.0 - score))
 
 
 def _voter_meat(counts: PairCounts, r: np.ndarray, voter: np.ndarray, block: int) -> np.ndarray:
@@ -607,7 +692,8 @@ def bootstrap_thetas(
     """`rounds` × m bootstrap replicates of θ, each a full refit on votes resampled with replacement.
 
     Votes are resampled by the Poisson bootstrap over the aggregated cells (each vote counted
-    Poisson(1) times), the streaming form of resampling votes with replacement. Replicates are solved
+    Poisson(1) times), the streaming form of resampling votes with replacement; ties that count as
+    coins are drawn as wins and losses of half their count each (`resampling_cells`). Replicates are solved
     together, starting from θ̂ with the Hessian at θ̂ held fixed (a chord method): each step costs two
     sparse products, and converges because a replicate's Hessian differs from θ̂'s only by sampling
     noise. A replicate that has not converged after `max_iter` steps is refitted alone by the one
@@ -625,6 +711,7 @@ def bootstrap_thetas(
     if free is None:
         raise ValueError("bootstrap_thetas needs `free`: which parameters move (all but a pinned anchor)")
     free = np.asarray(free, dtype=bool)
+    counts = resampling_cells(counts)  # excess ties resampled with their coins (tie_coin_share)
     centre = 0.0 if prior is None else np.asarray(prior, dtype=float)
     pull = Penalty(m, ridge=penalty, centre=centre, precision=prior_precision)
     model = PairModel.of_counts(counts)

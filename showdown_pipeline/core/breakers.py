@@ -160,8 +160,10 @@ def anchor_at_pinned_value(
 def no_movement_without_new_votes(
     board: pd.DataFrame, previous: pd.DataFrame | None, t: BreakerThresholds
 ) -> Verdict:
-    """No model whose vote count is unchanged since the latest snapshot moved more than `max_move_elo`, or
-    more than `max_move_ranks` places among the models both boards rate.
+    """No model without new votes since the latest snapshot (its count unchanged, or fallen: integrity removed
+    some of its votes, or history went missing) moved more than `max_move_elo`, or more than `max_move_ranks`
+    places among the models both boards rate. Losing votes is no licence to move: a fall of 1% must not let
+    a leader drop 300 Elo unchecked.
 
     Ratings are compared centred on the mean of the models both boards rate, so a different anchor (or an
     anchor that gained votes) does not count as movement; places are ranks by rating among those models, so a
@@ -181,7 +183,7 @@ def no_movement_without_new_votes(
     places = joined["rating"].rank(ascending=False, method="min") - joined["rating_before"].rank(
         ascending=False, method="min"
     )
-    still = joined["votes"] == joined["votes_before"]
+    still = joined["votes"] <= joined["votes_before"]
     if not still.any():
         return Verdict(MOVEMENT, True, 0.0, limit, "every model on both boards has new votes")
     moved, places = centred[still], places[still]

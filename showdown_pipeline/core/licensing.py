@@ -239,9 +239,16 @@ def publish_export(staging: Path, final: Path) -> Path:
     return final
 
 
-def append_export_audit(session: WarehouseSession, manifest: dict, final: Path, run_id: str) -> None:
-    """Append the audit row of a published export (created on first use; rows are never rewritten)."""
+WITHDRAWN_DIR = ".withdrawn"  # beside a licensee's exports: published folders that failed their audit
+
+
+def append_export_audit(
+    session: WarehouseSession, manifest: dict, final: Path, run_id: str, note: str | None = None
+) -> None:
+    """Append the audit row of a published export (created on first use; rows are never rewritten);
+    `note`: how it was audited, when not as it was published."""
     session.run("licensing/create_export_audit")
+    session.run("licensing/add_export_audit_note")
     session.run(
         "licensing/append_export_audit",
         {
@@ -253,8 +260,41 @@ def append_export_audit(session: WarehouseSession, manifest: dict, final: Path, 
             "sha256": manifest["files"][VOTES_FILE]["sha256"],
             "path": str(final),
             "run_id": run_id,
+            "note": note,
         },
     )
+
+
+def audit_published_exports(session: WarehouseSession, home: Path, run_id: str) -> list[str]:
+    """Give every published export without an audit row its row, or withdraw it; returns what was done.
+
+    An export is published by a rename and audited by the next statement: a process killed between the
+    two leaves an export on disk that `export_audit` does not name. Run on start by every run on the home
+    (and the export job): a folder `exports/<licensee>/<as-of>/` whose votes match their manifest's
+    sha256 gets its audit row from the manifest, noted as recovered; one that does not match (changed
+    after publication) is moved to `<licensee>/.withdrawn/`, never left to ship unaudited."""
+    root = settings.exports_dir(home)
+    published = sorted(p.parent for p in root.glob(f"[!.]*/[!.]*/{MANIFEST_FILE}")) if root.is_dir() else []
+    if not published:
+        return []
+    session.run("licensing/create_export_audit")
+    audited = {(r["licensee"], r["as_of"]) for r in session.rows("licensing/audited_exports")}
+    done = []
+    for folder in published:
+        if folder.is_symlink() or folder.parent.is_symlink() or (folder.parent.name, folder.name) in audited:
+            continue
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+        votes = folder / VOTES_FILE
+        if votes.is_file() and sha256_of(votes) == manifest["files"][VOTES_FILE]["sha256"]:
+            note = f"audited on recovery by run {run_id}: its publisher died between the rename and the audit row"
+            append_export_audit(session, manifest, folder, str(manifest.get("dagster_run_id")), note)
+            done.append(f"audited {folder}")
+        else:
+            withdrawn = folder.parent / WITHDRAWN_DIR / f"{folder.name}-{run_id}"
+            withdrawn.parent.mkdir(exist_ok=True)
+            os.rename(folder, withdrawn)
+            done.append(f"withdrew {folder} to {withdrawn}: its votes do not match its manifest")
+    return done
 
 
 def discard_staging(location: ExportLocation) -> None:

@@ -13,6 +13,7 @@ import json
 
 import pyarrow as pa
 
+from showdown_pipeline.core import data_state
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
 from showdown_pipeline.core.warehouse import WarehouseSession
 
@@ -53,6 +54,22 @@ def save_parameters(session: WarehouseSession, board: str, parameters: dict) -> 
     rows = [r for r in _parameter_rows(session, table) if r["board"] != board]
     rows.append({"board": board, "parameters": json.dumps(parameters, default=str)})
     session.replace_table(table, pa.Table.from_pylist(rows, schema=_PARAMETER_SCHEMA))
+
+
+def save_board(
+    session: WarehouseSession, board: str, frame, parameters: dict, also: dict | None = None
+) -> None:
+    """A board table, its parameters (and the tables `also` names, e.g. the sampling plan), together or
+    not at all; the parameters' `run` records what the board was made from (core/data_state.py: the
+    counted votes, and the overall board for the others)."""
+    integrity = load_integrity_summary(session)
+    overall = None if board == "overall" else load_parameters(session, "overall")
+    run = {**parameters["run"], "state": data_state.board_state(integrity, overall)}
+    with session.transaction():
+        session.replace_table(BOARD_TABLES["raw" if board == "overall" else board], frame)
+        for table, data in (also or {}).items():
+            session.replace_table(table, data)
+        save_parameters(session, board, {**parameters, "run": run})
 
 
 def load_parameters(session: WarehouseSession, board: str) -> dict:

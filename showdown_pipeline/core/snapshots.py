@@ -1,9 +1,13 @@
 """Published snapshots (DESIGN §6): written whole or not at all, never rewritten, verifiable.
 
 Layout: `<home>/snapshots/<snapshot_id>/{leaderboard.parquet, leaderboard.json, sampling_plan.parquet,
-manifest.json, index.html}` and `<home>/snapshots/LATEST` naming the newest complete snapshot. A snapshot is built in
-a hidden temporary folder and renamed into place, so a crash leaves no half snapshot; LATEST is
-replaced atomically only after the rename.
+manifest.json, index.html}` and `<home>/snapshots/LATEST` naming the complete snapshot with the latest data
+cut (the last published among equal cuts). A snapshot is built in a hidden temporary folder and renamed
+into place, so a crash leaves no half snapshot; LATEST is replaced atomically only after the rename.
+
+A snapshot whose cut is earlier than LATEST's (a backfill, or a mistyped --as-of) is published in its
+own folder and never moves LATEST back: its manifest's `latest` section says so. The circuit breakers
+compare a run with `baseline_snapshot`, the newest snapshot at or before its own cut.
 """
 
 from __future__ import annotations
@@ -50,6 +54,38 @@ def new_snapshot_id(as_of: str, created_at: datetime, run_id: str) -> str:
     return f"{as_of}_{created_at.strftime('%Y%m%dT%H%M%SZ')}_{run_id[:8]}"
 
 
+def latest_decision(snapshots_root: Path, as_of: str) -> dict:
+    """Whether a snapshot cut as of `as_of` becomes LATEST: yes unless LATEST's cut is later (then it is
+    published beside it, and LATEST stays). The manifest's `latest` section."""
+    try:
+        current = latest_snapshot(snapshots_root)
+    except SnapshotError:
+        return {"moved": True, "reason": "no snapshot was LATEST"}
+    current_as_of = str(current.manifest.get("data_cut", {}).get("as_of"))
+    if as_of < current_as_of:
+        return {
+            "moved": False,
+            "stays": current.snapshot_id,
+            "reason": f"this snapshot's cut {as_of} is earlier than LATEST's ({current_as_of}, "
+            f"{current.snapshot_id}): published beside it, LATEST never moves back to an earlier cut",
+        }
+    return {"moved": True, "replaced": current.snapshot_id, "reason": f"LATEST's cut was {current_as_of}"}
+
+
+def baseline_snapshot(snapshots_root: Path, as_of: str) -> Snapshot | None:
+    """The snapshot a run cut as of `as_of` is compared with (circuit breakers): the newest complete one
+    whose cut is not later than `as_of` (LATEST, unless this run backfills an earlier cut); None if none."""
+    candidates = []
+    for snap in list_snapshots(snapshots_root):
+        try:
+            cut = str(snap.manifest.get("data_cut", {}).get("as_of"))
+        except (OSError, ValueError):
+            continue  # a snapshot whose manifest cannot be read is no baseline
+        if cut <= as_of:
+            candidates.append((cut, snap.manifest.get("created_at", ""), snap.snapshot_id, snap))
+    return max(candidates, key=lambda c: c[:3])[3] if candidates else None
+
+
 def write_snapshot(
     snapshots_root: Path,
     snapshot_id: str,
@@ -58,13 +94,15 @@ def write_snapshot(
     report_html: str,
     sampling_plan: pd.DataFrame,
 ) -> Path:
-    """Write a complete snapshot atomically and move LATEST to it; returns its folder. `sampling_plan`:
-    the rows of core/sampling_plan (PLAN_SCHEMA)."""
+    """Write a complete snapshot atomically and move LATEST to it unless LATEST holds a later cut (the
+    manifest's `latest` section says which); returns its folder. `sampling_plan`: the rows of
+    core/sampling_plan (PLAN_SCHEMA)."""
     snapshots_root = Path(snapshots_root)
     snapshots_root.mkdir(parents=True, exist_ok=True)
     final = snapshots_root / snapshot_id
     if final.exists():
         raise SnapshotError(f"snapshot {snapshot_id} already exists; snapshots are never rewritten")
+    decision = latest_decision(snapshots_root, str(manifest.get("data_cut", {}).get("as_of")))
     tmp = snapshots_root / f"{TMP_PREFIX}{snapshot_id}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
@@ -97,6 +135,7 @@ def write_snapshot(
             **manifest,
             "schema_version": SCHEMA_VERSION,
             "snapshot_id": snapshot_id,
+            "latest": decision,
             "files": {
                 name: {"sha256": sha256_of(tmp / name), "bytes": (tmp / name).stat().st_size}
                 for name in DATA_FILES
@@ -108,7 +147,8 @@ def write_snapshot(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    point_latest(snapshots_root, snapshot_id)
+    if decision["moved"]:
+        point_latest(snapshots_root, snapshot_id)
     return final
 
 

@@ -14,7 +14,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from showdown_pipeline import settings
-from showdown_pipeline.core import lock, records, run_cut
+from showdown_pipeline.core import licensing, lock, records, run_cut
 from showdown_pipeline.core.warehouse import WarehouseSession, duckdb_session
 
 # DuckDB allows one writing process: every asset that writes the warehouse shares this pool, limited to one
@@ -63,15 +63,19 @@ class WarehouseResource(dg.ConfigurableResource):
         command = f"dagster run {run.run_id[:8]} of {run.job_name}" if run else None
         try:
             acquired = lock.acquire(home, command)
-        except lock.HomeBusy as exc:
+        except (lock.HomeBusy, lock.UnsafeLockFile) as exc:
             raise dg.Failure(description=str(exc)) from None
         self._locked = home
         if acquired.stale:
-            context.log.warning(f"took over the lock left by {acquired.stale.describe()}, which is gone")
+            context.log.warning(lock.describe_takeover(acquired.stale))
         if acquired.fresh and context.instance is not None and run is not None:
             freed = free_stale_pool_claims(context.instance, run.run_id)
             if freed:
                 context.log.warning(f"freed warehouse pool slots held by dead runs {', '.join(freed)}")
+        if run is not None and settings.exports_dir(home).is_dir():
+            with self.session() as session:  # an export whose publisher died before its audit row
+                for done in licensing.audit_published_exports(session, home, run.run_id):
+                    context.log.warning(done)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._locked is not None:

@@ -65,7 +65,9 @@ def test_agrees_with_an_independent_fit_on_unaggregated_rows(real_fixtures):
 
 
 def test_two_models_hand_computed():
-    """70 wins, 20 losses, 10 ties: θ = ln(75/25); the sandwich SE matches the per-vote formula."""
+    """70 wins, 20 losses, 10 ties: θ = ln(75/25); the sandwich SE matches the per-vote formula. The one
+    pair ties as often as the board, so of its ties only the share the board's one decisive pseudo-vote
+    leaves over counts as fair coins: 1 − (10/101)/(10/100) = 1/101, each adding ¼ to its squared residual."""
     counts = bt.PairCounts.from_cells(["a", "a", "a"], ["b", "b", "b"], [1.0, 0.0, 0.5], [70, 20, 10])
     fit = bt.fit_bradley_terry(counts, anchor="b")
     assert fit.theta[0] == pytest.approx(math.log(75 / 25), abs=1e-10)
@@ -73,7 +75,7 @@ def test_two_models_hand_computed():
     assert rating[1] == 1000.0 and rating[0] == pytest.approx(1000 + 400 * math.log10(3), abs=1e-8)
     p = 0.75
     hessian = 100 * p * (1 - p)
-    meat = 70 * (1 - p) ** 2 + 20 * p**2 + 10 * (0.5 - p) ** 2
+    meat = 70 * (1 - p) ** 2 + 20 * p**2 + 10 * ((0.5 - p) ** 2 + 0.25 / 101)
     var = meat / hessian**2
     assert fit.cov[0, 0] == pytest.approx(var, rel=1e-9)
     # centred: θ_a − mean = θ/2, so its SE is half the difference's SE, for both models

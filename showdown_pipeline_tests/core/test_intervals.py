@@ -220,3 +220,107 @@ def test_showdown_rate_on_two_disconnected_groups_of_real_arena_votes(real_fixtu
     sandwich = rated.board.set_index("model_id")
     assert ((sandwich["ci_lower"] <= sandwich["rating"]) & (sandwich["rating"] <= sandwich["ci_upper"])).all()
     assert [c["models"] for c in rated.components] == [sorted(GROUP_A), sorted(GROUP_B)]
+
+
+# --- ties: no board of ties is certain, and no model is more certain for tying -----------------------------
+
+
+def _three_ties_law() -> tuple[np.ndarray, np.ndarray]:
+    """The exact bootstrap law of a's centred rating x = d/2 after three ties of a and b (b pinned).
+
+    By hand: the board's tie share is 3/(3 + 1) = ¾ (one decisive pseudo-vote), the pair's is 1, so a
+    quarter of its ties are fair coins. A Poisson replicate holds T ~ Poisson(3·¾) ties, W ~ Poisson(3·¼·½)
+    coin wins and L ~ Poisson(3·¼·½) coin losses (Poisson thinning), and its rating solves
+    W·σ(−d) − L·σ(d) + T·(½ − σ(d)) = λd/2 (the prior λ/2·Σ(θ − θ̄)² is λd²/4)."""
+    values, probs = [], []
+    for t, w, loss in itertools.product(range(25), range(12), range(12)):
+        p = poisson.pmf(t, 2.25) * poisson.pmf(w, 0.375) * poisson.pmf(loss, 0.375)
+        if w + loss + t == 0:
+            d = 0.0  # nothing but the prior
+        else:
+            d = brentq(
+                lambda x: w * expit(-x) - loss * expit(x) + t * (0.5 - expit(x)) - LAM * x / 2,  # noqa: B023
+                -200,
+                200,
+                xtol=1e-13,
+            )
+        values.append(d / 2)
+        probs.append(p)
+    order = np.argsort(values)
+    return np.asarray(values)[order], np.cumsum(np.asarray(probs)[order])
+
+
+def test_three_tied_votes_give_the_hand_computed_sandwich_and_the_exact_bootstrap_law():
+    """Three ties of a and b used to publish 1000 [1000, 1000] twice: with the bootstrap (every resample
+    holds only ties) and with the sandwich (each tie's residual ½ − σ(0) is 0). Now a quarter of the ties
+    are coins (see _three_ties_law): the sandwich is, by hand, Var(θ_b) = (3·¼·¼)/(3·¼ + λ/2)², the width
+    2·z·(400/ln 10)·√Var/2, about 196 Elo; the bootstrap interval is the percentile interval of the exact
+    law within the sampling error of 2,000 rounds."""
+    cells = pd.DataFrame({"model_left": ["a"], "model_right": ["b"], "winner": ["both_good"], "n": [3]})
+    sandwich = boards.build_board(cells, _stats("ab", 3), "a", 1000.0).frame.set_index("model_id")
+    var = (3 * 0.25 * 0.25) / (3 * 0.25 + LAM / 2) ** 2
+    width = 2 * bt.Z_95 * bt.ELO_SCALE * np.sqrt(var) / 2
+    for model in "ab":
+        assert sandwich.loc[model, "ci_upper"] - sandwich.loc[model, "ci_lower"] == pytest.approx(width)
+        assert sandwich.loc[model, "rating"] == pytest.approx(1000.0)
+    assert 190 < width < 200
+
+    rounds = 2000
+    board = boards.build_board(cells, _stats("ab", 3), "b", 1000.0, bootstrap_rounds=rounds, seed=5)
+    frame = board.frame.set_index("model_id")
+    law, slack = _three_ties_law(), 4 * np.sqrt(0.025 * 0.975 / rounds)
+    lo, hi = frame.loc["a", "ci_lower"], frame.loc["a", "ci_upper"]
+    to_elo = lambda x: 1000 + bt.ELO_SCALE * x  # noqa: E731 - the fit's mean is 0: d̂ = 0
+    assert (
+        to_elo(_law_quantile(law, 0.025 - slack)) - 1e-3
+        <= lo
+        <= to_elo(_law_quantile(law, 0.025 + slack)) + 1e-3
+    )
+    assert (
+        to_elo(_law_quantile(law, 0.975 - slack)) - 1e-3
+        <= hi
+        <= to_elo(_law_quantile(law, 0.975 + slack)) + 1e-3
+    )
+    assert hi - lo > 100
+
+
+def test_sixty_ties_among_three_models_are_not_certain_either():
+    """A board of nothing but ties (20 per pair): the one decisive pseudo-vote keeps 1/61 of the ties as
+    coins, so the intervals are narrow (the data say the three are alike) but not of zero width."""
+    cells = pd.DataFrame(
+        {"model_left": ["a", "b", "a"], "model_right": ["b", "c", "c"], "winner": "both_good", "n": 20}
+    )
+    for rounds in (0, 500):
+        frame = boards.build_board(
+            cells, _stats("abc", 40), "a", 1000.0, bootstrap_rounds=rounds, seed=1
+        ).frame
+        width = frame["ci_upper"] - frame["ci_lower"]
+        assert (width > 5).all() and (width < 60).all(), (rounds, width.tolist())
+
+
+def test_a_model_that_only_ties_is_not_more_certain_than_models_with_more_decisive_votes():
+    """T tied all its 30 votes (15 with A, 15 with B); A, B, C have 60–75 votes each, most decisive. T's
+    ties carried no resampling or score variance, so T came out about half as wide as A (bootstrap 48
+    against 100 Elo, sandwich 52 against 102): the model with the least information published as the best
+    measured. Now the ties T has beyond the board's tie share are coins, and T is wider than A, B and C
+    with both intervals, while the decisive pairs' intervals move only through T's."""
+    import random
+
+    rng = random.Random(1)
+
+    def games(a: str, b: str, n: int, tie: bool = False) -> list[tuple[str, str, str]]:
+        return [(a, b, "tie" if tie else ("model_a" if rng.random() < 0.6 else "model_b")) for _ in range(n)]
+
+    rows = games("A", "B", 30) + games("B", "C", 30) + games("A", "C", 30)
+    rows += games("T", "A", 15, tie=True) + games("T", "B", 15, tie=True)
+    cells = (
+        pd.DataFrame(rows, columns=["model_left", "model_right", "winner"])
+        .replace({"winner": {"model_a": "left", "model_b": "right", "tie": "both_good"}})
+        .value_counts()
+        .reset_index(name="n")
+    )
+    stats = _stats("ABCT", 75)
+    for rounds in (1000, 0):
+        board = boards.build_board(cells, stats, "A", 1000.0, bootstrap_rounds=rounds, seed=0).frame
+        width = (board["ci_upper"] - board["ci_lower"]).set_axis(board["model_id"])
+        assert width["T"] > width[["A", "B", "C"]].max(), (rounds, width.to_dict())

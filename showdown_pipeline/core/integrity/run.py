@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from showdown_pipeline.core import boards, records
+from showdown_pipeline.core import boards, data_state, records
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.integrity import registry
 from showdown_pipeline.core.integrity.fragility import fragility
@@ -104,13 +104,18 @@ def run_integrity(
 
 def write_integrity(session: WarehouseSession, result: IntegrityResult) -> None:
     """Every table of one integrity run (user_flags, vote_exclusions, votes_counted, vote_reviews,
-    integrity_summary), together or not at all."""
+    integrity_summary), together or not at all; the summary's `run` records what they were made from
+    (core/data_state.py: the validated tables' state and run)."""
+    summary = {
+        **result.summary,
+        "run": {**result.summary["run"], "state": data_state.integrity_state(session)},
+    }
     with session.transaction():
         session.replace_table("user_flags", result.flags)
         session.replace_table("vote_exclusions", result.exclusions)
         session.run("integrity/votes_counted")
         session.replace_table("vote_reviews", result.reviews)
-        records.save_integrity_summary(session, result.summary)
+        records.save_integrity_summary(session, summary)
 
 
 def preliminary_fit(session: WarehouseSession, cutoff: datetime) -> bt.BTFit | None:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from showdown_pipeline.core import anonymity, provenance, records, registry, report, snapshots
+from showdown_pipeline.core import anonymity, data_state, provenance, records, registry, report, snapshots
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
 from showdown_pipeline.core.records import BOARD_TABLES, PARAMETER_TABLES
 from showdown_pipeline.core.warehouse import WarehouseSession
@@ -67,8 +67,9 @@ def read_boards(session: WarehouseSession) -> tuple[pd.DataFrame, dict]:
     dims = {d: i for i, d in enumerate(("overall", *SEGMENT_DIMENSIONS))}
     board = board.assign(_b=board["board"].map(order), _d=board["segment_dim"].map(dims))
     board = board.sort_values(  # ranks count within a component (its own scale): never interleave them
-        ["_b", "_d", "segment_value", "component", "rank", "rating"],
-        ascending=[True, True, True, True, True, False],
+        ["_b", "_d", "segment_value", "component", "rank", "rating", "model_id"],
+        ascending=[True, True, True, True, True, False, True],
+        kind="stable",  # and the model id breaks ties: one order, whatever order the tables were read in
     )
     return board.drop(columns=["_b", "_d"]).reset_index(drop=True), parameters
 
@@ -167,6 +168,7 @@ def _snapshot_metadata(board: pd.DataFrame, manifest: dict, snapshot_id: str, fo
         *BOARD_TABLES.values(),
         *sorted(set(PARAMETER_TABLES.values())),
         "integrity_summary",
+        data_state.VALIDATION_TABLE,
         "votes_counted",
         "vote_quarantine",
         "vote_duplicates",
@@ -193,7 +195,11 @@ def leaderboard_snapshot(
     with warehouse.session() as session:
         board, board_parameters = read_boards(session)
         sections = _warehouse_sections(session, context.run.run_id)
+        made = {b: (BOARD_TABLES[b], p) for b, p in board_parameters.items()}
+        mixed = data_state.inconsistency(session, sections["integrity"], made)
     producers = _producers(context, run_cut, board_parameters, sections["integrity"])
+    if mixed:  # the accounting and the boards would describe two states of the data
+        raise dg.Failure(description=f"snapshot not published: {mixed}")
     manifest = _manifest(context, run_cut, sections, board, board_parameters, producers)
     parameters = board_parameters["raw"]
     with warehouse.session() as session:

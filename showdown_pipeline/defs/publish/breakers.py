@@ -62,22 +62,20 @@ def check_result(verdict: breakers.Verdict, overrides: tuple[str, ...]) -> dg.As
     )
 
 
-def _latest(paths: ShowdownPaths) -> snapshots.Snapshot | None:
-    try:
-        return snapshots.latest_snapshot(paths.snapshots)
-    except snapshots.SnapshotError:
-        return None
+def _latest(paths: ShowdownPaths, as_of) -> snapshots.Snapshot | None:
+    """What this run is compared with: the newest snapshot at or before its cut (core/snapshots.py)."""
+    return snapshots.baseline_snapshot(paths.snapshots, as_of.isoformat())
 
 
-def _previous_board(paths: ShowdownPaths, board: str) -> pd.DataFrame | None:
-    latest = _latest(paths)
+def _previous_board(paths: ShowdownPaths, board: str, as_of) -> pd.DataFrame | None:
+    latest = _latest(paths, as_of)
     if latest is None:
         return None
     frame = latest.leaderboard()
     return frame[(frame["board"] == board) & (frame["segment_dim"] == "overall")]
 
 
-def _board_verdicts(table: str, frame: pd.DataFrame, params: dict, paths: ShowdownPaths) -> list:
+def _board_verdicts(table: str, frame: pd.DataFrame, params: dict, paths: ShowdownPaths, as_of) -> list:
     board = _BOARD_OF_TABLE[table]
     verdicts = [
         breakers.ratings_and_intervals_finite(frame, THRESHOLDS),
@@ -94,7 +92,7 @@ def _board_verdicts(table: str, frame: pd.DataFrame, params: dict, paths: Showdo
                 breakers.anchor_at_pinned_value(frame, anchor["model_id"], anchor["rating"], THRESHOLDS)
             )
         verdicts.append(
-            breakers.no_movement_without_new_votes(frame, _previous_board(paths, board), THRESHOLDS)
+            breakers.no_movement_without_new_votes(frame, _previous_board(paths, board, as_of), THRESHOLDS)
         )
     return verdicts
 
@@ -123,7 +121,7 @@ def _board_check(table: str) -> dg.AssetChecksDefinition:
         with warehouse.session() as session:
             frame = session.read_table(table).to_pandas()
             params = board_parameters(session, records.parameters_board(_BOARD_OF_TABLE[table]))
-        for verdict in _board_verdicts(table, frame, params, paths):
+        for verdict in _board_verdicts(table, frame, params, paths, run_cut.cut.as_of):
             yield check_result(verdict, run_cut.cut.overrides)
 
     return board_breakers
@@ -152,7 +150,7 @@ def votes_counted_breakers(
     with warehouse.session() as session:
         totals = session.one("publish/breaker_vote_totals", {"cutoff": cut.cutoff})
     valid, counted = totals["valid"], totals["counted"]
-    latest = _latest(paths)
+    latest = _latest(paths, cut.as_of)
     previous_cut = latest.manifest.get("data_cut", {}) if latest else {}
     previous = (
         previous_cut["counted_before_cut"] + previous_cut.get("undated_counted", 0) if previous_cut else None

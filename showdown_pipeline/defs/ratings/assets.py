@@ -241,9 +241,7 @@ def overall_ratings(
     )
     parameters = _overall_parameters(run_cut, config, board, inputs, anchor, clustering, plan_summary)
     with warehouse.session() as session:
-        session.replace_table(BOARD_TABLES["raw"], board.frame)
-        session.replace_table(SAMPLING_PLAN_TABLE, plan)
-        records.save_parameters(session, "overall", parameters)
+        records.save_board(session, "overall", board.frame, parameters, also={SAMPLING_PLAN_TABLE: plan})
     for model, why in board.unrated.items():
         context.log.warning(f"{model} is not rated: {why}")
     for part in board.components[1:]:
@@ -361,8 +359,7 @@ def style_ratings(
     }
     frame = _style_frame(config, rows, stats, overall, parameters, context)
     with warehouse.session() as session:
-        session.replace_table(BOARD_TABLES["style"], frame)
-        records.save_parameters(session, "style", parameters)
+        records.save_board(session, "style", frame, parameters)
     yield result_for(
         context,
         "style_ratings",
@@ -465,8 +462,7 @@ def _segment_board(context, config: SegmentConfig, warehouse: WarehouseResource,
         "notes": notes,
     }
     with warehouse.session() as session:
-        session.replace_table(BOARD_TABLES[dim], frame)
-        records.save_parameters(session, dim, parameters)
+        records.save_board(session, dim, frame, parameters)
     return frame, parameters
 
 

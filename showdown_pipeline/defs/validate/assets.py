@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from showdown_pipeline.core import normalise, registry
+from showdown_pipeline.core import data_state, normalise, registry
 from showdown_pipeline.core.warehouse import WarehouseSession
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
@@ -138,6 +138,15 @@ VALIDATE_SPECS = [
         deps=["votes_checked", "vote_duplicates", "contributor_profiles"],
         description="One row per counted vote: valid, deduplicated, typed, with the voter's verified demographics.",
     ),
+    dg.AssetSpec(
+        data_state.VALIDATION_TABLE,
+        group_name="validate",
+        deps=["votes_clean", "model_registry", "contributor_profiles"],
+        description=(
+            "One row: the run that made the validated tables and the state of the landing ledger it read "
+            "(core/data_state.py); publish refuses a snapshot whose boards were made from another state."
+        ),
+    ),
 ]
 
 
@@ -153,6 +162,7 @@ def validated_votes(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         mapping = normalise.build_votes_checked(session)
         for name in ("vote_quarantine", "vote_duplicates", "votes_clean"):
             session.run(f"validate/{name}")
+        data_state.save_validation(session, context.run.run_id)
         counts = session.one("validate/vote_counts")
         quarantine = reasons(session, "validate/quarantine_by_reason")
         duplicates = reasons(session, "validate/duplicates_by_reason")
@@ -201,6 +211,9 @@ def validated_votes(context: dg.AssetExecutionContext, warehouse: WarehouseResou
                 }
             ),
         },
+    )
+    yield dg.MaterializeResult(
+        asset_key=data_state.VALIDATION_TABLE, metadata={**row_count(1), "run_id": context.run.run_id}
     )
 
 

@@ -7,3 +7,4 @@ JOIN (
     FROM integrity_flags WHERE excluded GROUP BY user_id
 ) AS f USING (user_id)
 WHERE v.voted_at < $cutoff OR v.voted_at IS NULL
+ORDER BY v.row_key

@@ -20,3 +20,4 @@ SELECT row_key, 'prompt_flooding' AS check_name,
     'prompt asked ' || n || ' times (top 0.1%); down-sampled to ' || (SELECT cap FROM cap) AS reason
 FROM ranked
 WHERE n > (SELECT cap FROM cap) AND k > (SELECT cap FROM cap)
+ORDER BY row_key

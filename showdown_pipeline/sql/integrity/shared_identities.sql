@@ -15,3 +15,4 @@ SELECT identity, list(user_id ORDER BY user_id) AS users
 FROM ids
 GROUP BY identity
 HAVING count(*) BETWEEN 2 AND $max_group
+ORDER BY identity

@@ -9,3 +9,4 @@ JOIN integrity_theta AS tr ON tr.model_id = c.model_right
 WHERE (c.voted_at < $cutoff OR c.voted_at IS NULL) AND c.winner IN ('left', 'right')
     AND CASE WHEN c.winner = 'left' THEN 1.0 / (1.0 + exp(tr.theta - tl.theta))
              ELSE 1.0 / (1.0 + exp(tl.theta - tr.theta)) END < $max_p
+ORDER BY c.row_key

@@ -3,7 +3,8 @@
 -- voter would hand it every one of them: Σ log P(outright win), with P(outright win) = p − t/2
 -- (p from the preliminary ratings in integrity_theta, t the tie share of that pair of models: ties
 -- are rarer in lopsided pairs, so one population-wide share would understate a strong model's
--- outright wins), clamped.
+-- outright wins), clamped. Counts are integers and the one float sum runs in the order of its terms, so
+-- the result does not depend on how the warehouse split the work.
 WITH v AS (
     SELECT c.user_id, c.model_left, c.model_right, c.winner,
         least(c.model_left, c.model_right) AS pair_a, greatest(c.model_left, c.model_right) AS pair_b,
@@ -14,7 +15,7 @@ WITH v AS (
     WHERE c.voted_at < $cutoff OR c.voted_at IS NULL
 ),
 tie AS (
-    SELECT pair_a, pair_b, avg(CASE WHEN winner IN ('both_good', 'both_bad') THEN 1.0 ELSE 0.0 END) AS share
+    SELECT pair_a, pair_b, count(*) FILTER (WHERE winner IN ('both_good', 'both_bad')) / count(*) AS share
     FROM v
     GROUP BY ALL
 ),
@@ -30,7 +31,8 @@ SELECT
     model_id,
     count(*) AS seen,
     count(*) FILTER (WHERE won) AS outright_wins,
-    sum(ln(least(greatest(p, 0.01), 0.99)))::DOUBLE AS log_p_sweep
+    sum(ln(least(greatest(p, 0.01), 0.99)) ORDER BY p)::DOUBLE AS log_p_sweep
 FROM sides
 GROUP BY ALL
 HAVING count(*) >= $min_seen
+ORDER BY user_id, model_id

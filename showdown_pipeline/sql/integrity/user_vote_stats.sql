@@ -1,6 +1,7 @@
 -- One row per voter among counted votes before the data cut: volume, position and speed statistics.
 -- A vote is too fast when its time-to-vote (voted_at − shown_at) is shorter than $min_seconds plus the
--- time to read both answers at $max_tokens_per_second.
+-- time to read both answers at $max_tokens_per_second. The float aggregates run in the order of their
+-- values (a parallel one adds in whatever order the threads finish); the rows come ordered by voter.
 WITH v AS (
     SELECT
         user_id,
@@ -30,10 +31,11 @@ SELECT
     count(*) FILTER (WHERE winner = 'left') AS left_wins,
     count(*) FILTER (WHERE ttv IS NOT NULL) AS timed,
     count(*) FILTER (WHERE ttv IS NOT NULL AND ttv < min_ttv) AS too_fast,
-    coalesce(stddev_samp(ttv) / nullif(avg(ttv), 0), 1.0) AS ttv_cv,
+    coalesce(stddev_samp(ttv ORDER BY ttv) / nullif(avg(ttv ORDER BY ttv), 0), 1.0) AS ttv_cv,
     coalesce(any_value(d.max_daily), 0) AS max_daily,
     coalesce(any_value(p.top_prompt_votes), 0) AS top_prompt_votes
 FROM v
 LEFT JOIN daily AS d USING (user_id)
 LEFT JOIN prompts AS p USING (user_id)
 GROUP BY v.user_id
+ORDER BY v.user_id

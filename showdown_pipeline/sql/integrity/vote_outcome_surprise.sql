@@ -29,3 +29,4 @@ SELECT
 FROM v
 JOIN pair AS p USING (a, b, outcome)
 JOIN pair_total AS t USING (a, b)
+ORDER BY v.user_id, k

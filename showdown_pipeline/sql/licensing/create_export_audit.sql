@@ -8,5 +8,6 @@ CREATE TABLE IF NOT EXISTS export_audit (
     sha256 VARCHAR NOT NULL,
     path VARCHAR NOT NULL,
     published_at TIMESTAMPTZ NOT NULL,
-    run_id VARCHAR
+    run_id VARCHAR,
+    note VARCHAR                    -- NULL, or how the export was audited after its publisher died
 )

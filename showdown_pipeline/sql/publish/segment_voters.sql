@@ -5,3 +5,4 @@ SELECT segment_dim, segment_value, count(DISTINCT user_id) AS voters
 FROM segmented_votes
 WHERE segment_value IS NOT NULL AND (voted_at < $cutoff OR voted_at IS NULL)
 GROUP BY ALL
+ORDER BY ALL
