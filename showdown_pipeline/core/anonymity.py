@@ -451,4 +451,27 @@ def withhold_small_segments_of(
     kept, withheld = withhold_small_segments(board, segment_voters(session, parameters["raw"]["cutoff_utc"]))
     for dim, account in withheld.items():
         parameters[dim] = {**parameters.get(dim, {}), "withheld_below_k_voters": account}
+    withhold_notes_of_segments(parameters, _segment_keys(board) - _segment_keys(kept))
     return kept
+
+
+def _segment_keys(board: pd.DataFrame) -> set[tuple[str, str]]:
+    if board.empty or "segment_dim" not in board:
+        return set()
+    return set(board[["segment_dim", "segment_value"]].itertuples(index=False, name=None))
+
+
+def withhold_notes_of_segments(parameters: dict, withheld: set[tuple[str, str]]) -> None:
+    """Drop from every board's `notes` (in place) the notes about a withheld segment value (`dim = value: …`,
+    as the segment fits write them): a note naming a value the snapshot withholds would publish it. Each
+    board's parameters count what was dropped (`notes_withheld`)."""
+    prefixes = tuple(f"{dim} = {value}: " for dim, value in withheld)
+    if not prefixes:
+        return
+    for board in parameters.values():
+        if not isinstance(board, dict) or not isinstance(board.get("notes"), list):
+            continue
+        kept = [n for n in board["notes"] if not (isinstance(n, str) and n.startswith(prefixes))]
+        if len(kept) < len(board["notes"]):
+            board["notes_withheld"] = board.get("notes_withheld", 0) + len(board["notes"]) - len(kept)
+            board["notes"] = kept

@@ -323,3 +323,27 @@ def test_small_segments_are_withheld_from_the_public_board():
         "country": {"min_voters": K_ANONYMITY, "values": 1, "rows": 2},
         "language": {"min_voters": K_ANONYMITY, "values": 1, "rows": 1},
     }
+
+
+def test_notes_about_a_withheld_segment_value_are_withheld_with_it():
+    """A segment fit's fallback note names its value (`country = IS: …`); published in the manifest it
+    would name a value the board withholds. Only the notes of withheld values go, from every board's
+    parameters, and each board counts what it lost."""
+    parameters = {
+        "raw": {"notes": ["overall: lstsq fallback"]},
+        "country": {
+            "notes": ["country = IS: pinv fallback", "country = BR: pinv fallback", "country = ISL: x"]
+        },
+        "style_country": {"notes": ["country = IS: line search stopped"]},
+        "language": {"notes": ["language = is: pinv fallback"]},
+        "seed": 7,
+    }
+    anonymity.withhold_notes_of_segments(parameters, {("country", "IS")})
+    assert parameters["raw"] == {"notes": ["overall: lstsq fallback"]}
+    assert parameters["country"] == {
+        "notes": ["country = BR: pinv fallback", "country = ISL: x"],
+        "notes_withheld": 1,
+    }
+    assert parameters["style_country"] == {"notes": [], "notes_withheld": 1}
+    assert parameters["language"] == {"notes": ["language = is: pinv fallback"]}  # another dimension's value
+    assert parameters["seed"] == 7
