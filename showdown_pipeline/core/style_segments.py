@@ -11,8 +11,9 @@ score, features) with its count, from SQL), never a loop over votes.
 
 Where a segment value has at least STYLE_TEST_MIN_VOTES votes with features, a score (Rao) test asks
 whether its own coefficients differ from the overall ones: H0 δ = 0 in σ(θ_left − θ_right + (β + δ)ᵀz),
-at the segment's own (unshrunk) ratings; χ² with one degree of freedom per feature. Its p-value is the
-rows' `style_shift_p_value`.
+at the segment's own (unshrunk) ratings, the ratings projected out of the score and its variance taken
+from the rows (robust: ties make outcomes vary less than the binomial variance says); χ² with one
+degree of freedom per feature. Its p-value is the rows' `style_shift_p_value`.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ def style_segments(
 
 
 def coefficient_shift_test(segment: StyleSegment, beta: np.ndarray, scale: np.ndarray) -> dict | None:
-    """The score test of H0: the segment's style coefficients equal the overall ones (δ = 0), at the
-    segment's own ratings (the unshrunk fit with β held fixed). Returns statistic, df, p_value and the
+    """The robust score test of H0: the segment's style coefficients equal the overall ones (δ = 0), at
+    the segment's own ratings (the unshrunk fit with β held fixed). Returns statistic, df, p_value and the
     one-step estimate of δ per feature sd; None where the segment alone cannot rate its models (no
     maximum-likelihood estimate, or not connected) — then there is nothing to test against."""
     from scipy.stats import chi2
@@ -108,20 +109,26 @@ def coefficient_shift_test(segment: StyleSegment, beta: np.ndarray, scale: np.nd
     p, _ = model.evaluate(np.concatenate([own.theta, beta]), with_value=False)
     score = model.gradient(p)[m:]  # ∂ log-likelihood / ∂δ at δ = 0
     info = model.information(model.weighted(p * (1 - p)))
-    cross = info[m:, :m]
-    # the ratings are nuisance parameters: the information left for δ once they are profiled out (their
-    # common level is not identified and carries no information on δ, so the pseudo-inverse is exact)
-    efficient = info[m:, m:] - cross @ np.linalg.pinv(info[:m, :m]) @ cross.T
-    df = int(np.linalg.matrix_rank(efficient))
+    # the ratings are nuisance parameters: project them out of the score (their common level is not
+    # identified and carries no information on δ, so the pseudo-inverse is exact)
+    project = info[m:, :m] @ np.linalg.pinv(info[:m, :m])
+    efficient = info[m:, m:] - project @ info[:m, m:]
+    # the score's variance from the rows themselves (robust): ties make the scores vary less than the
+    # binomial p(1 − p) says, and the model-based variance would hide real shifts
+    meat = model.information(model.weighted((counts.score - p) ** 2))
+    lift = np.hstack([-project, np.eye(len(beta))])
+    variance = lift @ meat @ lift.T
+    df = int(np.linalg.matrix_rank(variance))
     if df == 0:
         return None
-    inverse = np.linalg.pinv(efficient)
-    statistic = float(score @ inverse @ score)
+    statistic = float(score @ np.linalg.pinv(variance) @ score)
     return {
         "statistic": statistic,
         "df": df,
         "p_value": float(chi2.sf(statistic, df)),
-        "shift_per_sd": dict(zip(boards.STYLE_FEATURES, (inverse @ score * scale).tolist(), strict=True)),
+        "shift_per_sd": dict(
+            zip(boards.STYLE_FEATURES, (np.linalg.pinv(efficient) @ score * scale).tolist(), strict=True)
+        ),
         "votes": segment.votes,
     }
 
@@ -185,7 +192,7 @@ def build_style_segment_boards(
         "heldout_loglik_by_prior_sd": scores,
         "interval": "sandwich of the shrunk fit; the coefficients are the overall style board's, held fixed",
         "coefficient_test": {
-            "test": "score (Rao) test of the segment's coefficient shift, chi-squared, one df per feature",
+            "test": "robust score (Rao) test of the segment's coefficient shift, chi-squared, one df per feature",
             "min_votes": STYLE_TEST_MIN_VOTES,
             "tested": len(p_values),
             "untestable": sum(t is None for t in tests.values()),

@@ -163,7 +163,7 @@ def test_shrinkage_moves_from_the_overall_style_board_to_the_segments_own_fit():
 
 
 def independent_score_test(group: pd.DataFrame) -> float:
-    """The score test per vote with a dense design (anchor column dropped instead of a level penalty)."""
+    """The robust score test per vote with a dense design (anchor column dropped instead of a level penalty)."""
     left, right = group["left_code"].to_numpy(), group["right_code"].to_numpy()
     z = group[list(boards.STYLE_FEATURES)].to_numpy()
     theta = independent_fit(group, 0.0)
@@ -174,9 +174,12 @@ def independent_score_test(group: pd.DataFrame) -> float:
     p = 1 / (1 + np.exp(-(x @ theta + z @ BETA)))
     design = np.hstack([x[:, 1:], z])
     info = design.T @ (design * (p * (1 - p))[:, None])
-    u = z.T @ (group["score"].to_numpy() - p)
-    efficient = info[4:, 4:] - info[4:, :4] @ np.linalg.solve(info[:4, :4], info[:4, 4:])
-    return float(u @ np.linalg.solve(efficient, u))
+    residual = group["score"].to_numpy() - p
+    u = z.T @ residual
+    # each vote's score for δ with the ratings projected out; its variance from the votes (robust)
+    efficient_scores = residual[:, None] * (z - x[:, 1:] @ np.linalg.solve(info[:4, :4], info[:4, 4:]))
+    variance = efficient_scores.T @ efficient_scores
+    return float(u @ np.linalg.solve(variance, u))
 
 
 def test_coefficient_shift_score_test_matches_a_per_vote_computation_and_finds_a_planted_shift():
@@ -185,7 +188,7 @@ def test_coefficient_shift_score_test_matches_a_per_vote_computation_and_finds_a
     vote minimum are not tested (null)."""
     shifted = np.array([-0.8, 0, 0, 0, 0])
     per_vote = pd.concat(
-        [votes(4000, 6, "DE"), votes(4000, 7, "FR", shift=shifted), votes(300, 8, "IS")], ignore_index=True
+        [votes(4000, 16, "DE"), votes(4000, 7, "FR", shift=shifted), votes(300, 8, "IS")], ignore_index=True
     )
     frame, parameters, _ = fit(per_vote)
     p_of = frame.groupby("segment_value")["style_shift_p_value"].first()
