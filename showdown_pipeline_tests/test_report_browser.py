@@ -501,3 +501,49 @@ def test_each_heatmap_cell_shows_its_own_models_value_even_when_ids_hold_nul(tmp
     }
     in_c = {title: text for title, text in cells.items() if title.split(" in ")[-1].startswith("c: ")}
     assert in_c == {f"{glued} in c: 30.0 vs overall": "*", f"{short} in c: 0.0 vs overall": ""}
+
+
+# --- the raw/style toggle of the segment explorer ---------------------------------------------------
+
+
+@pytest.mark.parametrize("dim", ["profession", "language", "country"])
+def test_style_toggle_shows_the_style_segment_board_of_a_hostile_value(hostile, dim, tmp_path):
+    """`#style-segment=DIM:VALUE` turns the explorer's style toggle on: caption, rows and ratings are the
+    snapshot's style rows of that (hostile) value, not its raw rows; the coefficient test line says why it
+    was not run (450 votes); the page stays inert."""
+    value = pick(hostile, dim)
+    url = f"{hostile.path.joinpath('index.html').as_uri()}#style-segment={dim}:{quote(value, safe='')}"
+    tree = assert_inert(render(url, tmp_path))
+    board = hostile.leaderboard()
+    mine = (board["segment_dim"] == dim) & (board["segment_value"] == value)
+    style, raw = board[mine & (board["board"] == "style")], board[mine & (board["board"] == "raw")]
+    assert len(style) and len(raw)  # both boards exist for this value
+    label = dim.replace("_", " ")
+    assert (
+        tree.by_id("segment-caption").text() == f"{label} = {value} (style-controlled): {len(style)} models"
+    )
+    shown = {r[1]: r[2] for r in segment_rows(tree)}
+    assert shown == {m: f"{x:.1f}" for m, x in zip(style["model_id"], style["rating"].round(2), strict=True)}
+    assert shown != {m: f"{x:.1f}" for m, x in zip(raw["model_id"], raw["rating"].round(2), strict=True)}
+    assert (
+        tree.by_id("segment-style-test").text().startswith("Style coefficients here vs overall: not tested")
+    )
+    plain = parse(render(url.replace("#style-segment=", "#segment="), tmp_path).dom)
+    assert plain.by_id("segment-caption").text() == f"{label} = {value}: {len(raw)} models"
+    assert plain.by_id("segment-style-test").text() == ""
+
+
+def test_style_toggle_reports_the_coefficient_test_beside_hostile_values(tmp_path):
+    """A style segment whose coefficients were tested: its p-value is shown under the toggle (small
+    p-values in scientific notation, never rounded to 0), with hostile values and ids as text."""
+    from showdown_pipeline_tests.test_report_html import HOSTILE, hostile_board, hostile_manifest
+
+    page = tmp_path / "index.html"
+    page.write_text(report.render_report(hostile_board(), hostile_manifest(), None), encoding="utf-8")
+    value = HOSTILE[0]
+    tree = assert_inert(render(f"{page.as_uri()}#style-segment=profession:{quote(value, safe='')}", tmp_path))
+    assert tree.by_id("segment-caption").text() == f"profession = {value} (style-controlled): 4 models"
+    assert tree.by_id("segment-style-test").text() == (
+        "Style coefficients here vs overall: p = 1.0e-7 (score test; they differ at 5%)."
+    )
+    assert {r[1] for r in segment_rows(tree)} == set(HOSTILE[:4])

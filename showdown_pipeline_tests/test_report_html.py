@@ -32,7 +32,7 @@ HOSTILE = [
 TAGS = {
     "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "code", "b", "div",
     "section", "svg", "line", "text", "g", "circle", "table", "thead", "tbody", "tr", "th", "td",
-    "span", "select", "label", "ul", "li", "script",
+    "span", "select", "label", "ul", "li", "script", "input",
 }  # fmt: skip
 ATTRIBUTES = {
     "lang", "charset", "http-equiv", "content", "name", "class", "id", "role", "aria-label", "viewbox",
@@ -45,9 +45,7 @@ def hostile_board() -> pd.DataFrame:
     models = HOSTILE[:4]
     for board in ("raw", "style"):
         for dim, values in [("overall", ["all"]), *((d, HOSTILE) for d in SEGMENT_DIMENSIONS)]:
-            if board == "style" and dim != "overall":
-                continue
-            for value in values:
+            for value in values:  # the style segment rows feed the explorer's toggle
                 for rank, model in enumerate(models, start=1):
                     rows.append(
                         {
@@ -66,6 +64,7 @@ def hostile_board() -> pd.DataFrame:
                             "rating_unshrunk": None,
                             "diff_vs_overall": 3.0 * rank,
                             "differs_from_overall": rank == 1,
+                            "style_shift_p_value": 1e-7 if board == "style" and dim != "overall" else None,
                         }
                     )
     return pd.DataFrame(rows)

@@ -49,6 +49,9 @@ LEADERBOARD_SCHEMA = pa.schema(
         ("p_top1", pa.float64()),
         ("p_top5", pa.float64()),
         ("tier", pa.int64()),
+        # style segment rows: p-value of the score test that the segment's style coefficients equal the
+        # overall style board's (core/style_segments.py); null on other rows and untested segments
+        ("style_shift_p_value", pa.float64()),
     ]
 )
 LEADERBOARD_COLUMNS: tuple[str, ...] = tuple(LEADERBOARD_SCHEMA.names)
@@ -714,6 +717,14 @@ def _segment_counts(cells: pd.DataFrame, known: set[str]) -> bt.PairCounts | Non
     return pair_counts_from_frame(cells)
 
 
+def segment_counts(cells: pd.DataFrame, known: set[str]) -> list[tuple[str, bt.PairCounts | None]]:
+    """Each value of one dimension (sorted) with its fit-ready counts among the `known` models (None:
+    no vote between two of them)."""
+    return [
+        (value, _segment_counts(group, known)) for value, group in cells.groupby("segment_value", sort=True)
+    ]
+
+
 def choose_shrinkage(
     cells: pd.DataFrame,
     overall: Board,
@@ -722,25 +733,36 @@ def choose_shrinkage(
     seed: int = 0,
     notes: list[str] | None = None,
 ) -> tuple[float, dict[str, float]]:
-    """The prior sd whose shrunk fits predict held-out votes best, over every value of one dimension.
+    """The prior sd whose shrunk fits predict held-out votes best, over every value of one dimension
+    (`cells`: segment_value, model_left, model_right, winner, n); see `choose_shrinkage_of`."""
+    prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
+    return choose_shrinkage_of(segment_counts(cells, set(prior_of)), prior_of, grid, folds, seed, notes)
+
+
+def choose_shrinkage_of(
+    segments: list[tuple[str, bt.PairCounts | None]],
+    prior_of: dict[str, float],
+    grid: tuple[float, ...] = SHRINKAGE_SD_GRID,
+    folds: int = SegmentSettings.folds,
+    seed: int = 0,
+    notes: list[str] | None = None,
+) -> tuple[float, dict[str, float]]:
+    """The shrinkage rule of every segment board: the prior sd whose shrunk fits predict held-out votes
+    best, over every value of one dimension (`segments` from `segment_counts`, or a style segment's
+    counts with their offsets; `prior_of`: the overall board's θ per model).
 
     Each cell's count is split at random into `folds` parts (multinomially, like assigning each vote
     to a fold); each part is predicted by the fit on the others. Returns (chosen sd, held-out
     log-likelihood per sd); the fold fits' fallbacks are appended to `notes`, once each."""
-    prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
     rng = np.random.default_rng(seed)
     scores = dict.fromkeys(grid, 0.0)
-    for _, group in cells.groupby("segment_value", sort=True):
-        counts = _segment_counts(group, set(prior_of))
+    for _, counts in segments:
         if counts is None:
             continue
         prior = np.array([prior_of[m] for m in counts.models])
         split = np.array([rng.multinomial(int(c), [1.0 / folds] * folds) for c in counts.count], dtype=float)
         for f in range(folds):
-            train = bt.PairCounts(
-                counts.models, counts.left, counts.right, counts.score, counts.count - split[:, f]
-            )
-            test = bt.PairCounts(counts.models, counts.left, counts.right, counts.score, split[:, f])
+            train, test = counts.with_counts(counts.count - split[:, f]), counts.with_counts(split[:, f])
             if test.count.sum() == 0:
                 continue
             for sd in grid:
@@ -765,23 +787,55 @@ def build_segment_boards(
     seed: int = 0,
     notes: list[str] | None = None,
 ) -> pd.DataFrame:
-    """One board per value of `segment_dim`, shrunk towards the overall board with prior sd `prior_sd`.
+    """One raw board per value of `segment_dim`, shrunk towards the overall board with prior sd `prior_sd`.
 
     `cells`: segment_value, model_left, model_right, winner, n. `stats`: segment_value, model_id,
-    votes, users, top_user_share. Each row keeps the unshrunk estimate (NaN where the segment alone
-    cannot rate the model) and the difference from the overall rating with its 95% interval. The
+    votes, users, top_user_share. See `segment_boards`."""
+    prior_of = set(overall.frame["model_id"])
+    return segment_boards(
+        segment_counts(cells, prior_of),
+        stats,
+        overall,
+        segment_dim,
+        prior_sd,
+        thresholds,
+        bootstrap_rounds=bootstrap_rounds,
+        seed=seed,
+        notes=notes,
+    )
+
+
+def segment_boards(
+    segments: list[tuple[str, bt.PairCounts | None]],
+    stats: pd.DataFrame,
+    overall: Board,
+    segment_dim: str,
+    prior_sd: float,
+    thresholds: Thresholds = Thresholds(),
+    *,
+    board: str = "raw",
+    bootstrap_rounds: int = 0,
+    seed: int = 0,
+    method: str = "",
+    notes: list[str] | None = None,
+) -> pd.DataFrame:
+    """One `board` per segment value, each shrunk towards `overall` (the board of the same kind) with
+    prior sd `prior_sd`: the one segment rule of the raw and the style segment boards.
+
+    Each row keeps the unshrunk estimate (NaN where the segment alone cannot rate the model) and the
+    difference from the overall rating with its 95% interval; `method` is appended to ci_method. The
     fits' fallbacks are appended to `notes` (each prefixed with its segment)."""
     prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
     frames = []
-    for k, (value, group) in enumerate(cells.groupby("segment_value", sort=True)):
-        counts = _segment_counts(group, set(prior_of))
+    for k, (value, counts) in enumerate(segments):
         if counts is None:
             continue
         prior = np.array([prior_of[m] for m in counts.models])
         fit_notes: list[str] = []
         columns = _segment_estimates(counts, prior, prior_sd, bootstrap_rounds, seed + k, fit_notes)
+        columns["method"] += method
         unshrunk, reasons, main = _segment_unshrunk(counts, prior)
-        frame = _segment_frame(counts, overall, columns, unshrunk, segment_dim, str(value))
+        frame = _segment_frame(counts, overall, columns, unshrunk, segment_dim, str(value), board)
         if "thetas" in columns:  # ranks within (segment value, component): one scale each
             _add_rank_columns(
                 frame, columns["thetas"], columns["theta"], frame["component"].to_numpy(), fit_notes
@@ -847,7 +901,13 @@ def _segment_unshrunk(
 
 
 def _segment_frame(
-    counts: bt.PairCounts, overall: Board, est: dict, unshrunk: np.ndarray, segment_dim: str, value: str
+    counts: bt.PairCounts,
+    overall: Board,
+    est: dict,
+    unshrunk: np.ndarray,
+    segment_dim: str,
+    value: str,
+    board: str = "raw",
 ) -> pd.DataFrame:
     """One segment's rows in Elo. A model keeps its overall component: the prior (its overall θ) is on
     that component's scale, and a segment's votes, a subset of the overall votes, never link two."""
@@ -858,7 +918,7 @@ def _segment_frame(
     theta, prior = est["theta"], est["prior"]
     return pd.DataFrame(
         {
-            "board": "raw",
+            "board": board,
             "segment_dim": segment_dim,
             "segment_value": value,
             "model_id": list(counts.models),

@@ -38,6 +38,7 @@ plain maximum likelihood, which is what the golden and independent-fit tests che
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -65,13 +66,20 @@ class RatingError(ValueError):
 
 @dataclass(frozen=True)
 class PairCounts:
-    """Aggregated outcomes: for each cell, `count` votes of `left` vs `right` that scored `score`."""
+    """Aggregated outcomes: for each cell, `count` votes of `left` vs `right` that scored `score`; with
+    `offset`, P(left wins) = σ(θ_left − θ_right + offset) per cell (a known term, e.g. the style effect of
+    the cell's features under coefficients fitted elsewhere: the style segment boards)."""
 
     models: tuple[str, ...]
     left: np.ndarray  # int index into models
     right: np.ndarray
     score: np.ndarray  # 1, 0 or 0.5
     count: np.ndarray  # float weights (vote counts)
+    offset: np.ndarray | None = None  # logits added to θ_left − θ_right per cell; None: 0
+
+    def with_counts(self, count: np.ndarray) -> PairCounts:
+        """The same cells (and offsets) with other counts: a fold, a resample."""
+        return dataclasses.replace(self, count=np.asarray(count, dtype=float))
 
     @classmethod
     def from_cells(cls, left: list[str], right: list[str], score, count) -> PairCounts:
@@ -100,9 +108,10 @@ class PairCounts:
             ],
             dtype=bool,
         )
-        return PairCounts.from_cells(
+        sub = PairCounts.from_cells(
             list(names[self.left[mask]]), list(names[self.right[mask]]), self.score[mask], self.count[mask]
         )
+        return sub if self.offset is None else dataclasses.replace(sub, offset=self.offset[mask])
 
 
 @dataclass
@@ -280,6 +289,7 @@ class PairModel:
     score: np.ndarray  # 1, ½ or 0
     weight: np.ndarray | None = None  # votes per row; None: one each
     features: np.ndarray | None = None  # k × rows, read in place (never copied or changed)
+    offset: np.ndarray | None = None  # a known logit per row (PairCounts.offset); None: 0
     _buffer: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
@@ -287,7 +297,11 @@ class PairModel:
         """The cells of `counts`, weighted by their counts (or by `weight`, e.g. a bootstrap draw)."""
         m = counts.n_models
         return cls(
-            m, counts.left * m + counts.right, counts.score, counts.count if weight is None else weight
+            m,
+            counts.left * m + counts.right,
+            counts.score,
+            counts.count if weight is None else weight,
+            offset=counts.offset,
         )
 
     @property
@@ -301,6 +315,8 @@ class PairModel:
         """(P(left wins) per row, the log-likelihood or None) at x."""
         theta = x[: self.m]
         d = (theta[:, None] - theta[None, :]).ravel()[self.pair]
+        if self.offset is not None:
+            d = d + self.offset
         if self.k:
             d += x[self.m :] @ self.features
         value = _loglik(d, self.score, 1.0 if self.weight is None else self.weight) if with_value else None
@@ -765,6 +781,7 @@ class _BootstrapJob:
         design = design_matrix(counts)
         factor = _factor(self.hess, notes, "bootstrap chord steps")
         y = counts.score
+        offset = 0.0 if counts.offset is None else counts.offset
         rng = np.random.default_rng(seed)
         # Poisson bootstrap: each vote is drawn Poisson(1) times, so a cell of c votes is drawn
         # Poisson(c) times. Asymptotically the same as resampling N votes with replacement (the total
@@ -775,7 +792,7 @@ class _BootstrapJob:
         free_idx = np.flatnonzero(free)
         for _ in range(self.max_iter):
             idx = np.flatnonzero(active)
-            p = _sigmoid((design @ theta[idx].T).T)
+            p = _sigmoid((design @ theta[idx].T).T + offset)
             grad = (design.T @ (weights[idx] * (y - p)).T).T - self.pull.gradient(theta[idx])
             step = _apply_inverse(factor, grad[:, free].T).T
             theta[np.ix_(idx, free_idx)] += step

@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
 from showdown_pipeline.core.run_cut import DEFAULT_ANCHOR_RATING
+from showdown_pipeline.core.style_segments import STYLE_TEST_MIN_VOTES
 
 TEMPLATE_DIR = Path(__file__).with_name("report_template")
 WINRATE_BUCKETS = 20  # the win-rate matrix colours cells by class (CSP: no style attributes)
@@ -299,6 +300,7 @@ def _integrity(integrity: dict | None) -> dict | None:
 
 
 _SEGMENT_COLUMNS = [
+    "board",
     "segment_value",
     "model_id",
     "rating",
@@ -311,22 +313,32 @@ _SEGMENT_COLUMNS = [
     "rating_unshrunk",
     "diff_vs_overall",
     "differs_from_overall",
+    "style_shift_p_value",
 ]
+_ROUNDED = ("rating", "ci_lower", "ci_upper", "rating_unshrunk", "diff_vs_overall")  # Elo, to 0.01
 
 
 def segment_payload(board: pd.DataFrame, overall_order: list[str]) -> dict:
-    """What the explorer reads: raw segment rows per dimension, values by volume, the overall order."""
+    """What the explorer reads: the raw and style segment rows per dimension (each names its board: the
+    explorer's toggle), values by volume, the overall order."""
     rows: dict[str, list] = {}
     values: dict[str, list] = {}
     for dim in SEGMENT_DIMENSIONS:
-        part = board[(board["board"] == "raw") & (board["segment_dim"] == dim)]
+        part = board[board["board"].isin(["raw", "style"]) & (board["segment_dim"] == dim)]
         if part.empty:
             continue
-        part = part[_SEGMENT_COLUMNS].round(2)
-        rows[dim] = json.loads(part.to_json(orient="records"))  # NaN and inf become null
-        volume = part.groupby("segment_value")["votes"].sum().sort_values(ascending=False)
+        part = part.reindex(columns=_SEGMENT_COLUMNS).round(dict.fromkeys(_ROUNDED, 2))
+        rows[dim] = json.loads(part.to_json(orient="records", double_precision=15))  # NaN, inf: null
+        raw = part[part["board"] == "raw"]
+        volume = raw.groupby("segment_value")["votes"].sum().sort_values(ascending=False)
         values[dim] = [str(v) for v in volume.index]
-    return {"rows": rows, "values": values, "models": overall_order}
+        values[dim] += sorted({str(v) for v in part["segment_value"]} - set(values[dim]))
+    return {
+        "rows": rows,
+        "values": values,
+        "models": overall_order,
+        "style_test_min_votes": STYLE_TEST_MIN_VOTES,
+    }
 
 
 def _accounting(inputs: dict) -> dict:

@@ -34,7 +34,9 @@ from showdown_pipeline.core.sampling_plan import PLAN_SCHEMA
 #    component); a reader that ignores `component` must keep rows with component != 1 apart.
 # 4: rank_lower, rank_upper, p_top1, p_top5, tier added to the leaderboard (additive; null where a board has
 #    no bootstrap replicates), and sampling_plan.parquet (sampling_plan.PLAN_SCHEMA) in every snapshot.
-SCHEMA_VERSION = 4  # of the snapshot; the leaderboard rows: boards.LEADERBOARD_SCHEMA
+# 5: style_shift_p_value added (additive), and board = 'style' rows for every segment dimension (the style
+#    segment boards, core/style_segments.py).
+SCHEMA_VERSION = 5  # of the snapshot; the leaderboard rows: boards.LEADERBOARD_SCHEMA
 LATEST_FILE = "LATEST"
 DATA_FILES = ("leaderboard.parquet", "leaderboard.json", "sampling_plan.parquet", "index.html")
 # The files a snapshot of each schema version must list in its manifest (the verifier checks them all).

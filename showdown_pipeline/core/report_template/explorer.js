@@ -9,6 +9,8 @@
   const table = document.getElementById('segment-table');
   const heat = document.getElementById('segment-heatmap');
   const caption = document.getElementById('segment-caption');
+  const styleBox = document.getElementById('segment-style');
+  const styleTest = document.getElementById('segment-style-test');
   const dims = Object.keys(data.rows);
 
   function fmt(x) { return x === null || x === undefined ? '' : Number(x).toFixed(1); }
@@ -20,6 +22,9 @@
     return node;
   }
   function valuesOf(dim) { return data.values[dim] || []; }
+  // The raw/style toggle: which board's segment rows are shown (every row names its board).
+  function board() { return styleBox.checked ? 'style' : 'raw'; }
+  function rowsOf(dim) { return (data.rows[dim] || []).filter(r => r.board === board()); }
 
   function fillDims() { dimSel.replaceChildren(...dims.map(d => new Option(label(d), d))); }
   function fillValues() { valSel.replaceChildren(...valuesOf(dimSel.value).map(v => new Option(v, v))); }
@@ -39,11 +44,24 @@
     }
     return td;
   }
+  function shiftText(rows) {
+    if (!rows.length) return '';
+    const p = rows[0].style_shift_p_value;
+    if (p === null || p === undefined) {
+      return 'Style coefficients here vs overall: not tested (fewer than ' + data.style_test_min_votes +
+        ' votes with style features, or the segment alone cannot rate its models).';
+    }
+    const shown = p < 0.0001 ? p.toExponential(1) : p.toFixed(4);
+    return 'Style coefficients here vs overall: p = ' + shown + ' (score test' +
+      (p < 0.05 ? '; they differ at 5%' : '') + ').';
+  }
   function renderTable() {
     const dim = dimSel.value;
     const value = valSel.value;
-    const rows = (data.rows[dim] || []).filter(r => r.segment_value === value);
-    caption.textContent = label(dim) + ' = ' + value + ': ' + rows.length + ' models';
+    const rows = rowsOf(dim).filter(r => r.segment_value === value);
+    const kind = board() === 'style' ? ' (style-controlled)' : '';
+    caption.textContent = label(dim) + ' = ' + value + kind + ': ' + rows.length + ' models';
+    styleTest.textContent = board() === 'style' ? shiftText(rows) : '';
     table.tBodies[0].replaceChildren(...rows.map(r => {
       const tr = el('tr');
       tr.append(
@@ -74,7 +92,7 @@
     if (valSel.value && !values.includes(valSel.value)) values.push(valSel.value);
     // model -> segment value -> row: nested maps, never a joined string key (ids may hold any character)
     const cells = new Map();
-    (data.rows[dim] || []).forEach(r => {
+    rowsOf(dim).forEach(r => {
       if (!cells.has(r.model_id)) cells.set(r.model_id, new Map());
       cells.get(r.model_id).set(r.segment_value, r);
     });
@@ -91,15 +109,17 @@
     heat.replaceChildren(head, ...body);
   }
 
-  // #segment=DIM:VALUE, VALUE percent-encoded (the separator may be ':' or '%3A'; DIM is a known name).
+  // #segment=DIM:VALUE (raw) or #style-segment=DIM:VALUE (style toggle on), VALUE percent-encoded (the
+  // separator may be ':' or '%3A'; DIM is a known name).
   function selectFromHash() {
-    const match = /^#segment=([a-z_]+)(?::|%3A)(.*)$/i.exec(location.hash);
-    if (!match || !dims.includes(match[1])) return;
+    const match = /^#(style-)?segment=([a-z_]+)(?::|%3A)(.*)$/i.exec(location.hash);
+    if (!match || !dims.includes(match[2])) return;
     let value;
-    try { value = decodeURIComponent(match[2]); } catch (e) { return; }
-    dimSel.value = match[1];
+    try { value = decodeURIComponent(match[3]); } catch (e) { return; }
+    styleBox.checked = Boolean(match[1]);
+    dimSel.value = match[2];
     fillValues();
-    if (valuesOf(match[1]).includes(value)) valSel.value = value;
+    if (valuesOf(match[2]).includes(value)) valSel.value = value;
   }
   function renderAll() { renderTable(); renderHeatmap(); }
 
@@ -108,6 +128,7 @@
     fillDims(); fillValues(); selectFromHash(); renderAll();
     dimSel.addEventListener('change', () => { fillValues(); renderAll(); });
     valSel.addEventListener('change', renderAll);
+    styleBox.addEventListener('change', renderAll);
     window.addEventListener('hashchange', () => { selectFromHash(); renderAll(); });
   }
   document.body.setAttribute('data-ready', 'true');

@@ -5,7 +5,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from showdown_pipeline.core import boards, records, run_cut, sampling_plan
+from showdown_pipeline.core import boards, records, run_cut, sampling_plan, style_segments
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.bradley_terry import ELO_SCALE, RatingError
 from showdown_pipeline.core.records import BOARD_TABLES, PARAMETER_TABLES, SAMPLING_PLAN_TABLE
@@ -380,10 +380,11 @@ SEGMENT_SPECS = [
         dg.AssetSpec(
             f"{dim}_ratings",
             group_name="ratings",
-            deps=["overall_ratings", PARAMETER_TABLES["overall"], "votes_counted"],
+            deps=["overall_ratings", PARAMETER_TABLES["overall"], "style_ratings", "votes_counted"],
             description=(
-                f"One row per ({dim} value, model): Bradley-Terry rating shrunk towards the overall board, 95% "
-                "CI, rank, the unshrunk estimate and the difference from the overall rating with its interval."
+                f"One row per (board, {dim} value, model): Bradley-Terry rating shrunk towards the overall board "
+                "of its kind (raw, or style with the overall style coefficients held fixed), 95% CI, rank, the "
+                "unshrunk estimate and the difference from the overall rating with its interval."
             ),
         )
         for dim in boards.SEGMENT_DIMENSIONS
@@ -461,9 +462,55 @@ def _segment_board(context, config: SegmentConfig, warehouse: WarehouseResource,
         "(segment value, component); a part of a segment not linked to the rest is provisional",
         "notes": notes,
     }
+    style_frame, parameters["style"] = _style_segment_board(
+        context, config, warehouse, run_cut, dim, stats, thresholds
+    )
+    if len(style_frame):
+        frame = pd.concat([f for f in (frame, style_frame) if len(f)], ignore_index=True)
     with warehouse.session() as session:
         records.save_board(session, dim, frame, parameters)
     return frame, parameters
+
+
+def _style_segment_board(
+    context, config: SegmentConfig, warehouse: WarehouseResource, run_cut, dim: str, stats, thresholds
+):
+    """The dimension's style boards (core/style_segments.py) and their parameters, with the raw segments'
+    vote stats and thresholds; none, with the reason, when the overall style board was not fitted or was
+    skipped."""
+    empty = pd.DataFrame(columns=[*boards.LEADERBOARD_COLUMNS, "theta", "se"])
+    with warehouse.session() as session:
+        if BOARD_TABLES["style"] not in session.table_names():
+            return empty, {"skipped": "the overall style board was not fitted (materialize style_ratings)"}
+        style_params = board_parameters(session, "style")
+        ensure_same_cut(context, run_cut, style_params.get("run"), "style_ratings")
+        style = session.read_table(BOARD_TABLES["style"]).to_pandas()
+        if style_params.get("skipped") or style.empty:
+            return empty, {"skipped": f"the overall style board was skipped: {style_params.get('skipped')}"}
+        models = [r["model_id"] for r in session.rows("ratings/counted_models")]
+        params = {"cutoff": run_cut.cut.cutoff, "segment_dim": dim, "models": models}
+        table = session.query("ratings/segment_style_rows", params)
+    coefficients = style_params["coefficients"]
+    segments = style_segments.style_segments(
+        table, models, set(style["model_id"]), style_segments.unit_coefficients(coefficients)[0]
+    )
+    overall = boards.Board(
+        frame=style, anchor=style_params["anchor"]["model_id"], anchor_rating=style_params["anchor"]["rating"]
+    )
+    notes: list[str] = []
+    frame, parameters = style_segments.build_style_segment_boards(
+        segments,
+        stats,
+        overall,
+        coefficients,
+        dim,
+        config.prior_sd,
+        thresholds,
+        folds=config.folds,
+        seed=run_cut.cut.seed,
+        notes=notes,
+    )
+    return frame, {**parameters, "notes": notes}
 
 
 def _differences(frame: pd.DataFrame) -> pd.DataFrame:
@@ -486,9 +533,9 @@ def _segment_metadata(frame: pd.DataFrame, parameters: dict) -> dict:
         "differences_preview": dg.MetadataValue.md(
             markdown_table(
                 differs.head(15)[
-                    ["segment_value", "model_id", "diff_vs_overall", "diff_lower", "diff_upper"]
+                    ["board", "segment_value", "model_id", "diff_vs_overall", "diff_lower", "diff_upper"]
                 ].itertuples(index=False),
-                ("value", "model", "Δ vs overall", "95% lower", "95% upper"),
+                ("board", "value", "model", "Δ vs overall", "95% lower", "95% upper"),
             )
             if len(differs)
             else "(none)"
