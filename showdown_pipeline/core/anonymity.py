@@ -463,13 +463,20 @@ def _segment_keys(board: pd.DataFrame) -> set[tuple[str, str]]:
 
 def withhold_notes_of_segments(parameters: dict, withheld: set[tuple[str, str]]) -> None:
     """Drop from every board's `notes` (in place) the notes about a withheld segment value (`dim = value: …`,
-    as the segment fits write them): a note naming a value the snapshot withholds would publish it. Each
-    board's parameters count what was dropped (`notes_withheld`)."""
+    as the segment fits write them), nested boards included: a note naming a value the snapshot withholds
+    would publish it. Each board's parameters count what was dropped (`notes_withheld`)."""
     prefixes = tuple(f"{dim} = {value}: " for dim, value in withheld)
-    if not prefixes:
-        return
+    if prefixes:
+        _withhold_notes(parameters, prefixes)
+
+
+def _withhold_notes(parameters: dict, prefixes: tuple[str, ...]) -> None:
+    """Every `notes` list in `parameters` and the dicts nested in it (a dimension's style boards)."""
     for board in parameters.values():
-        if not isinstance(board, dict) or not isinstance(board.get("notes"), list):
+        if not isinstance(board, dict):
+            continue
+        _withhold_notes(board, prefixes)
+        if not isinstance(board.get("notes"), list):
             continue
         kept = [n for n in board["notes"] if not (isinstance(n, str) and n.startswith(prefixes))]
         if len(kept) < len(board["notes"]):

@@ -335,6 +335,7 @@ def test_notes_about_a_withheld_segment_value_are_withheld_with_it():
             "notes": ["country = IS: pinv fallback", "country = BR: pinv fallback", "country = ISL: x"]
         },
         "style_country": {"notes": ["country = IS: line search stopped"]},
+        "profession": {"notes": [], "style": {"notes": ["country = IS: nested", "profession = nurse: kept"]}},
         "language": {"notes": ["language = is: pinv fallback"]},
         "seed": 7,
     }
@@ -346,4 +347,8 @@ def test_notes_about_a_withheld_segment_value_are_withheld_with_it():
     }
     assert parameters["style_country"] == {"notes": [], "notes_withheld": 1}
     assert parameters["language"] == {"notes": ["language = is: pinv fallback"]}  # another dimension's value
+    assert parameters["profession"] == {
+        "notes": [],
+        "style": {"notes": ["profession = nurse: kept"], "notes_withheld": 1},
+    }
     assert parameters["seed"] == 7
