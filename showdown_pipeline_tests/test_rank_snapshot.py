@@ -72,7 +72,7 @@ def test_snapshot_carries_rank_columns_and_a_sampling_plan_of_the_active_models(
     new = plan[plan["model_right"] == "m-new"]
     assert len(new) == 4 and new["reason"].str.startswith("floor: m-new has no rating yet").all()
     manifest = snap.manifest
-    assert manifest["schema_version"] == SCHEMA_VERSION == 4
+    assert manifest["schema_version"] == SCHEMA_VERSION == 5
     assert manifest["sampling_plan"]["active_models"] == 5 and manifest["sampling_plan"]["pairs"] == 10
     entry = manifest["files"]["sampling_plan.parquet"]
     assert entry["sha256"] == sha256_of(snap.path / "sampling_plan.parquet")

@@ -49,6 +49,9 @@ LEADERBOARD_SCHEMA = pa.schema(
         ("p_top1", pa.float64()),
         ("p_top5", pa.float64()),
         ("tier", pa.int64()),
+        # a pre_release registry model with < 1,000 counted votes since its public release (core/providers.py);
+        # decided at publish, null in the board tables
+        ("pre_release_provisional", pa.bool_()),
     ]
 )
 LEADERBOARD_COLUMNS: tuple[str, ...] = tuple(LEADERBOARD_SCHEMA.names)

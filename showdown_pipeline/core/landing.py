@@ -183,6 +183,7 @@ def create_ingest_tables(session: WarehouseSession) -> None:
         "add_raw_votes_json_types",
         "create_raw_contributors",
         "create_raw_models",
+        "add_raw_models_pre_release",
     ):
         session.run(f"ingest/{name}")
 
