@@ -275,7 +275,7 @@ def _format_rows(board) -> str:
         + ("  P(#1)  P(top5)" if ranked else "")
     ]
     for r in board.itertuples(index=False):
-        mark = " *" if r.provisional else ""
+        mark = (" *" if r.provisional else "") + (" (pre-release)" if _pre_release(r) else "")
         line = f"{r.rank:>4}  "
         if ranked:
             line += f"{_cell(r.tier):>4}  {_range(r.rank_lower, r.rank_upper):>7}  "
@@ -290,7 +290,18 @@ def _format_rows(board) -> str:
         )
     if any(board["provisional"]):
         lines.append("  * provisional (too few votes or voters, or another reason in provisional_reason)")
+    if any(_pre_release(r) for r in board.itertuples(index=False)):
+        lines.append(
+            "  (pre-release): marked pre_release in models.csv and under 1,000 counted votes since its public "
+            "release (pre_release_provisional)"
+        )
     return "\n".join(lines)
+
+
+def _pre_release(row) -> bool:
+    """The row's pre_release_provisional (absent before schema 5, null in a board table: false)."""
+    value = getattr(row, "pre_release_provisional", None)
+    return False if value is None or value != value else bool(value)
 
 
 def _number(value) -> float | None:

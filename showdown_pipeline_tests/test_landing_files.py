@@ -496,10 +496,10 @@ def test_models_csv_is_read_with_fixed_settings(tmp_path):
     run_ingest(tmp_path / "landing", tmp_path / "home")
     assert ledger(tmp_path / "home")["models.csv"] == ("ingested", 3, None)
     rows = query(tmp_path / "home", "SELECT * EXCLUDE (source_sha256) FROM raw_models ORDER BY source_row")
-    assert rows == [
-        (1, "m-a", "Model A, large", "acme", "2025-01-01", None),
-        (2, "m-b", 'The "B" model', "acme", "2025-01-01", "2026-01-01T00:00:00Z"),
-        (3, "m-c", "two\r\nlines", "other", None, None),
+    assert rows == [  # the last column: the optional pre_release, absent from this file
+        (1, "m-a", "Model A, large", "acme", "2025-01-01", None, None),
+        (2, "m-b", 'The "B" model', "acme", "2025-01-01", "2026-01-01T00:00:00Z", None),
+        (3, "m-c", "two\r\nlines", "other", None, None, None),
     ]
 
 

@@ -50,6 +50,7 @@ def test_snapshot_layout_and_columns(published):
         "leaderboard.json",
         "leaderboard.parquet",
         "manifest.json",
+        "providers.parquet",
         "sampling_plan.parquet",
     ]
     board = snap.leaderboard()

@@ -245,11 +245,23 @@ def write_models_csv(path: Path, rows: list[tuple]) -> None:
         writer.writerows(rows)
 
 
+# Providers of the hostile models, in order: markup with both quotes, a Greek-Alpha look-alike of OpenAI (a
+# provider of its own, shown as exactly what it is), and OpenAI in fullwidth letters (NFKC: OpenAI).
+HOSTILE_PROVIDERS = [
+    f'" onclick="{PWN}\' <img src=x onerror={PWN}>',
+    "Open\u0391I",
+    "\uff2f\uff50\uff45\uff4e\uff21\uff29",
+]
+
+
 def build_hostile_landing(root: Path, models: list[str], professions: list[str], language: str) -> Path:
-    """A canonical landing zone whose model ids, names and segment values are the given values."""
+    """A canonical landing zone whose model ids, names, providers and segment values are the given values."""
     write_models_csv(
         root / "models.csv",
-        [(m, f"<script>{PWN}</script>", f'" onclick="{PWN}', "2025-01-01", "") for m in models],
+        [
+            (m, f"<script>{PWN}</script>", HOSTILE_PROVIDERS[k % len(HOSTILE_PROVIDERS)], "2025-01-01", "")
+            for k, m in enumerate(models)
+        ],
     )
     votes = random_valid_votes(0, 450, models, seed=4)
     for k, v in enumerate(votes):
@@ -374,6 +386,27 @@ def test_tiers_rank_ranges_and_the_sampling_plan_show_hostile_ids_as_text(hostil
     ][:15]
     assert [row[2] for row in shown] == list(plan["reason"][:15])
     assert any(re.search(r"[<>\"']", row[0]) for row in shown)  # hostile ids did reach the plan
+
+
+def test_the_provider_ledger_shows_hostile_and_look_alike_providers_as_text(hostile, tmp_path):
+    """Providers with markup and quotes, a Greek-Alpha look-alike of `OpenAI` and a fullwidth `OpenAI`: the
+    ledger table lists each provider of providers.parquet as its exact text (the look-alike stays a provider
+    of its own, the fullwidth spelling is NFKC `OpenAI`), with its models and shares, and nothing runs."""
+    tree = assert_inert(render(hostile.path.joinpath("index.html").as_uri(), tmp_path))
+    ledger = hostile.providers()
+    assert set(ledger["provider"]) == {HOSTILE_PROVIDERS[0], "Open\u0391I", "OpenAI"}
+    rows = {tr.all("td")[0].text(): tr.all("td") for tr in tree.by_id("provider-ledger").all("tr")[1:]}
+    assert set(rows) == set(ledger["provider"])
+    for r in ledger.itertuples(index=False):
+        cells = rows[r.provider]
+        assert [m["model_id"] for m in r.models_active] == [
+            HOSTILE_MODELS[
+                HOSTILE_PROVIDERS.index({"OpenAI": HOSTILE_PROVIDERS[2]}.get(r.provider, r.provider))
+            ]
+        ]
+        assert cells[1].text().startswith(r.models_active[0]["model_id"] + " (2025-01-01 – ")
+        assert cells[3].text() == f"{r.battle_share:.1%}" and cells[5].text() == "no export"
+    assert ledger["battle_share"].sum() == pytest.approx(1.0, abs=1e-12)
 
 
 @pytest.mark.parametrize("dim", ["profession", "language", "country", "age_band", "education"])

@@ -25,6 +25,7 @@ from showdown_pipeline.core.vote_schema import (
     CONTRIBUTOR_FIELDS,
     MAX_COUNT,
     MODEL_FIELDS,
+    MODEL_OPTIONAL_FIELDS,
     QUARANTINE_REASONS,
     VOTE_FIELDS,
 )
@@ -278,7 +279,7 @@ def _load(conn, table, key_fields, rows, sha, extra):
 def _validate(conn):
     """What the validate assets run, in their order."""
     session = DuckDBSession(conn)
-    session.run("validate/model_registry")
+    normalise.build_model_registry(session)
     normalise.build_contributors_checked(session)
     session.run("validate/contributor_profiles")
     normalise.build_votes_checked(session)
@@ -295,7 +296,7 @@ def _validate(conn):
     votes=_records(VOTE_FIELDS, {"model_left": MODEL, "model_right": MODEL}),
     kinds=st.lists(st.sampled_from(["votes", "arena"]), min_size=4, max_size=4),
     people=_records(CONTRIBUTOR_FIELDS),
-    models=_records(MODEL_FIELDS, {"model_id": MODEL}),
+    models=_records((*MODEL_FIELDS, *MODEL_OPTIONAL_FIELDS), {"model_id": MODEL}),
 )
 def test_validation_never_raises_and_every_record_lands_once(warehouse, votes, kinds, people, models):
     conn = warehouse
@@ -319,7 +320,7 @@ def test_validation_never_raises_and_every_record_lands_once(warehouse, votes, k
         f"{1:064x}",
         {"parse_error": [None] * len(people), "raw_line": [None] * len(people)},
     )
-    _load(conn, "raw_models", MODEL_FIELDS, models, f"{2:064x}", {})
+    _load(conn, "raw_models", (*MODEL_FIELDS, *MODEL_OPTIONAL_FIELDS), models, f"{2:064x}", {})
     _validate(conn)
 
     checked = conn.execute(
@@ -348,3 +349,14 @@ def test_validation_never_raises_and_every_record_lands_once(warehouse, votes, k
     assert len(contributors) == len(people)
     assert {r[0] for r in contributors} <= {None, "missing_required_field", "invalid_field"}
     assert conn.execute("SELECT count(*) FROM model_registry").fetchall()[0][0] == len(models)
+    registry = conn.execute(
+        "SELECT m.pre_release, r.pre_release, r.problem FROM model_registry AS r "
+        "JOIN raw_models AS m ON m.source_row = r.registry_order"
+    ).fetchall()
+    for (
+        raw,
+        pre_release,
+        problem,
+    ) in registry:  # the optional flag: decided by normalise.flag, or the row unusable
+        value, bad = normalise.flag(raw)
+        assert pre_release is (value == "true") and (problem is not None if bad else True)

@@ -52,6 +52,9 @@ LEADERBOARD_SCHEMA = pa.schema(
         # style segment rows: p-value of the score test that the segment's style coefficients equal the
         # overall style board's (core/style_segments.py); null on other rows and untested segments
         ("style_shift_p_value", pa.float64()),
+        # a pre_release registry model with < 1,000 counted votes since its public release (core/providers.py);
+        # decided at publish, null in the board tables
+        ("pre_release_provisional", pa.bool_()),
     ]
 )
 LEADERBOARD_COLUMNS: tuple[str, ...] = tuple(LEADERBOARD_SCHEMA.names)

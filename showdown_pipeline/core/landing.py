@@ -214,6 +214,7 @@ _TABLES_AND_MIGRATIONS = (
     "add_raw_votes_json_types",
     "create_raw_contributors",
     "create_raw_models",
+    "add_raw_models_pre_release",
 )
 
 

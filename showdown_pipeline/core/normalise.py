@@ -317,6 +317,19 @@ CONTRIBUTOR_FIELDS: dict[str, Callable[[str | None], Normalised]] = {
 }
 
 
+def provider(raw: str | None) -> Normalised:
+    """A registry provider: cleaned like free text (invisible characters, NFKC, whitespace, control characters)
+    but its case kept, since it is shown; empty means no provider (the ledger's `unknown`)."""
+    return clean_text(None if raw is None else raw.translate(_DROP_CONTROL)) or None, None
+
+
+# models.csv fields decided here (sql/validate/model_registry.sql joins the mapping as registry_field_map).
+REGISTRY_FIELDS: dict[str, Callable[[str | None], Normalised]] = {
+    "provider": provider,
+    "pre_release": flag,
+}
+
+
 def prompt_value(raw: str | None) -> Normalised:
     key = prompt_key(raw)
     if key is None or re.fullmatch(vs.PROMPT_KEY_PATTERN, key):
@@ -334,7 +347,7 @@ def field_mapping(rows: Iterable[tuple[str, str]]) -> pa.Table:
 
     The SQL hands an absent value as "" (so that a join can match it); field 'prompt_hash' holds only
     the values the SQL leaves to Python (non-ASCII once invisible characters are gone)."""
-    normalisers = {**VOTE_FIELDS, **CONTRIBUTOR_FIELDS, "prompt_hash": prompt_value}
+    normalisers = {**VOTE_FIELDS, **CONTRIBUTOR_FIELDS, **REGISTRY_FIELDS, "prompt_hash": prompt_value}
     out: dict[str, list] = {name: [] for name in MAPPING_SCHEMA.names}
     for field, raw in rows:
         value, problem = normalisers[field](raw or None)
@@ -393,6 +406,13 @@ def build_contributors_checked(session: WarehouseSession) -> pa.Table:
         "contributor_field_map",
         "validate/contributors_checked",
         {"earliest": vs.EARLIEST_TIMESTAMP, "latest": vs.LATEST_TIMESTAMP},
+    )
+
+
+def build_model_registry(session: WarehouseSession) -> pa.Table:
+    """(Re)build model_registry from the models.csv in force; returns the mapping it joined."""
+    return _run_with_mapping(
+        session, "validate/registry_field_values", {}, "registry_field_map", "validate/model_registry", {}
     )
 
 

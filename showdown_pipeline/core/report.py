@@ -23,6 +23,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
+from showdown_pipeline.core.providers import PRE_RELEASE_MIN_VOTES
 from showdown_pipeline.core.run_cut import DEFAULT_ANCHOR_RATING
 from showdown_pipeline.core.style_segments import STYLE_TEST_MIN_VOTES
 
@@ -175,10 +176,16 @@ def _overall_rows(board: pd.DataFrame) -> list[dict]:
                 "users": f"{r.users:,}",
                 "provisional": bool(r.provisional),
                 "provisional_reason": str(r.provisional_reason),
+                "pre_release": _flag(getattr(r, "pre_release_provisional", None)),
             }
         )
         previous_tier = tier
     return rows
+
+
+def _flag(value) -> bool:
+    """A boolean column's value; null (NA, None, NaN) is false."""
+    return False if value is None or pd.isna(value) else bool(value)
 
 
 def _whole(value) -> int | None:
@@ -228,6 +235,60 @@ def _plan(plan: pd.DataFrame | None, summary: dict | None, limit: int = 15) -> d
         "pairs": f"{len(plan):,}",
         "floor": "" if floor is None else f"{floor:.0%}",
         "above_floor": f"{summary.get('pairs_above_floor', 0):,}",
+    }
+
+
+def _day(value) -> str:
+    return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _dated_models(models) -> list[dict]:
+    return [
+        {
+            "model_id": str(m["model_id"]),
+            "released": _day(m["released_at"]),
+            "deprecated": _day(m["deprecated_at"]),
+        }
+        for m in (models if models is not None else [])
+    ]
+
+
+def _ledger(ledger, section: dict | None) -> dict | None:
+    """The provider ledger's rows for the report (None: no ledger in this snapshot)."""
+    if ledger is None:
+        return None
+    section = section or {}
+    window = section.get("window") or {}
+    rows = []
+    for r in ledger.to_pylist():
+        under = r["models_under_plan"]
+        rows.append(
+            {
+                "provider": str(r["provider"]),
+                "active": _dated_models(r["models_active"]),
+                "deprecated": _dated_models(r["models_deprecated"]),
+                "battles": _share(r["battle_share"]),
+                "votes": _share(r["vote_share"]),
+                "licensed": "no export" if r["licensed_sides"] is None else _share(r["licensed_share"]),
+                "under": None
+                if under is None
+                else [f"{u['model_id']}: {u['battles']:,} of {u['asked_battles']:,.0f} asked" for u in under],
+            }
+        )
+    return {
+        "rows": rows,
+        "start": str(window.get("start_utc") or "the first vote"),
+        "end": str(window.get("end_utc", "")),
+        "plan": str((section.get("plan_comparison") or {}).get("plan", "")),
+        "min_votes": f"{PRE_RELEASE_MIN_VOTES:,}",
+        "pre_release": [
+            {
+                "model_id": str(p["model_id"]),
+                "votes": f"{p['votes_since_release']:,}",
+                "provisional": bool(p["provisional"]),
+            }
+            for p in section.get("pre_release", [])
+        ],
     }
 
 
@@ -363,9 +424,14 @@ def _clustering(clustering: dict | None) -> dict | None:
 
 
 def render_report(
-    board: pd.DataFrame, manifest: dict, pairs: pd.DataFrame | None = None, plan: pd.DataFrame | None = None
+    board: pd.DataFrame,
+    manifest: dict,
+    pairs: pd.DataFrame | None = None,
+    plan: pd.DataFrame | None = None,
+    ledger=None,
 ) -> str:
-    """The snapshot's index.html (`plan`: the sampling plan, heaviest pair first)."""
+    """The snapshot's index.html (`plan`: the sampling plan, heaviest pair first; `ledger`: the provider
+    ledger, a pyarrow table of core/providers.PROVIDERS_SCHEMA)."""
     raw_all = board[(board["board"] == "raw") & (board["segment_dim"] == "overall")]
     # the anchor's part of the comparison graph is the board; other parts are on scales of their own
     part = raw_all["component"].fillna(1) if "component" in raw_all else pd.Series(1, index=raw_all.index)
@@ -393,6 +459,7 @@ def render_report(
         "overall_rows": _overall_rows(raw),
         "has_rank_sets": bool("tier" in raw and raw["tier"].notna().any()),
         "plan": _plan(plan, manifest.get("sampling_plan")),
+        "ledger": _ledger(ledger, manifest.get("providers")),
         "other_parts": [
             {
                 "component": int(part),

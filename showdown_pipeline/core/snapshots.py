@@ -1,7 +1,7 @@
 """Published snapshots (DESIGN §6): written whole or not at all, never rewritten, verifiable.
 
 Layout: `<home>/snapshots/<snapshot_id>/{leaderboard.parquet, leaderboard.json, sampling_plan.parquet,
-manifest.json, index.html}` and `<home>/snapshots/LATEST` naming the complete snapshot with the latest data
+providers.parquet, manifest.json, index.html}` and `<home>/snapshots/LATEST` naming the complete snapshot with the latest data
 cut (the last published among equal cuts). A snapshot is built in a hidden temporary folder and renamed
 into place, so a crash leaves no half snapshot; LATEST is replaced atomically only after the rename.
 
@@ -34,15 +34,23 @@ from showdown_pipeline.core.sampling_plan import PLAN_SCHEMA
 #    component); a reader that ignores `component` must keep rows with component != 1 apart.
 # 4: rank_lower, rank_upper, p_top1, p_top5, tier added to the leaderboard (additive; null where a board has
 #    no bootstrap replicates), and sampling_plan.parquet (sampling_plan.PLAN_SCHEMA) in every snapshot.
-# 5: style_shift_p_value added (additive), and board = 'style' rows for every segment dimension (the style
-#    segment boards, core/style_segments.py).
+# 5: style_shift_p_value and pre_release_provisional added (additive); board = 'style' rows for every segment
+#    dimension (the style segment boards, core/style_segments.py); providers.parquet (the provider ledger,
+#    providers.PROVIDERS_SCHEMA) in every snapshot.
 SCHEMA_VERSION = 5  # of the snapshot; the leaderboard rows: boards.LEADERBOARD_SCHEMA
 LATEST_FILE = "LATEST"
-DATA_FILES = ("leaderboard.parquet", "leaderboard.json", "sampling_plan.parquet", "index.html")
+DATA_FILES = (
+    "leaderboard.parquet",
+    "leaderboard.json",
+    "sampling_plan.parquet",
+    "providers.parquet",
+    "index.html",
+)
 # The files a snapshot of each schema version must list in its manifest (the verifier checks them all).
 REQUIRED_FILES = {
     1: ("leaderboard.parquet", "leaderboard.json", "index.html"),
-    4: DATA_FILES,
+    4: ("leaderboard.parquet", "leaderboard.json", "sampling_plan.parquet", "index.html"),
+    5: DATA_FILES,
 }
 TMP_PREFIX = ".tmp-"
 
@@ -95,10 +103,11 @@ def write_snapshot(
     manifest: dict,
     report_html: str,
     sampling_plan: pd.DataFrame,
+    providers: pa.Table,
 ) -> Path:
     """Write a complete snapshot atomically and move LATEST to it unless LATEST holds a later cut (the
     manifest's `latest` section says which); returns its folder. `sampling_plan`: the rows of
-    core/sampling_plan (PLAN_SCHEMA)."""
+    core/sampling_plan (PLAN_SCHEMA); `providers`: the ledger (core/providers.PROVIDERS_SCHEMA)."""
     snapshots_root = Path(snapshots_root)
     snapshots_root.mkdir(parents=True, exist_ok=True)
     final = snapshots_root / snapshot_id
@@ -132,6 +141,7 @@ def write_snapshot(
             sampling_plan[PLAN_SCHEMA.names].reset_index(drop=True), schema=PLAN_SCHEMA, preserve_index=False
         )
         pq.write_table(plan, tmp / "sampling_plan.parquet")
+        pq.write_table(providers, tmp / "providers.parquet")
         (tmp / "index.html").write_text(report_html, encoding="utf-8")
         manifest = {
             **manifest,
@@ -190,6 +200,10 @@ class Snapshot:
     def sampling_plan(self) -> pd.DataFrame:
         """Which model pairs need votes next (schema 4 on): model_left, model_right, weight, reason."""
         return pq.read_table(self.path / "sampling_plan.parquet").to_pandas()
+
+    def providers(self) -> pd.DataFrame:
+        """The provider transparency ledger (schema 5 on), one row per provider (core/providers.py)."""
+        return pq.read_table(self.path / "providers.parquet").to_pandas()
 
     def verify(self) -> list[str]:
         """Problems found (empty when every file its schema version requires is listed in the manifest,

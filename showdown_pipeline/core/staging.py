@@ -47,7 +47,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from showdown_pipeline.core.digest import sha256_of_handle
-from showdown_pipeline.core.vote_schema import CONTRIBUTOR_FIELDS, MODEL_FIELDS, VOTE_FIELDS
+from showdown_pipeline.core.vote_schema import (
+    CONTRIBUTOR_FIELDS,
+    MODEL_FIELDS,
+    MODEL_OPTIONAL_FIELDS,
+    VOTE_FIELDS,
+)
 
 ENV_MAX_FILE_BYTES = "SHOWDOWN_MAX_FILE_BYTES"
 ENV_MAX_LINE_BYTES = "SHOWDOWN_MAX_LINE_BYTES"
@@ -55,7 +60,9 @@ ENV_MAX_ROWS = "SHOWDOWN_MAX_ROWS_PER_FILE"
 LIMIT_PREFIX = "limit exceeded: "  # every limit rejection starts so (a later run retries it under new limits)
 
 LINES_SCHEMA = pa.schema([("source_row", pa.int64()), ("line", pa.large_string())])
-MODELS_SCHEMA = pa.schema([("source_row", pa.int64()), *((c, pa.string()) for c in MODEL_FIELDS)])
+MODELS_SCHEMA = pa.schema(
+    [("source_row", pa.int64()), *((c, pa.string()) for c in (*MODEL_FIELDS, *MODEL_OPTIONAL_FIELDS))]
+)
 
 _BLOCK = 4 << 20  # bytes decompressed per step: bounds memory whatever the compression ratio
 _BATCH_ROWS = 100_000
@@ -749,8 +756,8 @@ class _TextBuffer:
 
 def _stage_models_csv(source: _HashingReader, out: Path, limits: IngestLimits, kind: str) -> _Shape:
     """models.csv with fixed settings, nothing sniffed: comma, double quote (doubled to escape), a header
-    naming the five columns (any order, case and surrounding spaces ignored; others ignored), UTF-8 with
-    or without a BOM, LF or CRLF. A row whose field count differs from the header's rejects the file."""
+    naming the five columns and optionally pre_release (any order, case and surrounding spaces ignored;
+    others ignored), UTF-8 with or without a BOM, LF or CRLF. A row whose field count differs from the header's rejects the file."""
     lines = _bounded_lines(io.BufferedReader(source, _BLOCK), limits)
     reader = csv.reader(lines, delimiter=",", quotechar='"', doublequote=True, strict=True)
     rows: list[tuple] = []
@@ -764,7 +771,7 @@ def _stage_models_csv(source: _HashingReader, out: Path, limits: IngestLimits, k
                 raise FileRejected(
                     f"models.csv line {reader.line_num}: {len(record)} fields, the header has {len(header)}"
                 )
-            rows.append(tuple(record[i] for i in index))
+            rows.append(tuple(None if i is None else record[i] for i in index))
             if len(rows) > limits.rows:
                 raise limits.too_many_rows()
     except csv.Error as exc:
@@ -772,16 +779,18 @@ def _stage_models_csv(source: _HashingReader, out: Path, limits: IngestLimits, k
     if not rows:  # an empty registry would mean "no registry": every model counted as registered
         raise FileRejected("models.csv holds no models (a header only)")
     columns = [pa.array(np.arange(1, len(rows) + 1, dtype=np.int64))]
-    columns += [pa.array([r[k] for r in rows], pa.string()) for k in range(len(MODEL_FIELDS))]
+    columns += [pa.array([r[k] for r in rows], pa.string()) for k in range(len(index))]
     pq.write_table(pa.Table.from_arrays(columns, schema=MODELS_SCHEMA), out)
     return _Shape(len(rows))
 
 
-def _model_columns(header: list[str] | None) -> list[int]:
+def _model_columns(header: list[str] | None) -> list[int | None]:
     if not header:
         raise FileRejected("models.csv is empty (no header)")
     names = [h.strip().lower() for h in header]
-    repeated = sorted({n for n in names if names.count(n) > 1 and n in MODEL_FIELDS})
+    repeated = sorted(
+        {n for n in names if names.count(n) > 1 and n in (*MODEL_FIELDS, *MODEL_OPTIONAL_FIELDS)}
+    )
     if repeated:
         raise FileRejected(f"models.csv header repeats {', '.join(repeated)}")
     missing = [c for c in MODEL_FIELDS if c not in names]
@@ -789,7 +798,8 @@ def _model_columns(header: list[str] | None) -> list[int]:
         raise FileRejected(
             f"models.csv header lacks {', '.join(missing)} (expected comma-separated {', '.join(MODEL_FIELDS)})"
         )
-    return [names.index(c) for c in MODEL_FIELDS]
+    optional = [names.index(c) if c in names else None for c in MODEL_OPTIONAL_FIELDS]  # None: column absent
+    return [names.index(c) for c in MODEL_FIELDS] + optional
 
 
 def _bounded_lines(stream: BinaryIO, limits: IngestLimits) -> Iterator[str]:

@@ -157,6 +157,10 @@ EDUCATION_LEVELS: tuple[str, ...] = (
 )
 
 MODEL_FIELDS: tuple[str, ...] = ("model_id", "display_name", "provider", "released_at", "deprecated_at")
+# Optional models.csv columns: absent from the header, every row has them empty. `pre_release`: the model was
+# shown before its public release (released_at); it stays provisional until PRE_RELEASE_MIN_VOTES counted votes
+# cast after that release (core/providers.py).
+MODEL_OPTIONAL_FIELDS: tuple[str, ...] = ("pre_release",)
 
 # LMArena / FastChat battle logs (DESIGN §2.4): their winner labels in our vocabulary; SQL reads this
 # mapping as the relation arena_winners (the arena ingest and `showdown rate`).

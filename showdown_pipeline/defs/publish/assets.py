@@ -5,7 +5,16 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from showdown_pipeline.core import anonymity, data_state, provenance, records, registry, report, snapshots
+from showdown_pipeline.core import (
+    anonymity,
+    data_state,
+    provenance,
+    providers,
+    records,
+    registry,
+    report,
+    snapshots,
+)
 from showdown_pipeline.core.boards import SEGMENT_DIMENSIONS
 from showdown_pipeline.core.records import BOARD_TABLES, PARAMETER_TABLES
 from showdown_pipeline.core.warehouse import WarehouseSession
@@ -178,6 +187,7 @@ def _snapshot_metadata(board: pd.DataFrame, manifest: dict, snapshot_id: str, fo
         "contributors_checked",
         "contributor_profiles",
         "sampling_plan",
+        "votes_clean",
     ],
     pool=WAREHOUSE_POOL,
 )
@@ -187,7 +197,7 @@ def leaderboard_snapshot(
     paths: ShowdownPaths,
     run_cut: RunCutResource,
 ) -> dg.MaterializeResult:
-    """One immutable folder per run: leaderboard.parquet/json, sampling_plan.parquet, manifest.json, index.html; LATEST moves last.
+    """One immutable folder per run: leaderboard.parquet/json, sampling_plan.parquet, providers.parquet, manifest.json, index.html; LATEST moves last.
 
     One leaderboard row per (board, segment, model). Published only when every board and the counted votes
     carry this run's cut and passed their circuit breakers (or this run overrides them).
@@ -205,11 +215,16 @@ def leaderboard_snapshot(
     with warehouse.session() as session:
         pairs = session.query("publish/pairwise_matrix", {"cutoff": parameters["cutoff_utc"]}).to_pandas()
         plan = session.query("publish/sampling_plan").to_pandas()
+        ledger, manifest["providers"] = providers.build_ledger(
+            session, paths.snapshots, parameters["cutoff_utc"], parameters["as_of"]
+        )
+        manifest["providers"]["pre_release"] = providers.pre_release_status(session, parameters["cutoff_utc"])
+    board = providers.mark_pre_release(board, manifest["providers"]["pre_release"])
     created_at = datetime.now(UTC)
     manifest["created_at"] = created_at.isoformat().replace("+00:00", "Z")
     snapshot_id = snapshots.new_snapshot_id(parameters["as_of"], created_at, context.run.run_id)
-    html = report.render_report(board, {**manifest, "snapshot_id": snapshot_id}, pairs, plan)
-    folder = snapshots.write_snapshot(paths.snapshots, snapshot_id, board, manifest, html, plan)
+    html = report.render_report(board, {**manifest, "snapshot_id": snapshot_id}, pairs, plan, ledger)
+    folder = snapshots.write_snapshot(paths.snapshots, snapshot_id, board, manifest, html, plan, ledger)
     context.log.info(f"published snapshot {folder}")
     return dg.MaterializeResult(metadata=_snapshot_metadata(board, manifest, snapshot_id, folder))
 

@@ -7,7 +7,7 @@ from showdown_pipeline.core.warehouse import WarehouseSession
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
 
-REGISTRY_COLUMNS = ("model_id", "provider", "released_at", "deprecated_at", "problem")
+REGISTRY_COLUMNS = ("model_id", "provider", "released_at", "deprecated_at", "pre_release", "problem")
 
 
 @dg.asset(group_name="validate", deps=["raw_models"], pool=WAREHOUSE_POOL)
@@ -23,7 +23,7 @@ def model_registry(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             state = registry.registry_state(session)
         except registry.RegistryUnavailable as exc:
             raise dg.Failure(description=str(exc)) from None  # the reason, in one line
-        session.run("validate/model_registry")
+        normalise.build_model_registry(session)
         rows = session.rows("validate/model_registry_rows")
     problems = [r for r in rows if r["problem"] is not None]
     for rejected in state.rejected:

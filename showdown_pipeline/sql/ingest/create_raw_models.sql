@@ -7,5 +7,6 @@ CREATE TABLE IF NOT EXISTS raw_models (
     provider VARCHAR,
     released_at VARCHAR,
     deprecated_at VARCHAR,
+    pre_release VARCHAR,  -- optional column (vote_schema.MODEL_OPTIONAL_FIELDS)
     PRIMARY KEY (source_sha256, source_row)
 )
