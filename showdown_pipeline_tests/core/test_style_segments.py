@@ -110,14 +110,26 @@ def test_style_segment_fit_on_aggregated_rows_equals_an_independent_per_vote_fit
         np.testing.assert_allclose(rows["rating"], 1000 + bt.ELO_SCALE * theta, atol=1e-4)
         own = independent_fit(group, boards.UNSHRUNK_PENALTY)
         np.testing.assert_allclose(rows["rating_unshrunk"], 1000 + bt.ELO_SCALE * own, atol=1e-3)
-        # the sandwich per vote: H = XᵀWX + penalty·I, meat = Σ (y − p)² x xᵀ
+        # the sandwich per vote: H = XᵀWX + penalty·I, meat = Σ [(y − p)² + c·y(1 − y)] x xᵀ, where c is
+        # the share of a tie counted as a fair coin (ties of a pair beyond the segment's tie share, with one
+        # decisive pseudo-vote: README "Ties are never certain"), computed here per vote from the counts
         x = np.zeros((len(group), 5))
         x[np.arange(len(group)), group["left_code"]] += 1
         x[np.arange(len(group)), group["right_code"]] -= 1
         d = x @ theta + group[list(boards.STYLE_FEATURES)].to_numpy() @ BETA
         p = 1 / (1 + np.exp(-d))
         h = x.T @ (x * (p * (1 - p))[:, None]) + np.eye(5) / 0.3**2
-        meat = x.T @ (x * ((group["score"].to_numpy() - p) ** 2)[:, None])
+        y = group["score"].to_numpy()
+        tie = (y > 0) & (y < 1)
+        pair = np.minimum(group["left_code"], group["right_code"]) * 5 + np.maximum(
+            group["left_code"], group["right_code"]
+        )
+        pair_ties = pd.Series(tie).groupby(pair.to_numpy()).transform("sum").to_numpy()
+        pair_votes = pd.Series(tie).groupby(pair.to_numpy()).transform("size").to_numpy()
+        board_share = tie.sum() / (len(y) + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            coin = np.where(tie, np.clip(1 - board_share * pair_votes / pair_ties, 0, 1), 0.0)
+        meat = x.T @ (x * ((y - p) ** 2 + coin * y * (1 - y))[:, None])
         se = np.sqrt(np.diag(np.linalg.inv(h) @ meat @ np.linalg.inv(h)))
         np.testing.assert_allclose(rows["ci_upper"] - rows["rating"], bt.Z_95 * bt.ELO_SCALE * se, rtol=1e-5)
         np.testing.assert_allclose(rows["diff_vs_overall"], bt.ELO_SCALE * (theta - OVERALL_THETA), atol=1e-4)
