@@ -52,7 +52,6 @@ HOLDOUT_DAYS = 60
 # v3: the leak guard protects the prompts of every ingested record that might be live, with no upper bound;
 # pseudonyms keyed per (licensee, as-of); k-anonymity per contributor including their set of languages.
 POLICY_VERSION = "holdout-60d/v3"
-LIVE_DISTRIBUTION = "live"
 K_ANONYMITY = 10
 SECRET_ENV = "SHOWDOWN_LICENSE_KEY"
 FORBIDDEN_COLUMNS = (
