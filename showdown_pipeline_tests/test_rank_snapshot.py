@@ -135,3 +135,31 @@ def test_report_and_show_give_tiers_rank_ranges_and_the_plan(published, capsys):
     low, high = int(top["rank_lower"]), int(top["rank_upper"])
     assert (str(low) if low == high else f"{low}-{high}") in line.split()
     assert "simultaneous 95% rank interval" in printed
+
+
+@pytest.mark.parametrize("kind, segment", [("style", None), ("raw", "segment"), ("style", "segment")])
+def test_show_gives_tiers_and_rank_ranges_for_the_board_it_prints(published, capsys, kind, segment):
+    """`showdown show --board style` and `--segment DIM=VALUE` (raw and style): the printed board has the
+    tier and range columns, each model's line its own snapshot row's tier and simultaneous rank range, and
+    a line naming where the ranks come from (rank_method)."""
+    _, home = published
+    board = snapshots.latest(home).leaderboard()
+    rows = board[board["board"] == kind]
+    args = ["show", "--home", str(home), "--board", kind]
+    if segment:
+        first = rows[rows["segment_dim"] != "overall"].iloc[0]
+        rows = rows[
+            (rows["segment_dim"] == first["segment_dim"]) & (rows["segment_value"] == first["segment_value"])
+        ]
+        args += ["--segment", f"{first['segment_dim']}={first['segment_value']}"]
+    else:
+        rows = rows[rows["segment_dim"] == "overall"]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    header = next(line for line in printed.splitlines() if line.startswith("rank"))
+    assert header.split()[:3] == ["rank", "tier", "range"] and "P(#1)" in header
+    for r in rows.itertuples(index=False):
+        line = next(line for line in printed.splitlines() if f" {r.model_id} " in line)
+        low, high = int(r.rank_lower), int(r.rank_upper)
+        assert line.split()[1:3] == [str(int(r.tier)), str(low) if low == high else f"{low}-{high}"]
+    assert f"ranks from: {rows['rank_method'].iloc[0]}" in printed
