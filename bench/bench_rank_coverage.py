@@ -4,7 +4,8 @@
                                         [--models 12] [--votes 3000] [--rounds 200]
 
 Per seed: a Bradley-Terry world with ties, `votes` battles uniform over pairs, the published raw board
-(prior, Poisson bootstrap of `rounds` replicates, rank columns). A seed counts as covered when every
+(prior, Poisson bootstrap of `rounds` replicates, rank columns; `--rounds 0`: no bootstrap, so the rank columns
+come from normal draws with the fit's sandwich covariance — the route of the style boards). A seed counts as covered when every
 model's true rank (1 + the number of models truly stronger) lies in [rank_lower, rank_upper]. Worlds:
 
 - spread: true strengths drawn N(0, 0.6²) per seed (most neighbours close, some far);

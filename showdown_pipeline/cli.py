@@ -266,7 +266,8 @@ def _format_board(board, top: int | None = None) -> str:
 
 def _format_rows(board) -> str:
     """One line per model; with the rank analysis (tier, simultaneous 95% rank range, P(#1), P(top 5))
-    when the board has it (a board without bootstrap replicates has none)."""
+    when the board has it (every board of schema 6; older snapshots' style boards have none), and its
+    source (rank_method: the board's bootstrap replicates, or normal draws with its sandwich covariance)."""
     ranked = "tier" in board and board["tier"].notna().any()
     head = f"{'rank':>4}  " + (f"{'tier':>4}  {'range':>7}  " if ranked else "")
     lines = [
@@ -286,8 +287,10 @@ def _format_rows(board) -> str:
     if ranked:
         lines.append(
             "  tier: no two models of a tier are separable at 95%; range: simultaneous 95% rank interval "
-            "(all hold at once); P(#1)/P(top5): share of bootstrap rounds"
+            "(all hold at once); P(#1)/P(top5): share of the draws below in which it is first / in the top five"
         )
+        methods = board["rank_method"].dropna().unique() if "rank_method" in board else ()
+        lines.extend(f"  ranks from: {m}" for m in methods)
     if any(board["provisional"]):
         lines.append("  * provisional (too few votes or voters, or another reason in provisional_reason)")
     if any(_pre_release(r) for r in board.itertuples(index=False)):

@@ -44,23 +44,32 @@ def published(tmp_path_factory):
 
 
 def test_snapshot_carries_rank_columns_and_a_sampling_plan_of_the_active_models(published):
-    """Before: no rank columns, no sampling_plan.parquet. The raw boards (overall B = 100, segments
-    B = 20) carry rank_lower/rank_upper/p_top1/p_top5/tier, p_top1 summing to 1 per board; the style
-    board (no bootstrap) leaves them null; the plan covers every pair of active models (the new one in,
+    """Before: no rank columns, no sampling_plan.parquet. Every board carries rank_lower/rank_upper/p_top1/
+    p_top5/tier, p_top1 summing to 1 per board (segment value and component): the raw boards from their
+    bootstrap (overall B = 100, segments B = 20), the style boards, overall and per segment (no bootstrap),
+    from normal draws with their fit's sandwich covariance, as rank_method says; the plan covers every pair of active models (the new one in,
     the deprecated one and the not-yet-released one out) and its weights sum to 1."""
     result, home = published
     snap = snapshots.latest(home)
     assert "sampling_plan.parquet" in {p.name for p in snap.path.iterdir()}
     board = snap.leaderboard()
     assert list(board.columns) == LEADERBOARD_SCHEMA.names and set(RANK_COLUMNS) <= set(board.columns)
-    raw = board[board["board"] == "raw"]
-    assert raw[list(RANK_COLUMNS)].notna().all().all()
-    for _, rows in raw.groupby(["segment_dim", "segment_value", "component"]):
+    assert board[[*RANK_COLUMNS, "rank_method"]].notna().all().all()
+    kinds = set()
+    for (kind, dim, _, _), rows in board.groupby(["board", "segment_dim", "segment_value", "component"]):
+        kinds.add((kind, dim == "overall"))
         assert rows["p_top1"].sum() == pytest.approx(1.0, abs=1e-9)
+        assert rows["p_top5"].sum() == pytest.approx(min(5, len(rows)), abs=1e-9)
         assert (rows["rank_lower"] >= 1).all() and (rows["rank_upper"] <= len(rows)).all()
+        assert (rows["rank_lower"] <= rows["rank_upper"]).all() and rows["tier"].min() == 1
+    assert kinds == {("raw", True), ("raw", False), ("style", True), ("style", False)}
+    raw, style = board[board["board"] == "raw"], board[board["board"] == "style"]
     overall = raw[raw["segment_dim"] == "overall"]
     assert set(overall["model_id"]) == {*RATED, "m-old"} and overall["tier"].min() == 1
-    assert board.loc[board["board"] == "style", list(RANK_COLUMNS)].isna().all().all()
+    assert overall["rank_method"].str.contains("over 100 bootstrap replicates").all()
+    segment_methods = raw.loc[raw["segment_dim"] != "overall", "rank_method"]
+    assert segment_methods.str.contains("over 20 bootstrap replicates, studentised leave-one-out").all()
+    assert style["rank_method"].str.contains("normal draws from the fit's sandwich covariance").all()
 
     plan = snap.sampling_plan()
     assert pq.read_schema(snap.path / "sampling_plan.parquet").equals(PLAN_SCHEMA, check_metadata=False)
@@ -72,7 +81,7 @@ def test_snapshot_carries_rank_columns_and_a_sampling_plan_of_the_active_models(
     new = plan[plan["model_right"] == "m-new"]
     assert len(new) == 4 and new["reason"].str.startswith("floor: m-new has no rating yet").all()
     manifest = snap.manifest
-    assert manifest["schema_version"] == SCHEMA_VERSION == 5
+    assert manifest["schema_version"] == SCHEMA_VERSION == 6
     assert manifest["sampling_plan"]["active_models"] == 5 and manifest["sampling_plan"]["pairs"] == 10
     entry = manifest["files"]["sampling_plan.parquet"]
     assert entry["sha256"] == sha256_of(snap.path / "sampling_plan.parquet")
@@ -126,3 +135,31 @@ def test_report_and_show_give_tiers_rank_ranges_and_the_plan(published, capsys):
     low, high = int(top["rank_lower"]), int(top["rank_upper"])
     assert (str(low) if low == high else f"{low}-{high}") in line.split()
     assert "simultaneous 95% rank interval" in printed
+
+
+@pytest.mark.parametrize("kind, segment", [("style", None), ("raw", "segment"), ("style", "segment")])
+def test_show_gives_tiers_and_rank_ranges_for_the_board_it_prints(published, capsys, kind, segment):
+    """`showdown show --board style` and `--segment DIM=VALUE` (raw and style): the printed board has the
+    tier and range columns, each model's line its own snapshot row's tier and simultaneous rank range, and
+    a line naming where the ranks come from (rank_method)."""
+    _, home = published
+    board = snapshots.latest(home).leaderboard()
+    rows = board[board["board"] == kind]
+    args = ["show", "--home", str(home), "--board", kind]
+    if segment:
+        first = rows[rows["segment_dim"] != "overall"].iloc[0]
+        rows = rows[
+            (rows["segment_dim"] == first["segment_dim"]) & (rows["segment_value"] == first["segment_value"])
+        ]
+        args += ["--segment", f"{first['segment_dim']}={first['segment_value']}"]
+    else:
+        rows = rows[rows["segment_dim"] == "overall"]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    header = next(line for line in printed.splitlines() if line.startswith("rank"))
+    assert header.split()[:3] == ["rank", "tier", "range"] and "P(#1)" in header
+    for r in rows.itertuples(index=False):
+        line = next(line for line in printed.splitlines() if f" {r.model_id} " in line)
+        low, high = int(r.rank_lower), int(r.rank_upper)
+        assert line.split()[1:3] == [str(int(r.tier)), str(low) if low == high else f"{low}-{high}"]
+    assert f"ranks from: {rows['rank_method'].iloc[0]}" in printed

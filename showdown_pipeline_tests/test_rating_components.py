@@ -39,7 +39,7 @@ def test_pipeline_publishes_both_groups_of_real_arena_votes_on_their_own_scales(
     assert list(board.loc[board["segment_dim"] == "overall", "component"]) == sorted(overall["component"])
 
     manifest = snapshot.manifest
-    assert manifest["schema_version"] == SCHEMA_VERSION == 5
+    assert manifest["schema_version"] == SCHEMA_VERSION == 6
     parts = manifest["parameters"]["components"]
     assert [(p["component"], p["anchor"], sorted(p["models"])) for p in parts] == [
         (1, "alpaca-13b", sorted(GROUP_A)),

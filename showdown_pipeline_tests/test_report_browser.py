@@ -171,6 +171,21 @@ def segment_rows(tree: Node) -> list[list[str]]:
     return [[td.text() for td in tr.all("td")] for tr in body.all("tr")]
 
 
+def segment_cells(tree: Node) -> list[dict[str, str]]:
+    """The explorer's rows as {column heading: cell text}."""
+    head = [th.text() for th in tree.by_id("segment-table").all("th")]
+    return [dict(zip(head, row, strict=True)) for row in segment_rows(tree)]
+
+
+def shown_range(low, high) -> str:
+    low, high = int(low), int(high)
+    return str(low) if low == high else f"{low}–{high}"
+
+
+def shown_share(value: float) -> str:
+    return "<0.1%" if 0 < value < 0.001 else f"{value:.1%}"
+
+
 # --- the messy landing zone of the other tests ---------------------------------------------------
 
 
@@ -555,7 +570,7 @@ def test_style_toggle_shows_the_style_segment_board_of_a_hostile_value(hostile, 
     assert (
         tree.by_id("segment-caption").text() == f"{label} = {value} (style-controlled): {len(style)} models"
     )
-    shown = {r[1]: r[2] for r in segment_rows(tree)}
+    shown = {r["Model"]: r["Rating (shrunk)"] for r in segment_cells(tree)}
     assert shown == {m: f"{x:.1f}" for m, x in zip(style["model_id"], style["rating"].round(2), strict=True)}
     assert shown != {m: f"{x:.1f}" for m, x in zip(raw["model_id"], raw["rating"].round(2), strict=True)}
     assert (
@@ -580,3 +595,51 @@ def test_style_toggle_reports_the_coefficient_test_beside_hostile_values(tmp_pat
         "Style coefficients here vs overall: p = 1.0e-7 (score test; they differ at 5%)."
     )
     assert {r[1] for r in segment_rows(tree)} == set(HOSTILE[:4])
+
+
+# --- tiers and rank intervals in the explorer and on the style board -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "kind, dim", [("raw", "profession"), ("style", "profession"), ("raw", "country"), ("style", "language")]
+)
+def test_explorer_shows_tiers_rank_ranges_and_p_top1_of_hostile_ids(hostile, kind, dim, tmp_path):
+    """The explorer's Tier, Rank range and P(#1) columns, raw and style (the toggle), on a hostile segment
+    value with hostile model ids: each row's cells are the exact text of the snapshot's own row (its
+    simultaneous interval "3" or "1–3", its tier, its P(#1)), the rows where a tier starts carry the
+    tier-start line, and nothing runs."""
+    value = pick(hostile, dim)
+    prefix = "style-segment" if kind == "style" else "segment"
+    url = f"{hostile.path.joinpath('index.html').as_uri()}#{prefix}={dim}:{quote(value, safe='')}"
+    tree = assert_inert(render(url, tmp_path))
+    head = [th.text() for th in tree.by_id("segment-table").all("th")]
+    assert head[:4] == ["Rank", "Model", "Tier", "Rank range"] and "P(#1)" in head
+    board = hostile.leaderboard()
+    mine = board[(board["board"] == kind) & (board["segment_dim"] == dim) & (board["segment_value"] == value)]
+    assert len(mine) and mine[["rank_lower", "rank_upper", "tier", "p_top1"]].notna().all().all()
+    cells = {r["Model"]: r for r in segment_cells(tree)}
+    assert set(cells) == set(mine["model_id"]) and set(cells) <= set(HOSTILE_MODELS)
+    for r in mine.itertuples(index=False):
+        assert cells[r.model_id]["Tier"] == str(int(r.tier))
+        assert cells[r.model_id]["Rank range"] == shown_range(r.rank_lower, r.rank_upper)
+        assert cells[r.model_id]["P(#1)"] == shown_share(r.p_top1)
+    body = tree.by_id("segment-table").all("tbody")[0].all("tr")
+    tiers = [int(mine.set_index("model_id").loc[tr.all("td")[1].text(), "tier"]) for tr in body]
+    starts = [tr.attr("class") == "tier-start" for tr in body]
+    assert starts == [i > 0 and tiers[i] != tiers[i - 1] for i in range(len(tiers))]
+
+
+def test_style_board_table_shows_tiers_and_rank_ranges_of_hostile_ids(hostile, tmp_path):
+    """The overall style-controlled board's table: tier, simultaneous rank range and P(#1) of every style
+    row, hostile ids as text, and the note naming where its ranks come from (the sandwich covariance)."""
+    tree = assert_inert(render(hostile.path.joinpath("index.html").as_uri(), tmp_path))
+    board = hostile.leaderboard()
+    style = board[(board["board"] == "style") & (board["segment_dim"] == "overall")]
+    assert set(style["model_id"]) == set(HOSTILE_MODELS)
+    cells = {tr.all("td")[1].text(): tr.all("td") for tr in tree.by_id("style-table").all("tr")[1:]}
+    assert set(cells) == set(HOSTILE_MODELS)
+    for r in style.itertuples(index=False):
+        assert cells[r.model_id][2].text() == str(int(r.tier))
+        assert cells[r.model_id][3].text() == shown_range(r.rank_lower, r.rank_upper)
+        assert cells[r.model_id][6].text() == shown_share(r.p_top1)
+    assert "sandwich covariance" in tree.by_id("style-tier-note").text()

@@ -42,13 +42,15 @@ LEADERBOARD_SCHEMA = pa.schema(
         ("differs_from_overall", pa.bool_()),
         ("component", pa.int64()),
         ("component_anchor", pa.string()),
-        # simultaneous 95% rank interval, P(first), P(top five), tier (core/rank_uncertainty.py);
-        # null where the board has no bootstrap replicates
+        # simultaneous 95% rank interval, P(first), P(top five), tier (core/rank_uncertainty.py), on every
+        # board; rank_method: their source (the board's bootstrap replicates, or normal draws from its fit's
+        # sandwich covariance where it has none: the style boards, a board run with 0 rounds)
         ("rank_lower", pa.int64()),
         ("rank_upper", pa.int64()),
         ("p_top1", pa.float64()),
         ("p_top5", pa.float64()),
         ("tier", pa.int64()),
+        ("rank_method", pa.string()),
         # style segment rows: p-value of the score test that the segment's style coefficients equal the
         # overall style board's (core/style_segments.py); null on other rows and untested segments
         ("style_shift_p_value", pa.float64()),
@@ -208,8 +210,9 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     frame["differs_from_overall"] = frame["differs_from_overall"].astype(bool)
     frame["provisional"] = frame["provisional"].astype(bool)
     frame["component"] = frame["component"].fillna(1).astype("int64")
-    for column in ("rank_lower", "rank_upper", "tier"):  # null without bootstrap replicates
+    for column in ("rank_lower", "rank_upper", "tier"):  # integers, null where a board could not rank
         frame[column] = frame[column].astype("Int64")
+    frame["rank_method"] = frame["rank_method"].astype(object).where(frame["rank_method"].notna(), None)
     frame["rank"] = 0
     for _, rows in frame.groupby("component").groups.items():  # ranks never cross scales
         frame.loc[rows, "rank"] = bt.rank_by_intervals(
@@ -371,36 +374,46 @@ def _component_frame(
             notes=notes,
         )
         lo, hi = bt.percentile_interval(thetas, fit.theta)
-        _add_rank_columns(frame, thetas, fit.theta, None, notes, part)
+        _add_rank_columns(frame, fit.theta, notes, thetas=thetas, cov=fit.cov, seed=part_seed, part=part)
         frame["ci_lower"] = anchor_rating + bt.ELO_SCALE * lo
         frame["ci_upper"] = anchor_rating + bt.ELO_SCALE * hi
         frame["ci_method"] = f"bootstrap percentile ({bootstrap_rounds} rounds, seed {part_seed})"
     else:
         frame["ci_lower"], frame["ci_upper"] = s_lower, s_upper
         frame["ci_method"] = "sandwich"
+        _add_rank_columns(frame, fit.theta, notes, cov=fit.cov, seed=seed + part.number - 1, part=part)
     return frame
 
 
 def _add_rank_columns(
     frame: pd.DataFrame,
-    thetas: np.ndarray,
     theta_hat: np.ndarray,
-    groups: np.ndarray | None,
     notes: list[str],
+    *,
+    thetas: np.ndarray | None = None,
+    cov: np.ndarray,
+    seed: int,
+    groups: np.ndarray | None = None,
     part: Component | None = None,
 ) -> None:
-    """Put rank_lower/upper, p_top1/5 and tier on `frame` (rows in the order of `theta_hat`), each group
-    (component) on its own; with too few replicates they stay null and a note says why."""
-    if len(thetas) < ru.MIN_ROUNDS:
+    """Put rank_lower/upper, p_top1/5, tier and rank_method on `frame` (rows in the order of `theta_hat`),
+    each group (component) on its own: from the bootstrap replicates `thetas`, or, without them or with
+    too few (a note says so), from normal draws with the fit's sandwich covariance `cov`."""
+    if thetas is not None and len(thetas) < ru.MIN_ROUNDS:
         text = (
             f"rank intervals, p_top1/p_top5 and tiers need at least {ru.MIN_ROUNDS} bootstrap replicates "
-            f"(this board has {len(thetas)}): left empty"
+            f"(this board has {len(thetas)}): taken from normal draws with the sandwich covariance instead"
         )
         if text not in notes:
             notes.append(text)
+        thetas = None
+    if thetas is None and not np.isfinite(cov).all():
+        notes.append("rank columns left empty: the fit's sandwich covariance is not finite")
         return
-    columns, sets = ru.rank_columns(thetas, theta_hat, groups)
-    for name in ru.RANK_COLUMNS:
+    columns, sets = ru.rank_columns(
+        thetas, theta_hat, groups, cov=None if thetas is not None else cov, seed=seed
+    )
+    for name in (*ru.RANK_COLUMNS, "rank_method"):
         frame[name] = columns[name].to_numpy()
     if part is not None:
         part.ranks = next(iter(sets.values()))
@@ -690,6 +703,8 @@ def _style_frame(fit: bt.StyleFit, anchor: str, anchor_rating: float) -> pd.Data
         }
     )
     frame["sandwich_lower"], frame["sandwich_upper"] = frame["ci_lower"], frame["ci_upper"]
+    m = len(fit.models)
+    _add_rank_columns(frame, fit.theta, fit.notes, cov=fit.cov[:m, :m], seed=0)
     return frame
 
 
@@ -839,10 +854,15 @@ def segment_boards(
         columns["method"] += method
         unshrunk, reasons, main = _segment_unshrunk(counts, prior)
         frame = _segment_frame(counts, overall, columns, unshrunk, segment_dim, str(value), board)
-        if "thetas" in columns:  # ranks within (segment value, component): one scale each
-            _add_rank_columns(
-                frame, columns["thetas"], columns["theta"], frame["component"].to_numpy(), fit_notes
-            )
+        _add_rank_columns(  # ranks within (segment value, component): one scale each
+            frame,
+            columns["theta"],
+            fit_notes,
+            thetas=columns.get("thetas"),
+            cov=columns["cov"],
+            seed=seed + k,
+            groups=frame["component"].to_numpy(),
+        )
         # Significant: the difference's 95% interval clears 0 by more than rounding (a bootstrap of a
         # shrunk fit puts replicates exactly on the prior when a model has no votes in them), and
         # only for rows that are not provisional: a thin row is shown, never called a finding.
@@ -866,7 +886,7 @@ def _segment_estimates(
     shrunk = bt.fit_shrunk(counts, prior, penalty)
     notes.extend(shrunk.notes)
     se = np.sqrt(np.clip(np.diag(shrunk.cov), 0.0, None))
-    out = {"theta": shrunk.theta, "prior": prior, "se": se}
+    out = {"theta": shrunk.theta, "prior": prior, "se": se, "cov": shrunk.cov}
     out["sandwich"] = (shrunk.theta - bt.Z_95 * se, shrunk.theta + bt.Z_95 * se)
     if rounds > 0:
         free = np.ones(counts.n_models, dtype=bool)

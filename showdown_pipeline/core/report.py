@@ -183,6 +183,12 @@ def _overall_rows(board: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def _rank_method(board: pd.DataFrame) -> str:
+    """Where a board's rank columns come from (its rows' rank_method; blank before schema 6)."""
+    methods = board["rank_method"].dropna().unique() if "rank_method" in board else []
+    return "; ".join(str(m) for m in methods)
+
+
 def _flag(value) -> bool:
     """A boolean column's value; null (NA, None, NaN) is false."""
     return False if value is None or pd.isna(value) else bool(value)
@@ -375,6 +381,11 @@ _SEGMENT_COLUMNS = [
     "diff_vs_overall",
     "differs_from_overall",
     "style_shift_p_value",
+    "rank_lower",
+    "rank_upper",
+    "tier",
+    "p_top1",
+    "p_top5",
 ]
 _ROUNDED = ("rating", "ci_lower", "ci_upper", "rating_unshrunk", "diff_vs_overall")  # Elo, to 0.01
 
@@ -458,6 +469,9 @@ def render_report(
         "style_plot": forest_plot(style_board, "Style-controlled ratings with 95% intervals"),
         "overall_rows": _overall_rows(raw),
         "has_rank_sets": bool("tier" in raw and raw["tier"].notna().any()),
+        "style_rows": _overall_rows(style_board),
+        "style_rank_method": _rank_method(style_board),
+        "raw_rank_method": _rank_method(raw),
         "plan": _plan(plan, manifest.get("sampling_plan")),
         "ledger": _ledger(ledger, manifest.get("providers")),
         "other_parts": [

@@ -28,8 +28,9 @@ weights sum to 1) and a `reason`. The rule:
    half spreads it over the pairs near deciding (bench/bench_sampling_plan.py measured 0.25, 0.5 and 1:
    0.5 did best or within noise of best for batches of a quarter to the whole of the votes counted).
    A pair's weight is floor + (1 − floor) · π.
-3. When no board has bootstrap replicates (B = 0) or no undecided order is near being decided, the
-   rest is spread evenly too, and every reason says why (`uniform: …`).
+3. When no board has a rank analysis (every board has one since schema 6: from its bootstrap, or from
+   normal draws with its sandwich covariance when B = 0; none only where that covariance is not finite)
+   or no undecided order is near being decided, the rest is spread evenly too, and every reason says why (`uniform: …`).
 
 Each `reason` starts with `uncertainty`, `floor` or `uniform`, then `: ` and what the pair is for. The
 baselines this replaces are LMArena's fixed upsampling weights and the uniform-over-pairs sampling the
@@ -245,7 +246,7 @@ def _optimise(designs: list[_Design], n_pairs: int, horizon: float, iterations: 
 def _uniform_reason(boards: list[PlanBoard]) -> str:
     ranked = [b.ranks for b in boards if b.ranks is not None]
     if not ranked:
-        return "the board has no bootstrap replicates (B = 0), so no rank uncertainty to target"
+        return "the board has no rank analysis (its sandwich covariance is not finite), so no rank uncertainty to target"
     if all(r.separable[np.triu_indices(len(r.theta_hat), k=1)].all() for r in ranked):
         return "every order on the board is already decided at 95%: every pair gets the same share"
     return "no undecided order is near being decided: every pair gets the same share"
@@ -298,5 +299,5 @@ def _floor_reason(a: str, b: str, where: dict[str, PlanBoard]) -> str:
             "(no chain of votes joins them yet)"
         )
     if where[a].ranks is None:
-        return "floor: its board has no bootstrap replicates, so no rank uncertainty to target"
+        return "floor: its board has no rank analysis, so no rank uncertainty to target"
     return "floor: its votes would barely move an undecided order near the top or a tier boundary"

@@ -37,7 +37,10 @@ from showdown_pipeline.core.sampling_plan import PLAN_SCHEMA
 # 5: style_shift_p_value and pre_release_provisional added (additive); board = 'style' rows for every segment
 #    dimension (the style segment boards, core/style_segments.py); providers.parquet (the provider ledger,
 #    providers.PROVIDERS_SCHEMA) in every snapshot.
-SCHEMA_VERSION = 5  # of the snapshot; the leaderboard rows: boards.LEADERBOARD_SCHEMA
+# 6: rank_method added (additive); rank_lower, rank_upper, p_top1, p_top5 and tier on every board (the style
+#    boards and boards without bootstrap rounds from normal draws with their fit's sandwich covariance), and the
+#    max-t critical value studentised leave-one-out (core/rank_uncertainty.py).
+SCHEMA_VERSION = 6  # of the snapshot; the leaderboard rows: boards.LEADERBOARD_SCHEMA
 LATEST_FILE = "LATEST"
 DATA_FILES = (
     "leaderboard.parquet",
@@ -51,6 +54,7 @@ REQUIRED_FILES = {
     1: ("leaderboard.parquet", "leaderboard.json", "index.html"),
     4: ("leaderboard.parquet", "leaderboard.json", "sampling_plan.parquet", "index.html"),
     5: DATA_FILES,
+    6: DATA_FILES,
 }
 TMP_PREFIX = ".tmp-"
 

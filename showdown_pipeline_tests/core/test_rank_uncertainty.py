@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from showdown_pipeline.core import boards
@@ -46,20 +47,26 @@ def simulated_board(m: int = 10, votes: int = 2500, seed: int = 4, rounds: int =
 
 def naive_stepdown(thetas: np.ndarray, theta_hat: np.ndarray, level: float = 0.95):
     """The Romano-Wolf stepdown written out plainly: every step recomputes every replicate's maximum over
-    the open claims with Python loops (an independent check of the vectorised, cached one)."""
-    m = len(theta_hat)
+    the open claims with Python loops, replicate b's t studentised by the sd of the other replicates,
+    recomputed from scratch with np.delete (an independent check of the vectorised, cached, downdated one),
+    and the critical value the ⌈level (n + 1)⌉-th smallest maximum."""
+    rounds, m = thetas.shape
     se = np.empty((m, m))
+    loo = np.empty((rounds, m, m))
     for k in range(m):
         for q in range(m):
-            se[k, q] = max(np.std(thetas[:, k] - thetas[:, q], ddof=1), ru.SE_FLOOR)
+            d = thetas[:, k] - thetas[:, q]
+            se[k, q] = max(np.std(d, ddof=1), ru.SE_FLOOR)
+            for b in range(rounds):
+                loo[b, k, q] = max(np.std(np.delete(d, b), ddof=1), ru.SE_FLOOR)
     claims, criticals = set(), []
     open_claims = {(k, q) for k in range(m) for q in range(m) if k != q}
     while True:
         maxima = [
-            max(((row[k] - theta_hat[k]) - (row[q] - theta_hat[q])) / se[k, q] for k, q in open_claims)
-            for row in thetas
+            max(((row[k] - theta_hat[k]) - (row[q] - theta_hat[q])) / loo[b, k, q] for k, q in open_claims)
+            for b, row in enumerate(thetas)
         ]
-        c = float(np.sort(maxima)[int(np.ceil(level * (len(maxima) - 1)))])
+        c = float(np.sort(maxima)[int(np.ceil(level * (rounds + 1))) - 1])
         criticals.append(c)
         new = {(k, q) for k, q in open_claims if (theta_hat[k] - theta_hat[q]) / se[k, q] > c}
         if not new:
@@ -82,7 +89,7 @@ def test_stepdown_equals_an_independent_plain_implementation():
     claims, criticals = naive_stepdown(thetas, part.fit.theta)
     assert {tuple(x) for x in np.argwhere(sets.above)} == claims
     assert len(criticals) >= 2  # it did step down
-    np.testing.assert_allclose(sets.critical[: len(criticals)], criticals, rtol=1e-12)
+    np.testing.assert_allclose(sets.critical[: len(criticals)], criticals, rtol=1e-9)
     m = 10
     for j in range(m):
         assert sets.rank_lower[j] == 1 + sum((k, j) in claims for k in range(m))
@@ -245,37 +252,59 @@ def test_a_model_with_only_ties_gets_finite_honest_columns():
     assert t["rank_lower"] <= t["rank_upper"] and 0 <= t["p_top1"] < 1
 
 
-def test_without_bootstrap_replicates_the_columns_are_null_never_guessed():
-    """B = 0 (sandwich only): rank_lower, rank_upper, p_top1, p_top5 and tier are null; B below
-    MIN_ROUNDS: null too, and a board note says why."""
-    board = simulated_board(m=5, votes=800, rounds=0)
-    assert board.frame[list(ru.RANK_COLUMNS)].isna().all().all()
-    assert board.components[0].ranks is None
+def test_without_bootstrap_replicates_the_columns_come_from_the_sandwich_covariance():
+    """B = 0 (sandwich only): the columns are the normal-draw analysis of the fit's own sandwich covariance
+    (the same numbers rank_sets_normal gives on fit.cov), and rank_method says so; B below MIN_ROUNDS: the
+    same source, and a board note says why."""
+    board = simulated_board(m=5, votes=800, rounds=0, seed=4)
+    part = board.components[0]
+    direct = ru.rank_sets_normal(part.fit.cov, part.fit.theta, seed=4)
+    rows = board.frame.set_index("model_id").reindex(list(part.models))
+    assert rows["rank_lower"].tolist() == direct.rank_lower.tolist()
+    assert rows["rank_upper"].tolist() == direct.rank_upper.tolist()
+    np.testing.assert_array_equal(rows["p_top1"].to_numpy(), direct.p_top1)
+    assert rows["p_top1"].sum() == pytest.approx(1.0) and rows["p_top5"].sum() == pytest.approx(5.0)
+    assert (rows["rank_method"] == direct.method).all() and "sandwich covariance" in direct.method
+    assert part.ranks is not None and part.ranks.method == direct.method
     few = simulated_board(m=5, votes=800, rounds=ru.MIN_ROUNDS - 1)
-    assert few.frame[list(ru.RANK_COLUMNS)].isna().all().all()
+    assert few.frame[list(ru.RANK_COLUMNS)].notna().all().all()
+    assert few.frame["rank_method"].str.contains("sandwich covariance").all()
     assert any(f"at least {ru.MIN_ROUNDS} bootstrap replicates" in n for n in few.notes)
 
 
-def test_segment_boards_rank_within_each_value_and_component():
-    """Segment boards with a bootstrap get the columns per (segment value, component); without one they
-    stay null."""
-    board = simulated_board(m=6, votes=3000, rounds=50)
-    rng = np.random.default_rng(8)
-    names = sorted(board.frame["model_id"])
-    rows = []
-    for value in ("BR", "DE"):
-        for _ in range(600):
-            i, j = rng.choice(6, 2, replace=False)
-            rows.append((value, names[i], names[j], "left" if i < j else "right"))
-    cells = pd.DataFrame(rows, columns=["segment_value", "model_left", "model_right", "winner"])
-    cells = cells.value_counts().reset_index(name="n")
-    stats = pd.concat([stats_for(names).assign(segment_value=v) for v in ("BR", "DE")])
-    frame = boards.build_segment_boards(cells, stats, board, "country", 0.5, bootstrap_rounds=40, seed=1)
-    for _, value_rows in frame.groupby("segment_value"):
-        assert value_rows["p_top1"].sum() == pytest.approx(1.0)
-        assert value_rows["rank_lower"].min() == 1 and value_rows["rank_upper"].max() <= 6
-    plain = boards.build_segment_boards(cells, stats, board, "country", 0.5, bootstrap_rounds=0)
-    assert plain[list(ru.RANK_COLUMNS)].isna().all().all()
+def test_normal_draws_contain_the_true_ranks_of_a_known_case():
+    """Known truth θ = (1, 0.5, 0, 0, −1), estimates equal to it, independent errors of sd 0.1: every
+    neighbouring gap is 3.5 standard errors or more, so the board orders all but the equal pair; the true
+    ranks (1, 2, 3, 3, 5; equal strengths share the better rank) lie in [1,1], [2,2], [3,4], [3,4], [5,5]."""
+    truth = np.array([1.0, 0.5, 0.0, 0.0, -1.0])
+    sets = ru.rank_sets_normal(np.eye(5) * 0.01, truth, seed=7)
+    true_rank = 1 + (truth[None, :] > truth[:, None]).sum(axis=1)
+    assert true_rank.tolist() == [1, 2, 3, 3, 5]
+    assert sets.rank_lower.tolist() == [1, 2, 3, 3, 5] and sets.rank_upper.tolist() == [1, 2, 4, 4, 5]
+    assert np.all((sets.rank_lower <= true_rank) & (true_rank <= sets.rank_upper))
+    assert sets.tier.tolist() == [1, 2, 3, 3, 4] and not sets.separable[2, 3]
+    assert sets.p_top1.sum() == pytest.approx(1.0) and sets.p_top1[0] > 0.99
+
+
+def test_normal_critical_value_of_two_models_is_the_two_sided_normal_quantile():
+    """Two models: the max over both orders is |Z|, so the critical value is the 95% quantile of |N(0, 1)|,
+    1.96 (Monte-Carlo sd ≈ 0.017 at 20,000 draws), and an order is claimed exactly when the plain
+    two-sided z-test at 5% would claim it (here t = 2.5, and t = 1.5 claims nothing)."""
+    cov = np.array([[0.04, 0.01], [0.01, 0.02]])  # sd of the difference: √(0.04 + 0.02 − 0.02) = 0.2
+    sets = ru.rank_sets_normal(cov, np.array([0.5, 0.0]), draws=20_000, seed=1)
+    assert sets.critical[0] == pytest.approx(1.959964, abs=0.07)
+    assert sets.tstat[0, 1] == pytest.approx(2.5) and sets.above[0, 1]
+    undecided = ru.rank_sets_normal(cov, np.array([0.3, 0.0]), draws=20_000, seed=1)
+    assert not undecided.separable.any() and undecided.rank_upper.tolist() == [2, 2]
+
+
+def test_critical_value_is_the_finite_sample_order_statistic():
+    """⌈0.95 (n + 1)⌉-th smallest: 191st of 200, 951st of 1000, the largest of 19, none (+∞) of 18."""
+    rng = np.random.default_rng(0)
+    assert ru.critical_value(rng.permutation(np.arange(1.0, 201.0)), 0.95) == 191
+    assert ru.critical_value(rng.permutation(np.arange(1.0, 1001.0)), 0.95) == 951
+    assert ru.critical_value(np.arange(1.0, 20.0), 0.95) == 19
+    assert ru.critical_value(np.arange(1.0, 19.0), 0.95) == np.inf
 
 
 @pytest.mark.parametrize(
@@ -290,3 +319,69 @@ def test_segment_boards_rank_within_each_value_and_component():
 def test_bad_replicates_are_refused_with_a_reason(thetas, theta_hat, message):
     with pytest.raises(ValueError, match=message):
         ru.rank_sets(thetas, theta_hat)
+
+
+def two_group_segment_battles() -> list[tuple[str, str, str, int]]:
+    """Strong s1–s3 beat weak w1–w3 190–10 each; within a group even records with ties."""
+    strong, weak = ["s1", "s2", "s3"], ["w1", "w2", "w3"]
+    battles = [(a, b, w, n) for a in strong for b in weak for w, n in (("left", 190), ("right", 10))]
+    for group in (strong, weak):
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                battles += [(a, b, "left", 40), (a, b, "right", 40), (a, b, "both_good", 20)]
+    return battles
+
+
+def assert_two_tiers(rows: pd.DataFrame) -> None:
+    rows = rows.set_index("model_id")
+    strong, weak = ["s1", "s2", "s3"], ["w1", "w2", "w3"]
+    assert rows.loc[strong, "tier"].tolist() == [1, 1, 1] and rows.loc[weak, "tier"].tolist() == [2, 2, 2]
+    assert (
+        rows.loc[strong, "rank_lower"].tolist() == [1] * 3
+        and rows.loc[strong, "rank_upper"].tolist() == [3] * 3
+    )
+    assert (
+        rows.loc[weak, "rank_lower"].tolist() == [4] * 3 and rows.loc[weak, "rank_upper"].tolist() == [6] * 3
+    )
+    assert rows["p_top1"].sum() == pytest.approx(1.0) and rows.loc[weak, "p_top1"].sum() == 0
+
+
+def test_two_clearly_separated_groups_give_two_tiers_on_raw_and_style_segment_boards():
+    """The two-group case as one segment value of a dimension (the overall board even, so the prior pulls
+    nothing apart; prior sd 3 lets the segment speak): two tiers and ranks 1–3 / 4–6 on the raw segment
+    board from its bootstrap, and on the style segment board (zero style differences, so the fixed
+    coefficients add nothing) from its shrunk fit's sandwich covariance."""
+    from showdown_pipeline.core import style_segments
+
+    battles = two_group_segment_battles()
+    names = ["s1", "s2", "s3", "w1", "w2", "w3"]
+    even = [(a, b, w, 50) for i, a in enumerate(names) for b in names[i + 1 :] for w in ("left", "right")]
+    overall = board_of(cells_of(even), "s1", rounds=0)
+    cells = cells_of(battles).assign(segment_value="BR")
+    stats = stats_for(names).assign(segment_value="BR")
+    raw = boards.build_segment_boards(cells, stats, overall, "country", 3.0, bootstrap_rounds=200, seed=2)
+    assert_two_tiers(raw)
+    assert raw["rank_method"].str.contains("200 bootstrap replicates").all()
+    score = {"left": 1.0, "right": 0.0, "both_good": 0.5}
+    table = pa.table(
+        {
+            "segment_value": ["BR"] * len(battles),
+            "left_code": pa.array([names.index(a) for a, _, _, _ in battles], pa.int32()),
+            "right_code": pa.array([names.index(b) for _, b, _, _ in battles], pa.int32()),
+            "score": [score[w] for _, _, w, _ in battles],
+            **{f: [0.0] * len(battles) for f in boards.STYLE_FEATURES},
+            "n": [n for *_, n in battles],
+        }
+    )
+    coefficients = [
+        {"feature": f, "coefficient_per_unit_difference": 0.3, "feature_sd": 1.0, "coefficient": 0.3}
+        for f in boards.STYLE_FEATURES
+    ]
+    beta = style_segments.unit_coefficients(coefficients)[0]
+    segments = style_segments.style_segments(table, names, set(names), beta)
+    style, _ = style_segments.build_style_segment_boards(
+        segments, stats, overall, coefficients, "country", 3.0, seed=2
+    )
+    assert (style["board"] == "style").all()
+    assert_two_tiers(style)
+    assert style["rank_method"].str.contains("sandwich covariance").all()

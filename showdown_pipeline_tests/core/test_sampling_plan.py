@@ -121,11 +121,23 @@ def test_the_design_gradient_matches_finite_differences_and_the_optimum_matches_
     assert summary["objective"]["plan"] <= found.fun * 1.01
 
 
-def test_without_bootstrap_the_plan_is_uniform_and_says_why():
+def test_without_bootstrap_the_plan_targets_the_sandwich_rank_analysis():
+    """B = 0: the board's rank analysis comes from normal draws with its sandwich covariance (schema 6), so
+    the plan still targets the one undecided pair, as it does with a bootstrap."""
     board = board_from(uncertain_pair_world(), "A", rounds=0)
+    assert "sandwich covariance" in board.components[0].ranks.method
+    plan, summary = sp.sampling_plan(sp.plan_boards(board.components), list("ABCDE"))
+    assert (plan.iloc[0]["model_left"], plan.iloc[0]["model_right"]) == ("A", "B")
+    assert plan.iloc[0]["reason"].startswith("uncertainty: sharpens the order of A and B")
+    assert plan["weight"].sum() == pytest.approx(1.0) and summary["objective"]["plan"] is not None
+
+
+def test_without_any_rank_analysis_the_plan_is_uniform_and_says_why():
+    board = board_from(uncertain_pair_world(), "A", rounds=0)
+    board.components[0].ranks = None  # e.g. a sandwich covariance that is not finite
     plan, summary = sp.sampling_plan(sp.plan_boards(board.components), list("ABCDE"))
     assert plan["weight"].tolist() == pytest.approx([0.1] * 10)
-    assert plan["reason"].str.startswith("uniform: the board has no bootstrap replicates (B = 0)").all()
+    assert plan["reason"].str.startswith("uniform: the board has no rank analysis").all()
     assert summary["objective"] == {"equal_shares": None, "plan": None}
 
 

@@ -14,6 +14,16 @@
   const dims = Object.keys(data.rows);
 
   function fmt(x) { return x === null || x === undefined ? '' : Number(x).toFixed(1); }
+  function blank(x) { return x === null || x === undefined; }
+  // as the overall table (report.py _rank_range, _share): "3" or "2–5", "12.5%" or "<0.1%", "—" for none
+  function rankRange(r) {
+    if (blank(r.rank_lower) || blank(r.rank_upper)) return '—';
+    return r.rank_lower === r.rank_upper ? String(r.rank_lower) : r.rank_lower + '–' + r.rank_upper;
+  }
+  function share(x) {
+    if (blank(x) || !Number.isFinite(x)) return '—';
+    return x > 0 && x < 0.001 ? '<0.1%' : (100 * x).toFixed(1) + '%';
+  }
   function label(dim) { return dim.replace('_', ' '); }
   function el(tag, text, className) {
     const node = document.createElement(tag);
@@ -62,13 +72,17 @@
     const kind = board() === 'style' ? ' (style-controlled)' : '';
     caption.textContent = label(dim) + ' = ' + value + kind + ': ' + rows.length + ' models';
     styleTest.textContent = board() === 'style' ? shiftText(rows) : '';
+    let prevTier = null;
     table.tBodies[0].replaceChildren(...rows.map(r => {
       const tr = el('tr');
       tr.append(
-        el('td', r.rank), el('td', r.model_id), el('td', fmt(r.rating)),
+        el('td', r.rank), el('td', r.model_id), el('td', blank(r.tier) ? '—' : r.tier),
+        el('td', rankRange(r)), el('td', fmt(r.rating)),
         el('td', fmt(r.ci_lower) + ' – ' + fmt(r.ci_upper)),
         el('td', r.rating_unshrunk === null ? '–' : fmt(r.rating_unshrunk)),
-        diffCell(r), el('td', r.votes), badgeCell(r));
+        diffCell(r), el('td', share(r.p_top1)), el('td', r.votes), badgeCell(r));
+      if (prevTier !== null && !blank(r.tier) && r.tier !== prevTier) tr.className = 'tier-start';
+      prevTier = blank(r.tier) ? prevTier : r.tier;
       return tr;
     }));
   }
