@@ -23,6 +23,7 @@ shares add up: a battle between two models of one provider gives it both sides.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -67,8 +68,45 @@ PROVIDERS_SCHEMA = pa.schema(
         ("licensed_sides", pa.int64()),  # null: no licensed export up to this cut
         ("licensed_share", pa.float64()),
         ("models_under_plan", pa.list_(_UNDER)),  # null: no previous snapshot plan to compare with
+        ("looks_like", pa.list_(pa.string())),  # the other providers whose names read the same (look_alikes)
     ]
 )
+
+
+# --- providers whose names a reader cannot tell apart -----------------------------------------------------
+
+# Letters drawn like a Latin letter (Greek, Cyrillic), mapped to that letter, and every letter drawn as one
+# vertical stroke (I, l, i, 1, | and their look-alikes) to `l`: `OpenΑI` (Greek Alpha), `OpenAl` (lower-case L)
+# and `open-ai` read as `OpenAI`.
+_DRAWN_LIKE = str.maketrans(
+    {
+        **dict(zip("ΑΒΕΖΗΚΜΝΟΡΤΥΧ", "ABEZHKMNOPTYX", strict=True)),  # Greek capitals
+        **dict(zip("οκνρυχ", "oknpux", strict=True)),  # Greek small
+        **dict(zip("АВЕКМНОРСТХУЅЈԚԜ", "ABEKMHOPCTXYSJQW", strict=True)),  # Cyrillic capitals
+        **dict(zip("аеорсухѕјԛԝһԁ", "aeopcyxsjqwhd", strict=True)),  # Cyrillic small
+        **dict.fromkeys("IiıɩlǀІіӀΙι1|", "l"),  # one vertical stroke
+        "ɡ": "g",
+        "0": "o",
+    }
+)
+
+
+def name_skeleton(name: str) -> str:
+    """How a provider's name reads: look-alike letters as the Latin letter they are drawn like, accents and
+    case dropped, `rn` as `m`, only letters and digits kept (`Open AI`, `Open-AI` read as `OpenAI`). A key to
+    compare names by, never shown: `OpenAI` reads `openal`."""
+    text = unicodedata.normalize("NFKD", name.translate(_DRAWN_LIKE))
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold().translate(_DRAWN_LIKE)
+    return "".join(c for c in text if c.isalnum()).replace("rn", "m")
+
+
+def look_alikes(names: list[str]) -> dict[str, list[str]]:
+    """Provider -> the other providers of `names` whose names read the same (name_skeleton): each is listed
+    as the provider it is, but a reader may be looking at one provider's share split over several rows."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(name_skeleton(name), []).append(name)
+    return {n: [o for o in group if o != n] for group in groups.values() if len(group) > 1 for n in group}
 
 
 # --- the pre-release rule --------------------------------------------------------------------------------
@@ -251,6 +289,8 @@ def ledger(
         for p in order
     ]
     keep = [i for i, p in enumerate(order) if p != UNKNOWN or _has_any(columns, i)]
+    alike = look_alikes([order[i] for i in keep])
+    columns["looks_like"] = [alike.get(p, []) for p in order]
     return pa.Table.from_pydict(
         {k: [v[i] for i in keep] for k, v in columns.items()}, schema=PROVIDERS_SCHEMA
     )
@@ -322,5 +362,8 @@ def build_ledger(
             "models": checked,
         },
         "unknown_provider": "models with no registry row or no provider",
+        "look_alike_providers": sorted(
+            {tuple(sorted([p, *others])) for p, others in look_alikes(table["provider"].to_pylist()).items()}
+        ),
     }
     return table, section
