@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy import stats
 
+from showdown_pipeline.core import normalise
 from showdown_pipeline.core.digest import sha256_of
 from showdown_pipeline.core.licensing import VOTES_FILE
 from showdown_pipeline.core.snapshots import Snapshot, list_snapshots
@@ -113,8 +114,18 @@ def look_alikes(names: list[str]) -> dict[str, list[str]]:
 
 
 def pre_release_status(session: WarehouseSession, cutoff: str) -> list[dict]:
-    """One dict per pre-release model: model_id, released_at, votes_since_release, provisional."""
-    rows = session.rows("publish/pre_release_votes", {"cutoff": cutoff})
+    """One dict per pre-release model: model_id, released_at, marked_in_force, votes_since_release,
+    provisional. A model any ingested models.csv marked pre_release true is one, whatever the file in force
+    says: it was shown before its release, and a later file that drops the column or the flag (or says false)
+    does not undo that — else a flipped flag would lift `provisional` before 1,000 votes."""
+    marked = sorted(
+        {
+            r["model_id"]
+            for r in session.rows("publish/pre_release_marks")
+            if normalise.flag(r["raw"])[0] == "true"
+        }
+    )
+    rows = session.rows("publish/pre_release_votes", {"cutoff": cutoff, "marked_before": marked})
     return [{**r, "provisional": r["votes_since_release"] < PRE_RELEASE_MIN_VOTES} for r in rows]
 
 
@@ -130,6 +141,8 @@ def mark_pre_release(board: pd.DataFrame, status: list[dict]) -> pd.DataFrame:
         since = (
             "no public release yet" if s["released_at"] is None else f"released {s['released_at']:%Y-%m-%d}"
         )
+        if not s.get("marked_in_force", True):
+            since += "; marked pre-release by an earlier models.csv"
         why = (
             f"pre-release model: {s['votes_since_release']:,} of {PRE_RELEASE_MIN_VOTES:,} counted votes "
             f"since its public release ({since})"
