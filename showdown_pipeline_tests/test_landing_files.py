@@ -989,6 +989,27 @@ def test_reverting_models_csv_to_earlier_bytes_puts_them_back_in_force(tmp_path)
     assert query(home, "SELECT count(*) FROM landing_files WHERE kind = 'models'") == [(2,)]
 
 
+def test_a_revert_of_models_csv_keeps_the_providers_and_pre_release_flags_of_the_reverted_file(tmp_path):
+    """v1 (provider `Acme`, pre_release `yes`/`no`), then v2 (`Acme Inc`, `true`/`false`), then v1's bytes
+    again. The registry's provider and pre_release are decided by core/normalise.py from the distinct values
+    of the file in force; those values used to come from the newest *ingested* file (v2) while the rows came
+    from the file in force (v1), so after the revert no v1 value was decided: every provider became the
+    ledger's `unknown` and every row `invalid_pre_release` (its votes quarantined as unregistered)."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "day.jsonl", tagged_votes("day"))
+    header = b"model_id,display_name,provider,released_at,deprecated_at,pre_release\n"
+    v1 = header + b"m-a,A,Acme,2025-01-01,,yes\nm-b,B,Acme,2025-01-01,,no\n"
+    v2 = header + b"m-a,A,Acme Inc,2025-01-01,,true\nm-b,B,Acme Inc,2025-01-01,2025-06-01,false\n"
+    registry = "SELECT model_id, provider, pre_release, problem FROM model_registry ORDER BY model_id"
+    _deliver_models(root, home, v1)
+    in_v1 = query(home, registry)
+    assert in_v1 == [("m-a", "Acme", True, None), ("m-b", "Acme", False, None)]
+    _deliver_models(root, home, v2)
+    assert query(home, registry) == [("m-a", "Acme Inc", True, None), ("m-b", "Acme Inc", False, None)]
+    _deliver_models(root, home, v1)
+    assert query(home, registry) == in_v1
+
+
 def test_a_rejected_models_csv_reverted_to_the_good_one_is_no_longer_reported(tmp_path):
     """v1, then an unreadable models.csv (v1 stays in force, the manifest says the landing zone's file was
     rejected), then v1's bytes again: v1 is in force and nothing rejected is after it. Delivering the bad

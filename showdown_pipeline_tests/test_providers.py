@@ -302,6 +302,18 @@ def _warehouse(session, after: int, before: int) -> None:
     rows += [("m-late", "m-x", release)] * 3
     session.conn.register("votes_rows", pd.DataFrame(rows, columns=["model_left", "model_right", "voted_at"]))
     session.conn.execute("CREATE TABLE votes_counted AS SELECT * FROM votes_rows")
+    _registry_history(session, [])
+
+
+def _registry_history(session, marks: list[tuple[str, str, str, str]]) -> None:
+    """landing_files and raw_models holding (file sha256, status, model_id, raw pre_release) rows."""
+    session.conn.execute("CREATE TABLE landing_files (sha256 VARCHAR, kind VARCHAR, status VARCHAR)")
+    session.conn.execute(
+        "CREATE TABLE raw_models (source_sha256 VARCHAR, model_id VARCHAR, pre_release VARCHAR)"
+    )
+    for sha, status, model, raw in marks:
+        session.conn.execute("INSERT INTO landing_files VALUES (?, 'models', ?)", [sha, status])
+        session.conn.execute("INSERT INTO raw_models VALUES (?, ?, ?)", [sha, model, raw])
 
 
 @pytest.mark.parametrize(("after", "provisional"), [(999, True), (1000, False)])
@@ -328,3 +340,70 @@ def test_pre_release_flag_spellings_are_normalised_like_the_other_booleans():
     assert [decide(v)[0] for v in ("yes", " Y ", "\uff59\uff45\uff53", "TRUE\u200b", "1")] == ["true"] * 5
     assert [decide(v)[0] for v in ("no", "F", "0")] == ["false"] * 3
     assert decide(None) == (None, None) and decide("maybe")[1] is not None
+
+
+def test_a_pre_release_flag_dropped_or_flipped_by_a_later_models_csv_keeps_the_model_provisional(ledger_run):
+    """The real pipeline: m-pre is marked `ｙｅｓ` and provisional (fewer than 1,000 votes since release). A new
+    models.csv drops the pre_release column, another says `false`: m-pre was still shown before its release, so it
+    stays pre-release and provisional, its reason saying an earlier models.csv marked it. (It used to become a
+    plain model the moment a re-export lost the column.) Earlier raw values that are not `true` mark nothing."""
+    import shutil
+
+    from showdown_pipeline.core.normalise import build_model_registry
+
+    home, _, _ = ledger_run
+    for rows in (
+        [r[:5] for r in MODELS_CSV],  # no pre_release column
+        [(*r[:5], "false") for r in MODELS_CSV if r[0] != "m-bad"],
+    ):
+        copy = home.parent / f"flip-{len(rows[0])}.duckdb"
+        shutil.copyfile(home / "warehouse.duckdb", copy)
+        with duckdb_session(str(copy)) as session:
+            in_force = "flip-" + str(len(rows[0]))
+            session.conn.execute(
+                "INSERT INTO landing_files BY NAME SELECT * REPLACE "
+                "(? AS sha256, ingest_seq + 1000 AS ingest_seq, seen_seq + 1000 AS seen_seq) "
+                "FROM landing_files WHERE kind = 'models' LIMIT 1",
+                [in_force],
+            )
+            for k, r in enumerate(rows):
+                session.conn.execute(
+                    "INSERT INTO raw_models (source_sha256, source_row, model_id, display_name, provider, released_at, "
+                    "deprecated_at, pre_release) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [in_force, k + 1, *(v or None for v in r[:5]), r[5] if len(r) > 5 else None],
+                )
+            build_model_registry(session)
+            assert session.conn.execute(
+                "SELECT pre_release, problem FROM model_registry WHERE model_id = 'm-pre'"
+            ).fetchall() == [(False, None)]
+            status = {
+                s["model_id"]: s for s in providers.pre_release_status(session, f"{SECOND_CUT}T00:00:00Z")
+            }
+        assert set(status) == {"m-pre"}  # m-bad's `maybe`, m-b's `no`, m-c's `FALSE` mark nothing
+        assert status["m-pre"]["provisional"] and status["m-pre"]["marked_in_force"] is False
+        board = providers.mark_pre_release(
+            pd.DataFrame({"model_id": ["m-pre", "m-a"], "provisional": False, "provisional_reason": None}),
+            list(status.values()),
+        )
+        assert board["pre_release_provisional"].tolist() == [True, False]
+        assert board.loc[0, "provisional_reason"].endswith("marked pre-release by an earlier models.csv)")
+
+
+def test_only_a_true_pre_release_mark_of_an_ingested_models_csv_counts_as_an_earlier_mark():
+    """On the real statements: `yes` in an ingested earlier file marks m-x (not pre-release in force); `yes` in a
+    rejected file, `no` and `maybe` mark nothing."""
+    with duckdb_session(":memory:") as session:
+        _warehouse(session, 10, before=0)
+        session.conn.execute("DROP TABLE landing_files; DROP TABLE raw_models")
+        _registry_history(
+            session,
+            [
+                ("f1", "ingested", "m-x", "yes"),
+                ("f2", "rejected", "m-late", "no"),
+                ("f3", "rejected", "m-y", "yes"),
+            ],
+        )
+        session.conn.execute("INSERT INTO raw_models VALUES ('f1', 'm-z', 'maybe'), ('f1', 'm-w', 'no')")
+        status = {s["model_id"]: s for s in providers.pre_release_status(session, "2026-07-01T00:00:00Z")}
+    assert set(status) == {"m-pre", "m-late", "m-x"}
+    assert status["m-x"]["marked_in_force"] is False and status["m-pre"]["marked_in_force"] is True

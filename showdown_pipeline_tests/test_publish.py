@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from showdown_pipeline import cli, snapshots
+from showdown_pipeline.core import snapshots as core_snapshots
 from showdown_pipeline.core.records import BOARD_TABLES
 from showdown_pipeline.core.snapshots import LEADERBOARD_SCHEMA
 from showdown_pipeline_tests.conftest import copy_home, materialize_pipeline
@@ -298,3 +299,65 @@ def test_the_publish_stage_alone_publishes_the_boards_it_finds(published, tmp_pa
         "votes_counted",
         *BOARD_TABLES.values(),
     }
+
+
+def _hand_made_snapshot(folder, manifest_edit=None) -> snapshots.Snapshot:
+    """A schema-5 snapshot folder written here (its hashes by hashlib), then `manifest_edit` applied to its
+    manifest: what a tamperer or a careless copy can leave behind."""
+    import hashlib
+
+    folder.mkdir(parents=True)
+    files = {}
+    for name in core_snapshots.DATA_FILES:
+        body = f"the bytes of {name}".encode()
+        (folder / name).write_bytes(body)
+        files[name] = {"sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
+    manifest = {"schema_version": 5, "files": files}
+    if manifest_edit is not None:
+        manifest_edit(folder, manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return snapshots.Snapshot(folder)
+
+
+def _drop_providers(folder, manifest) -> None:
+    (folder / "providers.parquet").unlink()
+    del manifest["files"]["providers.parquet"]
+
+
+def test_the_verifier_refuses_a_manifest_that_hides_a_required_file_or_points_outside_the_snapshot(tmp_path):
+    """Each of these used to verify clean or raise: providers.parquet deleted and struck from a manifest whose
+    schema_version is "5" (a string), true, or 0 (nothing was required, or max() of nothing raised); a listed
+    file outside the folder (`../`), a listed file that is a symbolic link to bytes elsewhere, an entry without
+    a sha256 (KeyError), and a file in the folder the manifest does not list. A clean folder verifies."""
+    outside = tmp_path / "outside.parquet"
+    outside.write_bytes(b"the bytes of providers.parquet")
+
+    def version(value):
+        return lambda folder, m: (_drop_providers(folder, m), m.update(schema_version=value))
+
+    def escape(folder, m):
+        m["files"]["../outside.parquet"] = dict(m["files"]["providers.parquet"])
+
+    def link(folder, m):
+        (folder / "providers.parquet").unlink()
+        (folder / "providers.parquet").symlink_to(outside)
+
+    def no_hash(folder, m):
+        m["files"]["providers.parquet"] = {"bytes": 30}
+
+    def extra(folder, m):
+        (folder / "providers-v2.parquet").write_bytes(b"unlisted")
+
+    cases = {
+        "string": (version("5"), "schema_version '5' is not a snapshot schema version"),
+        "bool": (version(True), "schema_version True is not a snapshot schema version"),
+        "zero": (version(0), "schema_version 0 is not a snapshot schema version"),
+        "escape": (escape, "'../outside.parquet' is not a file name inside the snapshot"),
+        "link": (link, "providers.parquet is a symbolic link, not a file of the snapshot"),
+        "no_hash": (no_hash, "providers.parquet has no sha256 in the manifest"),
+        "extra": (extra, "providers-v2.parquet is in the folder but not listed in the manifest"),
+    }
+    assert _hand_made_snapshot(tmp_path / "clean").verify() == []
+    for case, (edit, problem) in cases.items():
+        snap = _hand_made_snapshot(tmp_path / case, edit)
+        assert snap.verify() == [f"{case}: {problem}"], case

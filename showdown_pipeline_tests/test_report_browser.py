@@ -424,6 +424,28 @@ def test_the_provider_ledger_shows_hostile_and_look_alike_providers_as_text(host
     assert ledger["battle_share"].sum() == pytest.approx(1.0, abs=1e-12)
 
 
+def test_the_provider_ledger_says_which_providers_read_like_another_and_spells_the_look_alike(
+    hostile, tmp_path
+):
+    """The Greek-Alpha `OpenΑI` renders exactly like `OpenAI`: two ledger rows a reader takes for one provider
+    (one provider could split its share so). Each of them names the other in providers.parquet's `looks_like`
+    and in the report's "Name reads like" cell, which spells the look-alike's letter by code point; the markup
+    provider reads like no other. The manifest lists the group."""
+    tree = assert_inert(render(hostile.path.joinpath("index.html").as_uri(), tmp_path))
+    ledger = hostile.providers().set_index("provider")
+    assert list(ledger.loc["Open\u0391I", "looks_like"]) == ["OpenAI"]
+    assert list(ledger.loc["OpenAI", "looks_like"]) == ["Open\u0391I"]
+    assert list(ledger.loc[HOSTILE_PROVIDERS[0], "looks_like"]) == []
+    assert hostile.manifest["providers"]["look_alike_providers"] == [sorted(["OpenAI", "Open\u0391I"])]
+    rows = {tr.all("td")[0].text(): tr.all("td") for tr in tree.by_id("provider-ledger").all("tr")[1:]}
+    assert (
+        rows["Open\u0391I"][-1].text()
+        == "OpenAI (this row: Open\u0391I, with U+0391 GREEK CAPITAL LETTER ALPHA)"
+    )
+    assert rows["OpenAI"][-1].text() == "Open\u0391I (this row: OpenAI)"
+    assert rows[HOSTILE_PROVIDERS[0]][-1].text() == "no other provider"
+
+
 @pytest.mark.parametrize("dim", ["profession", "language", "country", "age_band", "education"])
 def test_explorer_selects_a_hostile_segment_value_from_the_url(hostile, dim, tmp_path):
     """`#segment=DIM:VALUE` with the value percent-encoded opens that segment: caption, rows and

@@ -23,6 +23,7 @@ shares add up: a battle between two models of one provider gives it both sides.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -31,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy import stats
 
+from showdown_pipeline.core import normalise
 from showdown_pipeline.core.digest import sha256_of
 from showdown_pipeline.core.licensing import VOTES_FILE
 from showdown_pipeline.core.snapshots import Snapshot, list_snapshots
@@ -67,16 +69,63 @@ PROVIDERS_SCHEMA = pa.schema(
         ("licensed_sides", pa.int64()),  # null: no licensed export up to this cut
         ("licensed_share", pa.float64()),
         ("models_under_plan", pa.list_(_UNDER)),  # null: no previous snapshot plan to compare with
+        ("looks_like", pa.list_(pa.string())),  # the other providers whose names read the same (look_alikes)
     ]
 )
+
+
+# --- providers whose names a reader cannot tell apart -----------------------------------------------------
+
+# Letters drawn like a Latin letter (Greek, Cyrillic), mapped to that letter, and every letter drawn as one
+# vertical stroke (I, l, i, 1, | and their look-alikes) to `l`: `OpenΑI` (Greek Alpha), `OpenAl` (lower-case L)
+# and `open-ai` read as `OpenAI`.
+_DRAWN_LIKE = str.maketrans(
+    {
+        **dict(zip("ΑΒΕΖΗΚΜΝΟΡΤΥΧ", "ABEZHKMNOPTYX", strict=True)),  # Greek capitals
+        **dict(zip("οκνρυχ", "oknpux", strict=True)),  # Greek small
+        **dict(zip("АВЕКМНОРСТХУЅЈԚԜ", "ABEKMHOPCTXYSJQW", strict=True)),  # Cyrillic capitals
+        **dict(zip("аеорсухѕјԛԝһԁ", "aeopcyxsjqwhd", strict=True)),  # Cyrillic small
+        **dict.fromkeys("IiıɩlǀІіӀΙι1|", "l"),  # one vertical stroke
+        "ɡ": "g",
+        "0": "o",
+    }
+)
+
+
+def name_skeleton(name: str) -> str:
+    """How a provider's name reads: look-alike letters as the Latin letter they are drawn like, accents and
+    case dropped, `rn` as `m`, only letters and digits kept (`Open AI`, `Open-AI` read as `OpenAI`). A key to
+    compare names by, never shown: `OpenAI` reads `openal`."""
+    text = unicodedata.normalize("NFKD", name.translate(_DRAWN_LIKE))
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold().translate(_DRAWN_LIKE)
+    return "".join(c for c in text if c.isalnum()).replace("rn", "m")
+
+
+def look_alikes(names: list[str]) -> dict[str, list[str]]:
+    """Provider -> the other providers of `names` whose names read the same (name_skeleton): each is listed
+    as the provider it is, but a reader may be looking at one provider's share split over several rows."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(name_skeleton(name), []).append(name)
+    return {n: [o for o in group if o != n] for group in groups.values() if len(group) > 1 for n in group}
 
 
 # --- the pre-release rule --------------------------------------------------------------------------------
 
 
 def pre_release_status(session: WarehouseSession, cutoff: str) -> list[dict]:
-    """One dict per pre-release model: model_id, released_at, votes_since_release, provisional."""
-    rows = session.rows("publish/pre_release_votes", {"cutoff": cutoff})
+    """One dict per pre-release model: model_id, released_at, marked_in_force, votes_since_release,
+    provisional. A model any ingested models.csv marked pre_release true is one, whatever the file in force
+    says: it was shown before its release, and a later file that drops the column or the flag (or says false)
+    does not undo that — else a flipped flag would lift `provisional` before 1,000 votes."""
+    marked = sorted(
+        {
+            r["model_id"]
+            for r in session.rows("publish/pre_release_marks")
+            if normalise.flag(r["raw"])[0] == "true"
+        }
+    )
+    rows = session.rows("publish/pre_release_votes", {"cutoff": cutoff, "marked_before": marked})
     return [{**r, "provisional": r["votes_since_release"] < PRE_RELEASE_MIN_VOTES} for r in rows]
 
 
@@ -92,6 +141,8 @@ def mark_pre_release(board: pd.DataFrame, status: list[dict]) -> pd.DataFrame:
         since = (
             "no public release yet" if s["released_at"] is None else f"released {s['released_at']:%Y-%m-%d}"
         )
+        if not s.get("marked_in_force", True):
+            since += "; marked pre-release by an earlier models.csv"
         why = (
             f"pre-release model: {s['votes_since_release']:,} of {PRE_RELEASE_MIN_VOTES:,} counted votes "
             f"since its public release ({since})"
@@ -251,6 +302,8 @@ def ledger(
         for p in order
     ]
     keep = [i for i, p in enumerate(order) if p != UNKNOWN or _has_any(columns, i)]
+    alike = look_alikes([order[i] for i in keep])
+    columns["looks_like"] = [alike.get(p, []) for p in order]
     return pa.Table.from_pydict(
         {k: [v[i] for i in keep] for k, v in columns.items()}, schema=PROVIDERS_SCHEMA
     )
@@ -322,5 +375,8 @@ def build_ledger(
             "models": checked,
         },
         "unknown_provider": "models with no registry row or no provider",
+        "look_alike_providers": sorted(
+            {tuple(sorted([p, *others])) for p, others in look_alikes(table["provider"].to_pylist()).items()}
+        ),
     }
     return table, section

@@ -16,6 +16,7 @@ import functools
 import hashlib
 import json
 import math
+import unicodedata
 from pathlib import Path
 
 import jinja2
@@ -259,6 +260,13 @@ def _dated_models(models) -> list[dict]:
     ]
 
 
+def _spelled(name: str) -> str:
+    """The characters of `name` outside ASCII, by code point and name: what a look-alike is made of."""
+    return ", ".join(
+        f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in dict.fromkeys(name) if not c.isascii()
+    )
+
+
 def _ledger(ledger, section: dict | None) -> dict | None:
     """The provider ledger's rows for the report (None: no ledger in this snapshot)."""
     if ledger is None:
@@ -271,6 +279,8 @@ def _ledger(ledger, section: dict | None) -> dict | None:
         rows.append(
             {
                 "provider": str(r["provider"]),
+                "looks_like": [str(o) for o in r.get("looks_like") or []],
+                "spelled": _spelled(str(r["provider"])),
                 "active": _dated_models(r["models_active"]),
                 "deprecated": _dated_models(r["models_deprecated"]),
                 "battles": _share(r["battle_share"]),

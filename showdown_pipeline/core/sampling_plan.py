@@ -148,7 +148,7 @@ def sampling_plan(
     floor = settings.floor_share / len(pairs)
     mostly = np.zeros(len(pairs), dtype=bool)
     if share is None:
-        why = _uniform_reason(boards)
+        why = _uniform_reason(boards, designs)
         weight = np.full(len(pairs), 1.0 / len(pairs))
         reason = [f"uniform: {why}"] * len(pairs)
     else:
@@ -243,10 +243,14 @@ def _optimise(designs: list[_Design], n_pairs: int, horizon: float, iterations: 
     return full, start, best_value
 
 
-def _uniform_reason(boards: list[PlanBoard]) -> str:
+def _uniform_reason(boards: list[PlanBoard], designs: list[_Design]) -> str:
+    """Why nothing is targeted. A board's undecided orders count only when some pair of active models is on
+    it: otherwise (every active model new, or the rated ones no longer active) the plan cannot ask for them."""
     ranked = [b.ranks for b in boards if b.ranks is not None]
     if not ranked:
         return "the board has no rank analysis (its sandwich covariance is not finite), so no rank uncertainty to target"
+    if not designs:
+        return "no two active models are rated on one board yet: every pair gets the same share"
     if all(r.separable[np.triu_indices(len(r.theta_hat), k=1)].all() for r in ranked):
         return "every order on the board is already decided at 95%: every pair gets the same share"
     return "no undecided order is near being decided: every pair gets the same share"

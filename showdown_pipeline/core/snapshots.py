@@ -210,28 +210,52 @@ class Snapshot:
         return pq.read_table(self.path / "providers.parquet").to_pandas()
 
     def verify(self) -> list[str]:
-        """Problems found (empty when every file its schema version requires is listed in the manifest,
-        present, and matches its manifest hash)."""
-        problems = []
+        """Problems found (empty when the schema version is one this code knows, every file it requires is
+        listed in the manifest, and every file of the folder is listed, a regular file inside it, and matches
+        its manifest hash). A manifest this code cannot read is a problem, never an exception or a pass."""
         manifest_path = self.path / "manifest.json"
         if not manifest_path.is_file():
             return [f"{self.snapshot_id}: manifest.json missing"]
-        manifest = self.manifest
-        files = manifest.get("files", {})
+        try:
+            manifest = self.manifest
+        except (ValueError, UnicodeDecodeError) as exc:
+            return [f"{self.snapshot_id}: manifest.json is not JSON ({type(exc).__name__})"]
+        files = manifest.get("files") if isinstance(manifest, dict) else None
+        if not isinstance(files, dict):
+            return [f"{self.snapshot_id}: manifest.json lists no files"]
         version = manifest.get("schema_version", 1)
-        required = (
-            REQUIRED_FILES[max(v for v in REQUIRED_FILES if v <= version)] if isinstance(version, int) else ()
-        )
-        for name in required:
-            if name not in files:
-                problems.append(f"{self.snapshot_id}: {name} is not listed in the manifest")
+        if type(version) is not int or version < min(REQUIRED_FILES):
+            # a version in quotes, a boolean or 0 used to require no file at all
+            return [f"{self.snapshot_id}: schema_version {version!r} is not a snapshot schema version"]
+        problems = [
+            f"{self.snapshot_id}: {name} is not listed in the manifest"
+            for name in REQUIRED_FILES[max(v for v in REQUIRED_FILES if v <= version)]
+            if name not in files
+        ]
         for name, entry in files.items():
-            target = self.path / name
-            if not target.is_file():
-                problems.append(f"{self.snapshot_id}: {name} missing")
-            elif sha256_of(target) != entry["sha256"]:
-                problems.append(f"{self.snapshot_id}: {name} does not match its sha256")
+            problems += self._file_problems(name, entry)
+        listed = {*files, "manifest.json"}
+        problems += [
+            f"{self.snapshot_id}: {p.name} is in the folder but not listed in the manifest"
+            for p in sorted(self.path.iterdir())
+            if p.name not in listed
+        ]
         return problems
+
+    def _file_problems(self, name: str, entry: object) -> list[str]:
+        """Problems of one listed file: a plain name, a regular file (no link), its sha256."""
+        if Path(name).name != name or name in ("", ".", ".."):
+            return [f"{self.snapshot_id}: {name!r} is not a file name inside the snapshot"]
+        target = self.path / name
+        if target.is_symlink():
+            return [f"{self.snapshot_id}: {name} is a symbolic link, not a file of the snapshot"]
+        if not target.is_file():
+            return [f"{self.snapshot_id}: {name} missing"]
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            return [f"{self.snapshot_id}: {name} has no sha256 in the manifest"]
+        if sha256_of(target) != entry["sha256"]:
+            return [f"{self.snapshot_id}: {name} does not match its sha256"]
+        return []
 
 
 def list_snapshots(snapshots_root: Path) -> list[Snapshot]:

@@ -189,3 +189,20 @@ def test_the_plan_is_the_same_every_time():
     first, _ = sp.sampling_plan(sp.plan_boards(board.components), list("ABCDE"))
     again, _ = sp.sampling_plan(sp.plan_boards(board.components), list("EDCBA"))
     pd.testing.assert_frame_equal(first, again)
+
+
+def test_a_plan_of_models_no_board_rates_together_says_so_not_that_no_order_is_near_deciding():
+    """A and B are undecided and near deciding on the board, but the active models are A and two new ones
+    (B retired): no pair of active models is on the board, so the plan is uniform. Its reason used to say that
+    no undecided order is near being decided, which is false; it says what is true."""
+    board = board_from(uncertain_pair_world(), "A")
+    ranks = board.components[0].ranks
+    names = list(board.components[0].counts.models)
+    a, b = names.index("A"), names.index("B")
+    assert not ranks.separable[a, b]  # the order the reason used to deny
+    for active in (["A", "new-1", "new-2"], ["new-1", "new-2"]):
+        plan, _ = sp.sampling_plan(sp.plan_boards(board.components), active)
+        assert plan["weight"].tolist() == pytest.approx([1 / len(plan)] * len(plan))
+        assert set(plan["reason"]) == {
+            "uniform: no two active models are rated on one board yet: every pair gets the same share"
+        }
