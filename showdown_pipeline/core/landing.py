@@ -24,6 +24,10 @@ What is read, and what is not (the README's "Landing files" says the same for op
   the entry itself. A file that vanished or changed while read is skipped and not recorded; an error of the
   warehouse (out of memory, I/O) records nothing and fails the run (`IngestFailed`) after the other files:
   the next run reads those files again.
+- Known by stat: a file whose stat fingerprint (device, inode, size, mtime_ns, ctime_ns) at its path is the one
+  recorded when its bytes were last hashed there is unchanged without being read (`_known_by_stat`); any
+  difference, a new path, or no fingerprint (too fresh, changed while hashed) makes it hashed. The trust
+  trade-off (the kernel's ctime) is in the README; `SHOWDOWN_INGEST_TRUST_STAT=0` hashes every file.
 - One transaction per file holds its rows and its ledger row; `recover_ingest` clears what a killed
   run may have left (raw rows whose file has no ledger row, staged copies).
 """
