@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from showdown_pipeline.core import landing, staging
-from showdown_pipeline_tests.landing_builder import write_jsonl
+from showdown_pipeline_tests.landing_builder import write_jsonl, write_models
 from showdown_pipeline_tests.test_landing_files import (
     ledger,
     query,
@@ -135,6 +135,20 @@ def test_a_file_replaced_by_another_of_the_same_size_and_mtime_is_noticed(tmp_pa
     run_ingest(landing_root, home)
     assert hashed == ["a.jsonl"]
     assert {"y#0", "y#1", "y#2"} <= {r[0] for r in query(home, "SELECT vote_id FROM raw_votes")}
+
+
+def test_a_models_csv_known_by_stat_is_still_sighted_so_it_stays_the_registry_in_force(tmp_path, hashed):
+    landing_root, home = tmp_path / "landing", tmp_path / "home"
+    write_models(landing_root / "models.csv", [("m-a", "A", "p", "2025-01-01", None)])
+    day_files(landing_root, ["a"])
+    settle()
+    run_ingest(landing_root, home)
+    sighted = "SELECT seen_seq FROM landing_files WHERE kind = 'models'"
+    first = query(home, sighted)
+    hashed.clear()
+    run_ingest(landing_root, home)
+    assert hashed == []
+    assert query(home, sighted)[0][0] > first[0][0]
 
 
 def test_a_file_too_fresh_to_trust_its_stat_is_hashed_again(tmp_path, hashed, monkeypatch):
