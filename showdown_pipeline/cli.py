@@ -12,12 +12,15 @@ from showdown_pipeline import settings
 
 
 def _check_warehouse_settings() -> None:
-    """A bad SHOWDOWN_DUCKDB_MEMORY_LIMIT or SHOWDOWN_MAX_* is refused before anything is built."""
+    """A bad SHOWDOWN_DUCKDB_MEMORY_LIMIT, SHOWDOWN_MAX_* or SHOWDOWN_INGEST_TRUST_STAT is refused before
+    anything is built."""
+    from showdown_pipeline.core.landing import trust_stat_from_env
     from showdown_pipeline.core.staging import IngestLimits
 
     try:
         settings.warehouse_connection_config()
         IngestLimits.from_env()
+        trust_stat_from_env()
     except ValueError as exc:
         raise CliError(str(exc)) from exc
 

@@ -24,6 +24,10 @@ What is read, and what is not (the README's "Landing files" says the same for op
   the entry itself. A file that vanished or changed while read is skipped and not recorded; an error of the
   warehouse (out of memory, I/O) records nothing and fails the run (`IngestFailed`) after the other files:
   the next run reads those files again.
+- Known by stat: a file whose stat fingerprint (device, inode, size, mtime_ns, ctime_ns) at its path is the one
+  recorded when its bytes were last hashed there is unchanged without being read (`_known_by_stat`); any
+  difference, a new path, or no fingerprint (too fresh, changed while hashed) makes it hashed. The trust
+  trade-off (the kernel's ctime) is in the README; `SHOWDOWN_INGEST_TRUST_STAT=0` hashes every file.
 - One transaction per file holds its rows and its ledger row; `recover_ingest` clears what a killed
   run may have left (raw rows whose file has no ledger row, staged copies).
 """
@@ -210,6 +214,7 @@ _TABLES_AND_MIGRATIONS = (
     "add_landing_files_content_sha256",
     "add_landing_files_seen_seq",
     "fill_landing_files_content_sha256",
+    "add_landing_files_stat_fingerprint",
     "create_raw_votes",
     "add_raw_votes_json_types",
     "create_raw_contributors",
@@ -259,6 +264,21 @@ class IngestPlace:
     landing_root: Path
     staging_dir: Path
     limits: IngestLimits
+    trust_stat: bool = True  # skip reading a file whose stat fingerprint is unchanged (see _known_by_stat)
+
+
+ENV_TRUST_STAT = "SHOWDOWN_INGEST_TRUST_STAT"
+
+
+def trust_stat_from_env(environ: dict[str, str] | None = None) -> bool:
+    """`SHOWDOWN_INGEST_TRUST_STAT` (default on): 0/off/false makes every run hash every landing file, for a
+    file system whose ctime cannot be trusted (some network or FUSE mounts)."""
+    value = (os.environ if environ is None else environ).get(ENV_TRUST_STAT, "").strip().lower()
+    if value in ("", "1", "on", "true", "yes"):
+        return True
+    if value in ("0", "off", "false", "no"):
+        return False
+    raise ValueError(f"{ENV_TRUST_STAT}={value!r} is not a switch (use 1 or 0)")
 
 
 # (event, rel_path), in this order for a file read: hashing | staging | loading | loaded (its rows are in,
@@ -338,14 +358,26 @@ def ingest_file(
     note("hashing", lf.rel_path)
     root = Path(os.path.realpath(place.landing_root))
     try:
-        content = staging.hash_file(lf.target, root)
+        known = _known_by_stat(session, lf, root, place)
+        if known is not None:
+            return known
+        content, fingerprint = staging.hash_and_fingerprint(lf.target, root)
     except FileUnavailable as exc:
         return _skipped(lf, str(exc))
     except FileRejected as exc:  # it changed into something unreadable since discovery
         return _record_unread(session, lf, run_id, str(exc))
     except OSError as exc:  # reading failed (a disk, a network mount): no defect of the bytes
         raise _NotTheBytes(lf.rel_path, f"I/O error: {exc.strerror or exc}") from exc
-    read = _find_read(session, lf, content)
+    outcome = _read_hashed(session, lf, run_id, place, root, _find_read(session, lf, content), note)
+    if fingerprint is not None and outcome.sha256:
+        _remember_stat(session, lf, outcome.sha256, content, fingerprint)
+    return outcome
+
+
+def _read_hashed(
+    session: WarehouseSession, lf: LandingFile, run_id: str, place: IngestPlace, root: Path, read, note
+) -> IngestOutcome:
+    """A hashed file: unchanged when its read is in the ledger, else staged and committed (see ingest_file)."""
     if read.seen is not None and not _retry(read.seen):
         return _unchanged(session, lf, read)
     note("staging", lf.rel_path)
@@ -361,6 +393,40 @@ def ingest_file(
         return _commit_staged(session, lf, run_id, staged, read, place.limits, note)
     finally:
         staged.path.unlink(missing_ok=True)
+
+
+def _known_by_stat(
+    session: WarehouseSession, lf: LandingFile, root: Path, place: IngestPlace
+) -> IngestOutcome | None:
+    """Known by stat: the file at this path has the stat fingerprint it had when its bytes were last hashed
+    here, and that read is in the ledger (not a limit rejection, which is retried): unchanged, without a
+    byte read. Anything else (a new path, any change of device, inode, size, mtime or ctime, a fingerprint
+    never recorded because the file was too fresh or changed while hashed) returns None: it is hashed."""
+    if not place.trust_stat:
+        return None
+    fingerprint = staging.fingerprint_file(lf.target, root)
+    rows = session.rows(
+        "ingest/landing_content_by_stat",
+        {"path": lf.rel_path, "kind": lf.kind, "format": lf.format, "stat_fingerprint": fingerprint},
+    )
+    if not rows:
+        return None
+    read = _find_read(session, lf, rows[0]["content_sha256"])
+    if read.seen is None or _retry(read.seen):
+        return None
+    return _unchanged(session, lf, read)
+
+
+def _remember_stat(
+    session: WarehouseSession, lf: LandingFile, key: str, content: str, fingerprint: str
+) -> None:
+    """Record the fingerprint the file had while `content` was hashed, on its ledger row when that row is the
+    read of those bytes at this path (the statement matches nothing otherwise: another file's bytes were
+    staged, or the bytes were first delivered under another name)."""
+    session.run(
+        "ingest/landing_file_stat_seen",
+        {"stat_fingerprint": fingerprint, "sha256": key, "path": lf.rel_path, "content_sha256": content},
+    )
 
 
 @dataclass(frozen=True)

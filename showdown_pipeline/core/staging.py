@@ -35,6 +35,7 @@ import os
 import re
 import secrets
 import stat
+import time
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -257,8 +258,38 @@ class _HashingReader(io.RawIOBase):
 
 def hash_file(path: Path, root: Path) -> str:
     """sha256 of a landing file (the cheap first look: is this content in the ledger already?)."""
+    return hash_and_fingerprint(path, root)[0]
+
+
+# A file's stat identity is trusted only once it is older than this when it is looked at: a write landing in
+# the same clock tick as the one the stat saw (coarse file-system timestamps) could leave it unchanged.
+STAT_SETTLE_NS = 2_000_000_000
+
+
+def stat_fingerprint(info: os.stat_result) -> str:
+    """(device, inode, size, mtime_ns, ctime_ns) of a file: any write, truncation, rename onto it,
+    replacement or `touch` changes one of them (ctime cannot be set back from user space)."""
+    return f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
+
+
+def fingerprint_file(path: Path, root: Path) -> str:
+    """The stat fingerprint of a landing file, opened literally as a read would open it; no byte is read."""
     with open_literal(path, root) as handle:
-        return sha256_of_handle(handle)
+        return stat_fingerprint(os.fstat(handle.fileno()))
+
+
+def hash_and_fingerprint(path: Path, root: Path) -> tuple[str, str | None]:
+    """sha256 of a landing file and the stat fingerprint it had while hashed: None when the file changed
+    during the hash (the two stats differ) or was too fresh to trust (`STAT_SETTLE_NS`), so a later run
+    hashes it again rather than trusting a fingerprint that may not describe these bytes."""
+    with open_literal(path, root) as handle:
+        looked_at = time.time_ns()
+        before = os.fstat(handle.fileno())
+        sha256 = sha256_of_handle(handle)
+        after = os.fstat(handle.fileno())
+    fingerprint = stat_fingerprint(before)
+    settled = max(before.st_mtime_ns, before.st_ctime_ns) <= looked_at - STAT_SETTLE_NS
+    return sha256, fingerprint if settled and stat_fingerprint(after) == fingerprint else None
 
 
 # --- staging ------------------------------------------------------------------------------------------

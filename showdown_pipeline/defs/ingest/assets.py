@@ -70,6 +70,7 @@ def landing_zone_ingest(
         landing_root=paths.landing,
         staging_dir=settings.ingest_staging_dir(paths.home),
         limits=IngestLimits.from_env(),
+        trust_stat=landing.trust_stat_from_env(),
     )
     with warehouse.session() as session:
         outcomes, recovered = landing.ingest_landing(session, files, context.run.run_id, place)
