@@ -1,4 +1,6 @@
--- One row per ingested vote record: typed fields and every validation rule of DESIGN §2.
+-- One row per vote record of the files validation has not seen yet (pending_vote_files, registered by
+-- core/validation.py: every vote file on a full build, the newly ingested ones on a night): typed fields and
+-- every validation rule of DESIGN §2. core/validation.py adds the batch to votes_checked.
 -- `reasons` lists every rule the row breaks, in the order of vote_schema.QUARANTINE_REASONS;
 -- `reason` is the first of them (NULL: the row is valid); `reason_detail` names the fields involved.
 -- An unknown winner is invalid and is never read as a tie. Arena rows (DESIGN §2.4) may be undated.
@@ -10,7 +12,7 @@
 -- characters ($strip_pattern) removed, lower case, a leading 0x dropped; values still non-ASCII after
 -- that take the key the map gives. No cast here can fail: every one is a try_cast, and a value it
 -- cannot read (NaN, inf, 1e400, a year 294247) is quarantined with its reason.
-CREATE OR REPLACE TABLE votes_checked AS
+CREATE OR REPLACE TABLE votes_checked_batch AS
 WITH parsed AS (
     SELECT
         r.source_sha256,
@@ -77,6 +79,7 @@ WITH parsed AS (
         ) AS type_invalid
     FROM (
         SELECT *, regexp_replace(coalesce(prompt_hash, ''), $strip_pattern, '', 'g') AS prompt_stripped FROM raw_votes
+        WHERE source_sha256 IN (SELECT p.source_sha256 FROM pending_vote_files AS p)
     ) AS r
     JOIN landing_files AS f ON f.sha256 = r.source_sha256
     LEFT JOIN vote_field_map AS n_winner ON n_winner.field = 'winner' AND n_winner.raw = coalesce(r.winner, '')
