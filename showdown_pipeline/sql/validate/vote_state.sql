@@ -4,6 +4,8 @@ SELECT
     count(*) AS files,
     count(*) FILTER (WHERE v.fingerprint <> $fingerprint) AS other_rules,
     count(*) FILTER (
-        WHERE v.source_sha256 NOT IN (SELECT f.sha256 FROM landing_files AS f WHERE f.kind IN ('votes', 'arena'))
+        WHERE v.source_sha256 NOT IN (
+            SELECT f.sha256 FROM landing_files AS f WHERE f.kind IN ('votes', 'arena') AND f.status = 'ingested'
+        )
     ) AS gone
 FROM votes_validated_files AS v
