@@ -20,6 +20,8 @@ ASSET_KEYS = {
     "vote_quarantine": "validate",
     "vote_duplicates": "validate",
     "votes_clean": "validate",
+    "votes_validated_files": "validate",
+    "votes_clean_unchecked": "validate",
     "validation_summary": "validate",
     "user_flags": "integrity",
     "vote_exclusions": "integrity",

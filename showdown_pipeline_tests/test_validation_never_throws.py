@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from showdown_pipeline.core import landing as landing_mod
-from showdown_pipeline.core import normalise
+from showdown_pipeline.core import normalise, validation
 from showdown_pipeline.core.sql import prepare_connection
 from showdown_pipeline.core.vote_schema import (
     CONTRIBUTOR_FIELDS,
@@ -282,9 +282,7 @@ def _validate(conn):
     normalise.build_model_registry(session)
     normalise.build_contributors_checked(session)
     session.run("validate/contributor_profiles")
-    normalise.build_votes_checked(session)
-    for name in ("vote_quarantine", "vote_duplicates", "votes_clean"):
-        session.run(f"validate/{name}")
+    validation.validate_votes(session, full=True)  # the raw rows change under fixed ledger keys here
 
 
 @settings(

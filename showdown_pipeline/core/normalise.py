@@ -361,7 +361,7 @@ def field_mapping(rows: Iterable[tuple[str, str]]) -> pa.Table:
 
 
 def vote_sql_params() -> dict[str, object]:
-    """The bound parameters of sql/validate/votes_checked.sql, from the one definition of each."""
+    """The bound parameters of sql/validate/votes_checked_batch.sql, from the one definition of each."""
     return {
         "strip_pattern": STRIP_PATTERN,
         "prompt_key_pattern": vs.PROMPT_KEY_PATTERN,
@@ -385,14 +385,15 @@ def _run_with_mapping(
     return mapping
 
 
-def build_votes_checked(session: WarehouseSession) -> pa.Table:
-    """(Re)build votes_checked; returns the mapping it joined (one row per distinct raw value)."""
+def build_votes_checked_batch(session: WarehouseSession) -> pa.Table:
+    """Build votes_checked_batch from the records of pending_vote_files (core/validation.py registers it);
+    returns the mapping it joined (one row per distinct raw value of those records)."""
     return _run_with_mapping(
         session,
         "validate/vote_field_values",
         {"strip_pattern": STRIP_PATTERN},
         "vote_field_map",
-        "validate/votes_checked",
+        "validate/votes_checked_batch",
         vote_sql_params(),
     )
 

@@ -1,6 +1,6 @@
 """The canonical vote schema (DESIGN §2.1), the contributor schema (§2.2) and the quarantine reasons.
 
-The validation rules themselves are SQL (`sql/validate/votes_checked.sql`); this module names the
+The validation rules themselves are SQL (`sql/validate/votes_checked_batch.sql`); this module names the
 fields, the allowed values and the machine-readable reasons those rules use, so code and tests
 share one vocabulary. How a delivered value is normalised before it meets these sets (NFKC,
 invisible characters, case) is `core/normalise.py`.

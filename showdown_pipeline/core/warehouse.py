@@ -76,6 +76,12 @@ class WarehouseSession(Protocol):
     def read_table(self, table: str) -> pa.Table:
         """A whole (small) table, e.g. a published board."""
 
+    def swap_table(self, source: str, target: str) -> None:
+        """`source` becomes `target` (the old `target` is dropped): a table built whole, put in place."""
+
+    def append_table(self, source: str, target: str) -> None:
+        """`source`'s rows are added to `target` (columns by name), and `source` is dropped."""
+
     def table_names(self) -> set[str]:
         """Tables that exist in the warehouse."""
 
@@ -137,6 +143,22 @@ class DuckDBSession:
             return self.conn.sql(f"SELECT * FROM {checked_table_name(table)}").to_arrow_table()  # noqa: S608
         except duckdb.Error as exc:
             raise WarehouseError.wrapping(f"read_table {table}", exc) from exc
+
+    def swap_table(self, source: str, target: str) -> None:
+        source, target = checked_table_name(source), checked_table_name(target)
+        try:
+            self.conn.execute(f"DROP TABLE IF EXISTS {target}")
+            self.conn.execute(f"ALTER TABLE {source} RENAME TO {target}")
+        except duckdb.Error as exc:
+            raise WarehouseError.wrapping(f"swap_table {source} {target}", exc) from exc
+
+    def append_table(self, source: str, target: str) -> None:
+        source, target = checked_table_name(source), checked_table_name(target)
+        try:
+            self.conn.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {source}")  # noqa: S608 - checked
+            self.conn.execute(f"DROP TABLE {source}")
+        except duckdb.Error as exc:
+            raise WarehouseError.wrapping(f"append_table {source} {target}", exc) from exc
 
     def table_names(self) -> set[str]:
         return {r["table_name"] for r in self.rows("warehouse/table_names")}

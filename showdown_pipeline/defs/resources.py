@@ -33,8 +33,8 @@ class WarehouseResource(dg.ConfigurableResource):
     )
     memory_limit: str | None = Field(
         default=None,
-        description="DuckDB memory_limit, e.g. 8GB. Default: $SHOWDOWN_DUCKDB_MEMORY_LIMIT, else DuckDB's "
-        "own (80% of RAM).",
+        description="DuckDB memory_limit, e.g. 8GB. Default: $SHOWDOWN_DUCKDB_MEMORY_LIMIT, else a quarter "
+        "of the machine's RAM (settings.default_memory_limit); spills go under <home>/.tmp/duckdb.",
     )
     _config: dict[str, str] | None = PrivateAttr(default=None)
     _home: Path | None = PrivateAttr(default=None)  # fixed when the run starts
@@ -49,7 +49,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def connection_config(self) -> dict[str, str]:
         """The engine's settings, checked (a bad memory limit is refused here, with its name)."""
         if self._config is None:
-            self._config = settings.warehouse_connection_config(self.memory_limit)
+            self._config = settings.warehouse_connection_config(self.memory_limit, self.home)
         return self._config
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from showdown_pipeline.core import data_state, normalise, registry
+from showdown_pipeline.core import data_state, normalise, registry, validation
 from showdown_pipeline.core.warehouse import WarehouseSession
 from showdown_pipeline.defs.metadata import markdown_table, row_count
 from showdown_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
@@ -114,7 +114,8 @@ VALIDATE_SPECS = [
         deps=["raw_votes", "model_registry"],
         description=(
             "One row per ingested vote record, typed, with every validation rule it breaks (reasons) "
-            "and the first (reason; NULL when valid). Rules: sql/validate/votes_checked.sql."
+            "and the first (reason; NULL when valid). Rules: sql/validate/votes_checked_batch.sql; a night checks "
+            "only the records of new files (core/validation.py)."
         ),
     ),
     dg.AssetSpec(
@@ -139,6 +140,24 @@ VALIDATE_SPECS = [
         description="One row per counted vote: valid, deduplicated, typed, with the voter's verified demographics.",
     ),
     dg.AssetSpec(
+        "votes_validated_files",
+        group_name="validate",
+        deps=["raw_votes", "model_registry"],
+        description=(
+            "One row per vote ledger entry whose records votes_checked holds, with the fingerprint of the rules "
+            "they were checked under: a night validates only the entries missing here (core/validation.py)."
+        ),
+    ),
+    dg.AssetSpec(
+        "votes_clean_unchecked",
+        group_name="validate",
+        deps=["votes_clean"],
+        description=(
+            "One row per counted vote written since the Great Expectations suite last passed (row_key): what "
+            "votes_clean_passes_expectations checks next; the check empties it when the suite passes."
+        ),
+    ),
+    dg.AssetSpec(
         data_state.VALIDATION_TABLE,
         group_name="validate",
         deps=["votes_clean", "model_registry", "contributor_profiles"],
@@ -157,11 +176,11 @@ def reasons(session: WarehouseSession, statement: str) -> dict[str, int]:
 
 @dg.multi_asset(specs=VALIDATE_SPECS, pool=WAREHOUSE_POOL)
 def validated_votes(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """Apply every rule of DESIGN §2 in SQL, quarantine failures, then dedupe what passed."""
+    """Apply every rule of DESIGN §2 in SQL to the records of new files, quarantine failures, then bring the
+    dedupe up to date for the keys they touch (core/validation.py; everything when the rules changed)."""
     with warehouse.session() as session:
-        mapping = normalise.build_votes_checked(session)
-        for name in ("vote_quarantine", "vote_duplicates", "votes_clean"):
-            session.run(f"validate/{name}")
+        done = validation.validate_votes(session)
+        mapping = done.mapping
         data_state.save_validation(session, context.run.run_id)
         counts = session.one("validate/vote_counts")
         quarantine = reasons(session, "validate/quarantine_by_reason")
@@ -172,13 +191,21 @@ def validated_votes(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         ]
     rows_in, clean = counts["checked"], counts["clean"]
     context.log.info(
-        f"{rows_in} records: {clean} counted, {sum(duplicates.values())} duplicates, "
+        f"{done.mode} validation: {done.records} new records from {done.files} files, dedupe decided for "
+        f"{done.decided}; {rows_in} records: {clean} counted, {sum(duplicates.values())} duplicates, "
         f"{sum(quarantine.values())} quarantined"
     )
     yield dg.MaterializeResult(
         asset_key="votes_checked",
-        metadata={**row_count(rows_in), "valid": rows_in - sum(quarantine.values())},
+        metadata={
+            **row_count(rows_in),
+            "valid": rows_in - sum(quarantine.values()),
+            "mode": done.mode,
+            "records_validated": done.records,
+            "dedupe_decided": done.decided,
+        },
     )
+    yield dg.MaterializeResult(asset_key="votes_validated_files", metadata={"files_validated": done.files})
     yield dg.MaterializeResult(
         asset_key="vote_quarantine",
         metadata={
@@ -212,6 +239,7 @@ def validated_votes(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             ),
         },
     )
+    yield dg.MaterializeResult(asset_key="votes_clean_unchecked")
     yield dg.MaterializeResult(
         asset_key=data_state.VALIDATION_TABLE, metadata={**row_count(1), "run_id": context.run.run_id}
     )

@@ -1,6 +1,6 @@
--- One row per vote record that failed validation: where it came from, the first reason, every
+-- One row per vote record of this batch (votes_checked_batch) that failed validation: where it came from, the first reason, every
 -- reason, and the record as delivered (raw fields, or the unparseable line) so nothing is lost.
-CREATE OR REPLACE TABLE vote_quarantine AS
+CREATE OR REPLACE TABLE vote_quarantine_batch AS
 SELECT
     row_key,
     source_path,
@@ -12,6 +12,6 @@ SELECT
     reason_detail,
     reasons,
     coalesce(raw_line, to_json(raw)::VARCHAR) AS record
-FROM votes_checked
+FROM votes_checked_batch
 WHERE reason IS NOT NULL
 ORDER BY source_path, source_row

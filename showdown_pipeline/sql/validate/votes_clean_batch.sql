@@ -1,8 +1,10 @@
--- One row per counted vote: valid (votes_checked.reason IS NULL) and not a duplicate, typed, with
+-- One row per counted vote among clean_candidates (core/validation.py: every checked record on a full
+-- build; on a night, the records whose dedupe outcome or voter profile it decided again): valid
+-- (reason IS NULL) and not a duplicate, typed, with
 -- the contributor's verified demographics where there is a verified record, and the winner's
 -- Bradley-Terry score (the rule relation winner_scores: left 1, right 0, either tie ½) that every
 -- later statement reads instead of spelling the rule out again.
-CREATE OR REPLACE TABLE votes_clean AS
+CREATE OR REPLACE TABLE votes_clean_batch AS
 SELECT
     v.row_key,
     v.source_sha256,
@@ -40,9 +42,8 @@ SELECT
     p.age_band,
     p.education,
     p.profession
-FROM votes_checked AS v
+FROM clean_candidates AS v
 LEFT JOIN contributor_profiles AS p ON p.user_id = v.user_id
 LEFT JOIN winner_scores AS s ON s.winner = v.winner
 WHERE v.reason IS NULL
     AND NOT EXISTS (SELECT 1 FROM vote_duplicates AS d WHERE d.row_key = v.row_key)
-ORDER BY v.voted_at, v.row_key

@@ -1,4 +1,6 @@
--- One row per ingested vote record: typed fields and every validation rule of DESIGN §2.
+-- One row per vote record of the files validation has not seen yet (pending_vote_files, registered by
+-- core/validation.py: every vote file on a full build, the newly ingested ones on a night): typed fields and
+-- every validation rule of DESIGN §2. core/validation.py adds the batch to votes_checked.
 -- `reasons` lists every rule the row breaks, in the order of vote_schema.QUARANTINE_REASONS;
 -- `reason` is the first of them (NULL: the row is valid); `reason_detail` names the fields involved.
 -- An unknown winner is invalid and is never read as a tie. Arena rows (DESIGN §2.4) may be undated.
@@ -10,7 +12,7 @@
 -- characters ($strip_pattern) removed, lower case, a leading 0x dropped; values still non-ASCII after
 -- that take the key the map gives. No cast here can fail: every one is a try_cast, and a value it
 -- cannot read (NaN, inf, 1e400, a year 294247) is quarantined with its reason.
-CREATE OR REPLACE TABLE votes_checked AS
+CREATE OR REPLACE TABLE votes_checked_batch AS
 WITH parsed AS (
     SELECT
         r.source_sha256,
@@ -42,16 +44,26 @@ WITH parsed AS (
             ELSE nullif(regexp_replace(lower(r.prompt_stripped), '^0x', ''), '')
         END AS prompt_hash,
         n_identities_hidden.value = 'true' AS identities_hidden,
-        try_cast(regexp_extract(trim(r.tokens_left), $count_pattern) AS DOUBLE) AS tokens_left,
-        try_cast(regexp_extract(trim(r.tokens_right), $count_pattern) AS DOUBLE) AS tokens_right,
-        try_cast(regexp_extract(trim(r.headers_left), $count_pattern) AS DOUBLE) AS headers_left,
-        try_cast(regexp_extract(trim(r.headers_right), $count_pattern) AS DOUBLE) AS headers_right,
-        try_cast(regexp_extract(trim(r.lists_left), $count_pattern) AS DOUBLE) AS lists_left,
-        try_cast(regexp_extract(trim(r.lists_right), $count_pattern) AS DOUBLE) AS lists_right,
-        try_cast(regexp_extract(trim(r.bold_left), $count_pattern) AS DOUBLE) AS bold_left,
-        try_cast(regexp_extract(trim(r.bold_right), $count_pattern) AS DOUBLE) AS bold_right,
-        try_cast(regexp_extract(trim(r.latency_ms_left), $count_pattern) AS DOUBLE) AS latency_ms_left,
-        try_cast(regexp_extract(trim(r.latency_ms_right), $count_pattern) AS DOUBLE) AS latency_ms_right,
+        CASE WHEN r.tokens_left <> '' AND ltrim(r.tokens_left, '0123456789') = '' THEN try_cast(r.tokens_left AS DOUBLE)
+            ELSE try_cast(regexp_extract(trim(r.tokens_left), $count_pattern) AS DOUBLE) END AS tokens_left,
+        CASE WHEN r.tokens_right <> '' AND ltrim(r.tokens_right, '0123456789') = '' THEN try_cast(r.tokens_right AS DOUBLE)
+            ELSE try_cast(regexp_extract(trim(r.tokens_right), $count_pattern) AS DOUBLE) END AS tokens_right,
+        CASE WHEN r.headers_left <> '' AND ltrim(r.headers_left, '0123456789') = '' THEN try_cast(r.headers_left AS DOUBLE)
+            ELSE try_cast(regexp_extract(trim(r.headers_left), $count_pattern) AS DOUBLE) END AS headers_left,
+        CASE WHEN r.headers_right <> '' AND ltrim(r.headers_right, '0123456789') = '' THEN try_cast(r.headers_right AS DOUBLE)
+            ELSE try_cast(regexp_extract(trim(r.headers_right), $count_pattern) AS DOUBLE) END AS headers_right,
+        CASE WHEN r.lists_left <> '' AND ltrim(r.lists_left, '0123456789') = '' THEN try_cast(r.lists_left AS DOUBLE)
+            ELSE try_cast(regexp_extract(trim(r.lists_left), $count_pattern) AS DOUBLE) END AS lists_left,
+        CASE WHEN r.lists_right <> '' AND ltrim(r.lists_right, '0123456789') = '' THEN try_cast(r.lists_right AS DOUBLE)
+            ELSE try_cast(regexp_extract(trim(r.lists_right), $count_pattern) AS DOUBLE) END AS lists_right,
+        CASE WHEN r.bold_left <> '' AND ltrim(r.bold_left, '0123456789') = '' THEN try_cast(r.bold_left AS DOUBLE)
+            ELSE try_cast(regexp_extract(trim(r.bold_left), $count_pattern) AS DOUBLE) END AS bold_left,
+        CASE WHEN r.bold_right <> '' AND ltrim(r.bold_right, '0123456789') = '' THEN try_cast(r.bold_right AS DOUBLE)
+            ELSE try_cast(regexp_extract(trim(r.bold_right), $count_pattern) AS DOUBLE) END AS bold_right,
+        CASE WHEN r.latency_ms_left <> '' AND ltrim(r.latency_ms_left, '0123456789') = '' THEN try_cast(r.latency_ms_left AS DOUBLE)
+            ELSE try_cast(regexp_extract(trim(r.latency_ms_left), $count_pattern) AS DOUBLE) END AS latency_ms_left,
+        CASE WHEN r.latency_ms_right <> '' AND ltrim(r.latency_ms_right, '0123456789') = '' THEN try_cast(r.latency_ms_right AS DOUBLE)
+            ELSE try_cast(regexp_extract(trim(r.latency_ms_right), $count_pattern) AS DOUBLE) END AS latency_ms_right,
         n_error_left.value = 'true' AS error_left,
         n_error_right.value = 'true' AS error_right,
         nullif(trim(r.ip_hash), '') AS ip_hash,
@@ -68,6 +80,10 @@ WITH parsed AS (
         n_winner.field IS NULL OR n_winner.problem IS NOT NULL AS winner_invalid,
         -- string fields delivered as another JSON type (ingest's json_types): invalid, but integer ids
         r.json_types,
+        regexp_matches(
+            concat(r.vote_id, r.battle_id, r.user_id, r.session_id, r.model_left, r.model_right, r.ip_hash, r.device_hash),
+            $control_pattern
+        ) AS any_control,
         list_transform(
             list_filter(string_split(coalesce(r.json_types, ''), ','), LAMBDA t: t <> '' AND NOT (
                 list_contains($integer_id_fields, split_part(t, ':', 1))
@@ -77,6 +93,7 @@ WITH parsed AS (
         ) AS type_invalid
     FROM (
         SELECT *, regexp_replace(coalesce(prompt_hash, ''), $strip_pattern, '', 'g') AS prompt_stripped FROM raw_votes
+        WHERE source_sha256 IN (SELECT p.source_sha256 FROM pending_vote_files AS p)
     ) AS r
     JOIN landing_files AS f ON f.sha256 = r.source_sha256
     LEFT JOIN vote_field_map AS n_winner ON n_winner.field = 'winner' AND n_winner.raw = coalesce(r.winner, '')
@@ -91,6 +108,8 @@ WITH parsed AS (
     LEFT JOIN vote_field_map AS n_error_right ON n_error_right.field = 'error_right' AND n_error_right.raw = coalesce(r.error_right, '')
     LEFT JOIN vote_field_map AS n_prompt ON n_prompt.field = 'prompt_hash' AND n_prompt.raw = r.prompt_hash
 ),
+-- (A count of plain digits, the usual case, skips the pattern: it matches such text whole, so the value is
+-- the same; a regular expression per field and row was most of this statement's time at 10M votes.)
 -- Readable is not enough: timestamps outside [$earliest, $latest) and counts that are not integers
 -- in [0, $max_count] are unreadable. NaN sorts above every number, so BETWEEN rejects it too.
 typed AS (
@@ -144,14 +163,15 @@ flags AS (
                 CASE WHEN prompt_hash IS NOT NULL AND NOT regexp_full_match(prompt_hash, $prompt_key_pattern) THEN 'prompt_hash' END,
                 CASE WHEN shown_at > voted_at THEN 'shown_at' END,  -- shown after the vote: impossible
                 -- identifiers holding a control character (NUL, C0, DEL, C1): never cleaned, invalid
-                CASE WHEN regexp_matches(raw.vote_id, $control_pattern) THEN 'vote_id' END,
-                CASE WHEN regexp_matches(raw.battle_id, $control_pattern) THEN 'battle_id' END,
-                CASE WHEN regexp_matches(raw.user_id, $control_pattern) THEN 'user_id' END,
-                CASE WHEN regexp_matches(raw.session_id, $control_pattern) THEN 'session_id' END,
-                CASE WHEN regexp_matches(raw.model_left, $control_pattern) THEN 'model_left' END,
-                CASE WHEN regexp_matches(raw.model_right, $control_pattern) THEN 'model_right' END,
-                CASE WHEN regexp_matches(raw.ip_hash, $control_pattern) THEN 'ip_hash' END,
-                CASE WHEN regexp_matches(raw.device_hash, $control_pattern) THEN 'device_hash' END
+                -- (looked for field by field only in a row where their concatenation holds one)
+                CASE WHEN any_control AND regexp_matches(raw.vote_id, $control_pattern) THEN 'vote_id' END,
+                CASE WHEN any_control AND regexp_matches(raw.battle_id, $control_pattern) THEN 'battle_id' END,
+                CASE WHEN any_control AND regexp_matches(raw.user_id, $control_pattern) THEN 'user_id' END,
+                CASE WHEN any_control AND regexp_matches(raw.session_id, $control_pattern) THEN 'session_id' END,
+                CASE WHEN any_control AND regexp_matches(raw.model_left, $control_pattern) THEN 'model_left' END,
+                CASE WHEN any_control AND regexp_matches(raw.model_right, $control_pattern) THEN 'model_right' END,
+                CASE WHEN any_control AND regexp_matches(raw.ip_hash, $control_pattern) THEN 'ip_hash' END,
+                CASE WHEN any_control AND regexp_matches(raw.device_hash, $control_pattern) THEN 'device_hash' END
             ] || mapped_invalid, LAMBDA x: x IS NOT NULL) AS invalid_fields,
         (raw.voted_at IS NOT NULL AND trim(raw.voted_at) <> '' AND voted_at IS NULL) AS bad_voted_at,
         rl.model_id IS NOT NULL AS left_registered,
@@ -192,7 +212,7 @@ judged AS (
 SELECT
     * EXCLUDE (
         raw, reasons, has_registry, left_registered, right_registered, outside_active_window, bad_voted_at,
-        mapped_invalid, winner_invalid, type_invalid
+        mapped_invalid, winner_invalid, type_invalid, any_control
     ),
     CASE WHEN len(reasons) > 0 THEN raw END AS raw,
     reasons,

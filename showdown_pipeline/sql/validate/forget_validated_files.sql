@@ -1,0 +1,2 @@
+-- A full rebuild starts from no validated file (core/validation.py).
+DELETE FROM votes_validated_files

@@ -1,0 +1,2 @@
+-- A full rebuild recomputes every duplicate (core/validation.py).
+DELETE FROM vote_duplicates
