@@ -36,7 +36,21 @@ class WarehouseResource(dg.ConfigurableResource):
         description="DuckDB memory_limit, e.g. 8GB. Default: $SHOWDOWN_DUCKDB_MEMORY_LIMIT, else DuckDB's "
         "own (80% of RAM).",
     )
+    engine: str | None = Field(
+        default=None, description="Warehouse engine: duckdb or spark. Default: $SHOWDOWN_ENGINE, else duckdb."
+    )
+    spark_master: str | None = Field(
+        default=None,
+        description="Spark master (engine spark): local[2], spark://host:7077, yarn, k8s://… Default: "
+        "$SHOWDOWN_SPARK_MASTER, else local[2].",
+    )
+    spark_tables: str | None = Field(
+        default=None,
+        description="Folder of the Spark engine's Parquet tables and catalog. Default: $SHOWDOWN_SPARK_TABLES, "
+        "else <home>/spark.",
+    )
     _config: dict[str, str] | None = PrivateAttr(default=None)
+    _spark: object | None = PrivateAttr(default=None)
     _home: Path | None = PrivateAttr(default=None)  # fixed when the run starts
     _locked: Path | None = PrivateAttr(default=None)
 
@@ -56,6 +70,7 @@ class WarehouseResource(dg.ConfigurableResource):
         home = self._home = self.home
         try:
             self.connection_config()
+            self.engine_name  # noqa: B018 - a bad SHOWDOWN_ENGINE stops the run here, with its name
             home.mkdir(parents=True, exist_ok=True)
         except (ValueError, OSError) as exc:
             raise dg.Failure(description=str(exc)) from None
@@ -66,6 +81,11 @@ class WarehouseResource(dg.ConfigurableResource):
         except (lock.HomeBusy, lock.UnsafeLockFile) as exc:
             raise dg.Failure(description=str(exc)) from None
         self._locked = home
+        if self.engine_name == "spark":  # folders a killed writer left, named by no catalog (core/spark_warehouse)
+            from showdown_pipeline.core.spark_warehouse import repair
+
+            for folder in repair(self.spark_root):
+                context.log.warning(f"removed {folder}: written by a step that died before publishing it")
         if acquired.stale:
             context.log.warning(lock.describe_takeover(acquired.stale))
         if acquired.fresh and context.instance is not None and run is not None:
@@ -82,9 +102,36 @@ class WarehouseResource(dg.ConfigurableResource):
             lock.release(self._locked)
             self._locked = None
 
+    @property
+    def engine_name(self) -> str:
+        return settings.engine_from_env(self.engine)
+
+    @property
+    def spark_root(self) -> Path:
+        return settings.spark_tables_root(self.home, self.spark_tables)
+
+    def spark_session(self):
+        """The process's Spark session, made by dagster-pyspark from core/spark_warehouse.spark_config."""
+        if self._spark is None:
+            from dagster_pyspark import LazyPySparkResource
+
+            from showdown_pipeline.core.spark_warehouse import spark_config
+
+            master = settings.spark_master_from_env(self.spark_master)
+            local = self.home / ".staging" / "spark-local"
+            local.mkdir(parents=True, exist_ok=True)
+            self._spark = LazyPySparkResource(spark_config=spark_config(master, local)).spark_session
+        return self._spark
+
     @contextmanager
     def session(self) -> Iterator[WarehouseSession]:
         """A session on the warehouse, closed when the block ends (a failed step too)."""
+        if self.engine_name == "spark":
+            from showdown_pipeline.core.spark_warehouse import spark_session
+
+            with spark_session(self.spark_session(), self.spark_root) as session:
+                yield session
+            return
         with duckdb_session(settings.warehouse_path(self.home), self.connection_config()) as session:
             yield session
 
