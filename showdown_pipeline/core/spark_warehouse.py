@@ -145,10 +145,19 @@ class SparkWarehouseSession:
 
     def query(self, name: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         statement = spark_statement(name)
-        if statement.kind != "query":
+        if statement.kind != "query" and not statement.returning:
             raise WarehouseError(name, f"a {statement.kind} statement returns no rows")
         try:
             with self._files(statement, params):
+                if statement.returning:  # DELETE … RETURNING: the rows it removes, then the removal
+                    removed = self._sql(
+                        f"SELECT {statement.returning} FROM {statement.table} "  # noqa: S608 - parsed names
+                        f"WHERE coalesce(({statement.where}), FALSE)",
+                        params,
+                    ).toArrow()
+                    if removed.num_rows:
+                        self._rewrite(statement, params or {})
+                    return removed
                 return self._sql(statement.sql, params).toArrow()
         except Exception as exc:
             raise WarehouseError.wrapping(name, exc) from exc
@@ -234,8 +243,10 @@ class SparkWarehouseSession:
         elif kind in ("create_table", "replace_table"):
             if kind == "create_table" and s.table in self._state()["tables"]:
                 return
+            from pyspark.sql.types import StructType
+
             ddl = ", ".join(f"`{c}` {t}" for c, t in s.columns)
-            self._replace(s.table, self.spark.createDataFrame([], ddl))
+            self._change("set", s.table, {"schema": StructType.fromDDL(ddl).json(), "parts": []})
         elif kind == "replace_table_as":
             self._replace(s.table, self._sql(s.sql, params))
         elif kind == "temp_table_as":
@@ -295,7 +306,11 @@ class SparkWarehouseSession:
         target = self.spark.table(s.table)
         if column in target.columns:
             return
-        self._replace(s.table, target.withColumn(column, F.lit(None).cast(ddl)))
+        # a schema change only: the table is read with its catalog schema, and Parquet parts written before
+        # the column existed read it as NULL
+        schema = target.withColumn(column, F.lit(None).cast(ddl)).schema
+        entry = self._state()["tables"][s.table]
+        self._change("set", s.table, {**entry, "schema": schema.json()})
 
     def _drop(self, table: str) -> None:
         if table in self._temp:
@@ -355,6 +370,9 @@ class SparkWarehouseSession:
             return
         schema = StructType.fromJson(json.loads(entry["schema"]))
         paths = [str(self.root / p) for p in entry["parts"]]
+        if not paths:
+            self._view(table, self.spark.createDataFrame([], schema))
+            return
         self._view(table, self.spark.read.schema(schema).parquet(*paths))
 
     # ------------------------------------------------------------------ helpers
