@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from showdown_pipeline.core.spark_sql import SparkStatement, spark_statement
+from showdown_pipeline.core.spark_sql import SparkStatement, expand_stars, spark_statement
 from showdown_pipeline.core.sql import rule_relations
 from showdown_pipeline.core.warehouse import FILE_FORMATS, WarehouseError, checked_table_name
 
@@ -386,6 +386,8 @@ class SparkWarehouseSession:
         return self.spark.createDataFrame(data)
 
     def _sql(self, text: str, params: Mapping[str, Any] | None) -> DataFrame:
+        if " EXCEPT (" in text or " REPLACE (" in text:  # DuckDB's star modifiers, spelled out
+            text = expand_stars(text, lambda table: self.spark.table(table).columns)
         return self.spark.sql(text, args=spark_args(params) or None)
 
     @contextmanager

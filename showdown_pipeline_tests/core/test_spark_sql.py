@@ -7,7 +7,14 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from showdown_pipeline.core.spark_sql import REWRITES, SparkStatement, spark_overrides, spark_statement
+from showdown_pipeline.core.spark_sql import (
+    DUCKDB_ONLY,
+    REWRITES,
+    SparkStatement,
+    duckdb_only,
+    spark_overrides,
+    spark_statement,
+)
 from showdown_pipeline.core.sql import all_sql_names, load_sql
 
 # Statements with a hand-written Spark twin (`<name>.spark.sql`), each for a reason no rewrite can serve.
@@ -36,6 +43,10 @@ def test_every_statement_is_read_by_both_engines(name, spark):
     """DuckDB reads the file as one statement (load_sql); sqlglot transpiles it (or its twin is read) and
     Spark's own parser accepts what the Spark session will run."""
     load_sql(name)
+    if duckdb_only(name):
+        with pytest.raises(ValueError, match="runs on DuckDB only"):
+            spark_statement(name)
+        return
     statement = spark_statement(name)
     parser = spark._jsparkSession.sessionState().sqlParser()
     for text in _spark_texts(statement):
@@ -49,12 +60,23 @@ def test_the_spark_twins_are_the_expected_ones():
         assert spark_statement(name).override
 
 
+def test_only_the_listed_statements_are_duckdb_only():
+    assert DUCKDB_ONLY.keys() == {"rate", "warehouse/table_names"}
+    only = [name for name in all_sql_names() if duckdb_only(name)]
+    assert only == ["warehouse/table_names"] + [n for n in all_sql_names() if n.startswith("rate/")] or sorted(
+        only
+    ) == sorted(["warehouse/table_names", *[n for n in all_sql_names() if n.startswith("rate/")]])
+
+
 def test_the_rewrites_are_listed_in_order():
     assert [r.__name__ for r in REWRITES] == [
         "file_reads",
         "json_functions",
         "time_functions",
         "list_functions",
+        "integer_types",
+        "interval_and_zone",
+        "slices_and_row_structs",
         "regexp_full_match",
         "ordered_float_aggregates",
         "named_parameters",
