@@ -65,8 +65,10 @@ def ordered_float_aggregates(tree: exp.Expression) -> exp.Expression:
     to 1e-6 Elo, not bit for bit)."""
 
     def fix(node):
-        if isinstance(node, exp.AggFunc) and isinstance(node.this, exp.Order) and not isinstance(
-            node, exp.ArrayAgg | exp.GroupConcat
+        if (
+            isinstance(node, exp.AggFunc)
+            and isinstance(node.this, exp.Order)
+            and not isinstance(node, exp.ArrayAgg | exp.GroupConcat)
         ):
             node.set("this", node.this.this)
         return node
@@ -165,7 +167,9 @@ def json_functions(tree: exp.Expression) -> exp.Expression:
             return node.this.transform(fix)
         if name == "json_valid":
             (x,) = node.expressions
-            return _spark_expr("CASE WHEN {x} IS NULL THEN NULL ELSE try_parse_json({x}) IS NOT NULL END", x=x)
+            return _spark_expr(
+                "CASE WHEN {x} IS NULL THEN NULL ELSE try_parse_json({x}) IS NOT NULL END", x=x
+            )
         if isinstance(node, exp.JSONType):
             return _spark_expr(_JSON_TYPE, x=node.this.transform(fix))
         if isinstance(node, exp.JSONExtractScalar) and node.expression.sql() in ("'$'",):
@@ -250,7 +254,9 @@ def integer_types(tree: exp.Expression) -> exp.Expression:
             fmt, value = node.expressions
             if fmt.name != "%016x":
                 raise ValueError(f"printf({fmt.sql()}) has no Spark rewrite")
-            return _spark_expr("lpad(lower(conv(CAST({v} AS STRING), 10, 16)), 16, '0')", v=value.transform(fix))
+            return _spark_expr(
+                "lpad(lower(conv(CAST({v} AS STRING), 10, 16)), 16, '0')", v=value.transform(fix)
+            )
         if is_ubigint(node):
             return _spark_expr(_UINT64_TEXT, x=node.this.transform(fix))
         if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.INT128):
@@ -282,13 +288,23 @@ def slices_and_row_structs(tree: exp.Expression) -> exp.Expression:
     whole row as a struct) → struct(e.*)."""
 
     def fix(node):
-        if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice):
+        if (
+            isinstance(node, exp.Bracket)
+            and len(node.expressions) == 1
+            and isinstance(node.expressions[0], exp.Slice)
+        ):
             piece = node.expressions[0]
             return _spark_expr(
                 "slice({l}, {a}, {b} - {a} + 1)", l=node.this.transform(fix), a=piece.this, b=piece.expression
             )
         if isinstance(node, exp.Select):
-            aliases = {t.alias_or_name for t in [*(node.args.get("from_") or node.args.get("from") or exp.From()).find_all(exp.Table), *(j.this for j in node.args.get("joins") or [])]}
+            aliases = {
+                t.alias_or_name
+                for t in [
+                    *(node.args.get("from_") or node.args.get("from") or exp.From()).find_all(exp.Table),
+                    *(j.this for j in node.args.get("joins") or []),
+                ]
+            }
             for projection in node.expressions:
                 inner = projection.this if isinstance(projection, exp.Alias) else None
                 if isinstance(inner, exp.Column) and not inner.table and inner.name in aliases:
@@ -331,8 +347,12 @@ def expand_stars(sql: str, table_columns: Callable[[str], list[str]]) -> str:
     for select in list(tree.find_all(exp.Select)):
         projections = []
         for projection in select.expressions:
-            if isinstance(projection, exp.Star) and (projection.args.get("except_") or projection.args.get("replace")):
-                projections += _spelled(projection, _output_columns(select, ctes, table_columns, star_only=True))
+            if isinstance(projection, exp.Star) and (
+                projection.args.get("except_") or projection.args.get("replace")
+            ):
+                projections += _spelled(
+                    projection, _output_columns(select, ctes, table_columns, star_only=True)
+                )
             else:
                 projections.append(projection)
         select.set("expressions", projections)
@@ -466,7 +486,9 @@ def spark_statement(name: str) -> SparkStatement:
 
 def _files(tree: exp.Expression) -> tuple[str, ...]:
     return tuple(
-        sorted({t.name.removeprefix("_file_") for t in tree.find_all(exp.Table) if t.name.startswith("_file_")})
+        sorted(
+            {t.name.removeprefix("_file_") for t in tree.find_all(exp.Table) if t.name.startswith("_file_")}
+        )
     )
 
 

@@ -27,8 +27,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 CATALOG = "catalog.json"
+LOG = logging.getLogger("showdown_pipeline.spark")  # each statement and its wall time, at DEBUG
 TABLES = "tables"
 
 
@@ -63,11 +66,14 @@ def spark_config(master: str, local_dir: Path | None = None) -> dict[str, str]:
         "spark.sql.variant.allowDuplicateKeys": "true",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        # a part is published by the catalog, not by a marker file: no _SUCCESS, one rename per task file
+        "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+        "spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version": "2",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        "spark.driver.bindAddress": "127.0.0.1",
-        "spark.driver.host": "127.0.0.1",
     }
+    if master.startswith("local") or "://127.0.0.1:" in master:  # nothing listens beyond this machine
+        config |= {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
     if local_dir is not None:
         config["spark.local.dir"] = str(local_dir)
     return config
@@ -135,9 +141,11 @@ class SparkWarehouseSession:
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> None:
         statement = spark_statement(name)
+        started = time.monotonic()
         try:
             with self._files(statement, params):
                 self._carry_out(statement, params or {})
+            LOG.debug("%s (%s) %.2f s", name, statement.kind, time.monotonic() - started)
         except WarehouseError:
             raise
         except Exception as exc:  # Spark raises py4j and pyspark errors of many kinds
@@ -147,6 +155,7 @@ class SparkWarehouseSession:
         statement = spark_statement(name)
         if statement.kind != "query" and not statement.returning:
             raise WarehouseError(name, f"a {statement.kind} statement returns no rows")
+        started = time.monotonic()
         try:
             with self._files(statement, params):
                 if statement.returning:  # DELETE … RETURNING: the rows it removes, then the removal
@@ -158,7 +167,9 @@ class SparkWarehouseSession:
                     if removed.num_rows:
                         self._rewrite(statement, params or {})
                     return removed
-                return self._sql(statement.sql, params).toArrow()
+                result = self._sql(statement.sql, params).toArrow()
+                LOG.debug("%s (query) %.2f s", name, time.monotonic() - started)
+                return result
         except Exception as exc:
             raise WarehouseError.wrapping(name, exc) from exc
 
@@ -284,6 +295,13 @@ class SparkWarehouseSession:
         self._append(s.table, frame.select(*columns))
 
     def _rewrite(self, s: SparkStatement, params: Mapping[str, Any]) -> None:
+        """UPDATE or DELETE: the table rewritten into a new part, only when some row matches (a rewrite is a
+        Spark job and a whole new copy)."""
+        if not self._state()["tables"][s.table]["parts"]:
+            return
+        matches = f"SELECT 1 FROM {s.table} WHERE coalesce(({s.where}), FALSE) LIMIT 1"  # noqa: S608
+        if not self._sql(matches, params).take(1):
+            return
         target = self.spark.table(s.table)
         if s.kind == "delete":
             text = f"SELECT * FROM {s.table} WHERE NOT coalesce(({s.where}), FALSE)"  # noqa: S608

@@ -81,7 +81,9 @@ class WarehouseResource(dg.ConfigurableResource):
         except (lock.HomeBusy, lock.UnsafeLockFile) as exc:
             raise dg.Failure(description=str(exc)) from None
         self._locked = home
-        if self.engine_name == "spark":  # folders a killed writer left, named by no catalog (core/spark_warehouse)
+        if (
+            self.engine_name == "spark"
+        ):  # folders a killed writer left, named by no catalog (core/spark_warehouse)
             from showdown_pipeline.core.spark_warehouse import repair
 
             for folder in repair(self.spark_root):
