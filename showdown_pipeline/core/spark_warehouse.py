@@ -398,7 +398,9 @@ class SparkWarehouseSession:
     def _view(self, name: str, frame: DataFrame) -> None:
         frame.createOrReplaceTempView(name)
 
-    def _frame(self, data: pa.Table | pd.DataFrame) -> DataFrame:
+    def _frame(self, data: pa.Table | pa.RecordBatchReader | pd.DataFrame) -> DataFrame:
+        if isinstance(data, pa.RecordBatchReader):  # Spark takes a whole table (sent to the JVM as Arrow)
+            data = data.read_all()
         if not isinstance(data, pa.Table):
             data = pa.Table.from_pandas(data, preserve_index=False)
         return self.spark.createDataFrame(data)

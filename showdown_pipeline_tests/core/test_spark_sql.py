@@ -123,10 +123,10 @@ def test_json_functions_agree(spark, line):
     fields = (
         '{"a":"JSON","b":"JSON","c":"JSON","d":"VARCHAR","g":"VARCHAR","h":"JSON","j":"VARCHAR","z":"JSON"}'
     )
-    select = (
+    select = (  # noqa: S608 - a fixed literal; the line is bound as $l
         "SELECT json_valid($l) AS v, try(json_type($l)) AS t, r.a, r.b, r.c, r.d, r.g, r.h, r.j, r.z, "
         "json_type(r.b) AS tb FROM (SELECT json_transform(CASE WHEN json_valid($l) AND json_type($l) = 'OBJECT' "
-        f"THEN $l END, '{fields}') AS r)"  # noqa: S608 - a fixed literal; the line is bound as $l
+        f"THEN $l END, '{fields}') AS r)"
     )
     expected, got = _both(spark, select, {"l": line})
     assert got == expected
