@@ -120,14 +120,16 @@ JSON_LINES = [
 @pytest.mark.parametrize("line", JSON_LINES)
 def test_json_functions_agree(spark, line):
     """json_valid, json_type and json_transform (VARCHAR and JSON fields) on Spark as on DuckDB."""
-    fields = (
-        '{"a":"JSON","b":"JSON","c":"JSON","d":"VARCHAR","g":"VARCHAR","h":"JSON","j":"VARCHAR","z":"JSON"}'
-    )
-    select = (  # noqa: S608 - a fixed literal; the line is bound as $l
-        "SELECT json_valid($l) AS v, try(json_type($l)) AS t, r.a, r.b, r.c, r.d, r.g, r.h, r.j, r.z, "
-        "json_type(r.b) AS tb FROM (SELECT json_transform(CASE WHEN json_valid($l) AND json_type($l) = 'OBJECT' "
-        f"THEN $l END, '{fields}') AS r)"
-    )
+    select = """
+        SELECT json_valid($l) AS v, try(json_type($l)) AS t, r.a, r.b, r.c, r.d, r.g, r.h, r.j, r.z,
+            json_type(r.b) AS tb
+        FROM (
+            SELECT json_transform(
+                CASE WHEN json_valid($l) AND json_type($l) = 'OBJECT' THEN $l END,
+                '{"a":"JSON","b":"JSON","c":"JSON","d":"VARCHAR","g":"VARCHAR","h":"JSON","j":"VARCHAR","z":"JSON"}'
+            ) AS r
+        )
+    """
     expected, got = _both(spark, select, {"l": line})
     assert got == expected
 
