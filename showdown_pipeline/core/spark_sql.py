@@ -199,7 +199,8 @@ def time_functions(tree: exp.Expression) -> exp.Expression:
 def list_functions(tree: exp.Expression) -> exp.Expression:
     """len(list) → size(list) (every len/length of the statements that is not over text is over a list:
     a list-producing argument decides); list_position(l, x) → array_position (DuckDB: NULL when absent,
-    Spark: 0); list(x ORDER BY k) → the values of the sorted (k, x) structs."""
+    Spark: 0); list(x ORDER BY k) → the values of the sorted (k, x) structs; try_cast(text AS VARCHAR[]) →
+    from_json(text, 'array<string>') (NULL when the text is not a JSON list)."""
 
     def fix(node):
         name = node.name.lower() if isinstance(node, exp.Anonymous) else ""
@@ -210,6 +211,9 @@ def list_functions(tree: exp.Expression) -> exp.Expression:
         if name == "list_position":
             arr, x = node.expressions
             return _spark_expr("nullif(array_position({a}, {x}), 0)", a=arr, x=x)
+        if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.ARRAY):
+            # text to a list: DuckDB reads '["en", "fr"]'; Spark casts no string to an array
+            return _spark_expr(f"from_json({{x}}, '{_spark(node.to).lower()}')", x=node.this.transform(fix))
         if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
             order = node.this
             keys = [o.this for o in order.expressions]

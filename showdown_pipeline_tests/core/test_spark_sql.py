@@ -145,7 +145,8 @@ def test_time_list_and_regexp_functions_agree(spark):
             regexp_full_match('abc', 'a.c') AS whole,
             regexp_full_match('abc', 'abc|x') AS alternation,
             (['x', 'y'])[1] AS first_item,
-            strlen('é') AS bytes
+            strlen('é') AS bytes,
+            try_cast('["en", "fr"]' AS VARCHAR[]) AS languages
     """
     expected, got = _both(spark, select)
     assert got == expected
