@@ -211,6 +211,10 @@ def list_functions(tree: exp.Expression) -> exp.Expression:
         if name == "list_position":
             arr, x = node.expressions
             return _spark_expr("nullif(array_position({a}, {x}), 0)", a=arr, x=x)
+        if isinstance(node, exp.PercentileDisc) and node.expression is not None:
+            # quantile_disc(x, q): the ceil(n·q)-th smallest, as Spark's ordered-set form computes it
+            ordered = exp.Order(expressions=[exp.Ordered(this=node.this.transform(fix))])
+            return exp.WithinGroup(this=_func("percentile_disc", node.expression), expression=ordered)
         if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.ARRAY):
             # text to a list: DuckDB reads '["en", "fr"]'; Spark casts no string to an array
             return _spark_expr(f"from_json({{x}}, '{_spark(node.to).lower()}')", x=node.this.transform(fix))

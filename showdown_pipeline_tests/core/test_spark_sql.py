@@ -159,3 +159,14 @@ def test_an_ordered_list_keeps_its_order(spark):
     """
     expected, got = _both(spark, select)
     assert [(g, list(v)) for g, v in got] == [(g, list(v)) for g, v in expected]
+
+
+@pytest.mark.parametrize("n", [3, 7, 10, 1000, 1001])
+def test_a_discrete_quantile_agrees(spark, n):
+    """quantile_disc (integrity's prompt-flooding cap) picks the same element on both engines."""
+    select = f"""
+        SELECT quantile_disc(x, 0.999) AS top, quantile_disc(x, 0.5) AS mid, quantile_disc(x, 0.1) AS low
+        FROM (SELECT unnest(range(1, {n + 1})) AS x)
+    """  # noqa: S608 - n is the test's own integer
+    expected, got = _both(spark, select)
+    assert got == expected
