@@ -157,7 +157,8 @@ def _json_transform(x: exp.Expression, spec: str) -> exp.Expression:
 
 def json_functions(tree: exp.Expression) -> exp.Expression:
     """DuckDB's JSON functions through Spark's VARIANT: json_valid, json_type (DuckDB's type names),
-    json_extract_string(x, '$'), json_transform(x, '{"field": "VARCHAR" | "JSON", …}'), and try(e) (the
+    json_extract_string(x, '$'), json_transform(x, '{"field": "VARCHAR" | "JSON", …}'), to_json (null fields
+    kept, as DuckDB writes them), and try(e) (the
     Spark forms here do not throw). Known difference: a JSON object repeating a key is read with its first
     value by DuckDB, its last by Spark."""
 
@@ -174,6 +175,8 @@ def json_functions(tree: exp.Expression) -> exp.Expression:
             return _spark_expr(_JSON_TYPE, x=node.this.transform(fix))
         if isinstance(node, exp.JSONExtractScalar) and node.expression.sql() in ("'$'",):
             return _spark_expr("variant_get(try_parse_json({x}), '$', 'string')", x=node.this.transform(fix))
+        if name == "to_json" and len(node.expressions) == 1:  # DuckDB writes null fields; Spark drops them
+            return _spark_expr("to_json({x}, map('ignoreNullFields', 'false'))", x=node.expressions[0].transform(fix))
         if name == "json_transform":
             x, spec = node.expressions
             return _json_transform(x.transform(fix), spec.name)

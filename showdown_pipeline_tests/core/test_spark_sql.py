@@ -170,3 +170,10 @@ def test_a_discrete_quantile_agrees(spark, n):
     """  # noqa: S608 - n is the test's own integer
     expected, got = _both(spark, select)
     assert got == expected
+
+
+def test_to_json_writes_null_fields_as_duckdb_does(spark):
+    """A quarantined record's JSON (and the content hash of a vote) keeps its null fields on both engines."""
+    select = "SELECT to_json({'a': 1, 'b': NULL, 'c': 'x'}) AS j, md5(to_json({'a': NULL})::VARCHAR) AS h"
+    expected, got = _both(spark, select)
+    assert got == expected
