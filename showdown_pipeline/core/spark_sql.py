@@ -176,7 +176,9 @@ def json_functions(tree: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.JSONExtractScalar) and node.expression.sql() in ("'$'",):
             return _spark_expr("variant_get(try_parse_json({x}), '$', 'string')", x=node.this.transform(fix))
         if name == "to_json" and len(node.expressions) == 1:  # DuckDB writes null fields; Spark drops them
-            return _spark_expr("to_json({x}, map('ignoreNullFields', 'false'))", x=node.expressions[0].transform(fix))
+            return _spark_expr(
+                "to_json({x}, map('ignoreNullFields', 'false'))", x=node.expressions[0].transform(fix)
+            )
         if name == "json_transform":
             x, spec = node.expressions
             return _json_transform(x.transform(fix), spec.name)
