@@ -2,7 +2,8 @@
 holds the home's lock), the pipeline's folders, and the run's own data cut.
 
 Nothing here does I/O when the definitions are built: a resource left unconfigured reads its environment
-(SHOWDOWN_HOME, SHOWDOWN_LANDING, SHOWDOWN_DUCKDB_MEMORY_LIMIT) when a run, sensor or schedule uses it, and
+(SHOWDOWN_HOME, SHOWDOWN_LANDING, SHOWDOWN_DUCKDB_MEMORY_LIMIT, SHOWDOWN_ENGINE, SHOWDOWN_SPARK_MASTER) when a run,
+sensor or schedule uses it, and
 the warehouse makes the home, checks the memory limit and takes the lock when a run starts."""
 
 from collections.abc import Iterator
@@ -23,7 +24,9 @@ WAREHOUSE_POOL = "showdown_warehouse"
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The home's warehouse (DuckDB: `<home>/warehouse.duckdb`). `session()` is the one way a step reaches it
+    """The home's warehouse (DuckDB: `<home>/warehouse.duckdb`; with engine `spark`, Parquet tables under
+    `<home>/spark`, core/spark_warehouse.py, on the Spark session dagster-pyspark makes for
+    SHOWDOWN_SPARK_MASTER). `session()` is the one way a step reaches it
     (core/warehouse.py: statements by name, results by column name). A run that uses it holds the home's
     one-writer lock (core/lock.py) from its start to its end, whether launched by `showdown run`, the UI, the
     schedule or the sensor, and frees pool slots that dead runs left claimed."""
