@@ -21,7 +21,7 @@ $(UV): $(BIN)/python
 # never silently re-resolved); the package itself editable; bytecode compiled at install. After editing the
 # dependencies in pyproject.toml, run `$(UV) lock` and commit uv.lock.
 $(STAMP): pyproject.toml uv.lock $(UV)
-	UV_PROJECT_ENVIRONMENT=$(abspath $(VENV)) $(UV) sync --locked --extra dev --compile-bytecode --quiet
+	UV_PROJECT_ENVIRONMENT=$(abspath $(VENV)) $(UV) sync --locked --extra dev --extra spark --compile-bytecode --quiet
 	touch $(STAMP)
 
 install: $(STAMP)

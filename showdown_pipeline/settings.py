@@ -86,6 +86,30 @@ def _checked_duckdb_setting(variable: str, name: str, value: str, what: str) -> 
     return value
 
 
+ENGINES = ("duckdb", "spark")
+
+
+def engine_from_env(engine: str | None = None) -> str:
+    """The warehouse engine: the one given, else $SHOWDOWN_ENGINE, else duckdb."""
+    value = (engine or os.environ.get("SHOWDOWN_ENGINE", "") or "duckdb").strip().lower()
+    if value not in ENGINES:
+        raise ValueError(f"SHOWDOWN_ENGINE must be one of {', '.join(ENGINES)}, not {value!r}")
+    return value
+
+
+def spark_master_from_env(master: str | None = None) -> str:
+    """Where Spark runs: the master given, else $SHOWDOWN_SPARK_MASTER, else local[2] (a spark://, yarn or
+    k8s:// URL in production)."""
+    return (master or os.environ.get("SHOWDOWN_SPARK_MASTER", "") or "local[2]").strip()
+
+
+def spark_tables_root(home: Path, location: str | None = None) -> Path:
+    """Where the Spark engine keeps its Parquet tables and their catalog: the location given, else
+    $SHOWDOWN_SPARK_TABLES, else <home>/spark."""
+    value = (location or os.environ.get("SHOWDOWN_SPARK_TABLES", "")).strip()
+    return Path(value).resolve() if value else Path(home) / "spark"
+
+
 def warehouse_path(home: Path) -> Path:
     return Path(home) / "warehouse.duckdb"
 

@@ -185,3 +185,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write("\n")
             for kind, ids in found.items():
                 reporter.write_sep("=", f"{len(ids)} test(s) {kind}, and none may: {ids}", red=True)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark (local[2], 4 shuffle partitions: the settings of core/spark_warehouse.spark_config) for
+    the tests that run the Spark engine. Without Java this fails, never skips: `make test` installs it."""
+    from pyspark.sql import SparkSession
+
+    from showdown_pipeline.core.spark_warehouse import spark_config
+
+    builder = SparkSession.builder
+    for key, value in spark_config("local[2]").items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    yield session

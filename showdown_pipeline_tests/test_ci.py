@@ -1,5 +1,5 @@
 """CI cannot pass by accident: lint runs before the tests, an empty test run fails, a browser that cannot be
-installed fails the run loudly instead of skipping the browser tests, and a test that skips (at collection
+installed fails the run loudly instead of skipping the browser tests (nor Java, the Spark tests), and a test that skips (at collection
 too), xfails or xpasses fails the run."""
 
 from __future__ import annotations
@@ -61,6 +61,32 @@ def test_install_script_fails_when_the_installed_chromium_does_not_start(tmp_pat
     """apt-get 'succeeds' but leaves no working chromium: still a failure, not a silent skip later."""
     out = run_install_script(fake_bin(tmp_path / "bin", id="echo 0", apt_get="exit 0"))
     assert out.returncode != 0 and "does not start" in out.stderr
+
+
+def test_install_script_fails_when_java_is_missing_and_cannot_be_installed(tmp_path):
+    """A working chromium but no Java, not root: the Spark tests would fail, so the script fails first, naming
+    Debian's package."""
+    out = run_install_script(fake_bin(tmp_path / "bin", id="echo 1000", chromium="exit 0", apt_get="exit 0"))
+    assert out.returncode != 0
+    assert "openjdk-17-jre-headless is missing and cannot be installed here" in out.stderr
+
+
+def test_install_script_installs_java_17_where_only_an_older_one_is_present(tmp_path):
+    """Java 11 is too old for pyspark 4: as root, the script installs openjdk-17-jre-headless, and fails when
+    what apt-get left still is not Java 17 or later."""
+    calls = tmp_path / "apt-calls"
+    fake = fake_bin(
+        tmp_path / "bin",
+        id="echo 0",
+        chromium="exit 0",
+        java="echo 'openjdk version \"11.0.2\" 2019-01-15' >&2",
+        apt_get=f'echo "$@" >> {calls}; exit 0',
+    )
+    for tool in ("sed", "head"):
+        (fake / tool).symlink_to(shutil.which(tool))
+    out = run_install_script(fake)
+    assert out.returncode != 0 and "openjdk-17-jre-headless was installed but does not start" in out.stderr
+    assert "install -y -qq openjdk-17-jre-headless" in calls.read_text()
 
 
 def test_ci_runs_lint_then_tests_and_stops_at_a_lint_failure(tmp_path):

@@ -44,7 +44,7 @@ def all_sql_names() -> list[str]:
         for stage in SQL_ROOT.iterdir()
         if stage.is_dir()
         for file in stage.iterdir()
-        if file.name.endswith(".sql")
+        if file.name.endswith(".sql") and not file.name.endswith(".spark.sql")
     )
 
 

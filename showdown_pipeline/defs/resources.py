@@ -2,7 +2,8 @@
 holds the home's lock), the pipeline's folders, and the run's own data cut.
 
 Nothing here does I/O when the definitions are built: a resource left unconfigured reads its environment
-(SHOWDOWN_HOME, SHOWDOWN_LANDING, SHOWDOWN_DUCKDB_MEMORY_LIMIT) when a run, sensor or schedule uses it, and
+(SHOWDOWN_HOME, SHOWDOWN_LANDING, SHOWDOWN_DUCKDB_MEMORY_LIMIT, SHOWDOWN_ENGINE, SHOWDOWN_SPARK_MASTER) when a run,
+sensor or schedule uses it, and
 the warehouse makes the home, checks the memory limit and takes the lock when a run starts."""
 
 from collections.abc import Iterator
@@ -23,7 +24,9 @@ WAREHOUSE_POOL = "showdown_warehouse"
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The home's warehouse (DuckDB: `<home>/warehouse.duckdb`). `session()` is the one way a step reaches it
+    """The home's warehouse (DuckDB: `<home>/warehouse.duckdb`; with engine `spark`, Parquet tables under
+    `<home>/spark`, core/spark_warehouse.py, on the Spark session dagster-pyspark makes for
+    SHOWDOWN_SPARK_MASTER). `session()` is the one way a step reaches it
     (core/warehouse.py: statements by name, results by column name). A run that uses it holds the home's
     one-writer lock (core/lock.py) from its start to its end, whether launched by `showdown run`, the UI, the
     schedule or the sensor, and frees pool slots that dead runs left claimed."""
@@ -36,7 +39,21 @@ class WarehouseResource(dg.ConfigurableResource):
         description="DuckDB memory_limit, e.g. 8GB. Default: $SHOWDOWN_DUCKDB_MEMORY_LIMIT, else a quarter "
         "of the machine's RAM (settings.default_memory_limit); spills go under <home>/.tmp/duckdb.",
     )
+    engine: str | None = Field(
+        default=None, description="Warehouse engine: duckdb or spark. Default: $SHOWDOWN_ENGINE, else duckdb."
+    )
+    spark_master: str | None = Field(
+        default=None,
+        description="Spark master (engine spark): local[2], spark://host:7077, yarn, k8s://… Default: "
+        "$SHOWDOWN_SPARK_MASTER, else local[2].",
+    )
+    spark_tables: str | None = Field(
+        default=None,
+        description="Folder of the Spark engine's Parquet tables and catalog. Default: $SHOWDOWN_SPARK_TABLES, "
+        "else <home>/spark.",
+    )
     _config: dict[str, str] | None = PrivateAttr(default=None)
+    _spark: object | None = PrivateAttr(default=None)
     _home: Path | None = PrivateAttr(default=None)  # fixed when the run starts
     _locked: Path | None = PrivateAttr(default=None)
 
@@ -56,6 +73,7 @@ class WarehouseResource(dg.ConfigurableResource):
         home = self._home = self.home
         try:
             self.connection_config()
+            self.engine_name  # noqa: B018 - a bad SHOWDOWN_ENGINE stops the run here, with its name
             home.mkdir(parents=True, exist_ok=True)
         except (ValueError, OSError) as exc:
             raise dg.Failure(description=str(exc)) from None
@@ -66,6 +84,13 @@ class WarehouseResource(dg.ConfigurableResource):
         except (lock.HomeBusy, lock.UnsafeLockFile) as exc:
             raise dg.Failure(description=str(exc)) from None
         self._locked = home
+        if (
+            self.engine_name == "spark"
+        ):  # folders a killed writer left, named by no catalog (core/spark_warehouse)
+            from showdown_pipeline.core.spark_warehouse import repair
+
+            for folder in repair(self.spark_root):
+                context.log.warning(f"removed {folder}: written by a step that died before publishing it")
         if acquired.stale:
             context.log.warning(lock.describe_takeover(acquired.stale))
         if acquired.fresh and context.instance is not None and run is not None:
@@ -82,9 +107,36 @@ class WarehouseResource(dg.ConfigurableResource):
             lock.release(self._locked)
             self._locked = None
 
+    @property
+    def engine_name(self) -> str:
+        return settings.engine_from_env(self.engine)
+
+    @property
+    def spark_root(self) -> Path:
+        return settings.spark_tables_root(self.home, self.spark_tables)
+
+    def spark_session(self):
+        """The process's Spark session, made by dagster-pyspark from core/spark_warehouse.spark_config."""
+        if self._spark is None:
+            from dagster_pyspark import LazyPySparkResource
+
+            from showdown_pipeline.core.spark_warehouse import spark_config
+
+            master = settings.spark_master_from_env(self.spark_master)
+            local = self.home / ".staging" / "spark-local"
+            local.mkdir(parents=True, exist_ok=True)
+            self._spark = LazyPySparkResource(spark_config=spark_config(master, local)).spark_session
+        return self._spark
+
     @contextmanager
     def session(self) -> Iterator[WarehouseSession]:
         """A session on the warehouse, closed when the block ends (a failed step too)."""
+        if self.engine_name == "spark":
+            from showdown_pipeline.core.spark_warehouse import spark_session
+
+            with spark_session(self.spark_session(), self.spark_root) as session:
+                yield session
+            return
         with duckdb_session(settings.warehouse_path(self.home), self.connection_config()) as session:
             yield session
 
