@@ -160,7 +160,7 @@ def build_style_segment_boards(
     """The style boards of one dimension, shrunk towards `style_board` (its frame carries θ per model)
     with prior sd `prior_sd` (None: chosen by held-out likelihood, as for the raw segments), with each
     tested value's `style_shift_p_value`. Intervals are the shrunk fit's sandwich, as on the overall style
-    board. Returns (rows, parameters: the prior sd and its choice, how many values were tested and
+    board, and so are the rank columns (normal draws with that covariance, core/rank_uncertainty.py). Returns (rows, parameters: the prior sd and its choice, how many values were tested and
     differ); `segments` from `style_segments` with the same coefficients."""
     beta, scale = unit_coefficients(coefficients)
     pairs = [(s.value, s.counts) for s in segments]
@@ -191,6 +191,7 @@ def build_style_segment_boards(
         "prior_sd_source": source,
         "heldout_loglik_by_prior_sd": scores,
         "interval": "sandwich of the shrunk fit; the coefficients are the overall style board's, held fixed",
+        "rank_uncertainty": "rank columns from normal draws with the shrunk fit's sandwich covariance (rank_method)",
         "coefficient_test": {
             "test": "robust score (Rao) test of the segment's coefficient shift, chi-squared, one df per feature",
             "min_votes": STYLE_TEST_MIN_VOTES,

@@ -186,7 +186,9 @@ def _overall_parameters(
         },
         "voter_clustering": clustering,
         "rank_uncertainty": "rank_lower/rank_upper: simultaneous 95% (max-t stepdown over pairwise "
-        "differences of the bootstrap replicates); p_top1/p_top5; tier (README 'Tiers and rank intervals')",
+        "differences of the bootstrap replicates, studentised leave-one-out; normal draws from the sandwich "
+        "covariance on boards without them); p_top1/p_top5; tier; rank_method per row (README 'Tiers and "
+        "rank intervals')",
         "sampling_plan": plan_summary,
         "unrated_models": board.unrated,
         "notes": board.notes,
