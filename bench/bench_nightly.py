@@ -151,10 +151,10 @@ def report(votes: int, floor: tuple[float, float], built: tuple[float, float, di
     print(
         f"  ingest + validate + dedupe    {ingest + validate:8.1f} s   {(ingest + validate) / floor_s:5.1f}x floor"
     )
-    print(f"  {'step':<40} {'seconds':>8} {'share':>6}")
+    print(f"  {'step':<48} {'seconds':>8} {'share':>6}")
     for step, seconds in sorted(steps.items(), key=lambda kv: -kv[1]):
-        print(f"  {step:<40} {seconds:8.1f} {seconds / build_s:6.1%}")
-    print(f"  {'(outside steps: start-up, planning)':<40} {build_s - sum(steps.values()):8.1f}")
+        print(f"  {step:<48} {seconds:8.1f} {seconds / build_s:6.1%}")
+    print(f"  {'(outside steps: start-up, planning)':<48} {build_s - sum(steps.values()):8.1f}")
 
 
 def main() -> None:
