@@ -161,7 +161,9 @@ def test_second_run_over_the_same_landing_changes_no_count(validated_template, t
 
 
 def test_gx_suite_blocks_ratings_when_counted_votes_break_it(messy_run, tmp_path):
-    """Corrupt the counted table behind the validator's back: the GX check fails and blocks ratings."""
+    """Corrupt a counted row as validation would write it (the suite checks the rows written since it last
+    passed, votes_clean_unchecked: core/expectations.validate_unchecked_votes): the GX check fails and blocks
+    ratings."""
     import dagster as dg
 
     from showdown_pipeline.definitions import ASSETS
@@ -176,6 +178,9 @@ def test_gx_suite_blocks_ratings_when_counted_votes_break_it(messy_run, tmp_path
     shutil.copy(home / "warehouse.duckdb", copy / "warehouse.duckdb")
     with duckdb.connect(str(copy / "warehouse.duckdb")) as conn:
         conn.execute("UPDATE votes_clean SET winner = 'tie' WHERE vote_id = 'v-1'")
+        conn.execute(
+            "INSERT INTO votes_clean_unchecked SELECT row_key FROM votes_clean WHERE vote_id = 'v-1'"
+        )
     ratings = next(a for a in ASSETS if dg.AssetKey("overall_ratings") in a.keys)
     checks_only = dg.materialize(
         [votes_clean_passes_expectations, ratings],

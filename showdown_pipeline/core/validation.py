@@ -65,7 +65,7 @@ def rules_fingerprint(session: WarehouseSession) -> str:
         "sql": [load_sql(name) for name in RULE_STATEMENTS],
         "params": {k: repr(v) for k, v in normalise.vote_sql_params().items()},
         "code": [inspect.getsource(normalise), inspect.getsource(vote_schema)],
-        "registry": [[repr(v) for v in r.values()] for r in session.rows("validate/model_registry_rows")],
+        "registry": session.one("validate/registry_digest")["digest"],
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
