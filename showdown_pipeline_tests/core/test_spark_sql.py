@@ -12,6 +12,7 @@ from showdown_pipeline.core.spark_sql import (
     REWRITES,
     SparkStatement,
     duckdb_only,
+    expand_stars,
     spark_overrides,
     spark_statement,
 )
@@ -50,6 +51,8 @@ def test_every_statement_is_read_by_both_engines(name, spark):
     statement = spark_statement(name)
     parser = spark._jsparkSession.sessionState().sqlParser()
     for text in _spark_texts(statement):
+        if statement.stars:  # the session spells * EXCEPT / * REPLACE out from the tables' columns first
+            text = expand_stars(text, lambda table: ["some_column"])
         parser.parsePlan(text)  # raises ParseException with the position
 
 
