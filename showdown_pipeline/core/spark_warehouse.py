@@ -42,7 +42,7 @@ import pyarrow as pa
 
 from showdown_pipeline.core.spark_sql import SparkStatement, expand_stars, spark_statement
 from showdown_pipeline.core.sql import rule_relations
-from showdown_pipeline.core.warehouse import FILE_FORMATS, WarehouseError, checked_table_name
+from showdown_pipeline.core.warehouse import FILE_FORMATS, RowResults, WarehouseError, checked_table_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,7 +117,7 @@ def _write_catalog(root: Path, catalog: dict) -> None:
         os.close(fd)
 
 
-class SparkWarehouseSession:
+class SparkWarehouseSession(RowResults):
     """`WarehouseSession` on a Spark session (its own temporary views) over the table root `root`."""
 
     engine = "spark"
@@ -172,15 +172,6 @@ class SparkWarehouseSession:
                 return result
         except Exception as exc:
             raise WarehouseError.wrapping(name, exc) from exc
-
-    def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        return self.query(name, params).to_pylist()
-
-    def one(self, name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        rows = self.rows(name, params)
-        if len(rows) != 1:
-            raise WarehouseError(name, f"expected one row, got {len(rows)}")
-        return rows[0]
 
     def replace_table(self, table: str, data: pa.Table | pd.DataFrame) -> None:
         try:

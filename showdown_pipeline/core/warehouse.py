@@ -96,7 +96,23 @@ class WarehouseSession(Protocol):
         """A context manager: every statement inside commits together, or none does."""
 
 
-class DuckDBSession:
+class RowResults:
+    """`rows` and `one` of a session, from its `query` (the same for every engine)."""
+
+    def query(self, name: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        raise NotImplementedError
+
+    def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self.query(name, params).to_pylist()
+
+    def one(self, name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        rows = self.rows(name, params)
+        if len(rows) != 1:
+            raise WarehouseError(name, f"expected one row, got {len(rows)}")
+        return rows[0]
+
+
+class DuckDBSession(RowResults):
     """`WarehouseSession` on one DuckDB connection."""
 
     engine = "duckdb"
@@ -118,15 +134,6 @@ class DuckDBSession:
             return self.conn.sql(load_sql(name), params=dict(params or {}) or None).to_arrow_table()
         except duckdb.Error as exc:
             raise WarehouseError.wrapping(name, exc) from exc
-
-    def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        return self.query(name, params).to_pylist()
-
-    def one(self, name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        rows = self.rows(name, params)
-        if len(rows) != 1:
-            raise WarehouseError(name, f"expected one row, got {len(rows)}")
-        return rows[0]
 
     def replace_table(self, table: str, data: pa.Table | pd.DataFrame) -> None:
         view = f"_replace_{checked_table_name(table)}"
