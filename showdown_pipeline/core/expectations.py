@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from showdown_pipeline.core.third_party import import_great_expectations
 from showdown_pipeline.core.vote_schema import (
     AGE_BANDS,
     DISTRIBUTION_PATTERN,
@@ -68,7 +69,7 @@ class ExpectationOutcome:
 
 
 def _suite():
-    import great_expectations as gx
+    gx = import_great_expectations()
 
     e = gx.expectations
     expectations = [
@@ -110,7 +111,7 @@ def _suite():
 
 def validate_votes(frame: pd.DataFrame) -> tuple[bool, list[ExpectationOutcome]]:
     """Run the suite on a frame holding SUITE_COLUMNS; returns (all passed, one outcome per expectation)."""
-    import great_expectations as gx
+    gx = import_great_expectations()
 
     frame = frame.copy()
     frame["models_differ"] = frame["model_left"] != frame["model_right"]

@@ -118,9 +118,11 @@ class WarehouseResource(dg.ConfigurableResource):
     def spark_session(self):
         """The process's Spark session, made by dagster-pyspark from core/spark_warehouse.spark_config."""
         if self._spark is None:
-            from dagster_pyspark import LazyPySparkResource
-
             from showdown_pipeline.core.spark_warehouse import spark_config
+            from showdown_pipeline.core.third_party import pyspark_pandas_notice_silenced
+
+            with pyspark_pandas_notice_silenced():
+                from dagster_pyspark import LazyPySparkResource
 
             master = settings.spark_master_from_env(self.spark_master)
             local = self.home / ".staging" / "spark-local"
