@@ -179,6 +179,43 @@ class SparkWarehouseSession(RowResults):
         except Exception as exc:
             raise WarehouseError.wrapping(f"replace_table {table}", exc) from exc
 
+    def swap_table(self, source: str, target: str) -> None:
+        """The catalog names `source`'s parts as `target` and forgets `source`: one catalog change, no copy."""
+        source, target = checked_table_name(source), checked_table_name(target)
+        entry = self._state()["tables"].get(source)
+        if entry is None:
+            raise WarehouseError(f"swap_table {source} {target}", f"no stored table {source}")
+        try:
+            self._changes([("set", target, entry), ("drop", source, None)])
+            self.spark.catalog.dropTempView(source)
+        except Exception as exc:
+            raise WarehouseError.wrapping(f"swap_table {source} {target}", exc) from exc
+
+    def append_table(self, source: str, target: str) -> None:
+        """`source`'s rows written as a new part of `target` (columns by name, cast to `target`'s types, a
+        column `source` lacks NULL, as DuckDB's INSERT … BY NAME), then `source` forgotten, in one change."""
+        from pyspark.sql import functions as F
+
+        source, target = checked_table_name(source), checked_table_name(target)
+        try:
+            rows, into = self.spark.table(source), self.spark.table(target)
+            unknown = sorted(set(rows.columns) - set(into.columns))
+            if unknown:
+                raise WarehouseError(f"append_table {source} {target}", f"{target} has no column {unknown}")
+            columns = [
+                (F.col(f"`{f.name}`") if f.name in rows.columns else F.lit(None))
+                .cast(f.dataType)
+                .alias(f.name)
+                for f in into.schema.fields
+            ]
+            part = self._part(target, rows.select(*columns))
+            self._changes([("append", target, part), ("drop", source, None)])
+            self.spark.catalog.dropTempView(source)
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            raise WarehouseError.wrapping(f"append_table {source} {target}", exc) from exc
+
     def read_table(self, table: str) -> pa.Table:
         try:
             return self.spark.table(checked_table_name(table)).toArrow()
@@ -346,12 +383,17 @@ class SparkWarehouseSession(RowResults):
         self._change("append", table, self._part(table, frame))
 
     def _change(self, op: str, table: str, value: Any) -> None:
+        self._changes([(op, table, value)])
+
+    def _changes(self, changes: list[tuple[str, str, Any]]) -> None:
+        """Changes of the catalog, published together (or kept with the open transaction's)."""
         if self._pending is not None:
-            self._pending.append((op, table, value))
+            self._pending.extend(changes)
         else:
-            self._publish([(op, table, value)])
-        if op in ("set", "append"):
-            self._register(table)
+            self._publish(changes)
+        for op, table, _ in changes:
+            if op in ("set", "append"):
+                self._register(table)
 
     def _publish(self, changes: list[tuple[str, str, Any]]) -> None:
         with open(self.root / ".catalog.lock", "a") as lock:
@@ -440,7 +482,9 @@ def spark_args(params: Mapping[str, Any] | None) -> dict[str, Any]:
     args: dict[str, Any] = {}
     for key, value in (params or {}).items():
         if isinstance(value, list | tuple):
-            args[key] = F.array(*[F.lit(v) for v in value]) if value else F.array().cast("array<string>")
+            # only literals and constructors may be bound (no cast): an empty list is array<void>, which
+            # Spark compares with any element type, as DuckDB compares its empty list
+            args[key] = F.array(*[F.lit(v) for v in value])
         elif isinstance(value, bytes | bytearray):
             args[key] = F.lit(bytearray(value))
         elif isinstance(value, datetime | date) or value is None:

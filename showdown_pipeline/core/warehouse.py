@@ -119,6 +119,7 @@ class DuckDBSession(RowResults):
 
     def __init__(self, conn: duckdb.DuckDBPyConnection):
         self.conn = conn
+        self._in_transaction = False
 
     def _execute(self, name: str, params: Mapping[str, Any] | None):
         try:
@@ -152,20 +153,32 @@ class DuckDBSession(RowResults):
             raise WarehouseError.wrapping(f"read_table {table}", exc) from exc
 
     def swap_table(self, source: str, target: str) -> None:
-        source, target = checked_table_name(source), checked_table_name(target)
-        try:
-            self.conn.execute(f"DROP TABLE IF EXISTS {target}")
-            self.conn.execute(f"ALTER TABLE {source} RENAME TO {target}")
-        except duckdb.Error as exc:
-            raise WarehouseError.wrapping(f"swap_table {source} {target}", exc) from exc
+        self._two_steps(
+            f"swap_table {source} {target}",
+            f"DROP TABLE IF EXISTS {checked_table_name(target)}",
+            f"ALTER TABLE {checked_table_name(source)} RENAME TO {target}",
+        )
 
     def append_table(self, source: str, target: str) -> None:
-        source, target = checked_table_name(source), checked_table_name(target)
+        self._two_steps(
+            f"append_table {source} {target}",
+            f"INSERT INTO {checked_table_name(target)} BY NAME SELECT * FROM {checked_table_name(source)}",  # noqa: S608 - checked names
+            f"DROP TABLE {source}",
+        )
+
+    def _two_steps(self, what: str, first: str, second: str) -> None:
+        """Two statements on checked table names that hold together: inside the caller's transaction, or in
+        their own (a failed or killed second step never leaves the first one done)."""
         try:
-            self.conn.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {source}")  # noqa: S608 - checked
-            self.conn.execute(f"DROP TABLE {source}")
+            if self._in_transaction:
+                self.conn.execute(first)
+                self.conn.execute(second)
+                return
+            with self.transaction():
+                self.conn.execute(first)
+                self.conn.execute(second)
         except duckdb.Error as exc:
-            raise WarehouseError.wrapping(f"append_table {source} {target}", exc) from exc
+            raise WarehouseError.wrapping(what, exc) from exc
 
     def table_names(self) -> set[str]:
         return {r["table_name"] for r in self.rows("warehouse/table_names")}
@@ -200,17 +213,21 @@ class DuckDBSession(RowResults):
     @contextmanager
     def transaction(self) -> Iterator[None]:
         self.conn.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
         try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        try:
-            self.conn.execute("COMMIT")
-        except duckdb.Error as exc:  # the commit itself failed: nothing of the block is kept
-            with suppress(duckdb.Error):  # DuckDB may have ended the transaction already
+            try:
+                yield
+            except BaseException:
                 self.conn.execute("ROLLBACK")
-            raise WarehouseError.wrapping("COMMIT", exc) from exc
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except duckdb.Error as exc:  # the commit itself failed: nothing of the block is kept
+                with suppress(duckdb.Error):  # DuckDB may have ended the transaction already
+                    self.conn.execute("ROLLBACK")
+                raise WarehouseError.wrapping("COMMIT", exc) from exc
+        finally:
+            self._in_transaction = False
 
 
 @contextmanager

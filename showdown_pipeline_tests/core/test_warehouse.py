@@ -125,3 +125,39 @@ def test_a_spark_writer_killed_before_publishing_leaves_the_last_state_and_repai
     assert sorted(p.name for p in (root / "tables" / "board").iterdir()) == published
     with spark_session(spark, root) as wh:
         assert wh.read_table("board").column("a").to_pylist() == [1]
+
+
+def _swap_and_append(wh) -> dict:
+    """A table built whole put in place, rows added by name, and both undone by a failed transaction."""
+    wh.replace_table("kept_table", pa.table({"id": [1], "why": ["old"]}))
+    wh.replace_table("built_table", pa.table({"id": [2, 3], "why": ["new", None]}))
+    wh.swap_table("built_table", "kept_table")
+    wh.replace_table("extra_rows", pa.table({"why": ["by name"], "id": pa.array([4], pa.int32())}))
+    wh.append_table("extra_rows", "kept_table")  # columns by name, int32 cast to the target's int64
+    with pytest.raises(RuntimeError), wh.transaction():
+        wh.replace_table("more_rows", pa.table({"id": [5]}))
+        wh.append_table("more_rows", "kept_table")
+        raise RuntimeError("crash inside the transaction")
+    wh.replace_table("wrong_rows", pa.table({"id": [6], "not_a_column": [1]}))
+    with pytest.raises(WarehouseError, match="append_table wrong_rows kept_table"):
+        wh.append_table("wrong_rows", "kept_table")
+    with pytest.raises(WarehouseError, match="swap_table"):
+        wh.swap_table("no_such_table", "kept_table")
+    rows = wh.read_table("kept_table").to_pylist()
+    return {
+        "rows": sorted((r["id"], r["why"] or "") for r in rows),
+        "tables": {t for t in wh.table_names() if t != "wrong_rows"},
+    }
+
+
+def test_swap_and_append_agree_on_both_engines(spark, tmp_path):
+    """The incremental validation's two table moves (core/validation.py): the same rows and tables on
+    DuckDB and Spark, a failed transaction undoing both, a column the target lacks refused on both."""
+    from showdown_pipeline.core.spark_warehouse import spark_session
+
+    with duckdb_session(tmp_path / "w.duckdb") as wh:
+        on_duckdb = _swap_and_append(wh)
+    with spark_session(spark, tmp_path / "tables") as wh:
+        on_spark = _swap_and_append(wh)
+    expected = {"rows": [(2, "new"), (3, ""), (4, "by name")], "tables": {"kept_table"}}
+    assert on_duckdb == expected and on_spark == expected
