@@ -67,6 +67,7 @@ STYLE_FEATURES: tuple[str, ...] = ("tokens", "headers", "lists", "bold", "latenc
 # held-out likelihood chooses between; the penalty is 1/sd².
 SHRINKAGE_SD_GRID: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.4, 1.0, 3.0)
 UNSHRUNK_PENALTY = 1e-6  # only pins the level of a segment's maximum-likelihood estimate
+SEGMENT_DEPARTURE_STREAM = 7  # the random stream, beside a segment's bootstrap seed, of its departure draws
 
 
 @dataclass(frozen=True)
@@ -844,13 +845,17 @@ def segment_boards(
     difference from the overall rating with its 95% interval; `method` is appended to ci_method. The
     fits' fallbacks are appended to `notes` (each prefixed with its segment)."""
     prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
+    prior_se_of = dict(zip(overall.frame["model_id"], overall.frame["se"], strict=True))
     frames = []
     for k, (value, counts) in enumerate(segments):
         if counts is None:
             continue
         prior = np.array([prior_of[m] for m in counts.models])
+        prior_var = np.array([prior_se_of[m] for m in counts.models]) ** 2
         fit_notes: list[str] = []
-        columns = _segment_estimates(counts, prior, prior_sd, bootstrap_rounds, seed + k, fit_notes)
+        columns = _segment_estimates(
+            counts, prior, prior_sd, bootstrap_rounds, seed + k, fit_notes, prior_var
+        )
         columns["method"] += method
         unshrunk, reasons, main = _segment_unshrunk(counts, prior)
         frame = _segment_frame(counts, overall, columns, unshrunk, segment_dim, str(value), board)
@@ -878,29 +883,53 @@ def segment_boards(
 
 
 def _segment_estimates(
-    counts: bt.PairCounts, prior: np.ndarray, prior_sd: float, rounds: int, seed: int, notes: list[str]
+    counts: bt.PairCounts,
+    prior: np.ndarray,
+    prior_sd: float,
+    rounds: int,
+    seed: int,
+    notes: list[str],
+    prior_var: np.ndarray | None = None,
 ) -> dict:
     """The shrunk fit of one segment: θ, its standard error, the published interval and the
-    interval of the difference from the overall board (logits), and how the interval was made."""
+    interval of the difference from the overall board (logits), and how the interval was made.
+
+    The published interval, the standard error and the rank analysis are about the segment's own
+    ratings, so they count what the shrinkage does not know: the segment's departure from the overall
+    board (variance prior_sd², the shrinkage model's) and the overall board's own error (`prior_var`,
+    its se²), through `ShrunkFit.departure_cov`. The bootstrap's replicates hold the prior fixed, so each
+    is widened by one draw of that covariance (seeded). The difference from the overall board is a test
+    of "this segment departs", made under "it does not": its interval keeps the prior fixed."""
     penalty = 1.0 / prior_sd**2
     shrunk = bt.fit_shrunk(counts, prior, penalty)
     notes.extend(shrunk.notes)
-    se = np.sqrt(np.clip(np.diag(shrunk.cov), 0.0, None))
-    out = {"theta": shrunk.theta, "prior": prior, "se": se, "cov": shrunk.cov}
+    departure = shrunk.departure_cov(prior_var)
+    cov = shrunk.cov + departure
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    fixed_se = np.sqrt(np.clip(np.diag(shrunk.cov), 0.0, None))
+    out = {"theta": shrunk.theta, "prior": prior, "se": se, "cov": cov}
     out["sandwich"] = (shrunk.theta - bt.Z_95 * se, shrunk.theta + bt.Z_95 * se)
+    counted = f"shrunk (prior sd {prior_sd:g}; the departure from the overall board and its error counted)"
     if rounds > 0:
         free = np.ones(counts.n_models, dtype=bool)
         thetas = bt.bootstrap_thetas(
             counts, shrunk.theta, rounds, seed, free=free, prior=prior, penalty=penalty, notes=notes
         )
-        out["thetas"] = thetas
-        out["interval"] = tuple(np.quantile(thetas, [0.025, 0.975], axis=0))
+        if np.isfinite(departure).all():
+            draws = np.random.default_rng([seed, SEGMENT_DEPARTURE_STREAM]).multivariate_normal(
+                np.zeros(counts.n_models), departure, size=rounds, method="eigh"
+            )
+            out["thetas"] = thetas + draws
+            out["interval"] = tuple(np.quantile(out["thetas"], [0.025, 0.975], axis=0))
+        else:  # the rank columns are then left empty (their covariance is not finite), with a note
+            notes.append("the overall board's standard errors are not finite: no interval, no ranks")
+            out["interval"] = (np.full(counts.n_models, np.nan), np.full(counts.n_models, np.nan))
         out["diff"] = tuple(np.quantile(thetas - prior, [0.025, 0.975], axis=0))
-        out["method"] = f"bootstrap percentile ({rounds} rounds, seed {seed}), shrunk (prior sd {prior_sd:g})"
+        out["method"] = f"bootstrap percentile ({rounds} rounds, seed {seed}), {counted}"
     else:
         out["interval"] = out["sandwich"]
-        out["diff"] = (shrunk.theta - prior - bt.Z_95 * se, shrunk.theta - prior + bt.Z_95 * se)
-        out["method"] = f"sandwich, shrunk (prior sd {prior_sd:g})"
+        out["diff"] = (shrunk.theta - prior - bt.Z_95 * fixed_se, shrunk.theta - prior + bt.Z_95 * fixed_se)
+        out["method"] = f"sandwich, {counted}"
     return out
 
 

@@ -496,22 +496,30 @@ def sandwich(
     """H⁻¹ M H⁻¹ over the `free` parameters, embedded with zero rows and columns for the pinned ones:
     the robust covariance of a penalised M-estimator, H the information plus the penalty's curvature,
     M the sum over independent units of their squared scores."""
+    return _sandwich_and_bread(information, meat, free, notes, what)[0]
+
+
+def _sandwich_and_bread(
+    information: np.ndarray, meat: np.ndarray, free: np.ndarray, notes: list[str], what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(H⁻¹ M H⁻¹, H⁻¹), both embedded as in `sandwich`."""
     keep = np.ix_(free, free)
     h_inv = _apply_inverse(_factor(information[keep], notes, what), np.eye(int(np.sum(free))))
-    cov = np.zeros_like(information)
-    cov[keep] = h_inv @ meat[keep] @ h_inv
-    return cov
+    cov, bread = np.zeros_like(information), np.zeros_like(information)
+    cov[keep], bread[keep] = h_inv @ meat[keep] @ h_inv, h_inv
+    return cov, bread
 
 
 def _model_sandwich(
     model: PairModel, penalty: Penalty, p: np.ndarray, free: np.ndarray, notes: list[str], what: str
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """The sandwich of a fit with rows as independent units (votes, or cells of identical votes); ties in
-    excess of the board's tie share carry their coins' variance (`tie_coin_share`, `score_variance`)."""
+    excess of the board's tie share carry their coins' variance (`tie_coin_share`, `score_variance`).
+    Returns (sandwich, bread H⁻¹)."""
     information = model.information(model.weighted(p * (1 - p))) + penalty.hessian(len(free))
     coin = tie_coin_share(model.m, model.pair, model.score, model.weight)
     meat = model.information(model.weighted(score_variance(model.score, p, coin)))
-    return sandwich(information, meat, free, notes, what)
+    return _sandwich_and_bread(information, meat, free, notes, what)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -559,7 +567,7 @@ def fit_bradley_terry(
         models=counts.models,
         anchor=anchor,
         theta=fit.x,
-        cov=_model_sandwich(model, penalty, fit.p, free, notes, "ratings sandwich"),
+        cov=_model_sandwich(model, penalty, fit.p, free, notes, "ratings sandwich")[0],
         converged=fit.converged,
         iterations=fit.iterations,
         log_likelihood=fit.objective,
@@ -830,10 +838,30 @@ def percentile_interval(
 class ShrunkFit:
     models: tuple[str, ...]
     theta: np.ndarray  # on the overall board's scale; Σ(θ − prior) = 0
-    cov: np.ndarray  # sandwich covariance of the penalised estimate
+    cov: np.ndarray  # sandwich covariance of the penalised estimate, the prior held fixed
     penalty: float
     converged: bool
     notes: list[str] = field(default_factory=list)
+    bread: np.ndarray | None = None  # (information + penalty·I)⁻¹ at the fit
+
+    def departure_cov(self, prior_var: np.ndarray | None = None) -> np.ndarray:
+        """What `cov` leaves out when the estimate is read as the segment's own ratings θ_s: the
+        shrinkage model says θ_s = prior + δ with δ ~ N(0, I/penalty), and `prior_var` (per model,
+        optional) is the variance of the prior itself (the overall board is an estimate too). The
+        estimate's error θ̂ − θ_s then has covariance B⁻¹(M + λ²·S)B⁻¹ with B⁻¹ the bread, M the meat,
+        λ the penalty and S = I/λ + diag(prior_var): this is `cov` + B⁻¹ λ²S B⁻¹, and the second term is
+        returned here. The segment's level is a convention (Σ(θ − prior) = 0, which no vote moves), so S
+        is taken on the contrasts only (C S C, C = I − 11ᵀ/m). With no votes the result is C S C: a
+        segment without data knows its ranks no better than the prior says, and never exactly. With many
+        votes it vanishes."""
+        if self.bread is None:
+            raise ValueError("this fit has no bread (fit_shrunk sets it)")
+        m = len(self.theta)
+        spread = np.full(m, self.penalty)
+        if prior_var is not None:
+            spread = spread + self.penalty**2 * np.asarray(prior_var, dtype=float)
+        contrasts = np.eye(m) - 1.0 / m
+        return self.bread @ (contrasts * spread) @ contrasts @ self.bread
 
 
 def fit_shrunk(
@@ -852,8 +880,8 @@ def fit_shrunk(
     )
     free, notes = np.ones(m, dtype=bool), []
     fit = penalised_newton(model, pull, prior, free, notes, what="segment fit", tol=tol, max_iter=max_iter)
-    cov = _model_sandwich(model, pull, fit.p, free, notes, "segment sandwich")
-    return ShrunkFit(counts.models, fit.x, cov, penalty, fit.converged, notes)
+    cov, bread = _model_sandwich(model, pull, fit.p, free, notes, "segment sandwich")
+    return ShrunkFit(counts.models, fit.x, cov, penalty, fit.converged, notes, bread)
 
 
 def heldout_loglik(counts: PairCounts, theta: np.ndarray) -> float:
@@ -934,7 +962,7 @@ def fit_style_bradley_terry(
     fit = penalised_newton(
         model, penalty, x0, free, notes, what="style fit", tol=tol, max_iter=max_iter, damped=3
     )
-    cov = _model_sandwich(model, penalty, fit.p, free, notes, "style sandwich")
+    cov, _ = _model_sandwich(model, penalty, fit.p, free, notes, "style sandwich")
     to_scaled = np.concatenate([np.ones(m), scale])  # report β per standard deviation
     cov *= np.outer(to_scaled, to_scaled)
     return StyleFit(

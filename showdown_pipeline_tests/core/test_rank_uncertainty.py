@@ -385,3 +385,107 @@ def test_two_clearly_separated_groups_give_two_tiers_on_raw_and_style_segment_bo
     assert (style["board"] == "style").all()
     assert_two_tiers(style)
     assert style["rank_method"].str.contains("sandwich covariance").all()
+
+
+# ------------------------------------------------------------------------------------------------
+# Segment boards read the overall board as a prior, not as the truth.
+
+
+def ladder_overall() -> boards.Board:
+    """A, B, C, D: each beats every model below it 700–300 (so the overall board orders them surely)."""
+    names = ["A", "B", "C", "D"]
+    battles = [
+        (a, b, w, n)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        for w, n in (("left", 700), ("right", 300))
+    ]
+    return board_of(cells_of(battles), "A", rounds=200, seed=1)
+
+
+@pytest.mark.parametrize("rounds", [200, 0])
+def test_a_segment_of_twelve_ties_proves_no_order_of_its_own(rounds):
+    """The hostile finding: twelve all-tie votes in a segment gave tiers "proving" C third there, because the
+    shrinkage prior (the overall board) was held fixed. The segment's departure from the overall board
+    (variance prior_sd²) now counts: nothing is claimed, on the bootstrap route and on the sandwich route."""
+    overall = ladder_overall()
+    assert overall.frame.set_index("model_id")["tier"].tolist() == [1, 2, 3, 4]  # overall: surely ordered
+    seg = bt.PairCounts.from_cells(
+        ["A", "B", "C", "A", "B", "A"], ["B", "C", "D", "C", "D", "D"], [0.5] * 6, [2.0] * 6
+    )
+    stats = stats_for("ABCD").assign(segment_value="XX", votes=8, users=8)
+    frame = boards.segment_boards(
+        [("XX", seg)], stats, overall, "country", prior_sd=0.5, bootstrap_rounds=rounds, seed=3
+    ).set_index("model_id")
+    assert frame["rank_lower"].tolist() == [1, 1, 1, 1] and frame["rank_upper"].tolist() == [4, 4, 4, 4]
+    assert frame["tier"].tolist() == [1, 1, 1, 1]
+    assert frame["p_top1"].between(0.0, 0.9).all()
+    # the interval: narrower than the prior alone (±1.96·0.5·√(3/4) logits on the contrasts; the ties do say
+    # the four are close), and far wider than the ±0.18 logits the fixed prior gave
+    half = ((frame["ci_upper"] - frame["ci_lower"]) / 2 / bt.ELO_SCALE).to_numpy()
+    assert (half > 0.45).all() and (half < bt.Z_95 * 0.5 * np.sqrt(3 / 4)).all()
+    assert frame["ci_method"].str.contains("departure from the overall board").all()
+    assert not frame["differs_from_overall"].any()
+
+
+def test_departure_covariance_is_the_prior_without_votes_and_vanishes_with_many():
+    """ShrunkFit.departure_cov on its two limits, computed by hand: with (almost) no votes it is the prior's
+    covariance on the contrasts, C (I/λ + diag(v)) C; with a million votes per pair it is negligible beside
+    the sandwich."""
+    names = ["a", "b", "c"]
+    pairs = [("a", "b"), ("a", "c"), ("b", "c")]
+    prior, penalty, v = np.array([0.3, 0.0, -0.4]), 4.0, np.array([0.01, 0.0, 0.04])
+    c = np.eye(3) - 1 / 3
+    thin = bt.fit_shrunk(
+        bt.PairCounts.from_cells(*zip(*pairs, strict=True), [0.5] * 3, [1e-9] * 3), prior, penalty
+    )
+    assert thin.models == tuple(names)
+    assert thin.departure_cov(v) == pytest.approx(c @ (np.eye(3) / penalty + np.diag(v)) @ c, abs=1e-8)
+    assert np.abs(thin.cov).max() < 1e-8  # the sandwich alone: certainty out of nothing (the old answer)
+    wins = [*pairs, *pairs]  # a million wins each way per pair (all-tie votes have no sampling variance)
+    thick = bt.fit_shrunk(
+        bt.PairCounts.from_cells(*zip(*wins, strict=True), [1.0] * 3 + [0.0] * 3, [1e6] * 6), prior, penalty
+    )
+    assert np.abs(thick.departure_cov(v)).max() < 1e-3 * np.abs(np.diag(thick.cov)).min()
+
+
+def simulated_cells(n: int, strengths: np.ndarray, names: list[str], seed: int) -> pd.DataFrame:
+    left, right, score, _ = simulate(n, strengths, seed=seed)
+    votes = pd.DataFrame(
+        {
+            "model_left": np.array(names)[left],
+            "model_right": np.array(names)[right],
+            "winner": WINNER[(score * 2).astype(int)],
+        }
+    )
+    return votes.value_counts().reset_index(name="n")
+
+
+@pytest.mark.parametrize("votes", [12, 300])
+def test_segment_intervals_hold_the_segments_true_ratings(votes):
+    """A small coverage study with a known truth (bench/bench_segment_coverage.py is the full one): the
+    segment's strengths depart from the overall board's by N(0, 0.3²), the segment board is shrunk with prior
+    sd 0.3, and its 95% intervals must hold the true ratings (on the board's level, Σ(θ − overall θ) = 0) in
+    about 95% of cases, its simultaneous rank intervals every true rank. Holding the prior fixed held 30% of
+    them at 12 votes and 83% at 300."""
+    m, inside, rated, ranks_held, seeds = 6, 0, 0, 0, 60
+    names = [f"m{i}" for i in range(m)]
+    stats = stats_for(names).assign(segment_value="XX")
+    for seed in range(seeds):
+        rng = np.random.default_rng([seed, 62])
+        mu = rng.normal(0.0, 0.6, m)
+        overall = board_of(simulated_cells(6000, mu, names, seed), names[0], rounds=0)
+        delta = rng.normal(0.0, 0.3, m)
+        theta = mu + delta - delta.mean()
+        seg = boards.pair_counts_from_frame(simulated_cells(votes, theta, names, seed + 1000))
+        rows = boards.segment_boards([("XX", seg)], stats, overall, "country", 0.3, seed=seed)
+        rows = rows.set_index("model_id").loc[list(seg.models)]
+        index = [names.index(n) for n in seg.models]
+        prior = overall.frame.set_index("model_id").loc[list(seg.models), "theta"].to_numpy()
+        truth = overall.anchor_rating + bt.ELO_SCALE * (theta[index] - theta[index].mean() + prior.mean())
+        inside += int(((rows["ci_lower"] <= truth) & (truth <= rows["ci_upper"])).sum())
+        rated += len(index)
+        true_rank = 1 + (theta[index][None, :] > theta[index][:, None]).sum(axis=1)
+        ranks_held += bool(((rows["rank_lower"] <= true_rank) & (true_rank <= rows["rank_upper"])).all())
+    assert 0.90 <= inside / rated <= 0.99, inside / rated
+    assert ranks_held / seeds >= 0.9

@@ -23,6 +23,7 @@ COEFFICIENTS = [
     for f, b, s in zip(boards.STYLE_FEATURES, BETA, SCALE, strict=True)
 ]
 OVERALL_THETA = np.array([0.0, -0.25, -0.55, -0.8, -1.3])  # the overall style board's θ (anchor a)
+OVERALL_SE = np.array([0.02, 0.03, 0.025, 0.04, 0.05])  # and its standard errors (the prior's own error)
 
 
 def votes(n: int, seed: int, segment: str, shift: np.ndarray | None = None) -> pd.DataFrame:
@@ -55,7 +56,13 @@ def aggregated(per_vote: pd.DataFrame) -> pa.Table:
 
 def overall_style_board() -> boards.Board:
     frame = pd.DataFrame(
-        {"model_id": MODELS, "theta": OVERALL_THETA, "component": 1, "component_anchor": "a"}
+        {
+            "model_id": MODELS,
+            "theta": OVERALL_THETA,
+            "se": OVERALL_SE,
+            "component": 1,
+            "component_anchor": "a",
+        }
     )
     return boards.Board(frame=frame, anchor="a", anchor_rating=1000.0)
 
@@ -130,7 +137,11 @@ def test_style_segment_fit_on_aggregated_rows_equals_an_independent_per_vote_fit
         with np.errstate(divide="ignore", invalid="ignore"):
             coin = np.where(tie, np.clip(1 - board_share * pair_votes / pair_ties, 0, 1), 0.0)
         meat = x.T @ (x * ((y - p) ** 2 + coin * y * (1 - y))[:, None])
-        se = np.sqrt(np.diag(np.linalg.inv(h) @ meat @ np.linalg.inv(h)))
+        # plus the segment's departure from the overall board, δ ~ N(0, 0.3²) on the contrasts, and the
+        # overall board's own error (OVERALL_SE), through the penalty: λ²·C(I/λ + diag(se²))C, C = I − 11ᵀ/5
+        c, lam = np.eye(5) - 1 / 5, 1 / 0.3**2
+        departure = lam**2 * c @ (np.eye(5) / lam + np.diag(OVERALL_SE**2)) @ c
+        se = np.sqrt(np.diag(np.linalg.inv(h) @ (meat + departure) @ np.linalg.inv(h)))
         np.testing.assert_allclose(rows["ci_upper"] - rows["rating"], bt.Z_95 * bt.ELO_SCALE * se, rtol=1e-5)
         np.testing.assert_allclose(rows["diff_vs_overall"], bt.ELO_SCALE * (theta - OVERALL_THETA), atol=1e-4)
     assert frame["ci_method"].str.endswith(style_segments.STYLE_METHOD).all()
