@@ -596,3 +596,73 @@ def test_identifiers_with_control_characters_are_invalid_and_professions_are_cle
         assert field in normalise.IDENTIFIER_FIELDS
     professions = query(typed_run, "SELECT user_id, profession FROM contributor_profiles ORDER BY 1")
     assert professions == [("u-0", "nurse"), ("u-1", "data scientist")]
+
+
+# ---------------------------------------------------------------- model ids that print as another's (issue 16)
+
+HIDDEN_MODEL_IDS = {  # each prints as m-a (or reorders what follows it) in a board, report or export
+    "zero-width": "m-a\u200b",
+    "right-to-left-override": "m-\u202ea",
+    "no-break-space": "m\u00a0a",
+    "ideographic-space": "m\u3000a",
+    "word-joiner": "m\u2060-a",
+    "tag-character": "m-a\U000e0041",
+    "variation-selector": "m-a\ufe0f",
+}
+
+
+def _validate(landing, home):
+    import dagster as dg
+
+    from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
+    from showdown_pipeline.defs.partitions import landing_range_tags
+    from showdown_pipeline.defs.resources import build_resources
+    from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
+
+    result = dg.materialize(
+        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
+        resources=build_resources(landing, home),
+        instance=dg.DagsterInstance.ephemeral(),
+        tags=landing_range_tags(landing),
+    )
+    assert result.success
+
+
+def test_a_model_id_holding_an_invisible_character_or_odd_space_is_refused(tmp_path):
+    """A model id holding a zero-width, bidi, tag or variation character, or a space other than ASCII's, read
+    as another model's name on every board ("m-a\\u200b" prints "m-a"). In the registry the row is the problem
+    hidden_character_in_model_id, so its votes are unregistered_model; with no registry (LMArena's logs) a
+    vote naming it is invalid_field for that side. Never cleaned: two upstream ids must not become one. "m a" (ASCII space) stays."""
+    from showdown_pipeline_tests.landing_builder import vote, write_jsonl, write_models
+
+    with_registry, without = tmp_path / "registry" / "landing", tmp_path / "arena" / "landing"
+    ids = ["m-a", "m-b", "m a", *HIDDEN_MODEL_IDS.values()]
+    write_models(with_registry / "models.csv", [(m, m, "p", "2025-01-01", None) for m in ids])
+    for landing in (with_registry, without):
+        votes = [
+            vote(0, model_left="m-a", model_right="m-b", vote_id="fine"),
+            vote(1, model_left="m a", vote_id="space"),
+        ]
+        votes += [
+            vote(10 + k, model_left=m, model_right="m-b", vote_id=name)
+            for k, (name, m) in enumerate(HIDDEN_MODEL_IDS.items())
+        ]
+        votes += [
+            vote(30, model_left="m-b", model_right=HIDDEN_MODEL_IDS["zero-width"], vote_id="right-side")
+        ]
+        write_jsonl(landing / "votes" / "v.jsonl", votes)
+    for landing in (with_registry, without):
+        _validate(landing, landing.parent / "home")
+    registry = dict(query(with_registry.parent / "home", "SELECT model_id, problem FROM model_registry"))
+    assert {m: registry[m] for m in ("m-a", "m-b", "m a")} == {"m-a": None, "m-b": None, "m a": None}
+    assert {registry[m] for m in HIDDEN_MODEL_IDS.values()} == {"hidden_character_in_model_id"}
+    sql = "SELECT vote_id, reason, reason_detail FROM votes_checked"
+    on_registry = {v: (r, d) for v, r, d in query(with_registry.parent / "home", sql)}
+    on_arena = {v: (r, d) for v, r, d in query(without.parent / "home", sql)}
+    for got in (on_registry, on_arena):
+        assert got["fine"] == (None, None) and got["space"] == (None, None)
+    assert {name: on_registry[name] for name in HIDDEN_MODEL_IDS} == {
+        name: ("unregistered_model", m) for name, m in HIDDEN_MODEL_IDS.items()
+    }
+    assert {on_arena[name] for name in HIDDEN_MODEL_IDS} == {("invalid_field", "model_left")}
+    assert on_arena["right-side"] == ("invalid_field", "model_right")

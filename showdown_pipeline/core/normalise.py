@@ -108,6 +108,12 @@ STRIP_PATTERN = _char_class(INVISIBLE | WHITESPACE)
 # holding a control character (Unicode Cc: C0 incl. NUL, DEL, C1) are invalid_field; an id is never
 # cleaned, since two different upstream ids must never become one. Free text (profession) drops them.
 CONTROL_PATTERN = _char_class(CONTROL)
+# Bound as $model_id_hidden_pattern: a model id (a vote's model_left/model_right, a registry's model_id) is
+# printed on every board, report and export, so besides a control character it may hold no invisible character
+# (Cf: zero-width space and joiners, bidi controls such as U+202E; EXTRA_INVISIBLE) and no whitespace but the
+# ASCII space: each prints as another model's name ("gpt-4\u200b" reads "gpt-4") or reorders the text around it.
+# Such an id is invalid (a vote: invalid_field; a registry row: hidden_character_in_model_id), never cleaned.
+MODEL_ID_HIDDEN_PATTERN = _char_class(CONTROL | INVISIBLE | (WHITESPACE - {" "}))
 IDENTIFIER_FIELDS = (
     "vote_id",
     "battle_id",
@@ -368,6 +374,7 @@ def vote_sql_params() -> dict[str, object]:
         "count_pattern": vs.COUNT_PATTERN,
         "timestamp_pattern": vs.TIMESTAMP_PATTERN,
         "control_pattern": CONTROL_PATTERN,
+        "model_id_hidden_pattern": MODEL_ID_HIDDEN_PATTERN,
         "integer_id_fields": list(vs.INTEGER_ID_FIELDS),
         "json_integer_types": list(vs.JSON_INTEGER_TYPES),
         "max_count": vs.MAX_COUNT,
@@ -413,7 +420,12 @@ def build_contributors_checked(session: WarehouseSession) -> pa.Table:
 def build_model_registry(session: WarehouseSession) -> pa.Table:
     """(Re)build model_registry from the models.csv in force; returns the mapping it joined."""
     return _run_with_mapping(
-        session, "validate/registry_field_values", {}, "registry_field_map", "validate/model_registry", {}
+        session,
+        "validate/registry_field_values",
+        {},
+        "registry_field_map",
+        "validate/model_registry",
+        {"model_id_hidden_pattern": MODEL_ID_HIDDEN_PATTERN},
     )
 
 

@@ -1,7 +1,8 @@
 -- One row per model of the models.csv in force (DESIGN §2.3): the ingested one the landing zone held last,
 -- in the order of registry_files.sql (a revert to earlier bytes puts them back in force); typed, in file order.
 -- A model is active on [released_at, deprecated_at): a vote at the deprecation instant is outside.
--- `problem` names a row the registry cannot use (no id, a repeated id, an unreadable date);
+-- `problem` names a row the registry cannot use (no id, an id holding a character that prints as nothing or as
+-- a space, $model_id_hidden_pattern from core/normalise.py; a repeated id, an unreadable date);
 -- votes naming such a model are quarantined as unregistered. `provider` and the optional `pre_release` are
 -- decided by core/normalise.py (REGISTRY_FIELDS), joined as registry_field_map (field, raw, value, problem):
 -- a provider cleaned (empty: none), pre_release a boolean (absent: false; anything else: invalid_pre_release).
@@ -43,6 +44,7 @@ SELECT
     coalesce(pre_release_value = 'true', FALSE) AS pre_release,
     CASE
         WHEN model_id IS NULL THEN 'missing_model_id'
+        WHEN regexp_matches(model_id, $model_id_hidden_pattern) THEN 'hidden_character_in_model_id'
         WHEN id_count > 1 THEN 'repeated_model_id'
         WHEN released_at_text IS NOT NULL AND released_at IS NULL THEN 'invalid_released_at'
         WHEN deprecated_at_text IS NOT NULL AND deprecated_at IS NULL THEN 'invalid_deprecated_at'
