@@ -349,6 +349,7 @@ def test_a_pre_release_flag_dropped_or_flipped_by_a_later_models_csv_keeps_the_m
     plain model the moment a re-export lost the column.) Earlier raw values that are not `true` mark nothing."""
     import shutil
 
+    from showdown_pipeline.core import registry
     from showdown_pipeline.core.normalise import build_model_registry
 
     home, _, _ = ledger_run
@@ -372,7 +373,7 @@ def test_a_pre_release_flag_dropped_or_flipped_by_a_later_models_csv_keeps_the_m
                     "deprecated_at, pre_release) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [in_force, k + 1, *(v or None for v in r[:5]), r[5] if len(r) > 5 else None],
                 )
-            build_model_registry(session)
+            build_model_registry(session, registry.registry_state(session).in_force_sha256)
             assert session.conn.execute(
                 "SELECT pre_release, problem FROM model_registry WHERE model_id = 'm-pre'"
             ).fetchall() == [(False, None)]

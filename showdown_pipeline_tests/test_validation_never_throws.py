@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from showdown_pipeline.core import landing as landing_mod
-from showdown_pipeline.core import normalise, validation
+from showdown_pipeline.core import normalise, registry, validation
 from showdown_pipeline.core.sql import prepare_connection
 from showdown_pipeline.core.vote_schema import (
     CONTRIBUTOR_FIELDS,
@@ -279,7 +279,7 @@ def _load(conn, table, key_fields, rows, sha, extra):
 def _validate(conn):
     """What the validate assets run, in their order."""
     session = DuckDBSession(conn)
-    normalise.build_model_registry(session)
+    normalise.build_model_registry(session, registry.registry_state(session).in_force_sha256)
     normalise.build_contributors_checked(session)
     session.run("validate/contributor_profiles")
     validation.validate_votes(session, full=True)  # the raw rows change under fixed ledger keys here

@@ -417,15 +417,16 @@ def build_contributors_checked(session: WarehouseSession) -> pa.Table:
     )
 
 
-def build_model_registry(session: WarehouseSession) -> pa.Table:
-    """(Re)build model_registry from the models.csv in force; returns the mapping it joined."""
+def build_model_registry(session: WarehouseSession, in_force_sha256: str | None) -> pa.Table:
+    """(Re)build model_registry from the models.csv in force (its sha256, chosen by core/registry.py; None:
+    no models.csv, an empty registry); returns the mapping it joined."""
     return _run_with_mapping(
         session,
         "validate/registry_field_values",
-        {},
+        {"registry_sha256": in_force_sha256},
         "registry_field_map",
         "validate/model_registry",
-        {"model_id_hidden_pattern": MODEL_ID_HIDDEN_PATTERN},
+        {"model_id_hidden_pattern": MODEL_ID_HIDDEN_PATTERN, "registry_sha256": in_force_sha256},
     )
 
 

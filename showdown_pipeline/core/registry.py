@@ -25,6 +25,11 @@ class RegistryState:
     in_force: dict | None  # path, sha256 of the models.csv in force; None: no models.csv was ever delivered
     rejected: list[dict] = field(default_factory=list)  # models.csv rejected after the one in force
 
+    @property
+    def in_force_sha256(self) -> str | None:
+        """The sha256 whose raw_models rows are the registry (None: no models.csv, an empty registry)."""
+        return None if self.in_force is None else self.in_force["sha256"]
+
     def manifest_section(self, usable: int, unusable: int) -> dict:
         """The manifest's `registry` section."""
         section = {

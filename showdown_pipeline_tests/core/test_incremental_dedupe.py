@@ -48,7 +48,7 @@ def _session(path) -> DuckDBSession:
     prepare_connection(conn)
     session = DuckDBSession(conn)
     landing_mod.create_ingest_tables(session)
-    normalise.build_model_registry(session)
+    normalise.build_model_registry(session, None)  # no models.csv: an empty registry
     normalise.build_contributors_checked(session)
     session.run("validate/contributor_profiles")
     return session

@@ -23,7 +23,7 @@ def model_registry(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             state = registry.registry_state(session)
         except registry.RegistryUnavailable as exc:
             raise dg.Failure(description=str(exc)) from None  # the reason, in one line
-        normalise.build_model_registry(session)
+        normalise.build_model_registry(session, state.in_force_sha256)
         rows = session.rows("validate/model_registry_rows")
     problems = [r for r in rows if r["problem"] is not None]
     for rejected in state.rejected:

@@ -1,5 +1,6 @@
--- One row per model of the models.csv in force (DESIGN §2.3): the ingested one the landing zone held last,
--- in the order of registry_files.sql (a revert to earlier bytes puts them back in force); typed, in file order.
+-- One row per model of the models.csv in force (DESIGN §2.3), $registry_sha256: the ingested one the landing
+-- zone held last, chosen by core/registry.py in the order of registry_files.sql (a revert to earlier bytes puts
+-- them back in force; NULL: no models.csv, no rows); typed, in file order.
 -- A model is active on [released_at, deprecated_at): a vote at the deprecation instant is outside.
 -- `problem` names a row the registry cannot use (no id, an id holding a character that prints as nothing or as
 -- a space, $model_id_hidden_pattern from core/normalise.py; a repeated id, an unreadable date);
@@ -7,14 +8,7 @@
 -- decided by core/normalise.py (REGISTRY_FIELDS), joined as registry_field_map (field, raw, value, problem):
 -- a provider cleaned (empty: none), pre_release a boolean (absent: false; anything else: invalid_pre_release).
 CREATE OR REPLACE TABLE model_registry AS
-WITH latest_file AS (
-    SELECT sha256
-    FROM landing_files
-    WHERE kind = 'models' AND status = 'ingested'
-    ORDER BY seen_seq DESC NULLS LAST, ingest_seq DESC
-    LIMIT 1
-),
-typed AS (
+WITH typed AS (
     SELECT
         m.source_row AS registry_order,
         m.model_id,
@@ -32,7 +26,7 @@ typed AS (
         ON n_provider.field = 'provider' AND n_provider.raw = coalesce(m.provider, '')
     LEFT JOIN registry_field_map AS n_pre_release
         ON n_pre_release.field = 'pre_release' AND n_pre_release.raw = coalesce(m.pre_release, '')
-    WHERE m.source_sha256 = (SELECT sha256 FROM latest_file)
+    WHERE m.source_sha256 = $registry_sha256
 )
 SELECT
     registry_order,
