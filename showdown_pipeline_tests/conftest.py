@@ -31,6 +31,23 @@ _CONFIGURED_OPS = {
 }
 
 
+def materialize_validation(landing: Path, home: Path) -> dg.ExecuteInProcessResult:
+    """Ingest and the validate stage only (the registry, contributors and votes), in-process, as a run over the
+    landing zone's range tags; asserts the run succeeded."""
+    from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
+    from showdown_pipeline.defs.partitions import landing_range_tags
+    from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
+
+    result = dg.materialize(
+        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
+        resources=build_resources(landing, home),
+        instance=dg.DagsterInstance.ephemeral(),
+        tags=landing_range_tags(landing),
+    )
+    assert result.success
+    return result
+
+
 def materialize_pipeline(
     landing: Path,
     home: Path,

@@ -22,12 +22,9 @@ from showdown_pipeline.core import run_cut
 from showdown_pipeline.core.integrity import registry
 from showdown_pipeline.core.integrity.registry import IntegrityCheck
 from showdown_pipeline.core.integrity.thresholds import IntegrityThresholds, flag_frame
-from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
 from showdown_pipeline.defs.integrity.assets import integrity_checks
-from showdown_pipeline.defs.partitions import landing_range_tags
 from showdown_pipeline.defs.resources import build_resources
-from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
-from showdown_pipeline_tests.conftest import materialization_metadata
+from showdown_pipeline_tests.conftest import materialization_metadata, materialize_validation
 from showdown_pipeline_tests.landing_builder import random_valid_votes, vote, write_jsonl, write_models
 
 MODELS = ["m-a", "m-b", "m-c", "m-d"]
@@ -72,13 +69,7 @@ def validated_warehouse(tmp_path_factory):
         voted = datetime.fromisoformat(v["voted_at"])
         v["shown_at"] = (voted - timedelta(seconds=15 + (k * 7919) % 26)).isoformat()
     write_jsonl(landing / "votes" / "votes.jsonl", votes)
-    result = dg.materialize(
-        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
-        resources=build_resources(landing, root / "home"),
-        instance=dg.DagsterInstance.ephemeral(),
-        tags=landing_range_tags(landing),
-    )
-    assert result.success
+    materialize_validation(landing, root / "home")
     return root / "home" / "warehouse.duckdb"
 
 

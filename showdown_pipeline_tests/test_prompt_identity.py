@@ -10,15 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import dagster as dg
 import duckdb
 import pytest
 
 from showdown_pipeline.core.warehouse import duckdb_session
-from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
-from showdown_pipeline.defs.partitions import landing_range_tags
-from showdown_pipeline.defs.resources import build_resources
-from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
+from showdown_pipeline_tests.conftest import materialize_validation
 from showdown_pipeline_tests.landing_builder import random_valid_votes, vote, write_jsonl, write_models
 
 CUTOFF = datetime(2026, 6, 1, tzinfo=UTC)
@@ -43,13 +39,7 @@ def validated_home(tmp_path_factory):
     ]
     write_jsonl(landing / "votes" / "votes.jsonl", votes)
     home = root / "home"
-    result = dg.materialize(
-        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
-        resources=build_resources(landing, home),
-        instance=dg.DagsterInstance.ephemeral(),
-        tags=landing_range_tags(landing),
-    )
-    assert result.success
+    materialize_validation(landing, home)
     return home
 
 

@@ -12,6 +12,7 @@ from showdown_pipeline_tests.conftest import (
     copy_home,
     materialization_metadata,
     materialize_pipeline,
+    materialize_validation,
 )
 
 
@@ -229,12 +230,6 @@ def test_gx_suite_rechecks_every_normalised_field(messy_run):
 @pytest.fixture(scope="module")
 def spelled_run(tmp_path_factory):
     """Votes, arena rows and contributors whose enumerated values arrive in many spellings."""
-    import dagster as dg
-
-    from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
-    from showdown_pipeline.defs.partitions import landing_range_tags
-    from showdown_pipeline.defs.resources import build_resources
-    from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
     from showdown_pipeline_tests.landing_builder import vote, write_jsonl
 
     root = tmp_path_factory.mktemp("spelled")
@@ -287,13 +282,7 @@ def spelled_run(tmp_path_factory):
     ]
     write_jsonl(landing / "contributors" / "people.jsonl", [dict(p, verified="True") for p in people])
     home = root / "home"
-    result = dg.materialize(
-        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
-        resources=build_resources(landing, home),
-        instance=dg.DagsterInstance.ephemeral(),
-        tags=landing_range_tags(landing),
-    )
-    assert result.success
+    result = materialize_validation(landing, home)
     return home, result
 
 
@@ -401,12 +390,6 @@ GOOD_TIMESTAMPS = {
 @pytest.fixture(scope="module")
 def timestamp_run(tmp_path_factory):
     """Votes whose timestamps lack a time, carry impossible offsets, or put the answer after the vote."""
-    import dagster as dg
-
-    from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
-    from showdown_pipeline.defs.partitions import landing_range_tags
-    from showdown_pipeline.defs.resources import build_resources
-    from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
     from showdown_pipeline_tests.landing_builder import vote, write_jsonl
 
     base = {
@@ -426,13 +409,7 @@ def timestamp_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("timestamps")
     write_jsonl(root / "landing" / "votes" / "votes.jsonl", votes)
     home = root / "home"
-    result = dg.materialize(
-        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
-        resources=build_resources(root / "landing", home),
-        instance=dg.DagsterInstance.ephemeral(),
-        tags=landing_range_tags(root / "landing"),
-    )
-    assert result.success
+    materialize_validation(root / "landing", home)
     return home
 
 
@@ -526,12 +503,6 @@ def typed_run(tmp_path_factory):
     """Votes whose string fields arrive as JSON numbers, floats, arrays, objects or booleans, a typed
     Parquet file (int64 prompt_hash and user_id), identifiers holding control characters, and a
     profession holding a NUL."""
-    import dagster as dg
-
-    from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
-    from showdown_pipeline.defs.partitions import landing_range_tags
-    from showdown_pipeline.defs.resources import build_resources
-    from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
     from showdown_pipeline_tests.landing_builder import vote, write_jsonl, write_parquet
 
     root = tmp_path_factory.mktemp("typed")
@@ -549,13 +520,7 @@ def typed_run(tmp_path_factory):
     ]
     write_jsonl(landing / "contributors" / "people.jsonl", [dict(p, verified=True) for p in people])
     home = root / "home"
-    result = dg.materialize(
-        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
-        resources=build_resources(landing, home),
-        instance=dg.DagsterInstance.ephemeral(),
-        tags=landing_range_tags(landing),
-    )
-    assert result.success
+    materialize_validation(landing, home)
     return home
 
 
@@ -611,23 +576,6 @@ HIDDEN_MODEL_IDS = {  # each prints as m-a (or reorders what follows it) in a bo
 }
 
 
-def _validate(landing, home):
-    import dagster as dg
-
-    from showdown_pipeline.defs.ingest.assets import landing_zone_ingest
-    from showdown_pipeline.defs.partitions import landing_range_tags
-    from showdown_pipeline.defs.resources import build_resources
-    from showdown_pipeline.defs.validate.assets import model_registry, validated_contributors, validated_votes
-
-    result = dg.materialize(
-        [landing_zone_ingest, model_registry, validated_contributors, validated_votes],
-        resources=build_resources(landing, home),
-        instance=dg.DagsterInstance.ephemeral(),
-        tags=landing_range_tags(landing),
-    )
-    assert result.success
-
-
 def test_a_model_id_holding_an_invisible_character_or_odd_space_is_refused(tmp_path):
     """A model id holding a zero-width, bidi, tag or variation character, or a space other than ASCII's, read
     as another model's name on every board ("m-a\\u200b" prints "m-a"). In the registry the row is the problem
@@ -652,7 +600,7 @@ def test_a_model_id_holding_an_invisible_character_or_odd_space_is_refused(tmp_p
         ]
         write_jsonl(landing / "votes" / "v.jsonl", votes)
     for landing in (with_registry, without):
-        _validate(landing, landing.parent / "home")
+        materialize_validation(landing, landing.parent / "home")
     registry = dict(query(with_registry.parent / "home", "SELECT model_id, problem FROM model_registry"))
     assert {m: registry[m] for m in ("m-a", "m-b", "m a")} == {"m-a": None, "m-b": None, "m a": None}
     assert {registry[m] for m in HIDDEN_MODEL_IDS.values()} == {"hidden_character_in_model_id"}
