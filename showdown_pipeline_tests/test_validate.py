@@ -608,6 +608,12 @@ HIDDEN_MODEL_IDS = {  # each prints as m-a (or reorders what follows it) in a bo
     "word-joiner": "m\u2060-a",
     "tag-character": "m-a\U000e0041",
     "variation-selector": "m-a\ufe0f",
+    # an ASCII space at an end, or doubled (HTML collapses the run), prints as another id too (attack 17)
+    "trailing-space": "m-a ",
+    "leading-space": " m-a",
+    "doubled-space": "m  a",
+    "line-separator": "m-a\u2028",
+    "hangul-filler": "m-a\u3164",
 }
 
 
@@ -636,7 +642,10 @@ def test_a_model_id_holding_an_invisible_character_or_odd_space_is_refused(tmp_p
     from showdown_pipeline_tests.landing_builder import vote, write_jsonl, write_models
 
     with_registry, without = tmp_path / "registry" / "landing", tmp_path / "arena" / "landing"
-    ids = ["m-a", "m-b", "m a", *HIDDEN_MODEL_IDS.values()]
+    # models.csv cells are trimmed at ingest (raw_models_insert.sql), so an id padded with spaces is the
+    # unpadded id there: only the unpadded hidden ids are registered
+    registered = [m for m in HIDDEN_MODEL_IDS.values() if m == m.strip(" ")]
+    ids = ["m-a", "m-b", "m a", *registered]
     write_models(with_registry / "models.csv", [(m, m, "p", "2025-01-01", None) for m in ids])
     for landing in (with_registry, without):
         votes = [
@@ -655,14 +664,16 @@ def test_a_model_id_holding_an_invisible_character_or_odd_space_is_refused(tmp_p
         _validate(landing, landing.parent / "home")
     registry = dict(query(with_registry.parent / "home", "SELECT model_id, problem FROM model_registry"))
     assert {m: registry[m] for m in ("m-a", "m-b", "m a")} == {"m-a": None, "m-b": None, "m a": None}
-    assert {registry[m] for m in HIDDEN_MODEL_IDS.values()} == {"hidden_character_in_model_id"}
+    assert {registry[m] for m in registered} == {"hidden_character_in_model_id"}
+    assert len(registry) == 3 + len(registered)
     sql = "SELECT vote_id, reason, reason_detail FROM votes_checked"
     on_registry = {v: (r, d) for v, r, d in query(with_registry.parent / "home", sql)}
     on_arena = {v: (r, d) for v, r, d in query(without.parent / "home", sql)}
     for got in (on_registry, on_arena):
         assert got["fine"] == (None, None) and got["space"] == (None, None)
-    assert {name: on_registry[name] for name in HIDDEN_MODEL_IDS} == {
-        name: ("unregistered_model", m) for name, m in HIDDEN_MODEL_IDS.items()
+    assert {name: on_registry[name] for name in HIDDEN_MODEL_IDS} == {  # a padded id is in no registry row
+        name: ("unregistered_model", m) if m in registered else ("invalid_field", "model_left")
+        for name, m in HIDDEN_MODEL_IDS.items()
     }
     assert {on_arena[name] for name in HIDDEN_MODEL_IDS} == {("invalid_field", "model_left")}
     assert on_arena["right-side"] == ("invalid_field", "model_right")

@@ -113,7 +113,8 @@ CONTROL_PATTERN = _char_class(CONTROL)
 # (Cf: zero-width space and joiners, bidi controls such as U+202E; EXTRA_INVISIBLE) and no whitespace but the
 # ASCII space: each prints as another model's name ("gpt-4\u200b" reads "gpt-4") or reorders the text around it.
 # Such an id is invalid (a vote: invalid_field; a registry row: hidden_character_in_model_id), never cleaned.
-MODEL_ID_HIDDEN_PATTERN = _char_class(CONTROL | INVISIBLE | (WHITESPACE - {" "}))
+# The ASCII space itself hides at either end ("m-a " prints "m-a") and in a run (HTML shows "m  a" as "m a").
+MODEL_ID_HIDDEN_PATTERN = _char_class(CONTROL | INVISIBLE | (WHITESPACE - {" "})) + "|^ | $|  "
 IDENTIFIER_FIELDS = (
     "vote_id",
     "battle_id",
