@@ -843,7 +843,13 @@ def segment_boards(
 
     Each row keeps the unshrunk estimate (NaN where the segment alone cannot rate the model) and the
     difference from the overall rating with its 95% interval; `method` is appended to ci_method. The
-    fits' fallbacks are appended to `notes` (each prefixed with its segment)."""
+    fits' fallbacks are appended to `notes` (each prefixed with its segment). A prior sd that is not a
+    positive finite number is refused: 0 divided by zero, a negative one ran as its absolute value, and an
+    infinite one (no shrinkage) gave a model a zero-width interval from two tie votes."""
+    if not (np.isfinite(prior_sd) and prior_sd > 0):
+        raise ValueError(
+            f"the segment boards' prior sd must be a positive finite number of logits, not {prior_sd}"
+        )
     prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
     prior_se_of = dict(zip(overall.frame["model_id"], overall.frame["se"], strict=True))
     frames = []
