@@ -910,6 +910,8 @@ def _segment_estimates(
     shrunk = bt.fit_shrunk(counts, prior, penalty)
     notes.extend(shrunk.notes)
     departure = shrunk.departure_cov(prior_var)
+    if not np.isfinite(departure).all():  # both routes: the rank columns are then left empty too
+        notes.append("the overall board's standard errors are not finite: no interval, no ranks")
     cov = shrunk.cov + departure
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     fixed_se = np.sqrt(np.clip(np.diag(shrunk.cov), 0.0, None))
@@ -927,8 +929,7 @@ def _segment_estimates(
             )
             out["thetas"] = thetas + draws
             out["interval"] = tuple(np.quantile(out["thetas"], [0.025, 0.975], axis=0))
-        else:  # the rank columns are then left empty (their covariance is not finite), with a note
-            notes.append("the overall board's standard errors are not finite: no interval, no ranks")
+        else:  # the rank columns are then left empty (their covariance is not finite)
             out["interval"] = (np.full(counts.n_models, np.nan), np.full(counts.n_models, np.nan))
         out["diff"] = tuple(np.quantile(thetas - prior, [0.025, 0.975], axis=0))
         out["method"] = f"bootstrap percentile ({rounds} rounds, seed {seed}), {counted}"

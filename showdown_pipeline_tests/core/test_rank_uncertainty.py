@@ -501,3 +501,21 @@ def test_a_prior_sd_that_is_not_a_positive_finite_number_is_refused(prior_sd):
     stats = stats_for("AB").assign(segment_value="XX")
     with pytest.raises(ValueError, match="prior sd must be a positive finite number"):
         boards.segment_boards([("XX", two_ties)], stats, ladder_overall(), "country", prior_sd=prior_sd)
+
+
+@pytest.mark.parametrize("rounds", [200, 0])
+def test_a_segment_under_an_overall_board_without_a_finite_se_says_why_it_has_no_interval(rounds):
+    """Attack 17: one model's se NaN on the overall board leaves the departure covariance non-finite; the
+    segment's ratings stay, its intervals and rank columns are empty, and on both routes (the sandwich route
+    only said "the fit's sandwich covariance is not finite", the fit being fine) a note names the cause."""
+    overall = ladder_overall()
+    overall.frame.loc[overall.frame["model_id"] == "D", "se"] = np.nan
+    seg = bt.PairCounts.from_cells(["A", "B", "C"], ["B", "C", "D"], [0.5] * 3, [2.0] * 3)
+    notes: list[str] = []
+    stats = stats_for("ABCD").assign(segment_value="XX")
+    frame = boards.segment_boards(
+        [("XX", seg)], stats, overall, "country", prior_sd=0.5, bootstrap_rounds=rounds, seed=3, notes=notes
+    )
+    assert np.isfinite(frame["rating"]).all()
+    assert frame[["ci_lower", "ci_upper", "rank_lower", "p_top1", "tier"]].isna().all().all()
+    assert "country = XX: the overall board's standard errors are not finite: no interval, no ranks" in notes
