@@ -66,6 +66,9 @@ STYLE_FEATURES: tuple[str, ...] = ("tokens", "headers", "lists", "bold", "latenc
 # Prior standard deviations (logit scale) of a segment's deviation from the overall board that the
 # held-out likelihood chooses between; the penalty is 1/sd².
 SHRINKAGE_SD_GRID: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.4, 1.0, 3.0)
+# Held-out log-likelihoods closer than this (nats; χ²₁'s 95% point / 2, as a likelihood-ratio interval) do
+# not tell two prior sds apart: the larger is chosen (`choose_shrinkage_of`).
+SHRINKAGE_TOLERANCE_NATS = 1.92
 UNSHRUNK_PENALTY = 1e-6  # only pins the level of a segment's maximum-likelihood estimate
 SEGMENT_DEPARTURE_STREAM = 7  # the random stream, beside a segment's bootstrap seed, of its departure draws
 
@@ -771,8 +774,12 @@ def choose_shrinkage_of(
     counts with their offsets; `prior_of`: the overall board's θ per model).
 
     Each cell's count is split at random into `folds` parts (multinomially, like assigning each vote
-    to a fold); each part is predicted by the fit on the others. Returns (chosen sd, held-out
-    log-likelihood per sd); the fold fits' fallbacks are appended to `notes`, once each."""
+    to a fold); each part is predicted by the fit on the others. Of the sds whose held-out
+    log-likelihood is within SHRINKAGE_TOLERANCE_NATS of the best, the largest is chosen: where the
+    held-out votes cannot tell two sds apart, the segment boards do not claim the smaller departure
+    (a flat curve once chose 0.02, and a segment of twelve tie votes inherited the overall board's
+    order). Returns (chosen sd, held-out log-likelihood per sd); the fold fits' fallbacks are appended
+    to `notes`, once each."""
     rng = np.random.default_rng(seed)
     scores = dict.fromkeys(grid, 0.0)
     for _, counts in segments:
@@ -790,8 +797,9 @@ def choose_shrinkage_of(
                 for text in fit.notes if notes is not None else ():
                     if f"choosing the shrinkage: {text}" not in notes:
                         notes.append(f"choosing the shrinkage: {text}")
-    best = max(grid, key=lambda sd: scores[sd])
-    return best, {f"{sd:g}": round(v, 3) for sd, v in scores.items()}
+    best = max(scores.values())
+    chosen = max(sd for sd in grid if scores[sd] >= best - SHRINKAGE_TOLERANCE_NATS)
+    return chosen, {f"{sd:g}": round(v, 3) for sd, v in scores.items()}
 
 
 def build_segment_boards(

@@ -519,3 +519,33 @@ def test_a_segment_under_an_overall_board_without_a_finite_se_says_why_it_has_no
     assert np.isfinite(frame["rating"]).all()
     assert frame[["ci_lower", "ci_upper", "rank_lower", "p_top1", "tier"]].isna().all().all()
     assert "country = XX: the overall board's standard errors are not finite: no interval, no ranks" in notes
+
+
+def test_a_thin_segment_claims_no_order_when_the_held_out_votes_cannot_choose_the_shrinkage():
+    """Attack 17: the issue-16 fix counted a departure of variance sd², but with the sd chosen by held-out
+    likelihood (the default) a dimension whose big value is the overall board itself gave a flat curve (the
+    seven sds within 1.4 nats) and the smallest sd, 0.02, won: the twelve all-tie votes of the small value
+    again "proved" the overall order A > B > C > D (tiers 1-4, p_top1 1.0). The choice is now the largest sd
+    within SHRINKAGE_TOLERANCE_NATS of the best (a curve that separates the sds keeps its best one:
+    test_ratings_engine.py::test_shrinkage_strength_is_chosen_from_the_data, and the pinned Arena and LLMFAO
+    choices of test_one_solver.py, 0.02 and 0.4, each ahead of the next sd by more than 3.8 nats)."""
+    names = "ABCD"
+    big = [
+        ("big", a, b, w, n)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        for w, n in (("left", 700), ("right", 300))
+    ]
+    small = [("small", a, b, "both_good", 2) for i, a in enumerate(names) for b in names[i + 1 :]]
+    cells = pd.DataFrame(big + small, columns=["segment_value", "model_left", "model_right", "winner", "n"])
+    overall = ladder_overall()
+    sd, scores = boards.choose_shrinkage(cells, overall, seed=0)
+    assert max(scores.values()) - min(scores.values()) < boards.SHRINKAGE_TOLERANCE_NATS  # flat: undecided
+    assert sd == max(boards.SHRINKAGE_SD_GRID)
+    stats = pd.concat([stats_for(names).assign(segment_value=v) for v in ("big", "small")])
+    frame = boards.build_segment_boards(cells, stats, overall, "language", sd, bootstrap_rounds=200, seed=1)
+    thin = frame[frame["segment_value"] == "small"]
+    assert thin["rank_lower"].tolist() == [1, 1, 1, 1] and thin["rank_upper"].tolist() == [4, 4, 4, 4]
+    assert thin["tier"].tolist() == [1, 1, 1, 1] and thin["p_top1"].max() < 0.5
+    thick = frame[frame["segment_value"] == "big"]  # 6,000 votes still order the four surely
+    assert thick["tier"].tolist() == [1, 2, 3, 4]
