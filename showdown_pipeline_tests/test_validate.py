@@ -614,6 +614,8 @@ HIDDEN_MODEL_IDS = {  # each prints as m-a (or reorders what follows it) in a bo
     "doubled-space": "m  a",
     "line-separator": "m-a\u2028",
     "hangul-filler": "m-a\u3164",
+    "private-use": "m-a\ue000",  # Co: a box or nothing, by font
+    "noncharacter": "m-a\ufdd0",
 }
 
 
@@ -677,3 +679,35 @@ def test_a_model_id_holding_an_invisible_character_or_odd_space_is_refused(tmp_p
     }
     assert {on_arena[name] for name in HIDDEN_MODEL_IDS} == {("invalid_field", "model_left")}
     assert on_arena["right-side"] == ("invalid_field", "model_right")
+
+
+def test_the_model_id_rule_matches_unicode_categories_and_spares_printable_ids():
+    """MODEL_ID_HIDDEN_PATTERN (RE2, run by DuckDB) against Unicode's own categories (attack 17): every
+    private-use character (Co), every noncharacter (U+FDD0-FDEF and U+xFFFE/xFFFF of each plane), format
+    character (Cf), control (Cc) and non-ASCII space is refused in a model id; a letter, digit or
+    punctuation of any script (categories L, N, P, S) is not, nor an inner ASCII space."""
+    import sys
+    import unicodedata
+
+    import duckdb
+
+    from showdown_pipeline.core import normalise
+
+    refused, printable = [], []
+    for c in range(0, sys.maxunicode + 1, 7):  # a stride keeps it quick; every category is hit
+        ch = chr(c)
+        category = unicodedata.category(ch)
+        noncharacter = 0xFDD0 <= c <= 0xFDEF or (c & 0xFFFE) == 0xFFFE
+        if category in ("Co", "Cf", "Cc") or noncharacter or (ch.isspace() and ch != " "):
+            refused.append(f"m{ch}a")
+        elif category[0] in "LNPS" and not ch.isspace() and ch not in normalise.EXTRA_INVISIBLE:
+            printable.append(f"m{ch}a")
+    printable += ["m a", "gpt-4.5-preview", "claude-3-opus@20240229"]
+    refused += ["m-a ", " m-a", "m  a", "m-a\U000fffff", "m-a\U0010fffe"]
+    got = duckdb.execute(
+        "SELECT list_transform(?, lambda x: regexp_matches(x, ?)), list_transform(?, lambda x: regexp_matches(x, ?))",
+        [refused, normalise.MODEL_ID_HIDDEN_PATTERN, printable, normalise.MODEL_ID_HIDDEN_PATTERN],
+    ).fetchone()
+    assert [m for m, hit in zip(refused, got[0], strict=True) if not hit] == []
+    assert [m for m, hit in zip(printable, got[1], strict=True) if hit] == []
+    assert len(refused) > 15_000 and len(printable) > 15_000

@@ -533,7 +533,20 @@ def test_showdown_rate_refuses_an_unreadable_file_in_one_line(tmp_path, capsys, 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
 @pytest.mark.parametrize(
-    "hidden", ["X\u200b", "X\u00a0", "X\u2028", "\u202eX", "X\ufe0f", "X\u3164", "X ", " X", "X  Y"]
+    "hidden",
+    [
+        "X\u200b",
+        "X\u00a0",
+        "X\u2028",
+        "\u202eX",
+        "X\ufe0f",
+        "X\u3164",
+        "X ",
+        " X",
+        "X  Y",
+        "X\ue000",
+        "X\U0010fffd",
+    ],
 )
 def test_showdown_rate_refuses_a_model_id_that_prints_as_another(tmp_path, capsys, suffix, hidden):
     """`showdown rate` applied no model-id rule: "X\\u200b" or "X " beside "X" were two rows both reading "X"
