@@ -573,6 +573,14 @@ HIDDEN_MODEL_IDS = {  # each prints as m-a (or reorders what follows it) in a bo
     "word-joiner": "m\u2060-a",
     "tag-character": "m-a\U000e0041",
     "variation-selector": "m-a\ufe0f",
+    # an ASCII space at an end, or doubled (HTML collapses the run), prints as another id too (attack 17)
+    "trailing-space": "m-a ",
+    "leading-space": " m-a",
+    "doubled-space": "m  a",
+    "line-separator": "m-a\u2028",
+    "hangul-filler": "m-a\u3164",
+    "private-use": "m-a\ue000",  # Co: a box or nothing, by font
+    "noncharacter": "m-a\ufdd0",
 }
 
 
@@ -584,7 +592,10 @@ def test_a_model_id_holding_an_invisible_character_or_odd_space_is_refused(tmp_p
     from showdown_pipeline_tests.landing_builder import vote, write_jsonl, write_models
 
     with_registry, without = tmp_path / "registry" / "landing", tmp_path / "arena" / "landing"
-    ids = ["m-a", "m-b", "m a", *HIDDEN_MODEL_IDS.values()]
+    # models.csv cells are trimmed at ingest (raw_models_insert.sql), so an id padded with spaces is the
+    # unpadded id there: only the unpadded hidden ids are registered
+    registered = [m for m in HIDDEN_MODEL_IDS.values() if m == m.strip(" ")]
+    ids = ["m-a", "m-b", "m a", *registered]
     write_models(with_registry / "models.csv", [(m, m, "p", "2025-01-01", None) for m in ids])
     for landing in (with_registry, without):
         votes = [
@@ -603,14 +614,48 @@ def test_a_model_id_holding_an_invisible_character_or_odd_space_is_refused(tmp_p
         materialize_validation(landing, landing.parent / "home")
     registry = dict(query(with_registry.parent / "home", "SELECT model_id, problem FROM model_registry"))
     assert {m: registry[m] for m in ("m-a", "m-b", "m a")} == {"m-a": None, "m-b": None, "m a": None}
-    assert {registry[m] for m in HIDDEN_MODEL_IDS.values()} == {"hidden_character_in_model_id"}
+    assert {registry[m] for m in registered} == {"hidden_character_in_model_id"}
+    assert len(registry) == 3 + len(registered)
     sql = "SELECT vote_id, reason, reason_detail FROM votes_checked"
     on_registry = {v: (r, d) for v, r, d in query(with_registry.parent / "home", sql)}
     on_arena = {v: (r, d) for v, r, d in query(without.parent / "home", sql)}
     for got in (on_registry, on_arena):
         assert got["fine"] == (None, None) and got["space"] == (None, None)
-    assert {name: on_registry[name] for name in HIDDEN_MODEL_IDS} == {
-        name: ("unregistered_model", m) for name, m in HIDDEN_MODEL_IDS.items()
+    assert {name: on_registry[name] for name in HIDDEN_MODEL_IDS} == {  # a padded id is in no registry row
+        name: ("unregistered_model", m) if m in registered else ("invalid_field", "model_left")
+        for name, m in HIDDEN_MODEL_IDS.items()
     }
     assert {on_arena[name] for name in HIDDEN_MODEL_IDS} == {("invalid_field", "model_left")}
     assert on_arena["right-side"] == ("invalid_field", "model_right")
+
+
+def test_the_model_id_rule_matches_unicode_categories_and_spares_printable_ids():
+    """MODEL_ID_HIDDEN_PATTERN (RE2, run by DuckDB) against Unicode's own categories (attack 17): every
+    private-use character (Co), every noncharacter (U+FDD0-FDEF and U+xFFFE/xFFFF of each plane), format
+    character (Cf), control (Cc) and non-ASCII space is refused in a model id; a letter, digit or
+    punctuation of any script (categories L, N, P, S) is not, nor an inner ASCII space."""
+    import sys
+    import unicodedata
+
+    import duckdb
+
+    from showdown_pipeline.core import normalise
+
+    refused, printable = [], []
+    for c in range(0, sys.maxunicode + 1, 7):  # a stride keeps it quick; every category is hit
+        ch = chr(c)
+        category = unicodedata.category(ch)
+        noncharacter = 0xFDD0 <= c <= 0xFDEF or (c & 0xFFFE) == 0xFFFE
+        if category in ("Co", "Cf", "Cc") or noncharacter or (ch.isspace() and ch != " "):
+            refused.append(f"m{ch}a")
+        elif category[0] in "LNPS" and not ch.isspace() and ch not in normalise.EXTRA_INVISIBLE:
+            printable.append(f"m{ch}a")
+    printable += ["m a", "gpt-4.5-preview", "claude-3-opus@20240229"]
+    refused += ["m-a ", " m-a", "m  a", "m-a\U000fffff", "m-a\U0010fffe"]
+    got = duckdb.execute(
+        "SELECT list_transform(?, lambda x: regexp_matches(x, ?)), list_transform(?, lambda x: regexp_matches(x, ?))",
+        [refused, normalise.MODEL_ID_HIDDEN_PATTERN, printable, normalise.MODEL_ID_HIDDEN_PATTERN],
+    ).fetchone()
+    assert [m for m, hit in zip(refused, got[0], strict=True) if not hit] == []
+    assert [m for m, hit in zip(printable, got[1], strict=True) if hit] == []
+    assert len(refused) > 15_000 and len(printable) > 15_000

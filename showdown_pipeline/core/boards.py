@@ -66,6 +66,9 @@ STYLE_FEATURES: tuple[str, ...] = ("tokens", "headers", "lists", "bold", "latenc
 # Prior standard deviations (logit scale) of a segment's deviation from the overall board that the
 # held-out likelihood chooses between; the penalty is 1/sd².
 SHRINKAGE_SD_GRID: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.4, 1.0, 3.0)
+# Held-out log-likelihoods closer than this (nats; χ²₁'s 95% point / 2, as a likelihood-ratio interval) do
+# not tell two prior sds apart: the larger is chosen (`choose_shrinkage_of`).
+SHRINKAGE_TOLERANCE_NATS = 1.92
 UNSHRUNK_PENALTY = 1e-6  # only pins the level of a segment's maximum-likelihood estimate
 SEGMENT_DEPARTURE_STREAM = 7  # the random stream, beside a segment's bootstrap seed, of its departure draws
 
@@ -771,8 +774,12 @@ def choose_shrinkage_of(
     counts with their offsets; `prior_of`: the overall board's θ per model).
 
     Each cell's count is split at random into `folds` parts (multinomially, like assigning each vote
-    to a fold); each part is predicted by the fit on the others. Returns (chosen sd, held-out
-    log-likelihood per sd); the fold fits' fallbacks are appended to `notes`, once each."""
+    to a fold); each part is predicted by the fit on the others. Of the sds whose held-out
+    log-likelihood is within SHRINKAGE_TOLERANCE_NATS of the best, the largest is chosen: where the
+    held-out votes cannot tell two sds apart, the segment boards do not claim the smaller departure
+    (a flat curve once chose 0.02, and a segment of twelve tie votes inherited the overall board's
+    order). Returns (chosen sd, held-out log-likelihood per sd); the fold fits' fallbacks are appended
+    to `notes`, once each."""
     rng = np.random.default_rng(seed)
     scores = dict.fromkeys(grid, 0.0)
     for _, counts in segments:
@@ -790,8 +797,9 @@ def choose_shrinkage_of(
                 for text in fit.notes if notes is not None else ():
                     if f"choosing the shrinkage: {text}" not in notes:
                         notes.append(f"choosing the shrinkage: {text}")
-    best = max(grid, key=lambda sd: scores[sd])
-    return best, {f"{sd:g}": round(v, 3) for sd, v in scores.items()}
+    best = max(scores.values())
+    chosen = max(sd for sd in grid if scores[sd] >= best - SHRINKAGE_TOLERANCE_NATS)
+    return chosen, {f"{sd:g}": round(v, 3) for sd, v in scores.items()}
 
 
 def build_segment_boards(
@@ -843,7 +851,13 @@ def segment_boards(
 
     Each row keeps the unshrunk estimate (NaN where the segment alone cannot rate the model) and the
     difference from the overall rating with its 95% interval; `method` is appended to ci_method. The
-    fits' fallbacks are appended to `notes` (each prefixed with its segment)."""
+    fits' fallbacks are appended to `notes` (each prefixed with its segment). A prior sd that is not a
+    positive finite number is refused: 0 divided by zero, a negative one ran as its absolute value, and an
+    infinite one (no shrinkage) gave a model a zero-width interval from two tie votes."""
+    if not (np.isfinite(prior_sd) and prior_sd > 0):
+        raise ValueError(
+            f"the segment boards' prior sd must be a positive finite number of logits, not {prior_sd}"
+        )
     prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
     prior_se_of = dict(zip(overall.frame["model_id"], overall.frame["se"], strict=True))
     frames = []
@@ -904,6 +918,8 @@ def _segment_estimates(
     shrunk = bt.fit_shrunk(counts, prior, penalty)
     notes.extend(shrunk.notes)
     departure = shrunk.departure_cov(prior_var)
+    if not np.isfinite(departure).all():  # both routes: the rank columns are then left empty too
+        notes.append("the overall board's standard errors are not finite: no interval, no ranks")
     cov = shrunk.cov + departure
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     fixed_se = np.sqrt(np.clip(np.diag(shrunk.cov), 0.0, None))
@@ -921,8 +937,7 @@ def _segment_estimates(
             )
             out["thetas"] = thetas + draws
             out["interval"] = tuple(np.quantile(out["thetas"], [0.025, 0.975], axis=0))
-        else:  # the rank columns are then left empty (their covariance is not finite), with a note
-            notes.append("the overall board's standard errors are not finite: no interval, no ranks")
+        else:  # the rank columns are then left empty (their covariance is not finite)
             out["interval"] = (np.full(counts.n_models, np.nan), np.full(counts.n_models, np.nan))
         out["diff"] = tuple(np.quantile(thetas - prior, [0.025, 0.975], axis=0))
         out["method"] = f"bootstrap percentile ({rounds} rounds, seed {seed}), {counted}"

@@ -113,7 +113,21 @@ CONTROL_PATTERN = _char_class(CONTROL)
 # (Cf: zero-width space and joiners, bidi controls such as U+202E; EXTRA_INVISIBLE) and no whitespace but the
 # ASCII space: each prints as another model's name ("gpt-4\u200b" reads "gpt-4") or reorders the text around it.
 # Such an id is invalid (a vote: invalid_field; a registry row: hidden_character_in_model_id), never cleaned.
-MODEL_ID_HIDDEN_PATTERN = _char_class(CONTROL | INVISIBLE | (WHITESPACE - {" "}))
+# The ASCII space itself hides at either end ("m-a " prints "m-a") and in a run (HTML shows "m  a" as "m a").
+# Private-use characters (Co) and the noncharacters print as nothing or as a box depending on the reader's
+# font ("m-a\ue000", "m-a\ufdd0" beside "m-a"), so they are refused in a model id too.
+_PRIVATE_AND_NONCHARACTERS = ((0xE000, 0xF8FF), (0xF0000, 0x10FFFF), (0xFDD0, 0xFDEF)) + tuple(
+    (plane * 0x10000 + 0xFFFE, plane * 0x10000 + 0xFFFF) for plane in range(15)
+)
+MODEL_ID_HIDDEN_PATTERN = (
+    _char_class(
+        CONTROL
+        | INVISIBLE
+        | (WHITESPACE - {" "})
+        | {chr(c) for lo, hi in _PRIVATE_AND_NONCHARACTERS for c in range(lo, hi + 1)}
+    )
+    + "|^ | $|  "
+)
 IDENTIFIER_FIELDS = (
     "vote_id",
     "battle_id",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from showdown_pipeline.core import boards
+from showdown_pipeline.core import boards, normalise
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core.run_cut import DEFAULT_ANCHOR_RATING
 from showdown_pipeline.core.warehouse import WarehouseSession, duckdb_session
@@ -75,7 +75,20 @@ def _open_vote_table(path: Path) -> Iterator[tuple[WarehouseSession, str, set[st
         labels = _label_kind(path, columns)
         session.run(f"rate/normalise_{labels}")
         session.run("rate/scorable")
+        _refuse_hidden_model_ids(session, path)
         yield session, labels, columns
+
+
+def _refuse_hidden_model_ids(session: WarehouseSession, path: Path) -> None:
+    """A model id that prints as another's (normalise.MODEL_ID_HIDDEN_PATTERN, the pipeline's rule) makes
+    two rows of the board read as one model: the table is refused, naming the first such ids (escaped)."""
+    pattern = {"model_id_hidden_pattern": normalise.MODEL_ID_HIDDEN_PATTERN}
+    hidden = [r["model_id"] for r in session.rows("rate/hidden_model_ids", pattern)]
+    if hidden:
+        raise ValueError(
+            f"{path.name} names model ids that print as another's (an invisible or control character, a "
+            f"space other than ASCII's, or a space at an end or doubled): {', '.join(map(ascii, hidden))}"
+        )
 
 
 VOTER_COLUMN = {"arena": "judge", "canonical": "user_id"}

@@ -190,8 +190,14 @@ def build_style_segment_boards(
         "prior_sd": prior_sd,
         "prior_sd_source": source,
         "heldout_loglik_by_prior_sd": scores,
-        "interval": "sandwich of the shrunk fit; the coefficients are the overall style board's, held fixed",
-        "rank_uncertainty": "rank columns from normal draws with the shrunk fit's sandwich covariance (rank_method)",
+        "interval": (
+            "sandwich of the shrunk fit with the segment's departure from the overall style board and that "
+            "board's error counted (boards._segment_estimates); the coefficients are the overall style board's, "
+            "held fixed"
+        ),
+        "rank_uncertainty": (
+            "rank columns from normal draws with that covariance (the sandwich and the departure; rank_method)"
+        ),
         "coefficient_test": {
             "test": "robust score (Rao) test of the segment's coefficient shift, chi-squared, one df per feature",
             "min_votes": STYLE_TEST_MIN_VOTES,

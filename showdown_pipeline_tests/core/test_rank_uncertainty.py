@@ -489,3 +489,63 @@ def test_segment_intervals_hold_the_segments_true_ratings(votes):
         ranks_held += bool(((rows["rank_lower"] <= true_rank) & (true_rank <= rows["rank_upper"])).all())
     assert 0.90 <= inside / rated <= 0.99, inside / rated
     assert ranks_held / seeds >= 0.9
+
+
+@pytest.mark.parametrize("prior_sd", [0.0, -0.5, float("inf"), float("nan")])
+def test_a_prior_sd_that_is_not_a_positive_finite_number_is_refused(prior_sd):
+    """Attack 17: the prior sd comes from run config (SegmentConfig.prior_sd). 0 raised ZeroDivisionError, NaN
+    a bare numpy "array must not contain infs or NaNs", -0.5 ran silently as 0.5 (its ci_method saying
+    "-0.5"), and inf (no shrinkage, so no departure term) gave model A a zero-width interval and a p_top1 from
+    two tie votes. Each is now refused with a message naming the prior sd."""
+    two_ties = bt.PairCounts.from_cells(["A"], ["B"], [0.5], [2.0])
+    stats = stats_for("AB").assign(segment_value="XX")
+    with pytest.raises(ValueError, match="prior sd must be a positive finite number"):
+        boards.segment_boards([("XX", two_ties)], stats, ladder_overall(), "country", prior_sd=prior_sd)
+
+
+@pytest.mark.parametrize("rounds", [200, 0])
+def test_a_segment_under_an_overall_board_without_a_finite_se_says_why_it_has_no_interval(rounds):
+    """Attack 17: one model's se NaN on the overall board leaves the departure covariance non-finite; the
+    segment's ratings stay, its intervals and rank columns are empty, and on both routes (the sandwich route
+    only said "the fit's sandwich covariance is not finite", the fit being fine) a note names the cause."""
+    overall = ladder_overall()
+    overall.frame.loc[overall.frame["model_id"] == "D", "se"] = np.nan
+    seg = bt.PairCounts.from_cells(["A", "B", "C"], ["B", "C", "D"], [0.5] * 3, [2.0] * 3)
+    notes: list[str] = []
+    stats = stats_for("ABCD").assign(segment_value="XX")
+    frame = boards.segment_boards(
+        [("XX", seg)], stats, overall, "country", prior_sd=0.5, bootstrap_rounds=rounds, seed=3, notes=notes
+    )
+    assert np.isfinite(frame["rating"]).all()
+    assert frame[["ci_lower", "ci_upper", "rank_lower", "p_top1", "tier"]].isna().all().all()
+    assert "country = XX: the overall board's standard errors are not finite: no interval, no ranks" in notes
+
+
+def test_a_thin_segment_claims_no_order_when_the_held_out_votes_cannot_choose_the_shrinkage():
+    """Attack 17: the issue-16 fix counted a departure of variance sd², but with the sd chosen by held-out
+    likelihood (the default) a dimension whose big value is the overall board itself gave a flat curve (the
+    seven sds within 1.4 nats) and the smallest sd, 0.02, won: the twelve all-tie votes of the small value
+    again "proved" the overall order A > B > C > D (tiers 1-4, p_top1 1.0). The choice is now the largest sd
+    within SHRINKAGE_TOLERANCE_NATS of the best (a curve that separates the sds keeps its best one:
+    test_ratings_engine.py::test_shrinkage_strength_is_chosen_from_the_data, and the pinned Arena and LLMFAO
+    choices of test_one_solver.py, 0.02 and 0.4, each ahead of the next sd by more than 3.8 nats)."""
+    names = "ABCD"
+    big = [
+        ("big", a, b, w, n)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        for w, n in (("left", 700), ("right", 300))
+    ]
+    small = [("small", a, b, "both_good", 2) for i, a in enumerate(names) for b in names[i + 1 :]]
+    cells = pd.DataFrame(big + small, columns=["segment_value", "model_left", "model_right", "winner", "n"])
+    overall = ladder_overall()
+    sd, scores = boards.choose_shrinkage(cells, overall, seed=0)
+    assert max(scores.values()) - min(scores.values()) < boards.SHRINKAGE_TOLERANCE_NATS  # flat: undecided
+    assert sd == max(boards.SHRINKAGE_SD_GRID)
+    stats = pd.concat([stats_for(names).assign(segment_value=v) for v in ("big", "small")])
+    frame = boards.build_segment_boards(cells, stats, overall, "language", sd, bootstrap_rounds=200, seed=1)
+    thin = frame[frame["segment_value"] == "small"]
+    assert thin["rank_lower"].tolist() == [1, 1, 1, 1] and thin["rank_upper"].tolist() == [4, 4, 4, 4]
+    assert thin["tier"].tolist() == [1, 1, 1, 1] and thin["p_top1"].max() < 0.5
+    thick = frame[frame["segment_value"] == "big"]  # 6,000 votes still order the four surely
+    assert thick["tier"].tolist() == [1, 2, 3, 4]

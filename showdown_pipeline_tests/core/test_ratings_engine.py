@@ -529,3 +529,39 @@ def test_showdown_rate_refuses_an_unreadable_file_in_one_line(tmp_path, capsys, 
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("showdown: ")
     assert name in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        "X\u200b",
+        "X\u00a0",
+        "X\u2028",
+        "\u202eX",
+        "X\ufe0f",
+        "X\u3164",
+        "X ",
+        " X",
+        "X  Y",
+        "X\ue000",
+        "X\U0010fffd",
+    ],
+)
+def test_showdown_rate_refuses_a_model_id_that_prints_as_another(tmp_path, capsys, suffix, hidden):
+    """`showdown rate` applied no model-id rule: "X\\u200b" or "X " beside "X" were two rows both reading "X"
+    (an attack on the issue-16 fix, which only the pipeline's validation applied). The table is refused,
+    in one line naming the id escaped; "X Y" (one inner ASCII space) is an ordinary id."""
+    from showdown_pipeline import cli
+
+    path = tmp_path / f"votes{suffix}"
+    _write_vote_table(path, {("X", "Y"): 3, (hidden, "Y"): 3})
+    with pytest.raises(ValueError, match="print as another's") as refused:
+        rate_file.rate_table(path, bootstrap=0)
+    assert ascii(hidden) in str(refused.value)
+    assert cli.main(["rate", str(path), "--bootstrap", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and ascii(hidden) in err
+    fine = tmp_path / f"fine{suffix}"
+    _write_vote_table(fine, {("X", "X Y"): 3, ("X Y", "X"): 2})
+    assert set(rate_file.rate_table(fine, bootstrap=0).board["model_id"]) == {"X", "X Y"}
