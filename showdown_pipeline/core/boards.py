@@ -281,6 +281,16 @@ def separated_models(counts: bt.PairCounts) -> dict[str, str]:
     return out
 
 
+def unmeasured_overall(overall: Board) -> dict[str, str]:
+    """The models of a board whose rating its votes do not bound (never lost or never won within their
+    component), with the reason: as a segment's prior such a rating is uncertain by the rating prior's own
+    variance, not by its sandwich se (which the prior makes small)."""
+    out: dict[str, str] = {}
+    for part in overall.components:
+        out.update(separated_models(part.counts))
+    return out
+
+
 def build_board(
     cells: pd.DataFrame,
     stats: pd.DataFrame,
@@ -860,18 +870,24 @@ def segment_boards(
         )
     prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
     prior_se_of = dict(zip(overall.frame["model_id"], overall.frame["se"], strict=True))
+    unmeasured = unmeasured_overall(overall)
+    rating_prior_var = 1.0 / overall.extra.get("prior_precision", bt.RATING_PRIOR_PRECISION)
     frames = []
     for k, (value, counts) in enumerate(segments):
         if counts is None:
             continue
         prior = np.array([prior_of[m] for m in counts.models])
         prior_var = np.array([prior_se_of[m] for m in counts.models]) ** 2
+        loose = np.array([m in unmeasured for m in counts.models])
         fit_notes: list[str] = []
         columns = _segment_estimates(
-            counts, prior, prior_sd, bootstrap_rounds, seed + k, fit_notes, prior_var
+            counts, prior, prior_sd, bootstrap_rounds, seed + k, fit_notes, prior_var, loose, rating_prior_var
         )
         columns["method"] += method
         unshrunk, reasons, main = _segment_unshrunk(counts, prior)
+        for m in set(counts.models) & set(unmeasured):
+            why = f"its overall rating, this segment's prior, is not measured ({unmeasured[m]})"
+            reasons[m] = f"{reasons[m]}; {why}" if m in reasons else why
         frame = _segment_frame(counts, overall, columns, unshrunk, segment_dim, str(value), board)
         _add_rank_columns(  # ranks within (segment value, component): one scale each
             frame,
@@ -904,6 +920,8 @@ def _segment_estimates(
     seed: int,
     notes: list[str],
     prior_var: np.ndarray | None = None,
+    unmeasured: np.ndarray | None = None,
+    unmeasured_var: float = 0.0,
 ) -> dict:
     """The shrunk fit of one segment: θ, its standard error, the published interval and the
     interval of the difference from the overall board (logits), and how the interval was made.
@@ -913,15 +931,24 @@ def _segment_estimates(
     board (variance prior_sd², the shrinkage model's) and the overall board's own error (`prior_var`,
     its se²), through `ShrunkFit.departure_cov`. The bootstrap's replicates hold the prior fixed, so each
     is widened by one draw of that covariance (seeded). The difference from the overall board is a test
-    of "this segment departs", made under "it does not": its interval keeps the prior fixed."""
+    of "this segment departs", made under "it does not": its interval keeps the prior fixed.
+
+    A model whose overall rating its votes do not bound (`unmeasured`, a mask) has as prior error the
+    rating prior's own variance (`unmeasured_var`), not its se. That enters the rank analysis (contrasts:
+    no level) and the model's own interval; the other models' intervals keep their measured prior errors,
+    since through the segment's level convention (the mean over its models) an unbounded prior would
+    otherwise widen every interval of the segment alike while telling nothing about any of them."""
     penalty = 1.0 / prior_sd**2
     shrunk = bt.fit_shrunk(counts, prior, penalty)
     notes.extend(shrunk.notes)
     departure = shrunk.departure_cov(prior_var)
-    if not np.isfinite(departure).all():  # both routes: the rank columns are then left empty too
+    loose = unmeasured is not None and bool(unmeasured.any())
+    ranked = shrunk.departure_cov(np.where(unmeasured, unmeasured_var, prior_var)) if loose else departure
+    if not (np.isfinite(departure).all() and np.isfinite(ranked).all()):  # no interval, no ranks
         notes.append("the overall board's standard errors are not finite: no interval, no ranks")
-    cov = shrunk.cov + departure
-    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    own = unmeasured if loose else np.zeros(counts.n_models, dtype=bool)
+    cov = shrunk.cov + ranked
+    se = np.sqrt(np.clip(np.where(own, np.diag(cov), np.diag(shrunk.cov + departure)), 0.0, None))
     fixed_se = np.sqrt(np.clip(np.diag(shrunk.cov), 0.0, None))
     out = {"theta": shrunk.theta, "prior": prior, "se": se, "cov": cov}
     out["sandwich"] = (shrunk.theta - bt.Z_95 * se, shrunk.theta + bt.Z_95 * se)
@@ -931,12 +958,19 @@ def _segment_estimates(
         thetas = bt.bootstrap_thetas(
             counts, shrunk.theta, rounds, seed, free=free, prior=prior, penalty=penalty, notes=notes
         )
-        if np.isfinite(departure).all():
-            draws = np.random.default_rng([seed, SEGMENT_DEPARTURE_STREAM]).multivariate_normal(
-                np.zeros(counts.n_models), departure, size=rounds, method="eigh"
+        if np.isfinite(departure).all() and np.isfinite(ranked).all():
+            rng = np.random.default_rng([seed, SEGMENT_DEPARTURE_STREAM])
+            widened = thetas + rng.multivariate_normal(
+                np.zeros(counts.n_models), departure, rounds, method="eigh"
             )
-            out["thetas"] = thetas + draws
-            out["interval"] = tuple(np.quantile(out["thetas"], [0.025, 0.975], axis=0))
+            out["thetas"] = (
+                thetas + rng.multivariate_normal(np.zeros(counts.n_models), ranked, rounds, method="eigh")
+                if loose
+                else widened
+            )
+            out["interval"] = tuple(
+                np.quantile(np.where(own, out["thetas"], widened), [0.025, 0.975], axis=0)
+            )
         else:  # the rank columns are then left empty (their covariance is not finite)
             out["interval"] = (np.full(counts.n_models, np.nan), np.full(counts.n_models, np.nan))
         out["diff"] = tuple(np.quantile(thetas - prior, [0.025, 0.975], axis=0))

@@ -549,3 +549,41 @@ def test_a_thin_segment_claims_no_order_when_the_held_out_votes_cannot_choose_th
     assert thin["tier"].tolist() == [1, 1, 1, 1] and thin["p_top1"].max() < 0.5
     thick = frame[frame["segment_value"] == "big"]  # 6,000 votes still order the four surely
     assert thick["tier"].tolist() == [1, 2, 3, 4]
+
+
+def test_a_segment_does_not_inherit_an_overall_rating_the_votes_never_bounded():
+    """D never wins on the overall board: its rating there is the rating prior's, with a small sandwich se the
+    prior makes. Two C–D ties in a segment used to put D surely last there (tier 2, an interval hundreds of Elo
+    below C). Its prior error is now the rating prior's variance: D's rank interval spans the segment, its row
+    is provisional and says why, and the other models' intervals stay as their own data and priors make them."""
+    overall = board_of(
+        cells_of(
+            [
+                ("A", "B", "left", 60),
+                ("A", "B", "right", 40),
+                ("B", "C", "left", 60),
+                ("B", "C", "right", 40),
+                ("C", "D", "left", 50),
+                ("A", "D", "left", 5),
+            ]
+        ),
+        "A",
+    )
+    assert "never won" in overall.frame.set_index("model_id").loc["D", "provisional_reason"]
+    seg = bt.PairCounts.from_cells(["A", "B", "C"], ["B", "C", "D"], [0.5] * 3, [2.0] * 3)
+    for rounds in (200, 0):
+        rows = boards.segment_boards(
+            [("XX", seg)],
+            stats_for("ABCD").assign(segment_value="XX"),
+            overall,
+            "country",
+            0.5,
+            bootstrap_rounds=rounds,
+            seed=3,
+        ).set_index("model_id")
+        assert rows.loc["D", "rank_upper"] - rows.loc["D", "rank_lower"] == 3 and rows["tier"].eq(1).all()
+        assert rows.loc["D", "provisional"]
+        assert "this segment's prior, is not measured (never won" in rows.loc["D", "provisional_reason"]
+        width = rows["ci_upper"] - rows["ci_lower"]
+        assert width["D"] > 10 * width[["A", "B", "C"]].max()
+        assert (width[["A", "B", "C"]] < 400).all()  # not widened by D's unbounded prior through the level
