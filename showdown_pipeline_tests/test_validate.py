@@ -573,9 +573,7 @@ HIDDEN_MODEL_IDS = {  # each prints as m-a (or reorders what follows it) in a bo
     "word-joiner": "m\u2060-a",
     "tag-character": "m-a\U000e0041",
     "variation-selector": "m-a\ufe0f",
-    # an ASCII space at an end, or doubled (HTML collapses the run), prints as another id too (attack 17)
-    "trailing-space": "m-a ",
-    "leading-space": " m-a",
+    # a run of ASCII spaces (HTML collapses it) prints as another id too (attack 17)
     "doubled-space": "m  a",
     "line-separator": "m-a\u2028",
     "hangul-filler": "m-a\u3164",
@@ -592,15 +590,16 @@ def test_a_model_id_holding_an_invisible_character_or_odd_space_is_refused(tmp_p
     from showdown_pipeline_tests.landing_builder import vote, write_jsonl, write_models
 
     with_registry, without = tmp_path / "registry" / "landing", tmp_path / "arena" / "landing"
-    # models.csv cells are trimmed at ingest (raw_models_insert.sql), so an id padded with spaces is the
-    # unpadded id there: only the unpadded hidden ids are registered
-    registered = [m for m in HIDDEN_MODEL_IDS.values() if m == m.strip(" ")]
+    registered = list(HIDDEN_MODEL_IDS.values())
     ids = ["m-a", "m-b", "m a", *registered]
     write_models(with_registry / "models.csv", [(m, m, "p", "2025-01-01", None) for m in ids])
     for landing in (with_registry, without):
         votes = [
             vote(0, model_left="m-a", model_right="m-b", vote_id="fine"),
             vote(1, model_left="m a", vote_id="space"),
+            # ASCII spaces at the ends are trimmed, as models.csv cells are at ingest: these count as m-a
+            vote(2, model_left="m-a ", model_right="m-b", vote_id="trailing-space"),
+            vote(3, model_left=" m-a", model_right="m-b", vote_id="leading-space"),
         ]
         votes += [
             vote(10 + k, model_left=m, model_right="m-b", vote_id=name)
@@ -620,10 +619,9 @@ def test_a_model_id_holding_an_invisible_character_or_odd_space_is_refused(tmp_p
     on_registry = {v: (r, d) for v, r, d in query(with_registry.parent / "home", sql)}
     on_arena = {v: (r, d) for v, r, d in query(without.parent / "home", sql)}
     for got in (on_registry, on_arena):
-        assert got["fine"] == (None, None) and got["space"] == (None, None)
-    assert {name: on_registry[name] for name in HIDDEN_MODEL_IDS} == {  # a padded id is in no registry row
-        name: ("unregistered_model", m) if m in registered else ("invalid_field", "model_left")
-        for name, m in HIDDEN_MODEL_IDS.items()
+        assert {got[v] for v in ("fine", "space", "trailing-space", "leading-space")} == {(None, None)}
+    assert {name: on_registry[name] for name in HIDDEN_MODEL_IDS} == {
+        name: ("unregistered_model", m) for name, m in HIDDEN_MODEL_IDS.items()
     }
     assert {on_arena[name] for name in HIDDEN_MODEL_IDS} == {("invalid_field", "model_left")}
     assert on_arena["right-side"] == ("invalid_field", "model_right")

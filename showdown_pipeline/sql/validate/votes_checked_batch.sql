@@ -168,9 +168,10 @@ flags AS (
                 CASE WHEN any_control AND regexp_matches(raw.battle_id, $control_pattern) THEN 'battle_id' END,
                 CASE WHEN any_control AND regexp_matches(raw.user_id, $control_pattern) THEN 'user_id' END,
                 CASE WHEN any_control AND regexp_matches(raw.session_id, $control_pattern) THEN 'session_id' END,
-                -- a model id is printed everywhere: no invisible character or odd space either (normalise.py)
-                CASE WHEN regexp_matches(raw.model_left, $model_id_hidden_pattern) THEN 'model_left' END,
-                CASE WHEN regexp_matches(raw.model_right, $model_id_hidden_pattern) THEN 'model_right' END,
+                -- a model id is printed everywhere: no invisible character or odd space either (normalise.py),
+                -- read as it is counted: trimmed of ASCII spaces at its ends, like the registry's ids
+                CASE WHEN regexp_matches(trim(raw.model_left), $model_id_hidden_pattern) THEN 'model_left' END,
+                CASE WHEN regexp_matches(trim(raw.model_right), $model_id_hidden_pattern) THEN 'model_right' END,
                 CASE WHEN any_control AND regexp_matches(raw.ip_hash, $control_pattern) THEN 'ip_hash' END,
                 CASE WHEN any_control AND regexp_matches(raw.device_hash, $control_pattern) THEN 'device_hash' END
             ] || mapped_invalid, LAMBDA x: x IS NOT NULL) AS invalid_fields,
