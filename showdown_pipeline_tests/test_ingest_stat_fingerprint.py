@@ -53,20 +53,31 @@ def day_files(landing: Path, tags: list[str]) -> dict[str, Path]:
     return paths
 
 
+def ingested_days(tmp_path: Path, tags: list[str]) -> tuple[Path, Path, dict[str, Path]]:
+    """Day files for `tags` written, left to settle and ingested once: (landing root, home, their paths)."""
+    landing_root, home = tmp_path / "landing", tmp_path / "home"
+    paths = day_files(landing_root, tags)
+    settle()
+    run_ingest(landing_root, home)
+    return landing_root, home, paths
+
+
+def ingest_again(landing_root: Path, home: Path, hashed: list[str]) -> list[str]:
+    """One more ingest; the names of the files it hashed."""
+    hashed.clear()
+    run_ingest(landing_root, home)
+    return list(hashed)
+
+
 def stat_parts(info: os.stat_result) -> tuple:
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 def test_an_unchanged_landing_zone_is_not_read_again_and_a_new_day_is_the_only_file_read(tmp_path, hashed):
-    landing_root, home = tmp_path / "landing", tmp_path / "home"
-    day_files(landing_root, ["a", "b", "c"])
-    settle()
-    run_ingest(landing_root, home)
+    landing_root, home, _ = ingested_days(tmp_path, ["a", "b", "c"])
     assert sorted(hashed) == ["a.jsonl", "b.jsonl", "c.jsonl"]
     first = ledger(home)
-    hashed.clear()
-    run_ingest(landing_root, home)
-    assert hashed == []
+    assert ingest_again(landing_root, home, hashed) == []
     assert ledger(home) == first
     new_day = landing_root / "votes" / "2026-03-02" / "d.jsonl"
     write_jsonl(new_day, tagged_votes("d"))
@@ -76,41 +87,28 @@ def test_an_unchanged_landing_zone_is_not_read_again_and_a_new_day_is_the_only_f
 
 
 def test_a_file_rewritten_in_place_is_read_again(tmp_path, hashed):
-    landing_root, home = tmp_path / "landing", tmp_path / "home"
-    paths = day_files(landing_root, ["a", "b"])
-    settle()
-    run_ingest(landing_root, home)
+    landing_root, home, paths = ingested_days(tmp_path, ["a", "b"])
     inode = os.stat(paths["a"]).st_ino
     with open(paths["a"], "wb") as handle:  # same inode, other bytes, other size
         handle.write(b'{"vote_id": "rewritten"}\n')
     assert os.stat(paths["a"]).st_ino == inode
-    hashed.clear()
-    run_ingest(landing_root, home)
-    assert hashed == ["a.jsonl"]
+    assert ingest_again(landing_root, home, hashed) == ["a.jsonl"]
     assert "rewritten" in {r[0] for r in query(home, "SELECT vote_id FROM raw_votes")}
 
 
 def test_a_same_size_rewrite_with_its_mtime_put_back_is_noticed_by_its_ctime(tmp_path, hashed):
-    landing_root, home = tmp_path / "landing", tmp_path / "home"
-    paths = day_files(landing_root, ["a", "b"])
-    settle()
-    run_ingest(landing_root, home)
+    landing_root, home, paths = ingested_days(tmp_path, ["a", "b"])
     before = os.stat(paths["a"])
     write_jsonl(paths["a"], tagged_votes("z"))  # "z#k" for "a#k": the same size
     os.utime(paths["a"], ns=(before.st_atime_ns, before.st_mtime_ns))
     after = stat_parts(os.stat(paths["a"]))
     assert after[:4] == stat_parts(before)[:4] and after[4] != before.st_ctime_ns  # only the ctime tells
-    hashed.clear()
-    run_ingest(landing_root, home)
-    assert hashed == ["a.jsonl"]
+    assert ingest_again(landing_root, home, hashed) == ["a.jsonl"]
     assert {"z#0", "z#1", "z#2"} <= {r[0] for r in query(home, "SELECT vote_id FROM raw_votes")}
 
 
 def test_a_renamed_file_is_hashed_under_its_new_name_and_found_unchanged(tmp_path, hashed):
-    landing_root, home = tmp_path / "landing", tmp_path / "home"
-    paths = day_files(landing_root, ["a", "b"])
-    settle()
-    run_ingest(landing_root, home)
+    landing_root, home, paths = ingested_days(tmp_path, ["a", "b"])
     rows = query(home, "SELECT count(*) FROM raw_votes")
     os.rename(paths["a"], paths["a"].with_name("a-renamed.jsonl"))
     hashed.clear()
@@ -121,19 +119,14 @@ def test_a_renamed_file_is_hashed_under_its_new_name_and_found_unchanged(tmp_pat
 
 
 def test_a_file_replaced_by_another_of_the_same_size_and_mtime_is_noticed(tmp_path, hashed):
-    landing_root, home = tmp_path / "landing", tmp_path / "home"
-    paths = day_files(landing_root, ["a", "b"])
-    settle()
-    run_ingest(landing_root, home)
+    landing_root, home, paths = ingested_days(tmp_path, ["a", "b"])
     before = os.stat(paths["a"])
     replacement = landing_root / "votes" / ".incoming.jsonl"  # hidden: never read while it is written
     write_jsonl(replacement, tagged_votes("y"))
     os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
     os.replace(replacement, paths["a"])
     assert os.stat(paths["a"]).st_size == before.st_size
-    hashed.clear()
-    run_ingest(landing_root, home)
-    assert hashed == ["a.jsonl"]
+    assert ingest_again(landing_root, home, hashed) == ["a.jsonl"]
     assert {"y#0", "y#1", "y#2"} <= {r[0] for r in query(home, "SELECT vote_id FROM raw_votes")}
 
 
@@ -145,9 +138,7 @@ def test_a_models_csv_known_by_stat_is_still_sighted_so_it_stays_the_registry_in
     run_ingest(landing_root, home)
     sighted = "SELECT seen_seq FROM landing_files WHERE kind = 'models'"
     first = query(home, sighted)
-    hashed.clear()
-    run_ingest(landing_root, home)
-    assert hashed == []
+    assert ingest_again(landing_root, home, hashed) == []
     assert query(home, sighted)[0][0] > first[0][0]
 
 
@@ -162,14 +153,9 @@ def test_a_file_too_fresh_to_trust_its_stat_is_hashed_again(tmp_path, hashed, mo
 
 
 def test_turning_stat_trust_off_hashes_every_file_every_run(tmp_path, hashed, monkeypatch):
-    landing_root, home = tmp_path / "landing", tmp_path / "home"
-    day_files(landing_root, ["a", "b"])
-    settle()
-    run_ingest(landing_root, home)
+    landing_root, home, _ = ingested_days(tmp_path, ["a", "b"])
     monkeypatch.setenv(landing.ENV_TRUST_STAT, "0")
-    hashed.clear()
-    run_ingest(landing_root, home)
-    assert sorted(hashed) == ["a.jsonl", "b.jsonl"]
+    assert sorted(ingest_again(landing_root, home, hashed)) == ["a.jsonl", "b.jsonl"]
 
 
 def test_a_bad_stat_trust_switch_is_refused_with_its_name():
