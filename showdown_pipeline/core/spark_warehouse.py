@@ -194,21 +194,13 @@ class SparkWarehouseSession(RowResults):
     def append_table(self, source: str, target: str) -> None:
         """`source`'s rows written as a new part of `target` (columns by name, cast to `target`'s types, a
         column `source` lacks NULL, as DuckDB's INSERT … BY NAME), then `source` forgotten, in one change."""
-        from pyspark.sql import functions as F
-
         source, target = checked_table_name(source), checked_table_name(target)
         try:
             rows, into = self.spark.table(source), self.spark.table(target)
             unknown = sorted(set(rows.columns) - set(into.columns))
             if unknown:
                 raise WarehouseError(f"append_table {source} {target}", f"{target} has no column {unknown}")
-            columns = [
-                (F.col(f"`{f.name}`") if f.name in rows.columns else F.lit(None))
-                .cast(f.dataType)
-                .alias(f.name)
-                for f in into.schema.fields
-            ]
-            part = self._part(target, rows.select(*columns))
+            part = self._part(target, _conformed(rows, into.schema))
             self._changes([("append", target, part), ("drop", source, None)])
             self.spark.catalog.dropTempView(source)
         except WarehouseError:
@@ -310,17 +302,10 @@ class SparkWarehouseSession(RowResults):
             raise WarehouseError(s.name, f"unknown statement kind {kind}")
 
     def _insert(self, s: SparkStatement, params: Mapping[str, Any]) -> None:
-        from pyspark.sql import functions as F
-
         target = self.spark.table(s.table)
         frame = self._sql(s.sql, params)
         names = list(s.insert_columns) or target.columns[: len(frame.columns)]
-        frame = frame.toDF(*names)
-        columns = [
-            (F.col(f"`{f.name}`") if f.name in names else F.lit(None)).cast(f.dataType).alias(f.name)
-            for f in target.schema.fields
-        ]
-        self._append(s.table, frame.select(*columns))
+        self._append(s.table, _conformed(frame.toDF(*names), target.schema))
 
     def _rewrite(self, s: SparkStatement, params: Mapping[str, Any]) -> None:
         """UPDATE or DELETE: the table rewritten into a new part, only when some row matches (a rewrite is a
@@ -458,6 +443,20 @@ class SparkWarehouseSession(RowResults):
 def _unescaped(path: str) -> str:
     """The staged path as DuckDB's glob-escaped literal (staging.duckdb_literal), back to the path."""
     return str(path).replace("[[]", "[").replace("[*]", "*").replace("[?]", "?")
+
+
+def _conformed(frame: DataFrame, schema) -> DataFrame:
+    """`frame`'s columns by name, in `schema`'s order and cast to its types; a column `frame` lacks is NULL
+    (as DuckDB's INSERT … BY NAME fills it)."""
+    from pyspark.sql import functions as F
+
+    present = set(frame.columns)
+    return frame.select(
+        *(
+            (F.col(f"`{f.name}`") if f.name in present else F.lit(None)).cast(f.dataType).alias(f.name)
+            for f in schema.fields
+        )
+    )
 
 
 def _apply(catalog: dict, changes: list[tuple[str, str, Any]]) -> dict:
