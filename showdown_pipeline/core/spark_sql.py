@@ -27,7 +27,7 @@ from importlib.resources.abc import Traversable
 import sqlglot
 from sqlglot import exp
 
-from showdown_pipeline.core.sql import SQL_ROOT, load_sql
+from showdown_pipeline.core.sql import SQL_ROOT, load_sql, sql_names_ending
 
 SPARK_SUFFIX = ".spark.sql"
 _FUNCTION = re.compile(r"^\s*CREATE\s+(OR\s+REPLACE\s+)?TEMPORARY\s+FUNCTION\b", re.IGNORECASE | re.MULTILINE)
@@ -447,13 +447,7 @@ def _override_path(name: str) -> Traversable:
 
 def spark_overrides() -> list[str]:
     """Statements with a hand-written Spark twin (`<name>.spark.sql`)."""
-    return sorted(
-        f"{stage.name}/{file.name.removesuffix(SPARK_SUFFIX)}"
-        for stage in SQL_ROOT.iterdir()
-        if stage.is_dir()
-        for file in stage.iterdir()
-        if file.name.endswith(SPARK_SUFFIX)
-    )
+    return sql_names_ending(SPARK_SUFFIX)
 
 
 def _spark(node: exp.Expression) -> str:

@@ -37,15 +37,21 @@ def load_sql(name: str) -> str:
     return text
 
 
-def all_sql_names() -> list[str]:
-    """Every statement's name (`<stage>/<name>`), e.g. for a test that loads them all."""
+def sql_names_ending(suffix: str) -> list[str]:
+    """`<stage>/<name>` of every file under sql/ named `<name><suffix>`, sorted."""
     return sorted(
-        f"{stage.name}/{file.name.removesuffix('.sql')}"
+        f"{stage.name}/{file.name.removesuffix(suffix)}"
         for stage in SQL_ROOT.iterdir()
         if stage.is_dir()
         for file in stage.iterdir()
-        if file.name.endswith(".sql") and not file.name.endswith(".spark.sql")
+        if file.name.endswith(suffix)
     )
+
+
+def all_sql_names() -> list[str]:
+    """Every statement's name (`<stage>/<name>`), e.g. for a test that loads them all (a `.spark.sql`
+    file is a statement's Spark twin, not a statement)."""
+    return [name for name in sql_names_ending(".sql") if not name.endswith(".spark")]
 
 
 def rule_relations() -> dict[str, pa.Table]:
