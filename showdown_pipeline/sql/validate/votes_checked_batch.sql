@@ -81,7 +81,7 @@ WITH parsed AS (
         -- string fields delivered as another JSON type (ingest's json_types): invalid, but integer ids
         r.json_types,
         regexp_matches(
-            concat(r.vote_id, r.battle_id, r.user_id, r.session_id, r.model_left, r.model_right, r.ip_hash, r.device_hash),
+            concat(r.vote_id, r.battle_id, r.user_id, r.session_id, r.ip_hash, r.device_hash),
             $control_pattern
         ) AS any_control,
         list_transform(
@@ -163,7 +163,8 @@ flags AS (
                 CASE WHEN prompt_hash IS NOT NULL AND NOT regexp_full_match(prompt_hash, $prompt_key_pattern) THEN 'prompt_hash' END,
                 CASE WHEN shown_at > voted_at THEN 'shown_at' END,  -- shown after the vote: impossible
                 -- identifiers holding a control character (NUL, C0, DEL, C1): never cleaned, invalid
-                -- (looked for field by field only in a row where their concatenation holds one)
+                -- (looked for field by field only in a row where their concatenation holds one; the model ids
+                -- are checked below by the wider model-id rule, which includes control characters)
                 CASE WHEN any_control AND regexp_matches(raw.vote_id, $control_pattern) THEN 'vote_id' END,
                 CASE WHEN any_control AND regexp_matches(raw.battle_id, $control_pattern) THEN 'battle_id' END,
                 CASE WHEN any_control AND regexp_matches(raw.user_id, $control_pattern) THEN 'user_id' END,
