@@ -7,6 +7,7 @@ process may use). What does not fit spills to `<home>/.tmp/duckdb`."""
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -101,6 +102,24 @@ def spark_master_from_env(master: str | None = None) -> str:
     """Where Spark runs: the master given, else $SHOWDOWN_SPARK_MASTER, else local[2] (a spark://, yarn or
     k8s:// URL in production)."""
     return (master or os.environ.get("SHOWDOWN_SPARK_MASTER", "") or "local[2]").strip()
+
+
+_SPARK_MEMORY = re.compile(r"[1-9][0-9]*[kmgt]?", re.IGNORECASE)
+
+
+def spark_driver_memory_from_env(master: str) -> str | None:
+    """The Spark driver's heap: $SHOWDOWN_SPARK_DRIVER_MEMORY (Spark's spelling: 512m, 8g), else, for a Spark
+    on this machine (local[...] or a master on 127.0.0.1), the same quarter of RAM the DuckDB warehouse gets
+    (Spark's own 1g default ran out of heap on the 10M-vote world: in local mode the driver is the executor);
+    else None, the cluster's own setting. Read once, when the JVM starts."""
+    value = os.environ.get("SHOWDOWN_SPARK_DRIVER_MEMORY", "").strip()
+    if value:
+        if not _SPARK_MEMORY.fullmatch(value):
+            raise ValueError(f"SHOWDOWN_SPARK_DRIVER_MEMORY={value!r} is not a Spark memory size (e.g. 8g)")
+        return value.lower()
+    if master.startswith("local") or "://127.0.0.1:" in master:
+        return f"{int(default_memory_limit().removesuffix('MB'))}m"
+    return None
 
 
 def spark_tables_root(home: Path, location: str | None = None) -> Path:

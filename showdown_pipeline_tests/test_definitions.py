@@ -124,3 +124,27 @@ def test_warehouse_memory_limit_from_the_environment(tmp_path, monkeypatch):
     assert isinstance(refused.value.__cause__, dg.Failure)
     assert "SHOWDOWN_DUCKDB_MEMORY_LIMIT='lots' is not a memory size" in refused.value.__cause__.description
     assert not (tmp_path / "home2").exists()
+
+
+def test_spark_driver_memory_from_the_environment(monkeypatch):
+    """A Spark on this machine gets the heap DuckDB gets (a quarter of RAM: Spark's 1g ran out on the 10M
+    world); a cluster keeps its own setting; SHOWDOWN_SPARK_DRIVER_MEMORY wins, and a bad value is refused."""
+    import pytest
+
+    from showdown_pipeline import settings
+    from showdown_pipeline.core.spark_warehouse import spark_config
+
+    monkeypatch.delenv("SHOWDOWN_SPARK_DRIVER_MEMORY", raising=False)
+    quarter = f"{int(settings.default_memory_limit().removesuffix('MB'))}m"
+    assert settings.spark_driver_memory_from_env("local[2]") == quarter
+    assert settings.spark_driver_memory_from_env("spark://127.0.0.1:7077") == quarter
+    assert settings.spark_driver_memory_from_env("spark://10.1.2.3:7077") is None
+    assert settings.spark_driver_memory_from_env("yarn") is None
+    monkeypatch.setenv("SHOWDOWN_SPARK_DRIVER_MEMORY", " 8G ")
+    assert settings.spark_driver_memory_from_env("yarn") == "8g"
+    for bad in ("lots", "0g", "8 g", "-1g", "8gb", "1.5g", "8g; x"):
+        monkeypatch.setenv("SHOWDOWN_SPARK_DRIVER_MEMORY", bad)
+        with pytest.raises(ValueError, match="SHOWDOWN_SPARK_DRIVER_MEMORY"):
+            settings.spark_driver_memory_from_env("local[2]")
+    assert spark_config("local[2]", None, "8g")["spark.driver.memory"] == "8g"
+    assert "spark.driver.memory" not in spark_config("local[2]")

@@ -53,7 +53,9 @@ LOG = logging.getLogger("showdown_pipeline.spark")  # each statement and its wal
 TABLES = "tables"
 
 
-def spark_config(master: str, local_dir: Path | None = None) -> dict[str, str]:
+def spark_config(
+    master: str, local_dir: Path | None = None, driver_memory: str | None = None
+) -> dict[str, str]:
     """The settings every pipeline Spark session shares (the Dagster resource passes them to
     dagster-pyspark). Spark's defaults that would make it disagree with DuckDB are set here, once:
     UTC, non-ANSI arithmetic (x / 0 is NULL, as in DuckDB), JSON objects whose keys repeat still parse."""
@@ -76,6 +78,8 @@ def spark_config(master: str, local_dir: Path | None = None) -> dict[str, str]:
         config |= {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
     if local_dir is not None:
         config["spark.local.dir"] = str(local_dir)
+    if driver_memory is not None:  # settings.spark_driver_memory_from_env; only a JVM's start reads it
+        config["spark.driver.memory"] = driver_memory
     return config
 
 

@@ -127,7 +127,8 @@ class WarehouseResource(dg.ConfigurableResource):
             master = settings.spark_master_from_env(self.spark_master)
             local = self.home / ".staging" / "spark-local"
             local.mkdir(parents=True, exist_ok=True)
-            self._spark = LazyPySparkResource(spark_config=spark_config(master, local)).spark_session
+            config = spark_config(master, local, settings.spark_driver_memory_from_env(master))
+            self._spark = LazyPySparkResource(spark_config=config).spark_session
         return self._spark
 
     @contextmanager
