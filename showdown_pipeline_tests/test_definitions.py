@@ -148,3 +148,18 @@ def test_spark_driver_memory_from_the_environment(monkeypatch):
             settings.spark_driver_memory_from_env("local[2]")
     assert spark_config("local[2]", None, "8g")["spark.driver.memory"] == "8g"
     assert "spark.driver.memory" not in spark_config("local[2]")
+
+
+def test_a_fresh_home_spills_what_does_not_fit(tmp_path, monkeypatch):
+    """The warehouse spills to <home>/.tmp/duckdb; DuckDB makes only the last folder of that path, so the run
+    makes the rest: on a fresh home, the first statement over the memory limit spills instead of failing
+    (the 10M-vote build failed in its integrity step before this)."""
+    from showdown_pipeline import settings
+    from showdown_pipeline.defs.resources import build_resources
+
+    monkeypatch.setenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "64MB")
+    resources = build_resources(tmp_path / "landing", tmp_path / "home")
+    with dg.build_resources({"warehouse": resources["warehouse"]}) as built, built.warehouse.session() as s:
+        sql = "SELECT sum(i * j) FROM (SELECT i, i % 7 AS j FROM range(8000000) t(i) ORDER BY hash(i))"
+        assert s.conn.execute(sql).fetchall() == [(sum(i * (i % 7) for i in range(8_000_000)),)]
+    assert settings.duckdb_spill_dir(tmp_path / "home").is_dir()

@@ -75,6 +75,9 @@ class WarehouseResource(dg.ConfigurableResource):
             self.connection_config()
             self.engine_name  # noqa: B018 - a bad SHOWDOWN_ENGINE stops the run here, with its name
             home.mkdir(parents=True, exist_ok=True)
+            settings.duckdb_spill_dir(home).mkdir(
+                parents=True, exist_ok=True
+            )  # DuckDB makes only its last folder
         except (ValueError, OSError) as exc:
             raise dg.Failure(description=str(exc)) from None
         run = context.run
