@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -18,3 +20,47 @@ def measure(argv: list[str]) -> tuple[float, float, str]:
         raise SystemExit(f"benchmark command failed: {' '.join(argv)}")
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return elapsed, peak_kib / 1024.0, out.stdout
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Resident memory of `root` and every descendant now (from /proc: a JVM a child started counts too)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            parents[int(entry.name)] = int(fields[1])
+            rss[int(entry.name)] = int(fields[21]) * PAGE_KIB
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier and pid not in tree]
+        tree.update(frontier)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def measure_tree(argv: list[str], every: float = 0.5) -> tuple[float, float, str]:
+    """(seconds, peak MiB of the summed RSS of the child's whole process tree, sampled every `every` s, its
+    stdout): for commands whose memory is in a grandchild (Spark's JVM), which no rusage of ours counts."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=out, stderr=err)
+        peak = 0
+        while child.poll() is None:
+            peak = max(peak, _tree_rss_kib(child.pid))
+            time.sleep(every)
+        elapsed = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if child.returncode != 0:
+        sys.stderr.write(stderr[-4000:])
+        raise SystemExit(f"benchmark command failed ({child.returncode}): {' '.join(argv)}")
+    return elapsed, peak / 1024.0, stdout

@@ -7,7 +7,8 @@ Usage:
     python bench/bench_engines.py --master spark://host:7077   # Spark on a cluster instead of local[2]
 
 Each engine gets its own fresh home; runs alternate (duckdb, spark, duckdb, spark …) so both see the same
-machine load. The Spark figure includes starting the JVM. A benchmark, not a test: it asserts nothing about
+machine load. The Spark figure includes starting the JVM; peak RSS is the whole process tree's (the JVM is a
+grandchild), sampled every half second; the slowest steps come from the Dagster run's own events. A benchmark, not a test: it asserts nothing about
 time; it checks only that both runs published a snapshot.
 """
 
@@ -21,7 +22,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import measure  # noqa: E402
+from _measure import measure, measure_tree  # noqa: E402
+from bench_nightly import step_seconds  # noqa: E402
 
 SHOWDOWN = str(Path(sys.executable).parent / "showdown")
 
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--master", default="local[2]", help="SHOWDOWN_SPARK_MASTER for the Spark runs")
     parser.add_argument("--engines", default="duckdb,spark")
+    parser.add_argument("--steps", type=int, default=12, help="print the slowest N steps of each run")
     parser.add_argument("--work", type=Path, help="folder for the homes (default: a temporary folder)")
     args = parser.parse_args()
 
@@ -52,13 +55,16 @@ def main() -> None:
             shutil.rmtree(home, ignore_errors=True)
             os.environ["SHOWDOWN_ENGINE"] = engine
             os.environ["SHOWDOWN_SPARK_MASTER"] = args.master
-            seconds, peak, _ = measure(
+            seconds, peak, _ = measure_tree(
                 [SHOWDOWN, "run", "--landing", str(landing), "--home", str(home), "--as-of", args.as_of]
             )
             results.setdefault(engine, []).append((seconds, peak))
             print(
                 f"{engine:7s} round {round_ + 1}: {seconds:8.1f} s wall, peak RSS {peak:8.0f} MiB", flush=True
             )
+            steps = step_seconds(home)
+            for step, took in sorted(steps.items(), key=lambda kv: -kv[1])[: args.steps]:
+                print(f"    {step:<48} {took:8.1f} s {took / seconds:6.1%}", flush=True)
     for engine, runs in results.items():
         best = min(s for s, _ in runs)
         print(f"{engine:7s} best of {len(runs)}: {best:.1f} s")

@@ -741,6 +741,47 @@ def test_a_file_rewritten_while_read_is_judged_by_the_bytes_read_only(tmp_path):
     assert query(home, "SELECT count(*) FROM raw_votes") == [(2,)]
 
 
+def test_files_staged_ahead_are_judged_in_order_and_no_copy_is_left(tmp_path, monkeypatch):
+    """The next file is staged on a worker thread while the warehouse loads the current one; every decision
+    stays in file order. A copy of bytes already read (staged ahead for nothing) is unchanged and its staged
+    copy removed; a broken gzip staged ahead is rejected with the error staging it in turn gives; a file known
+    by stat on the second run is not staged at all; nothing is left in the staging folder."""
+    from showdown_pipeline.core import staging
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "a.jsonl", tagged_votes("a"))
+    shutil.copy(root / "votes" / "a.jsonl", root / "votes" / "b.jsonl")  # the same bytes: one read
+    (root / "votes" / "c.jsonl.gz").write_bytes(gzip.compress(b'{"vote_id": "c"}\n')[:-6])  # truncated
+    write_jsonl(root / "votes" / "d.jsonl", tagged_votes("d"))
+    staged_on = []
+    real_stage = staging.stage_file
+
+    def stage_file(path, *args, **kwargs):
+        staged_on.append((path.name, threading.current_thread().name))
+        return real_stage(path, *args, **kwargs)
+
+    monkeypatch.setattr(staging, "stage_file", stage_file)
+    assert _ingest_once(root, home, "run-1") == [
+        ("votes/a.jsonl", "ingested", 3),
+        ("votes/b.jsonl", "unchanged", 3),
+        ("votes/c.jsonl.gz", "rejected", 0),
+        ("votes/d.jsonl", "ingested", 3),
+    ]
+    assert ledger(home)["votes/c.jsonl.gz"][2].startswith("truncated gzip")
+    assert vote_ids_by_path(home) == {
+        "votes/a.jsonl": {"a#0", "a#1", "a#2"},
+        "votes/d.jsonl": {"d#0", "d#1", "d#2"},
+    }
+    assert [name for name, _ in staged_on] == ["a.jsonl", "b.jsonl", "c.jsonl.gz", "d.jsonl"]
+    assert [thread.startswith("ingest-read-ahead") for _, thread in staged_on] == [False, True, False, True]
+    assert list(settings.ingest_staging_dir(home).iterdir()) == []
+    staged_on.clear()
+    time.sleep(staging.STAT_SETTLE_NS / 1e9)
+    _ingest_once(root, home, "run-2")  # fingerprints recorded: nothing is read again,
+    _ingest_once(root, home, "run-3")  # nothing staged ahead either
+    assert [name for name, _ in staged_on if name != "c.jsonl.gz"] == []
+
+
 @pytest.mark.parametrize(
     ("target", "reason"),
     [

@@ -34,12 +34,14 @@ What is read, and what is not (the README's "Landing files" says the same for op
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
 import stat
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -328,14 +330,96 @@ def ingest_landing(
     recovered = recover_ingest(session, place.staging_dir)
     note("recovered", "-")
     outcomes, failures = [], []
-    for lf in files:
-        try:
-            outcomes.append(ingest_file(session, lf, run_id, place, note))
-        except _NotTheBytes as fault:
-            failures.append((fault.rel_path, fault.why))
+    root = Path(os.path.realpath(place.landing_root))
+    with _ReadAhead(place, root) as ahead:
+        for at, lf in enumerate(files):
+            ahead.after(lambda at=at: _next_to_stage(session, files[at + 1 :], root, place))
+            try:
+                outcomes.append(ingest_file(session, lf, run_id, place, note, ahead))
+            except _NotTheBytes as fault:
+                failures.append((fault.rel_path, fault.why))
     if failures:
         raise IngestFailed(failures)
     return outcomes, recovered
+
+
+def _next_to_stage(
+    session: WarehouseSession, files: list[LandingFile], root: Path, place: IngestPlace
+) -> LandingFile | None:
+    """The next of `files` ingest_file will stage (read whole): readable, supported, within the size limit
+    and not known by stat. A file known only by content (renamed) is staged for nothing: it stays correct."""
+    for lf in files:
+        if (
+            lf.unread_reason
+            or lf.target is None
+            or not lf.supported
+            or lf.size_bytes > place.limits.file_bytes
+        ):
+            continue
+        try:
+            if _stat_content(session, lf, root, place) is None:
+                return lf
+        except (FileUnavailable, FileRejected, OSError):
+            return None  # ingest_file meets it in turn and says why
+    return None
+
+
+class _ReadAhead:
+    """Stages one file ahead, in a thread, while the warehouse loads the current one: staging is Python
+    reading, gunzipping and splitting lines (the GIL is released in zlib, hashlib, numpy and Arrow), the load is
+    DuckDB (which releases it too), so the two overlap on two cores. Only the staged copy is made ahead: every
+    decision (known by stat or content, the ledger, the transaction) is still taken in order, by ingest_file,
+    and a copy ingest_file does not take (the file turned out known) is deleted."""
+
+    def __init__(self, place: IngestPlace, root: Path):
+        self.place, self.root = place, root
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-read-ahead")
+        self.ahead: tuple[LandingFile, Future] | None = None
+        self.choose: Callable[[], LandingFile | None] | None = None
+
+    def __enter__(self) -> _ReadAhead:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._discard()
+        self.pool.shutdown(wait=True)
+
+    def after(self, choose: Callable[[], LandingFile | None]) -> None:
+        """How to find the file to stage ahead once the current one is staged (called then, on this thread)."""
+        self.choose = choose
+
+    def stage(self, lf: LandingFile) -> staging.StagedFile:
+        """`lf` staged: the copy made ahead when it is this file, else staged now; then the next file is
+        started. Raises what staging raises, as staging it now would."""
+        try:
+            if self.ahead is not None and self.ahead[0] is lf:
+                future = self.ahead[1]
+                self.ahead = None
+                return future.result()
+            self._discard()
+            return self._stage(lf)
+        finally:  # a file rejected while staged is followed by the next one all the same
+            self._start_next()
+
+    def _stage(self, lf: LandingFile) -> staging.StagedFile:
+        return staging.stage_file(
+            lf.target, self.root, lf.format, self.place.staging_dir, self.place.limits, lf.kind
+        )
+
+    def _start_next(self) -> None:
+        following = self.choose() if self.choose is not None else None
+        self.choose = None
+        if following is not None:
+            self.ahead = (following, self.pool.submit(self._stage, following))
+
+    def _discard(self) -> None:
+        """Drop a copy made ahead that will not be taken (waiting for it: it is being written)."""
+        if self.ahead is None:
+            return
+        future = self.ahead[1]
+        self.ahead = None
+        with contextlib.suppress(Exception):  # its failure belongs to a read that will not happen now
+            future.result().path.unlink(missing_ok=True)
 
 
 def ingest_file(
@@ -344,6 +428,7 @@ def ingest_file(
     run_id: str,
     place: IngestPlace,
     progress: Progress | None = None,
+    ahead: _ReadAhead | None = None,
 ) -> IngestOutcome:
     """Ingest one landing file: its rows and its ledger row in one transaction; a read already in the ledger
     (same bytes, kind and format) is a no-op. A rejection is recorded only for a defect of the bytes read
@@ -368,21 +453,24 @@ def ingest_file(
         return _record_unread(session, lf, run_id, str(exc))
     except OSError as exc:  # reading failed (a disk, a network mount): no defect of the bytes
         raise _NotTheBytes(lf.rel_path, f"I/O error: {exc.strerror or exc}") from exc
-    outcome = _read_hashed(session, lf, run_id, place, root, _find_read(session, lf, content), note)
+    outcome = _read_hashed(session, lf, run_id, place, root, _find_read(session, lf, content), note, ahead)
     if fingerprint is not None and outcome.sha256:
         _remember_stat(session, lf, outcome.sha256, content, fingerprint)
     return outcome
 
 
 def _read_hashed(
-    session: WarehouseSession, lf: LandingFile, run_id: str, place: IngestPlace, root: Path, read, note
+    session: WarehouseSession, lf: LandingFile, run_id: str, place: IngestPlace, root: Path, read, note, ahead
 ) -> IngestOutcome:
     """A hashed file: unchanged when its read is in the ledger, else staged and committed (see ingest_file)."""
     if read.seen is not None and not _retry(read.seen):
         return _unchanged(session, lf, read)
     note("staging", lf.rel_path)
     try:
-        staged = staging.stage_file(lf.target, root, lf.format, place.staging_dir, place.limits, lf.kind)
+        if ahead is not None:
+            staged = ahead.stage(lf)
+        else:
+            staged = staging.stage_file(lf.target, root, lf.format, place.staging_dir, place.limits, lf.kind)
     except FileUnavailable as exc:
         return _skipped(lf, str(exc))
     except FileRejected as exc:
@@ -402,6 +490,12 @@ def _known_by_stat(
     here, and that read is in the ledger (not a limit rejection, which is retried): unchanged, without a
     byte read. Anything else (a new path, any change of device, inode, size, mtime or ctime, a fingerprint
     never recorded because the file was too fresh or changed while hashed) returns None: it is hashed."""
+    read = _stat_content(session, lf, root, place)
+    return None if read is None else _unchanged(session, lf, read)
+
+
+def _stat_content(session: WarehouseSession, lf: LandingFile, root: Path, place: IngestPlace) -> _Read | None:
+    """The ledger's read of `lf` when it is known by stat (see _known_by_stat), else None; writes nothing."""
     if not place.trust_stat:
         return None
     fingerprint = staging.fingerprint_file(lf.target, root)
@@ -412,9 +506,7 @@ def _known_by_stat(
     if not rows:
         return None
     read = _find_read(session, lf, rows[0]["content_sha256"])
-    if read.seen is None or _retry(read.seen):
-        return None
-    return _unchanged(session, lf, read)
+    return None if read.seen is None or _retry(read.seen) else read
 
 
 def _remember_stat(

@@ -323,7 +323,10 @@ def stage_file(
     staging_dir.mkdir(parents=True, exist_ok=True)
     form = {"parquet": "parquet", "csv": "models"}.get(fmt, "lines")
     suffix = ".parquet" if form == "parquet" else f".{form}.parquet"
-    partial = staging_dir / f"partial-{secrets.token_hex(8)}{suffix}"
+    token = secrets.token_hex(
+        8
+    )  # two copies of the same bytes may be staged at once (core/landing.py's read-ahead)
+    partial = staging_dir / f"partial-{token}{suffix}"
     try:
         with open_literal(path, root) as raw:
             source = _HashingReader(raw, limits)
@@ -333,7 +336,7 @@ def stage_file(
                 exc.sha256 = source.digest_of_all()
                 raise
             sha256 = source.drain()
-        staged = staging_dir / f"{sha256}{suffix}"
+        staged = staging_dir / f"{sha256}-{token}{suffix}"
         os.replace(partial, staged)
     finally:
         partial.unlink(missing_ok=True)
