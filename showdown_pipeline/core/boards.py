@@ -4,6 +4,10 @@ segment boards (fit, intervals, rank, provisional flags). Plain pandas/numpy; th
 
 from __future__ import annotations
 
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -791,25 +795,69 @@ def choose_shrinkage_of(
     order). Returns (chosen sd, held-out log-likelihood per sd); the fold fits' fallbacks are appended
     to `notes`, once each."""
     rng = np.random.default_rng(seed)
+
+    def jobs() -> Iterator[tuple]:
+        for _, counts in segments:
+            if counts is not None:
+                # one draw per cell, in cell order (the same stream as a loop over the cells, without the loop)
+                split = rng.multinomial(counts.count.astype(np.int64), [1.0 / folds] * folds).astype(float)
+                yield counts, np.array([prior_of[m] for m in counts.models]), split
+
     scores = dict.fromkeys(grid, 0.0)
-    for _, counts in segments:
-        if counts is None:
-            continue
-        prior = np.array([prior_of[m] for m in counts.models])
-        split = np.array([rng.multinomial(int(c), [1.0 / folds] * folds) for c in counts.count], dtype=float)
-        for f in range(folds):
-            train, test = counts.with_counts(counts.count - split[:, f]), counts.with_counts(split[:, f])
-            if test.count.sum() == 0:
-                continue
-            for sd in grid:
-                fit = bt.fit_shrunk(train, prior, 1.0 / sd**2, tol=1e-8)
-                scores[sd] += bt.heldout_loglik(test, fit.theta)
-                for text in fit.notes if notes is not None else ():
-                    if f"choosing the shrinkage: {text}" not in notes:
-                        notes.append(f"choosing the shrinkage: {text}")
+    for per_segment in in_order(_heldout_scores, jobs(), grid, folds):
+        for sd, value, fit_notes in per_segment:  # added in the order one loop over segments would add them
+            scores[sd] += value
+            for text in fit_notes if notes is not None else ():
+                if f"choosing the shrinkage: {text}" not in notes:
+                    notes.append(f"choosing the shrinkage: {text}")
     best = max(scores.values())
     chosen = max(sd for sd in grid if scores[sd] >= best - SHRINKAGE_TOLERANCE_NATS)
     return chosen, {f"{sd:g}": round(v, 3) for sd, v in scores.items()}
+
+
+def _heldout_scores(
+    counts: bt.PairCounts, prior: np.ndarray, split: np.ndarray, grid: tuple[float, ...], folds: int
+) -> list[tuple[float, float, list[str]]]:
+    """One segment's (sd, held-out log-likelihood, fit notes) per fold and sd, folds in order, sds ascending."""
+    out = []
+    for f in range(folds):
+        train, test = counts.with_counts(counts.count - split[:, f]), counts.with_counts(split[:, f])
+        if test.count.sum() == 0:
+            continue
+        theta = prior
+        for sd in sorted(grid):  # each fit starts at the optimum of the next stronger pull (warm start)
+            theta, fit_notes = bt.shrunk_theta(train, prior, 1.0 / sd**2, tol=1e-8, start=theta)
+            out.append((sd, bt.heldout_loglik(test, theta), fit_notes))
+    return out
+
+
+def fit_workers() -> int:
+    """Threads for independent segment fits: the cores this process may use. numpy releases the GIL in the
+    passes over rows that are most of a fit, so two cores fit two segments at once."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def in_order(work: Callable, jobs: Iterable[tuple], *shared, window: int | None = None) -> Iterator:
+    """`work(*job, *shared)` for each job, on fit_workers() threads, yielded in the jobs' order (so sums and
+    notes come out as one loop's would); at most `window` jobs (default twice the threads) are drawn
+    ahead, so the jobs' inputs are not all held at once. Jobs are drawn on this thread, in order (a random
+    stream drawn in them stays the one a loop draws)."""
+    workers = fit_workers()
+    if workers == 1:
+        for job in jobs:
+            yield work(*job, *shared)
+        return
+    pending: deque[Future] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="segment-fits") as pool:
+        for job in jobs:
+            pending.append(pool.submit(work, *job, *shared))
+            if len(pending) >= (window or 2 * workers):
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def build_segment_boards(
@@ -872,44 +920,79 @@ def segment_boards(
     prior_se_of = dict(zip(overall.frame["model_id"], overall.frame["se"], strict=True))
     unmeasured = unmeasured_overall(overall)
     rating_prior_var = 1.0 / overall.extra.get("prior_precision", bt.RATING_PRIOR_PRECISION)
+    context = _SegmentContext(
+        overall, prior_of, prior_se_of, unmeasured, rating_prior_var, stats, thresholds, segment_dim, prior_sd,
+        board, bootstrap_rounds, seed, method,
+    )  # fmt: skip
+    jobs = ((k, value, counts) for k, (value, counts) in enumerate(segments) if counts is not None)
     frames = []
-    for k, (value, counts) in enumerate(segments):
-        if counts is None:
-            continue
-        prior = np.array([prior_of[m] for m in counts.models])
-        prior_var = np.array([prior_se_of[m] for m in counts.models]) ** 2
-        loose = np.array([m in unmeasured for m in counts.models])
-        fit_notes: list[str] = []
-        columns = _segment_estimates(
-            counts, prior, prior_sd, bootstrap_rounds, seed + k, fit_notes, prior_var, loose, rating_prior_var
-        )
-        columns["method"] += method
-        unshrunk, reasons, main = _segment_unshrunk(counts, prior)
-        for m in set(counts.models) & set(unmeasured):
-            why = f"its overall rating, this segment's prior, is not measured ({unmeasured[m]})"
-            reasons[m] = f"{reasons[m]}; {why}" if m in reasons else why
-        frame = _segment_frame(counts, overall, columns, unshrunk, segment_dim, str(value), board)
-        _add_rank_columns(  # ranks within (segment value, component): one scale each
-            frame,
-            columns["theta"],
-            fit_notes,
-            thetas=columns.get("thetas"),
-            cov=columns["cov"],
-            seed=seed + k,
-            groups=frame["component"].to_numpy(),
-        )
-        # Significant: the difference's 95% interval clears 0 by more than rounding (a bootstrap of a
-        # shrunk fit puts replicates exactly on the prior when a model has no votes in them), and
-        # only for rows that are not provisional: a thin row is shown, never called a finding.
-        frame["differs_from_overall"] = (frame["diff_lower"] > 0.05) | (frame["diff_upper"] < -0.05)
-        provisional_reasons(frame, stats[stats["segment_value"] == value], thresholds, reasons)
-        frame.loc[~frame["model_id"].isin(main) | frame["provisional"], "differs_from_overall"] = False
-        frames.append(_finish(frame))
+    for value, frame, fit_notes in in_order(_segment_board, jobs, context):  # each segment alone, in order
+        frames.append(frame)
         if notes is not None:
             notes.extend(f"{segment_dim} = {value}: {n}" for n in fit_notes)
     if not frames:
         return pd.DataFrame(columns=[*LEADERBOARD_COLUMNS, "theta", "se"])
     return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class _SegmentContext:
+    """What every segment board of one dimension shares (segment_boards)."""
+
+    overall: Board
+    prior_of: dict
+    prior_se_of: dict
+    unmeasured: dict
+    rating_prior_var: float
+    stats: pd.DataFrame
+    thresholds: Thresholds
+    segment_dim: str
+    prior_sd: float
+    board: str
+    bootstrap_rounds: int
+    seed: int
+    method: str
+
+
+def _segment_board(k: int, value, counts: bt.PairCounts, c: _SegmentContext) -> tuple:
+    """(value, the board of segment value number k, its fits' notes): everything it draws is seeded by k."""
+    prior = np.array([c.prior_of[m] for m in counts.models])
+    prior_var = np.array([c.prior_se_of[m] for m in counts.models]) ** 2
+    loose = np.array([m in c.unmeasured for m in counts.models])
+    fit_notes: list[str] = []
+    columns = _segment_estimates(
+        counts,
+        prior,
+        c.prior_sd,
+        c.bootstrap_rounds,
+        c.seed + k,
+        fit_notes,
+        prior_var,
+        loose,
+        c.rating_prior_var,
+    )
+    columns["method"] += c.method
+    unshrunk, reasons, main = _segment_unshrunk(counts, prior)
+    for m in set(counts.models) & set(c.unmeasured):
+        why = f"its overall rating, this segment's prior, is not measured ({c.unmeasured[m]})"
+        reasons[m] = f"{reasons[m]}; {why}" if m in reasons else why
+    frame = _segment_frame(counts, c.overall, columns, unshrunk, c.segment_dim, str(value), c.board)
+    _add_rank_columns(  # ranks within (segment value, component): one scale each
+        frame,
+        columns["theta"],
+        fit_notes,
+        thetas=columns.get("thetas"),
+        cov=columns["cov"],
+        seed=c.seed + k,
+        groups=frame["component"].to_numpy(),
+    )
+    # Significant: the difference's 95% interval clears 0 by more than rounding (a bootstrap of a
+    # shrunk fit puts replicates exactly on the prior when a model has no votes in them), and
+    # only for rows that are not provisional: a thin row is shown, never called a finding.
+    frame["differs_from_overall"] = (frame["diff_lower"] > 0.05) | (frame["diff_upper"] < -0.05)
+    provisional_reasons(frame, c.stats[c.stats["segment_value"] == value], c.thresholds, reasons)
+    frame.loc[~frame["model_id"].isin(main) | frame["provisional"], "differs_from_overall"] = False
+    return value, _finish(frame), fit_notes
 
 
 def _segment_estimates(
@@ -993,7 +1076,7 @@ def _segment_unshrunk(
         for m in g:
             reasons[m] = "not connected to the rest of this segment's comparisons"
     if bt.mle_exists(counts) and len(groups) == 1:
-        return bt.fit_shrunk(counts, prior, UNSHRUNK_PENALTY).theta, reasons, set(groups[0])
+        return bt.shrunk_theta(counts, prior, UNSHRUNK_PENALTY)[0], reasons, set(groups[0])
     for m in counts.models:
         reasons.setdefault(
             m, "the segment alone cannot rate it (a model that never wins or loses here); shown shrunk"

@@ -873,15 +873,40 @@ def fit_shrunk(
     at the optimum Σ(θ − prior) = 0, i.e. the segment's ratings sit on the overall board's scale
     even when the anchor has no votes in the segment. A tiny penalty gives the (unshrunk) maximum
     likelihood estimate on that scale."""
+    model, pull, fit, notes = _shrunk_newton(counts, prior, penalty, tol, max_iter)
+    free = np.ones(counts.n_models, dtype=bool)
+    cov, bread = _model_sandwich(model, pull, fit.p, free, notes, "segment sandwich")
+    return ShrunkFit(counts.models, fit.x, cov, penalty, fit.converged, notes, bread)
+
+
+def shrunk_theta(
+    counts: PairCounts,
+    prior: np.ndarray,
+    penalty: float,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+    start: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """fit_shrunk's θ (and its notes) without the sandwich: for what needs the point alone (held-out scores,
+    the unshrunk estimate), where the sandwich's pass over the rows was a third of the work on style rows.
+    `start` (default the prior): where Newton starts, e.g. the optimum under a nearby penalty; the
+    objective is strictly concave, so the optimum is the same (to `tol`) from anywhere."""
+    _, _, fit, notes = _shrunk_newton(counts, prior, penalty, tol, max_iter, start)
+    return fit.x, notes
+
+
+def _shrunk_newton(
+    counts: PairCounts, prior: np.ndarray, penalty: float, tol: float, max_iter: int, start=None
+):
     m = counts.n_models
     model, pull = (
         PairModel.of_counts(counts),
         Penalty(m, ridge=penalty, centre=np.asarray(prior, dtype=float)),
     )
     free, notes = np.ones(m, dtype=bool), []
-    fit = penalised_newton(model, pull, prior, free, notes, what="segment fit", tol=tol, max_iter=max_iter)
-    cov, bread = _model_sandwich(model, pull, fit.p, free, notes, "segment sandwich")
-    return ShrunkFit(counts.models, fit.x, cov, penalty, fit.converged, notes, bread)
+    x0 = prior if start is None else start
+    fit = penalised_newton(model, pull, x0, free, notes, what="segment fit", tol=tol, max_iter=max_iter)
+    return model, pull, fit, notes
 
 
 def heldout_loglik(counts: PairCounts, theta: np.ndarray) -> float:

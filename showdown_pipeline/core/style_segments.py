@@ -104,9 +104,9 @@ def coefficient_shift_test(segment: StyleSegment, beta: np.ndarray, scale: np.nd
     if not bt.mle_exists(counts) or len(bt.components(counts)) > 1:
         return None
     m = counts.n_models
-    own = bt.fit_shrunk(counts, np.zeros(m), boards.UNSHRUNK_PENALTY)
+    own, _ = bt.shrunk_theta(counts, np.zeros(m), boards.UNSHRUNK_PENALTY)
     model = bt.PairModel(m, counts.left * m + counts.right, counts.score, counts.count, segment.features)
-    p, _ = model.evaluate(np.concatenate([own.theta, beta]), with_value=False)
+    p, _ = model.evaluate(np.concatenate([own, beta]), with_value=False)
     score = model.gradient(p)[m:]  # ∂ log-likelihood / ∂δ at δ = 0
     info = model.information(model.weighted(p * (1 - p)))
     # the ratings are nuisance parameters: project them out of the score (their common level is not
@@ -181,9 +181,14 @@ def build_style_segment_boards(
         method=STYLE_METHOD,
         notes=notes,
     )
-    tests = {
-        s.value: coefficient_shift_test(s, beta, scale) for s in segments if s.votes >= STYLE_TEST_MIN_VOTES
-    }
+    tested = [s for s in segments if s.votes >= STYLE_TEST_MIN_VOTES]
+    tests = dict(
+        zip(
+            (s.value for s in tested),
+            boards.in_order(coefficient_shift_test, ((s,) for s in tested), beta, scale),
+            strict=True,
+        )
+    )
     p_values = {v: t["p_value"] for v, t in tests.items() if t is not None}
     frame["style_shift_p_value"] = frame["segment_value"].map(p_values).astype(float)
     parameters = {
