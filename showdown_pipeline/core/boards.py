@@ -972,7 +972,7 @@ def _segment_board(k: int, value, counts: bt.PairCounts, c: _SegmentContext) -> 
         c.rating_prior_var,
     )
     columns["method"] += c.method
-    unshrunk, reasons, main = _segment_unshrunk(counts, prior)
+    unshrunk, reasons, main = _segment_unshrunk(counts, prior, start=columns["theta"])
     for m in set(counts.models) & set(c.unmeasured):
         why = f"its overall rating, this segment's prior, is not measured ({c.unmeasured[m]})"
         reasons[m] = f"{reasons[m]}; {why}" if m in reasons else why
@@ -1066,17 +1066,18 @@ def _segment_estimates(
 
 
 def _segment_unshrunk(
-    counts: bt.PairCounts, prior: np.ndarray
+    counts: bt.PairCounts, prior: np.ndarray, start: np.ndarray | None = None
 ) -> tuple[np.ndarray, dict[str, str], set[str]]:
     """(the segment's own estimate on the overall scale or NaN, why a model is provisional here, the
-    models of the segment's main connected part)."""
+    models of the segment's main connected part). `start`: where the fit starts (the shrunk θ, nearer the
+    optimum than the prior: on ten million style rows this fit was a third of the segment boards' time)."""
     reasons: dict[str, str] = {}
     groups = bt.components(counts)
     for g in groups[1:]:
         for m in g:
             reasons[m] = "not connected to the rest of this segment's comparisons"
     if bt.mle_exists(counts) and len(groups) == 1:
-        return bt.shrunk_theta(counts, prior, UNSHRUNK_PENALTY)[0], reasons, set(groups[0])
+        return bt.shrunk_theta(counts, prior, UNSHRUNK_PENALTY, start=start)[0], reasons, set(groups[0])
     for m in counts.models:
         reasons.setdefault(
             m, "the segment alone cannot rate it (a model that never wins or loses here); shown shrunk"

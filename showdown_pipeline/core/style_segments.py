@@ -93,18 +93,21 @@ def style_segments(
     return out
 
 
-def coefficient_shift_test(segment: StyleSegment, beta: np.ndarray, scale: np.ndarray) -> dict | None:
+def coefficient_shift_test(
+    segment: StyleSegment, beta: np.ndarray, scale: np.ndarray, start: np.ndarray | None = None
+) -> dict | None:
     """The robust score test of H0: the segment's style coefficients equal the overall ones (δ = 0), at
     the segment's own ratings (the unshrunk fit with β held fixed). Returns statistic, df, p_value and the
     one-step estimate of δ per feature sd; None where the segment alone cannot rate its models (no
-    maximum-likelihood estimate, or not connected) — then there is nothing to test against."""
+    maximum-likelihood estimate, or not connected) — then there is nothing to test against. `start`: where
+    that fit starts (the segment board's unshrunk θ, centred; default 0): the optimum is the same."""
     from scipy.stats import chi2
 
     counts = segment.counts
     if not bt.mle_exists(counts) or len(bt.components(counts)) > 1:
         return None
     m = counts.n_models
-    own, _ = bt.shrunk_theta(counts, np.zeros(m), boards.UNSHRUNK_PENALTY)
+    own, _ = bt.shrunk_theta(counts, np.zeros(m), boards.UNSHRUNK_PENALTY, start=start)
     model = bt.PairModel(m, counts.left * m + counts.right, counts.score, counts.count, segment.features)
     p, _ = model.evaluate(np.concatenate([own, beta]), with_value=False)
     score = model.gradient(p)[m:]  # ∂ log-likelihood / ∂δ at δ = 0
@@ -131,6 +134,16 @@ def coefficient_shift_test(segment: StyleSegment, beta: np.ndarray, scale: np.nd
         ),
         "votes": segment.votes,
     }
+
+
+def _unshrunk_start(frame: pd.DataFrame, segment: StyleSegment) -> np.ndarray | None:
+    """The segment's unshrunk θ from its board rows (Elo back to logits), centred like the test's own fit
+    (a penalty towards 0 sets Σθ = 0); None where the board has none (no estimate: the test is not run)."""
+    rows = frame[frame["segment_value"] == str(segment.value)].set_index("model_id")
+    if not set(segment.counts.models) <= set(rows.index):
+        return None
+    theta = rows.loc[list(segment.counts.models), "rating_unshrunk"].to_numpy(dtype=float) / bt.ELO_SCALE
+    return None if not np.isfinite(theta).all() else theta - theta.mean()
 
 
 def holm(p_values: dict[str, float], level: float = 0.05) -> set[str]:
@@ -182,13 +195,8 @@ def build_style_segment_boards(
         notes=notes,
     )
     tested = [s for s in segments if s.votes >= STYLE_TEST_MIN_VOTES]
-    tests = dict(
-        zip(
-            (s.value for s in tested),
-            boards.in_order(coefficient_shift_test, ((s,) for s in tested), beta, scale),
-            strict=True,
-        )
-    )
+    jobs = ((s, beta, scale, _unshrunk_start(frame, s)) for s in tested)
+    tests = dict(zip((s.value for s in tested), boards.in_order(coefficient_shift_test, jobs), strict=True))
     p_values = {v: t["p_value"] for v, t in tests.items() if t is not None}
     frame["style_shift_p_value"] = frame["segment_value"].map(p_values).astype(float)
     parameters = {
