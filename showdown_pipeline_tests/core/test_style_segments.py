@@ -234,3 +234,54 @@ def test_holm_rejects_step_down():
 def test_coefficients_missing_a_feature_are_refused():
     with pytest.raises(bt.RatingError, match="lack"):
         style_segments.unit_coefficients(COEFFICIENTS[:4])
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_segments_fitted_on_several_threads_are_one_loops_to_the_bit(monkeypatch, workers):
+    """Independent segment values are fitted on fit_workers() threads (boards.in_order); what comes out —
+    the held-out scores and the chosen sd, every board row (raw with its bootstrap, style with its sandwich
+    and coefficient tests), the notes — is bit for bit what one thread gives, in the same order."""
+    per_vote = pd.concat(
+        [votes(n, seed, value, shift) for n, seed, value, shift in (
+            (1500, 1, "BR", None), (60, 2, "DE", None), (2500, 3, "FR", np.array([0.5, 0, 0, 0, 0])),
+            (400, 4, "IN", None), (12, 5, "JP", None), (1200, 6, "US", None),
+        )],
+        ignore_index=True,
+    )  # fmt: skip
+    score = {1.0: "left", 0.0: "right", 0.5: "both_good"}
+    cells = (
+        per_vote.assign(
+            model_left=[MODELS[i] for i in per_vote["left_code"]],
+            model_right=[MODELS[i] for i in per_vote["right_code"]],
+            winner=per_vote["score"].map(score),
+        )
+        .groupby(["segment_value", "model_left", "model_right", "winner"], as_index=False)
+        .size()
+        .rename(columns={"size": "n"})
+    )
+
+    def everything():
+        notes: list[str] = []
+        overall = overall_style_board()
+        chosen = boards.choose_shrinkage(cells, overall, seed=4, notes=notes)
+        raw = boards.build_segment_boards(
+            cells,
+            stats_for(per_vote),
+            overall,
+            "country",
+            chosen[0],
+            bootstrap_rounds=50,
+            seed=4,
+            notes=notes,
+        )
+        style, parameters, _ = fit(per_vote, prior_sd=None)
+        return chosen, raw, style, parameters, notes
+
+    monkeypatch.setattr(boards, "fit_workers", lambda: 1)
+    alone = everything()
+    monkeypatch.setattr(boards, "fit_workers", lambda: workers)
+    threaded = everything()
+    assert threaded[0] == alone[0] and threaded[3] == alone[3] and threaded[4] == alone[4]
+    assert alone[3]["coefficient_test"]["tested"] == 3  # BR, FR, US: the tests ran on the threads too
+    for one, many in zip(alone[1:3], threaded[1:3], strict=True):
+        pd.testing.assert_frame_equal(one, many, check_exact=True)
