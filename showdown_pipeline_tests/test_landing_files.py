@@ -782,6 +782,74 @@ def test_files_staged_ahead_are_judged_in_order_and_no_copy_is_left(tmp_path, mo
     assert [name for name, _ in staged_on if name != "c.jsonl.gz"] == []
 
 
+class _Interrupted(BaseException):
+    """What a cancelled run raises in the ingest's thread (Dagster's interrupt, a KeyboardInterrupt)."""
+
+
+def test_an_ingest_interrupted_while_choosing_the_next_file_leaves_no_staged_copy(tmp_path, monkeypatch):
+    """Attack 18: the read-ahead hands over the copy of b it made, then looks for the file to stage next; a
+    run cancelled during that look (it opens and looks up every following file until one is not known by
+    stat) lost the copy it was handing over: it stayed in the staging folder. Nothing is recorded for b,
+    nothing is left, and the next run reads b and c as a run never interrupted does."""
+    from showdown_pipeline.core import landing
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    for tag in "abc":
+        write_jsonl(root / "votes" / f"{tag}.jsonl", tagged_votes(tag))
+    real_next, looks = landing._next_to_stage, []
+
+    def next_to_stage(*args):
+        looks.append(len(looks))
+        if len(looks) == 2:  # the look made once b's copy is taken
+            raise _Interrupted
+        return real_next(*args)
+
+    monkeypatch.setattr(landing, "_next_to_stage", next_to_stage)
+    with pytest.raises(_Interrupted):
+        _ingest_once(root, home, "run-1")
+    assert list(settings.ingest_staging_dir(home).iterdir()) == []
+    assert set(ledger(home)) == {"votes/a.jsonl"}
+    monkeypatch.setattr(landing, "_next_to_stage", real_next)
+    assert _ingest_once(root, home, "run-2") == [
+        ("votes/a.jsonl", "unchanged", 3),
+        ("votes/b.jsonl", "ingested", 3),
+        ("votes/c.jsonl", "ingested", 3),
+    ]
+    assert list(settings.ingest_staging_dir(home).iterdir()) == []
+
+
+@pytest.mark.parametrize("failure", [MemoryError, _Interrupted])
+def test_a_failed_or_interrupted_read_ahead_starts_no_other_read(tmp_path, monkeypatch, failure):
+    """Attack 18: staging b on the read-ahead thread failed for a reason that is not its bytes (out of memory,
+    a cancelled run): the ingest handed the failure over, and first started reading c, a file the old code
+    (and this run, which stops) never reads, then waited for that read to end before stopping. The run stops
+    on b, c is not opened, nothing is left in the staging folder, and the next run reads b and c."""
+    from showdown_pipeline.core import staging
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    for tag in "abc":
+        write_jsonl(root / "votes" / f"{tag}.jsonl", tagged_votes(tag))
+    real_stage, staged_on = staging.stage_file, []
+
+    def stage_file(path, *args, **kwargs):
+        staged_on.append(path.name)
+        if path.name == "b.jsonl":
+            raise failure
+        return real_stage(path, *args, **kwargs)
+
+    monkeypatch.setattr(staging, "stage_file", stage_file)
+    with pytest.raises(failure):
+        _ingest_once(root, home, "run-1")
+    assert staged_on == ["a.jsonl", "b.jsonl"]
+    assert list(settings.ingest_staging_dir(home).iterdir()) == []
+    monkeypatch.setattr(staging, "stage_file", real_stage)
+    assert [status for _, status, _ in _ingest_once(root, home, "run-2")] == [
+        "unchanged",
+        "ingested",
+        "ingested",
+    ]
+
+
 @pytest.mark.parametrize(
     ("target", "reason"),
     [

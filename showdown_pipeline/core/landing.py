@@ -390,16 +390,26 @@ class _ReadAhead:
 
     def stage(self, lf: LandingFile) -> staging.StagedFile:
         """`lf` staged: the copy made ahead when it is this file, else staged now; then the next file is
-        started. Raises what staging raises, as staging it now would."""
-        try:
-            if self.ahead is not None and self.ahead[0] is lf:
-                future = self.ahead[1]
-                self.ahead = None
-                return future.result()
+        started. Raises what staging raises, as staging it now would. Only a failure ingest_file goes on
+        after (a defect of the file, a vanished file, an I/O error) starts the next read: after any other
+        (out of memory, an interrupted run) the run stops, reading nothing more; a copy made ahead stays
+        in self.ahead until it is handed over, so an interrupt while it is awaited leaves it to __exit__."""
+        taken = self.ahead is not None and self.ahead[0] is lf
+        if not taken:
             self._discard()
-            return self._stage(lf)
-        finally:  # a file rejected while staged is followed by the next one all the same
+        try:
+            staged = self.ahead[1].result() if taken else self._stage(lf)
+        except (FileUnavailable, FileRejected, OSError):
+            self.ahead = None
             self._start_next()
+            raise
+        self.ahead = None
+        try:
+            self._start_next()
+        except BaseException:  # interrupted while looking for the next file: the copy is not handed over
+            staged.path.unlink(missing_ok=True)
+            raise
+        return staged
 
     def _stage(self, lf: LandingFile) -> staging.StagedFile:
         return staging.stage_file(
