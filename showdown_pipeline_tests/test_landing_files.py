@@ -818,6 +818,49 @@ def test_an_ingest_interrupted_while_choosing_the_next_file_leaves_no_staged_cop
     assert list(settings.ingest_staging_dir(home).iterdir()) == []
 
 
+@pytest.mark.parametrize("b_is_a_copy_of_a", [False, True])
+def test_an_ingest_interrupted_while_awaiting_the_read_ahead_leaves_no_staged_copy(
+    tmp_path, monkeypatch, b_is_a_copy_of_a
+):
+    """Attack 18: the run is interrupted while it waits for the copy of b being made ahead, to take it (b is
+    new) or to delete it (b turned out to be a's bytes: c is staged instead). The copy was forgotten before it
+    was awaited, so the worker finished it after the interrupt and it stayed in the staging folder."""
+    import concurrent.futures
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    for tag in "abc":
+        write_jsonl(root / "votes" / f"{tag}.jsonl", tagged_votes(tag))
+    if b_is_a_copy_of_a:
+        shutil.copy(root / "votes" / "a.jsonl", root / "votes" / "b.jsonl")
+    real_wait, go = {}, threading.Event()
+    from showdown_pipeline.core import staging
+
+    real_stage = staging.stage_file
+
+    def stage_file(path, *args, **kwargs):
+        if path.name == "b.jsonl":
+            assert go.wait(60)  # b's copy is finished only once the run is interrupted
+        return real_stage(path, *args, **kwargs)
+
+    def interrupted(method: str):
+        def wait(future, *args, **kwargs):
+            if not go.is_set():  # the first wait for the read-ahead: the interrupt lands there
+                go.set()
+                raise _Interrupted
+            return real_wait[method](future, *args, **kwargs)
+
+        return wait
+
+    monkeypatch.setattr(staging, "stage_file", stage_file)
+    for method in ("result", "exception"):
+        real_wait[method] = getattr(concurrent.futures.Future, method)
+        monkeypatch.setattr(concurrent.futures.Future, method, interrupted(method))
+    with pytest.raises(_Interrupted):
+        _ingest_once(root, home, "run-1")
+    assert go.is_set()
+    assert list(settings.ingest_staging_dir(home).iterdir()) == []
+
+
 @pytest.mark.parametrize("failure", [MemoryError, _Interrupted])
 def test_a_failed_or_interrupted_read_ahead_starts_no_other_read(tmp_path, monkeypatch, failure):
     """Attack 18: staging b on the read-ahead thread failed for a reason that is not its bytes (out of memory,

@@ -381,8 +381,11 @@ class _ReadAhead:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._discard()
-        self.pool.shutdown(wait=True)
+        try:
+            self._discard()
+        finally:  # interrupted again while awaiting it: once the thread is joined, the copy is there to delete
+            self.pool.shutdown(wait=True)
+            self._discard()
 
     def after(self, choose: Callable[[], LandingFile | None]) -> None:
         """How to find the file to stage ahead once the current one is staged (called then, on this thread)."""
@@ -423,13 +426,15 @@ class _ReadAhead:
             self.ahead = (following, self.pool.submit(self._stage, following))
 
     def _discard(self) -> None:
-        """Drop a copy made ahead that will not be taken (waiting for it: it is being written)."""
+        """Drop a copy made ahead that will not be taken (waiting for it: it is being written). It is
+        forgotten only once deleted: a run interrupted while it waits leaves it to __exit__."""
         if self.ahead is None:
             return
         future = self.ahead[1]
+        if future.exception() is None:  # its failure belongs to a read that will not happen now
+            with contextlib.suppress(OSError):
+                future.result().path.unlink(missing_ok=True)
         self.ahead = None
-        with contextlib.suppress(Exception):  # its failure belongs to a read that will not happen now
-            future.result().path.unlink(missing_ok=True)
 
 
 def ingest_file(
