@@ -5,7 +5,7 @@ files (or several, hidden partial uploads included) and its own rows are never r
 upstream rewrites between hashing and reading would be recorded under bytes nobody read. So each landing
 file is opened once, without following a final symlink and without blocking on a FIFO, after the caller
 resolved it inside the landing root; the same pass feeds its bytes to the sha256, to the limits and to the
-parser, and the warehouse reads only the staged copy `<home>/.staging/ingest/<sha256>.<form>.parquet`
+parser, and the warehouse reads only the staged copy `<home>/.staging/ingest/<sha256>-<token>.<form>.parquet`
 (a name of hex digits; `duckdb_literal` escapes the folder for DuckDB's glob).
 
 Text formats (JSON Lines plain or gzip, JSON arrays, models.csv) are split into records here and staged as
@@ -323,9 +323,8 @@ def stage_file(
     staging_dir.mkdir(parents=True, exist_ok=True)
     form = {"parquet": "parquet", "csv": "models"}.get(fmt, "lines")
     suffix = ".parquet" if form == "parquet" else f".{form}.parquet"
-    token = secrets.token_hex(
-        8
-    )  # two copies of the same bytes may be staged at once (core/landing.py's read-ahead)
+    # two copies of the same bytes may be staged at once (core/landing.py's read-ahead): one name each
+    token = secrets.token_hex(8)
     partial = staging_dir / f"partial-{token}{suffix}"
     try:
         with open_literal(path, root) as raw:
