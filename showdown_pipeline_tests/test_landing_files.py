@@ -782,6 +782,43 @@ def test_files_staged_ahead_are_judged_in_order_and_no_copy_is_left(tmp_path, mo
     assert [name for name, _ in staged_on if name != "c.jsonl.gz"] == []
 
 
+def test_a_file_rewritten_after_its_read_ahead_is_read_again_after_its_hash(tmp_path, monkeypatch):
+    """Attack 18: b is staged ahead while a loads, then upstream rewrites b (a corrected export) before the
+    ingest hashes it. The copy made ahead, bytes the hash shows superseded, was committed, and the rewrite
+    read again by the next run: both versions' rows recorded. Without the read-ahead a copy is never older
+    than the hash; now the copy is made again after the hash: only the bytes b holds are recorded."""
+    from showdown_pipeline.core import staging
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    for tag in "abc":
+        write_jsonl(root / "votes" / f"{tag}.jsonl", tagged_votes(tag))
+    real_stage, staged_on, b_read_ahead = staging.stage_file, [], threading.Event()
+
+    def stage_file(path, *args, **kwargs):
+        staged_on.append((path.name, threading.current_thread().name.startswith("ingest-read-ahead")))
+        try:
+            return real_stage(path, *args, **kwargs)
+        finally:
+            if path.name == "b.jsonl":
+                b_read_ahead.set()
+
+    def rewrite_b_once_read_ahead(event: str, rel_path: str) -> None:
+        if event == "hashing" and rel_path == "votes/b.jsonl":
+            assert b_read_ahead.wait(60)
+            write_jsonl(root / "votes" / "b.jsonl", tagged_votes("b2", 4))
+
+    monkeypatch.setattr(staging, "stage_file", stage_file)
+    assert _ingest_once(root, home, "run-1", rewrite_b_once_read_ahead) == [
+        ("votes/a.jsonl", "ingested", 3),
+        ("votes/b.jsonl", "ingested", 4),
+        ("votes/c.jsonl", "ingested", 3),
+    ]
+    assert ("b.jsonl", True) in staged_on and ("b.jsonl", False) in staged_on  # ahead, then again
+    assert vote_ids_by_path(home)["votes/b.jsonl"] == {f"b2#{i}" for i in range(4)}
+    assert _ingest_once(root, home, "run-2")[1] == ("votes/b.jsonl", "unchanged", 4)
+    assert list(settings.ingest_staging_dir(home).iterdir()) == []
+
+
 class _Interrupted(BaseException):
     """What a cancelled run raises in the ingest's thread (Dagster's interrupt, a KeyboardInterrupt)."""
 

@@ -391,9 +391,9 @@ class _ReadAhead:
         """How to find the file to stage ahead once the current one is staged (called then, on this thread)."""
         self.choose = choose
 
-    def stage(self, lf: LandingFile) -> staging.StagedFile:
-        """`lf` staged: the copy made ahead when it is this file, else staged now; then the next file is
-        started. Raises what staging raises, as staging it now would. Only a failure ingest_file goes on
+    def stage(self, lf: LandingFile, content: str) -> staging.StagedFile:
+        """`lf` staged: the copy made ahead when it is this file and holds the bytes hashed since
+        (`content`), else staged now; then the next file is started. Raises what staging raises, as staging it now would. Only a failure ingest_file goes on
         after (a defect of the file, a vanished file, an I/O error) starts the next read: after any other
         (out of memory, an interrupted run) the run stops, reading nothing more; a copy made ahead stays
         in self.ahead until it is handed over, so an interrupt while it is awaited leaves it to __exit__."""
@@ -401,7 +401,7 @@ class _ReadAhead:
         if not taken:
             self._discard()
         try:
-            staged = self.ahead[1].result() if taken else self._stage(lf)
+            staged = self._taken(lf, content) if taken else self._stage(lf)
         except (FileUnavailable, FileRejected, OSError):
             self.ahead = None
             self._start_next()
@@ -413,6 +413,26 @@ class _ReadAhead:
             staged.path.unlink(missing_ok=True)
             raise
         return staged
+
+    def _taken(self, lf: LandingFile, content: str) -> staging.StagedFile:
+        """The copy of `lf` made ahead, when its bytes are the ones hashed after it was made. A file that
+        changed in between (rewritten, replaced, gone and back) is staged again now, after its hash, as
+        without the read-ahead: the copy committed is never older than the first look, so bytes known to
+        be superseded are not recorded (then read again next run). A rejection of the bytes hashed stands."""
+        try:
+            staged = self.ahead[1].result()
+        except FileRejected as exc:
+            if getattr(exc, "sha256", None) == content:
+                raise
+            staged = None
+        except FileUnavailable:
+            staged = None
+        if staged is not None and staged.sha256 == content:
+            return staged
+        if staged is not None:
+            staged.path.unlink(missing_ok=True)
+        self.ahead = None
+        return self._stage(lf)
 
     def _stage(self, lf: LandingFile) -> staging.StagedFile:
         return staging.stage_file(
@@ -483,7 +503,7 @@ def _read_hashed(
     note("staging", lf.rel_path)
     try:
         if ahead is not None:
-            staged = ahead.stage(lf)
+            staged = ahead.stage(lf, read.content)
         else:
             staged = staging.stage_file(lf.target, root, lf.format, place.staging_dir, place.limits, lf.kind)
     except FileUnavailable as exc:
