@@ -393,10 +393,11 @@ class _ReadAhead:
 
     def stage(self, lf: LandingFile, content: str) -> staging.StagedFile:
         """`lf` staged: the copy made ahead when it is this file and holds the bytes hashed since
-        (`content`), else staged now; then the next file is started. Raises what staging raises, as staging it now would. Only a failure ingest_file goes on
-        after (a defect of the file, a vanished file, an I/O error) starts the next read: after any other
-        (out of memory, an interrupted run) the run stops, reading nothing more; a copy made ahead stays
-        in self.ahead until it is handed over, so an interrupt while it is awaited leaves it to __exit__."""
+        (`content`), else staged now; then the next file is started. Raises what staging raises, as
+        staging it now would. Only a failure ingest_file goes on after (a defect of the file, a vanished
+        file, an I/O error) starts the next read: after any other (out of memory, an interrupted run) the
+        run stops, reading nothing more; a copy made ahead stays in self.ahead until it is handed over, so
+        an interrupt while it is awaited leaves it to __exit__."""
         taken = self.ahead is not None and self.ahead[0] is lf
         if not taken:
             self._discard()
