@@ -49,13 +49,35 @@ PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 def measure_tree(argv: list[str], every: float = 0.5) -> tuple[float, float, str]:
     """(seconds, peak MiB of the summed RSS of the child's whole process tree, sampled every `every` s, its
     stdout): for commands whose memory is in a grandchild (Spark's JVM), which no rusage of ours counts."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err)
+
+    def wait(child: subprocess.Popen) -> float:
         peak = 0
         while child.poll() is None:
             peak = max(peak, _tree_rss_kib(child.pid))
             time.sleep(every)
+        return peak / 1024.0
+
+    return _captured(argv, None, wait)
+
+
+def measure_child(argv: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """(seconds, peak RSS MiB of this child and its descendants, stdout): `wait4` gives this child's own
+    rusage, so one measurement's peak never carries over to the next."""
+
+    def wait(child: subprocess.Popen) -> float:
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        return usage.ru_maxrss / 1024.0
+
+    return _captured(argv, env, wait)
+
+
+def _captured(argv: list[str], env: dict | None, wait) -> tuple[float, float, str]:
+    """Run `argv` with its output in temporary files; `wait(child)` waits for it and returns its peak MiB."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
+        peak = wait(child)
         elapsed = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
@@ -63,4 +85,4 @@ def measure_tree(argv: list[str], every: float = 0.5) -> tuple[float, float, str
     if child.returncode != 0:
         sys.stderr.write(stderr[-4000:])
         raise SystemExit(f"benchmark command failed ({child.returncode}): {' '.join(argv)}")
-    return elapsed, peak / 1024.0, stdout
+    return elapsed, peak, stdout

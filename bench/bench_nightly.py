@@ -23,11 +23,11 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _measure import measure_child
 
 AS_OF = "2026-11-01"
 TEN_MILLION = 10_000_000
@@ -43,24 +43,6 @@ FLOOR_SQL = {
     (True, False): _COUNT.format(_JSONL),
     (False, True): _COUNT.format(_PARQUET),
 }
-
-
-def measure_child(argv: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """(seconds, peak RSS MiB of this child and its descendants, stdout): `wait4` gives this child's own
-    rusage, so one measurement's peak never carries over to the next."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-        elapsed = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    if child.returncode != 0:
-        sys.stderr.write(stderr[-4000:])
-        raise SystemExit(f"benchmark command failed ({child.returncode}): {' '.join(argv)}")
-    return elapsed, usage.ru_maxrss / 1024.0, stdout
 
 
 def world_landing(worlds: Path, votes: int, showdown: str) -> Path:
