@@ -117,9 +117,14 @@ def spark_driver_memory_from_env(master: str) -> str | None:
         if not _SPARK_MEMORY.fullmatch(value):
             raise ValueError(f"SHOWDOWN_SPARK_DRIVER_MEMORY={value!r} is not a Spark memory size (e.g. 8g)")
         return value.lower()
-    if master.startswith("local") or "://127.0.0.1:" in master:
+    if spark_on_this_machine(master):
         return f"{int(default_memory_limit().removesuffix('MB'))}m"
     return None
+
+
+def spark_on_this_machine(master: str) -> bool:
+    """A Spark whose every process runs here: local[...] or a master on 127.0.0.1."""
+    return master.startswith("local") or "://127.0.0.1:" in master
 
 
 def spark_tables_root(home: Path, location: str | None = None) -> Path:

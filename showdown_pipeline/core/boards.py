@@ -4,7 +4,6 @@ segment boards (fit, intervals, rank, provisional flags). Plain pandas/numpy; th
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,6 +16,7 @@ import pyarrow as pa
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline.core import rank_uncertainty as ru
 from showdown_pipeline.core.vote_schema import WINNER_SCORE
+from showdown_pipeline.settings import default_threads
 
 # One row of a published leaderboard (the snapshot contract, DESIGN §6): its columns in order and
 # their types. Snapshots write exactly this schema; every board frame carries these columns.
@@ -832,12 +832,10 @@ def _heldout_scores(
 
 
 def fit_workers() -> int:
-    """Threads for independent segment fits: the cores this process may use. numpy releases the GIL in the
-    passes over rows that are most of a fit, so two cores fit two segments at once."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+    """Threads for independent segment fits: the cores this process may use (settings.default_threads).
+    numpy releases the GIL in the passes over rows that are most of a fit, so two cores fit two segments
+    at once."""
+    return int(default_threads())
 
 
 def in_order(work: Callable, jobs: Iterable[tuple], *shared, window: int | None = None) -> Iterator:

@@ -335,12 +335,23 @@ def ingest_landing(
         for at, lf in enumerate(files):
             ahead.after(lambda at=at: _next_to_stage(session, files[at + 1 :], root, place))
             try:
-                outcomes.append(ingest_file(session, lf, run_id, place, note, ahead))
+                outcomes.append(ingest_file(session, lf, run_id, place, ahead, note))
             except _NotTheBytes as fault:
                 failures.append((fault.rel_path, fault.why))
     if failures:
         raise IngestFailed(failures)
     return outcomes, recovered
+
+
+def _unread_why(lf: LandingFile, place: IngestPlace) -> str | None:
+    """Why `lf` is recorded without a byte read (its entry, its name or its size), or None: it is read."""
+    if lf.unread_reason or lf.target is None:
+        return lf.unread_reason or "not readable"
+    if not lf.supported:  # a defect of the name, not of the bytes: renamed, it is read
+        return f"unsupported file type for {lf.kind}/: {lf.path.name}"
+    if lf.size_bytes > place.limits.file_bytes:
+        return str(place.limits.too_many_bytes())
+    return None
 
 
 def _next_to_stage(
@@ -349,12 +360,7 @@ def _next_to_stage(
     """The next of `files` ingest_file will stage (read whole): readable, supported, within the size limit
     and not known by stat. A file known only by content (renamed) is staged for nothing: it stays correct."""
     for lf in files:
-        if (
-            lf.unread_reason
-            or lf.target is None
-            or not lf.supported
-            or lf.size_bytes > place.limits.file_bytes
-        ):
+        if _unread_why(lf, place) is not None:
             continue
         try:
             if _stat_content(session, lf, root, place) is None:
@@ -463,21 +469,17 @@ def ingest_file(
     lf: LandingFile,
     run_id: str,
     place: IngestPlace,
+    ahead: _ReadAhead,
     progress: Progress | None = None,
-    ahead: _ReadAhead | None = None,
 ) -> IngestOutcome:
     """Ingest one landing file: its rows and its ledger row in one transaction; a read already in the ledger
     (same bytes, kind and format) is a no-op. A rejection is recorded only for a defect of the bytes read
     (or of the entry, unread); a file that changed while read is skipped, unrecorded."""
     note = progress or _quiet
-    if lf.unread_reason or lf.target is None:
-        return _record_unread(session, lf, run_id, lf.unread_reason or "not readable")
-    if not lf.supported:  # a defect of the name, not of the bytes: renamed, it is read
-        return _record_unread(session, lf, run_id, f"unsupported file type for {lf.kind}/: {lf.path.name}")
-    if lf.size_bytes > place.limits.file_bytes:
-        return _record_unread(session, lf, run_id, str(place.limits.too_many_bytes()))
+    if (why := _unread_why(lf, place)) is not None:
+        return _record_unread(session, lf, run_id, why)
     note("hashing", lf.rel_path)
-    root = Path(os.path.realpath(place.landing_root))
+    root = ahead.root  # the landing root, resolved once per ingest
     try:
         known = _known_by_stat(session, lf, root, place)
         if known is not None:
@@ -489,24 +491,21 @@ def ingest_file(
         return _record_unread(session, lf, run_id, str(exc))
     except OSError as exc:  # reading failed (a disk, a network mount): no defect of the bytes
         raise _NotTheBytes(lf.rel_path, f"I/O error: {exc.strerror or exc}") from exc
-    outcome = _read_hashed(session, lf, run_id, place, root, _find_read(session, lf, content), note, ahead)
+    outcome = _read_hashed(session, lf, run_id, place, _find_read(session, lf, content), note, ahead)
     if fingerprint is not None and outcome.sha256:
         _remember_stat(session, lf, outcome.sha256, content, fingerprint)
     return outcome
 
 
 def _read_hashed(
-    session: WarehouseSession, lf: LandingFile, run_id: str, place: IngestPlace, root: Path, read, note, ahead
+    session: WarehouseSession, lf: LandingFile, run_id: str, place: IngestPlace, read, note, ahead
 ) -> IngestOutcome:
     """A hashed file: unchanged when its read is in the ledger, else staged and committed (see ingest_file)."""
     if read.seen is not None and not _retry(read.seen):
         return _unchanged(session, lf, read)
     note("staging", lf.rel_path)
     try:
-        if ahead is not None:
-            staged = ahead.stage(lf, read.content)
-        else:
-            staged = staging.stage_file(lf.target, root, lf.format, place.staging_dir, place.limits, lf.kind)
+        staged = ahead.stage(lf, read.content)
     except FileUnavailable as exc:
         return _skipped(lf, str(exc))
     except FileRejected as exc:

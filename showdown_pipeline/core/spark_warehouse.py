@@ -43,6 +43,7 @@ import pyarrow as pa
 from showdown_pipeline.core.spark_sql import SparkStatement, expand_stars, spark_statement
 from showdown_pipeline.core.sql import rule_relations
 from showdown_pipeline.core.warehouse import FILE_FORMATS, RowResults, WarehouseError, checked_table_name
+from showdown_pipeline.settings import spark_on_this_machine
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,7 +75,7 @@ def spark_config(
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
-    if master.startswith("local") or "://127.0.0.1:" in master:  # nothing listens beyond this machine
+    if spark_on_this_machine(master):  # nothing listens beyond this machine
         config |= {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
     if local_dir is not None:
         config["spark.local.dir"] = str(local_dir)

@@ -75,9 +75,8 @@ class WarehouseResource(dg.ConfigurableResource):
             self.connection_config()
             self.engine_name  # noqa: B018 - a bad SHOWDOWN_ENGINE stops the run here, with its name
             home.mkdir(parents=True, exist_ok=True)
-            settings.duckdb_spill_dir(home).mkdir(
-                parents=True, exist_ok=True
-            )  # DuckDB makes only its last folder
+            # DuckDB makes only the last folder of its spill path
+            settings.duckdb_spill_dir(home).mkdir(parents=True, exist_ok=True)
         except (ValueError, OSError) as exc:
             raise dg.Failure(description=str(exc)) from None
         run = context.run
