@@ -666,6 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    settings.pin_blas_threads()  # `showdown rate` fits without the Dagster definitions
     try:
         return args.handler(args)
     except CliError as exc:

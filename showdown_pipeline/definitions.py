@@ -17,7 +17,10 @@ import dagster as dg
 
 import showdown_pipeline
 from showdown_pipeline import defs as defs_folder
+from showdown_pipeline import settings
 from showdown_pipeline.defs.resources import build_resources
+
+settings.pin_blas_threads()  # every process that runs the pipeline's steps loads this module first
 
 
 @functools.cache

@@ -23,6 +23,22 @@ def home_dir_from_env() -> Path:
     return Path(os.environ.get("SHOWDOWN_HOME", str(DEFAULT_HOME))).resolve()
 
 
+def pin_blas_threads() -> None:
+    """Hold numpy's and scipy's BLAS and LAPACK to one thread in this process (the pipeline's processes
+    call this first: the Dagster definitions on import, the CLI in `main`).
+
+    The matrices the ratings solve are small (one row per model), and the parallel work is ours: two
+    segment fits at once, DuckDB's threads. OpenBLAS's own threads only fought them: on a busy two-core
+    machine a bootstrap chord step's 40 × 40 Cholesky solve took 3.7 ms instead of 31 µs, half of the raw
+    segment boards' time. They also split float sums by the machine's core count, so the same votes gave
+    segment intervals 2e-13 Elo apart on machines with other core counts; on one thread they are the same
+    bits everywhere. scipy.linalg is imported first: a BLAS loaded later would not be held."""
+    import scipy.linalg  # noqa: F401  (loads scipy's own OpenBLAS, so the limit reaches it)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 # DuckDB's own default memory limit is 80% of RAM: a 10M-vote run then peaked at 11 GB of RSS on a 24 GB
 # machine, leaving nothing to the Python side (the style fit, the GX suite) or to anyone else. A quarter of
 # RAM (6 GB here) keeps a 10M-vote run under 8 GB; what does not fit spills to disk under the home.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from showdown_pipeline.core.breakers import BREAKER_NAMES
@@ -163,3 +165,38 @@ def test_a_fresh_home_spills_what_does_not_fit(tmp_path, monkeypatch):
         sql = "SELECT sum(i * j) FROM (SELECT i, i % 7 AS j FROM range(8000000) t(i) ORDER BY hash(i))"
         assert s.conn.execute(sql).fetchall() == [(sum(i * (i % 7) for i in range(8_000_000)),)]
     assert settings.duckdb_spill_dir(tmp_path / "home").is_dir()
+
+
+def test_the_pipelines_processes_run_blas_on_one_thread(tmp_path):
+    """A process that loads the definitions, and the CLI, hold numpy's and scipy's BLAS to one thread (a
+    threaded BLAS made the bootstrap's small solves 100× slower on a busy machine and its sums depend on the
+    core count). A fresh process each, with BLAS free to use every core as it starts."""
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys, threadpoolctl\n"
+        "{load}\n"
+        "print(json.dumps([(i['internal_api'], i['num_threads'], i['filepath']) for i in "
+        "threadpoolctl.threadpool_info() if i['user_api'] == 'blas']))\n"
+    )
+    loads = {
+        "definitions": "import showdown_pipeline.definitions",
+        "cli": f"from showdown_pipeline import cli; cli.main(['show', '--home', {str(tmp_path)!r}])",
+    }
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    for name, load in loads.items():
+        out = subprocess.run(
+            [sys.executable, "-c", probe.format(load=load)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        blas = json.loads(out.stdout.strip().splitlines()[-1])
+        assert {path.rsplit("/", 1)[-1].split("-")[0] for _, _, path in blas} >= {
+            "libscipy_openblas64_",
+            "libscipy_openblas",
+        }, (name, blas)
+        assert all(threads == 1 for _, threads, _ in blas), (name, blas)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from showdown_pipeline import settings
 from showdown_pipeline.core import boards
 from showdown_pipeline.core import bradley_terry as bt
 from showdown_pipeline_tests.landing_builder import REAL_FIXTURES
@@ -213,6 +214,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="overwrite the committed fixture")
     args = parser.parse_args()
+    settings.pin_blas_threads()  # as the pipeline's processes and the tests (conftest loads the definitions)
     numbers = published_numbers()
     text = json.dumps(numbers, indent=1, sort_keys=True, default=float)
     if args.write:

@@ -81,7 +81,10 @@ def test_published_numbers_are_those_of_the_separate_loops_to_1e9_elo():
     as known; boards._segment_estimates): every rating, unshrunk estimate and difference from the overall
     board stayed as pinned; only the segment boards' intervals, se and the rank order they set moved. The
     Arena segments (prior sd 0.02) had a median interval of 2.5 Elo under an overall board of 22.5 Elo;
-    now 21.8. LLMFAO's segments (prior sd 0.4): 88 -> 121 Elo."""
+    now 21.8. LLMFAO's segments (prior sd 0.4): 88 -> 121 Elo.
+    Re-pinned a third time when BLAS was held to one thread (settings.pin_blas_threads): no rating moved;
+    LLMFAO's segment bootstrap intervals moved by at most 3.7e-8 Elo (their departure draws use eigh) and
+    every other number by at most 2.3e-13 Elo: what OpenBLAS's threads had made depend on the core count."""
     before = json.loads(solver_regression.FIXTURE.read_text(encoding="utf-8"))
     after = json.loads(json.dumps(solver_regression.published_numbers(), default=float))
     shifts = _unshrunk_levels(before, after)
