@@ -818,16 +818,18 @@ def choose_shrinkage_of(
 def _heldout_scores(
     counts: bt.PairCounts, prior: np.ndarray, split: np.ndarray, grid: tuple[float, ...], folds: int
 ) -> list[tuple[float, float, list[str]]]:
-    """One segment's (sd, held-out log-likelihood, fit notes) per fold and sd, folds in order, sds ascending."""
-    out = []
+    """One segment's (sd, held-out log-likelihood, fit notes) per fold and sd, folds in order, sds ascending.
+    Each fold's fits and its score read only the cells they count (`PairCounts.counted`)."""
+    out, sds = [], sorted(grid)
     for f in range(folds):
-        train, test = counts.with_counts(counts.count - split[:, f]), counts.with_counts(split[:, f])
-        if test.count.sum() == 0:
+        if split[:, f].sum() == 0:
             continue
-        theta = prior
-        for sd in sorted(grid):  # each fit starts at the optimum of the next stronger pull (warm start)
-            theta, fit_notes = bt.shrunk_theta(train, prior, 1.0 / sd**2, tol=1e-8, start=theta)
-            out.append((sd, bt.heldout_loglik(test, theta), fit_notes))
+        train, test = counts.counted(counts.count - split[:, f]), counts.counted(split[:, f])
+        # each fit starts at the optimum of the next stronger pull (warm start)
+        path = bt.shrunk_path(train, prior, [1.0 / sd**2 for sd in sds], tol=1e-8)
+        out.extend(
+            (sd, bt.heldout_loglik(test, theta), notes) for sd, (theta, notes) in zip(sds, path, strict=True)
+        )
     return out
 
 

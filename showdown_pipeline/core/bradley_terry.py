@@ -81,6 +81,21 @@ class PairCounts:
         """The same cells (and offsets) with other counts: a fold, a resample."""
         return dataclasses.replace(self, count=np.asarray(count, dtype=float))
 
+    def counted(self, count: np.ndarray) -> PairCounts:
+        """The cells that `count` gives a positive count, with it (same models, same order): a fold without
+        the cells it holds none of. A cell of count 0 adds nothing to a gradient or a Hessian, so a fit on
+        it is the fit on the cells it has; on single-vote style rows a fold holds a third of them."""
+        count = np.asarray(count, dtype=float)
+        keep = count > 0
+        return dataclasses.replace(
+            self,
+            left=self.left[keep],
+            right=self.right[keep],
+            score=self.score[keep],
+            count=count[keep],
+            offset=None if self.offset is None else self.offset[keep],
+        )
+
     @classmethod
     def from_cells(cls, left: list[str], right: list[str], score, count) -> PairCounts:
         models = tuple(sorted(set(left) | set(right)))
@@ -395,6 +410,7 @@ class NewtonResult:
     objective: float  # penalised log-likelihood at x (NaN after full steps taken unchecked)
     converged: bool
     iterations: int
+    loglik: float = math.nan  # the log-likelihood at x (NaN after full steps taken unchecked)
 
 
 def penalised_newton(
@@ -409,6 +425,7 @@ def penalised_newton(
     max_iter: int,
     gain_tol: float | None = None,
     damped: int | None = None,
+    at_start: tuple[np.ndarray, float] | None = None,
 ) -> NewtonResult:
     """Maximise log-likelihood − penalty over the `free` coordinates of x (the others keep x0's value)
     by Newton's method; the objective is concave. Each step is backtracked (halved until the objective
@@ -416,9 +433,11 @@ def penalised_newton(
     pass that computes the objective (the style fit over ten million rows: the accepted point's
     probabilities, computed once, serve the next step). Stops when a step moves no coordinate by
     `tol`, or (`gain_tol`) when the objective rises by less than gain_tol · max(1, |objective|).
-    Fallbacks (least squares for a singular system, non-convergence) are recorded in `notes`."""
+    `at_start`: the model's (probabilities, log-likelihood) at x0 when already known (the previous fit's
+    result on the same model: `shrunk_path`), saving the pass that computes them. Fallbacks (least squares
+    for a singular system, non-convergence) are recorded in `notes`."""
     x = np.array(x0, dtype=float)
-    p, loglik = model.evaluate(x)
+    p, loglik = model.evaluate(x) if at_start is None else at_start
     current = loglik - penalty.value(x)
     curvature = penalty.hessian(len(x))[np.ix_(free, free)]
     moved = math.inf
@@ -428,35 +447,35 @@ def penalised_newton(
         step = np.zeros_like(x)
         step[free] = _solve(hess, grad[free], notes, what)
         checked = damped is None or iteration <= damped
-        x, p, value, t = _line_search(model, penalty, x, step, current if checked else None)
+        x, p, value, t, loglik = _line_search(model, penalty, x, step, current if checked else None)
         if value < current - 1e-12:  # the halving ran out (NaN, a full step taken unchecked, is not less)
             _note(
                 notes, f"{what}: the line search found no step that does not lower the objective (t < 1e-8)"
             )
         gain, current, moved = value - current, value, float(np.max(np.abs(t * step), initial=0.0))
         if moved < tol or (gain_tol is not None and abs(gain) < gain_tol * max(1.0, abs(current))):
-            return NewtonResult(x, p, current, True, iteration)
+            return NewtonResult(x, p, current, True, iteration, loglik)
     _note(
         notes,
         f"{what}: Newton's method did not converge in {max_iter} iterations (last step {moved:.1e} "
         "logits); the last iterate is used",
     )
-    return NewtonResult(x, p, current, False, max_iter)
+    return NewtonResult(x, p, current, False, max_iter, loglik)
 
 
 def _line_search(model: PairModel, penalty: Penalty, x: np.ndarray, step: np.ndarray, current: float | None):
-    """(x + t·step, its probabilities, its objective, t) for the largest t in 1, ½, ¼ … that does not
-    lower the objective (t stops halving below 1e-8). With `current` None the full step is taken and
-    its objective is not computed (NaN)."""
+    """(x + t·step, its probabilities, its objective, t, its log-likelihood) for the largest t in 1, ½, ¼ …
+    that does not lower the objective (t stops halving below 1e-8). With `current` None the full step is
+    taken and its objective and log-likelihood are not computed (NaN)."""
     t = 1.0
     while True:
         candidate = x + t * step
         p, loglik = model.evaluate(candidate, with_value=current is not None)
         if current is None:
-            return candidate, p, math.nan, t
+            return candidate, p, math.nan, t, math.nan
         value = loglik - penalty.value(candidate)
         if value >= current - 1e-12 or t < 1e-8:
-            return candidate, p, value, t
+            return candidate, p, value, t, loglik
         t *= 0.5
 
 
@@ -893,6 +912,26 @@ def shrunk_theta(
     objective is strictly concave, so the optimum is the same (to `tol`) from anywhere."""
     _, _, fit, notes = _shrunk_newton(counts, prior, penalty, tol, max_iter, start)
     return fit.x, notes
+
+
+def shrunk_path(
+    counts: PairCounts, prior: np.ndarray, penalties: list[float], tol: float = 1e-10, max_iter: int = 100
+) -> list[tuple[np.ndarray, list[str]]]:
+    """shrunk_theta under each of `penalties` in turn, each fit starting at the previous one's optimum (the
+    first at the prior): the same fits as that loop of shrunk_theta calls, to the bit, on one model, each
+    start's probabilities and log-likelihood taken from the fit that ended there instead of computed again
+    (one pass over the rows saved per fit: the held-out choice of the segments' prior sd)."""
+    m = counts.n_models
+    model, free = PairModel.of_counts(counts), np.ones(m, dtype=bool)
+    out, x, at_start = [], np.asarray(prior, dtype=float), None
+    for penalty in penalties:
+        pull, notes = Penalty(m, ridge=penalty, centre=np.asarray(prior, dtype=float)), []
+        fit = penalised_newton(
+            model, pull, x, free, notes, what="segment fit", tol=tol, max_iter=max_iter, at_start=at_start
+        )
+        out.append((fit.x, notes))
+        x, at_start = fit.x, (None if math.isnan(fit.loglik) else (fit.p, fit.loglik))
+    return out
 
 
 def _shrunk_newton(

@@ -181,3 +181,66 @@ def test_unknown_winner_label_is_refused_not_scored():
     cells = pd.DataFrame({"model_left": ["a"], "model_right": ["b"], "winner": ["tie"], "n": [3]})
     with pytest.raises(bt.RatingError, match="unexpected winner"):
         boards.pair_counts_from_frame(cells)
+
+
+def _style_rows(seed: int = 5, n: int = 20_000, m: int = 8) -> bt.PairCounts:
+    """Single-vote rows with a known offset per row (the style segments' shape), ties included."""
+    rng = np.random.default_rng(seed)
+    left = rng.integers(0, m, n)
+    right = (left + rng.integers(1, m, n)) % m
+    offset = rng.normal(0.0, 0.4, n)
+    theta = np.linspace(-1.0, 1.0, m)
+    p = 1.0 / (1.0 + np.exp(-(theta[left] - theta[right] + offset)))
+    score = np.where(rng.random(n) < 0.2, 0.5, (rng.random(n) < p).astype(float))
+    models = tuple(f"m{i}" for i in range(m))
+    return bt.PairCounts(models, left, right, score, np.ones(n), offset=offset)
+
+
+def test_a_path_of_shrunk_fits_is_the_loop_of_warm_started_fits_to_the_bit():
+    """shrunk_path reuses each fit's last evaluation as the next fit's start: the same θ, bit for bit, as
+    calling shrunk_theta along the penalties, each starting at the previous optimum."""
+    counts = _style_rows()
+    prior = np.linspace(-0.8, 0.9, counts.n_models)
+    penalties = [1.0 / sd**2 for sd in boards.SHRINKAGE_SD_GRID]
+    path = bt.shrunk_path(counts, prior, penalties, tol=1e-8)
+    theta = prior
+    for penalty, (got, notes) in zip(penalties, path, strict=True):
+        theta, loop_notes = bt.shrunk_theta(counts, prior, penalty, tol=1e-8, start=theta)
+        assert np.array_equal(got, theta) and notes == loop_notes
+
+
+def test_a_fold_fitted_on_the_cells_it_counts_is_the_fold_fitted_with_zero_counts():
+    """The held-out choice fits each fold on the cells it counts (PairCounts.counted). Cells of count 0
+    add exactly nothing to a gradient or a Hessian, so the fit is the same one; the log-likelihood's sums
+    group their terms differently without the zeros, so values agree to rounding, not to the bit."""
+    counts = _style_rows()
+    prior = np.zeros(counts.n_models)
+    split = np.random.default_rng(1).multinomial(np.ones(len(counts.count), dtype=np.int64), [1 / 3] * 3)
+    train_count = counts.count - split[:, 0]
+    counted = counts.counted(train_count)
+    assert len(counted.count) == int((train_count > 0).sum()) < len(counts.count)
+    for penalty in (1.0 / 0.02**2, 1.0 / 0.2**2, 1.0 / 3.0**2):
+        zeros, _ = bt.shrunk_theta(counts.with_counts(train_count), prior, penalty, tol=1e-8)
+        fewer, _ = bt.shrunk_theta(counted, prior, penalty, tol=1e-8)
+        np.testing.assert_allclose(fewer, zeros, rtol=0, atol=1e-12)
+        test_all, test_counted = counts.with_counts(split[:, 0]), counts.counted(split[:, 0])
+        assert bt.heldout_loglik(test_counted, fewer) == pytest.approx(
+            bt.heldout_loglik(test_all, zeros), rel=1e-12
+        )
+    # the whole held-out choice against the same folds fitted with their zero counts, as it was before
+    of = dict(zip(counts.models, prior, strict=True))
+    chosen, scores = boards.choose_shrinkage_of([("only", counts)], of, seed=3)
+    split = np.random.default_rng(3).multinomial(counts.count.astype(np.int64), [1 / 3] * 3).astype(float)
+    before = dict.fromkeys(boards.SHRINKAGE_SD_GRID, 0.0)
+    for f in range(3):
+        train, test, theta = (
+            counts.with_counts(counts.count - split[:, f]),
+            counts.with_counts(split[:, f]),
+            prior,
+        )
+        for sd in sorted(boards.SHRINKAGE_SD_GRID):
+            theta, _ = bt.shrunk_theta(train, prior, 1.0 / sd**2, tol=1e-8, start=theta)
+            before[sd] += bt.heldout_loglik(test, theta)
+    assert scores == {f"{sd:g}": round(v, 3) for sd, v in before.items()}
+    best = max(before.values())
+    assert chosen == max(sd for sd, v in before.items() if v >= best - boards.SHRINKAGE_TOLERANCE_NATS)
