@@ -851,13 +851,16 @@ def in_order(work: Callable, jobs: Iterable[tuple], *shared, window: int | None 
             yield work(*job, *shared)
         return
     pending: deque[Future] = deque()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="segment-fits") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="segment-fits")
+    try:
         for job in jobs:
             pending.append(pool.submit(work, *job, *shared))
             if len(pending) >= (window or 2 * workers):
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    finally:  # a failed fit, an interrupt or a consumer that stops: the jobs not started never start
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def build_segment_boards(

@@ -285,3 +285,45 @@ def test_segments_fitted_on_several_threads_are_one_loops_to_the_bit(monkeypatch
     assert alone[3]["coefficient_test"]["tested"] == 3  # BR, FR, US: the tests ran on the threads too
     for one, many in zip(alone[1:3], threaded[1:3], strict=True):
         pd.testing.assert_frame_equal(one, many, check_exact=True)
+
+
+def _held_fits(monkeypatch, fail_first: bool):
+    """(work, the jobs it started) on two threads: job 0 fails or returns at once; every other job waits
+    until 0.3 s after the first of them started, so the two threads hold at most jobs 0–2 and the rest are
+    queued whatever the machine's speed (the wait only ends the test, it decides nothing; the pool may
+    also run job 1 on job 0's thread and never start a second)."""
+    import threading
+
+    monkeypatch.setattr(boards, "fit_workers", lambda: 2)
+    started, release = [], threading.Event()
+
+    def work(k):
+        started.append(k)
+        if k == 0:
+            if fail_first:
+                raise RuntimeError("fit 0 failed")
+            return k
+        if len(started) == 2:
+            threading.Timer(0.3, release.set).start()
+        release.wait(10)
+        return k
+
+    return work, started
+
+
+def test_a_failed_segment_fit_starts_no_further_fit(monkeypatch):
+    """boards.in_order on two threads: when a fit fails, its error is raised in the jobs' order and the fits
+    queued behind it never start (before, the dimension's queued fits all ran before the error came out)."""
+    work, started = _held_fits(monkeypatch, fail_first=True)
+    with pytest.raises(RuntimeError, match="fit 0 failed"):
+        list(boards.in_order(work, ((k,) for k in range(50)), window=10))
+    assert 0 in started and set(started) <= {0, 1, 2}, started
+
+
+def test_a_consumer_that_stops_early_leaves_no_fit_running(monkeypatch):
+    """Closing the generator (a consumer that stops after the first result) cancels the queued fits."""
+    work, started = _held_fits(monkeypatch, fail_first=False)
+    results = boards.in_order(work, ((k,) for k in range(100)), window=10)
+    assert next(results) == 0
+    results.close()
+    assert 0 in started and set(started) <= {0, 1, 2}, started
