@@ -1,11 +1,12 @@
 """Where things live. Defaults: landing zone `data/landing`, home `data/`; the environment may override
 them (SHOWDOWN_LANDING, SHOWDOWN_HOME) and the CLI flags override the environment.
 SHOWDOWN_DUCKDB_MEMORY_LIMIT (e.g. `8GB`) caps the warehouse's memory (default: a quarter of the machine's
-RAM, `default_memory_limit`); SHOWDOWN_DUCKDB_THREADS sets its worker threads (default: the cores this
-process may use). What does not fit spills to `<home>/.tmp/duckdb`."""
+RAM or of a container's cgroup limit, `default_memory_limit`); SHOWDOWN_DUCKDB_THREADS sets its worker threads
+(default: the cores this process may use, `default_threads`). What does not fit spills to `<home>/.tmp/duckdb`."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from datetime import UTC, date, datetime, time
@@ -47,17 +48,42 @@ MIN_MEMORY_LIMIT_MB = 512
 
 
 def default_memory_limit() -> str:
-    """A quarter of the machine's physical RAM (at least 512 MB), in MB, as DuckDB takes it."""
+    """A quarter of the memory this process may use (at least 512 MB), in MB, as DuckDB takes it: the
+    machine's physical RAM, or a container's smaller cgroup limit (`memory.max`)."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    limit = _cgroup_value("memory.max")
+    if limit is not None:
+        total = min(total, int(limit[0]))
     return f"{max(MIN_MEMORY_LIMIT_MB, int(total * DEFAULT_MEMORY_SHARE / 2**20))}MB"
 
 
 def default_threads() -> str:
-    """The cores this process may run on (a container's or taskset's share, not the host's count)."""
+    """The cores this process may run on: a taskset's share (affinity), and no more than a container's
+    cgroup CPU quota (`cpu.max`, rounded up), not the host's count."""
     try:
-        return str(max(1, len(os.sched_getaffinity(0))))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
-        return str(max(1, os.cpu_count() or 1))
+        cores = max(1, os.cpu_count() or 1)
+    quota = _cgroup_value("cpu.max")
+    if quota is not None and len(quota) == 2 and int(quota[1]) > 0:
+        cores = min(cores, max(1, math.ceil(int(quota[0]) / int(quota[1]))))
+    return str(cores)
+
+
+# cgroup v2, where a container's limits are (a test points it at a folder of its own)
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _cgroup_value(name: str) -> list[str] | None:
+    """The numbers of a cgroup v2 limit file (`cpu.max`: quota and period; `memory.max`: bytes), or None
+    where there is no such file or no limit (`max`) or it does not read as numbers."""
+    try:
+        fields = (CGROUP_ROOT / name).read_text(encoding="ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not fields or fields[0] == "max" or not all(f.isdigit() for f in fields):
+        return None
+    return fields
 
 
 def duckdb_spill_dir(home: Path) -> Path:

@@ -200,3 +200,32 @@ def test_the_pipelines_processes_run_blas_on_one_thread(tmp_path):
             "libscipy_openblas",
         }, (name, blas)
         assert all(threads == 1 for _, threads, _ in blas), (name, blas)
+
+
+def test_defaults_follow_a_containers_cgroup_limits(tmp_path, monkeypatch):
+    """DuckDB's default threads and memory limit (and so the Spark driver's heap on this machine) follow a
+    container's cgroup v2 limits where they are smaller than the machine: a quota of 1.5 CPUs is 2 threads
+    at most, a 2 GiB memory.max a 512 MB limit; `max`, a missing file or garbage change nothing."""
+    from showdown_pipeline import settings
+
+    machine_threads, machine_memory = int(settings.default_threads()), settings.default_memory_limit()
+    monkeypatch.setattr(settings, "CGROUP_ROOT", tmp_path)
+    assert (settings.default_threads(), settings.default_memory_limit()) == (
+        str(machine_threads),
+        machine_memory,
+    )
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    (tmp_path / "memory.max").write_text(f"{2 * 2**30}\n")
+    assert settings.default_threads() == str(min(machine_threads, 2))
+    assert settings.default_memory_limit() == "512MB"
+    (tmp_path / "cpu.max").write_text("50000 100000\n")
+    (tmp_path / "memory.max").write_text(f"{8 * 2**30}\n")
+    assert settings.default_threads() == "1"
+    assert settings.default_memory_limit() == f"{min(2048, int(machine_memory.removesuffix('MB')))}MB"
+    for garbage in ("max 100000\n", "max\n", "", "12abc 100000\n", "-5 100000\n"):
+        (tmp_path / "cpu.max").write_text(garbage)
+        (tmp_path / "memory.max").write_text(garbage)
+        assert (settings.default_threads(), settings.default_memory_limit()) == (
+            str(machine_threads),
+            machine_memory,
+        )
