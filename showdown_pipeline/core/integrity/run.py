@@ -80,6 +80,7 @@ def run_integrity(
     preliminary = preliminary_fit(session, cutoff)
     inputs, reviews = read_inputs(session, cutoff, t, preliminary, options.anomaly_seed)
     flags, report = registry.run_checks(inputs, t)
+    del inputs  # one row per vote among them: not held through the statements below
     flag_table = _arrow(flags, FLAG_SCHEMA)
     exclusions = vote_exclusions(session, cutoff, flag_table)
     with session.registered("integrity_exclusions", _arrow(exclusions, EXCLUSION_SCHEMA)):
