@@ -44,17 +44,22 @@ def pin_blas_threads() -> None:
 # machine, leaving nothing to the Python side (the style fit, the GX suite) or to anyone else. A quarter of
 # RAM (6 GB here) keeps a 10M-vote run under 8 GB; what does not fit spills to disk under the home.
 DEFAULT_MEMORY_SHARE = 0.25
+# The integrity step's statements (hash aggregates of every (voter, model) sighting, a window over every vote)
+# fill whatever limit they are given, and the run's process already holds ~3 GB from the steps before it:
+# with a quarter of RAM that step peaked at 9.9 GB at 10M votes. An eighth (3 GB here) took its peak in a
+# fresh process from 6.9 to 4.2 GB at 10M, same outputs, no slower (it spills a little).
+INTEGRITY_MEMORY_SHARE = 0.125
 MIN_MEMORY_LIMIT_MB = 512
 
 
-def default_memory_limit() -> str:
-    """A quarter of the memory this process may use (at least 512 MB), in MB, as DuckDB takes it: the
-    machine's physical RAM, or a container's smaller cgroup limit (`memory.max`)."""
+def default_memory_limit(share: float = DEFAULT_MEMORY_SHARE) -> str:
+    """`share` (default a quarter) of the memory this process may use (at least 512 MB), in MB, as DuckDB
+    takes it: the machine's physical RAM, or a container's smaller cgroup limit (`memory.max`)."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     limit = _cgroup_value("memory.max")
     if limit is not None:
         total = min(total, int(limit[0]))
-    return f"{max(MIN_MEMORY_LIMIT_MB, int(total * DEFAULT_MEMORY_SHARE / 2**20))}MB"
+    return f"{max(MIN_MEMORY_LIMIT_MB, int(total * share / 2**20))}MB"
 
 
 def default_threads() -> str:
@@ -91,18 +96,22 @@ def duckdb_spill_dir(home: Path) -> Path:
     return Path(home) / ".tmp" / "duckdb"
 
 
-def warehouse_connection_config(memory_limit: str | None = None, home: Path | None = None) -> dict[str, str]:
+def warehouse_connection_config(
+    memory_limit: str | None = None, home: Path | None = None, memory_share: float = DEFAULT_MEMORY_SHARE
+) -> dict[str, str]:
     """DuckDB settings for every warehouse connection: the memory limit given, else the environment's
-    SHOWDOWN_DUCKDB_MEMORY_LIMIT (e.g. 8GB), else `default_memory_limit()`; SHOWDOWN_DUCKDB_THREADS, else
-    `default_threads()`; spilling to `duckdb_spill_dir(home)` when a home is given. The published numbers
-    do not depend on the thread count (every statement whose rows feed math is ordered; test_reproducible.py)."""
+    SHOWDOWN_DUCKDB_MEMORY_LIMIT (e.g. 8GB), else `default_memory_limit(memory_share)` (a step may ask for
+    less than the default share, e.g. INTEGRITY_MEMORY_SHARE; a limit set by hand holds for every step);
+    SHOWDOWN_DUCKDB_THREADS, else `default_threads()`; spilling to `duckdb_spill_dir(home)` when a home is
+    given. The published numbers do not depend on the thread count (every statement whose rows feed math is
+    ordered; test_reproducible.py), nor on the memory limit (it decides what spills, never a row)."""
     limit = (memory_limit or os.environ.get("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "")).strip()
     config = {
         "memory_limit": _checked_duckdb_setting(
             "SHOWDOWN_DUCKDB_MEMORY_LIMIT", "memory_limit", limit, "a memory size (e.g. 8GB)"
         )
         if limit
-        else default_memory_limit()
+        else default_memory_limit(memory_share)
     }
     threads = os.environ.get("SHOWDOWN_DUCKDB_THREADS", "").strip()
     if threads:

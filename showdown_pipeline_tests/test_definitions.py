@@ -128,6 +128,51 @@ def test_warehouse_memory_limit_from_the_environment(tmp_path, monkeypatch):
     assert not (tmp_path / "home2").exists()
 
 
+def test_a_step_may_ask_for_a_smaller_share_of_ram_unless_a_limit_is_set_by_hand(tmp_path, monkeypatch):
+    """The integrity step's session gets an eighth of RAM by default (its statements fill whatever they are
+    given, on top of what the run's process holds), every other session a quarter; a limit set by hand
+    (SHOWDOWN_DUCKDB_MEMORY_LIMIT) holds for every session."""
+    import os
+
+    import duckdb
+
+    from showdown_pipeline import settings
+    from showdown_pipeline.defs.resources import build_resources
+
+    def shown(limit_mb: int) -> str:  # how DuckDB reports a limit given in MB
+        with duckdb.connect(config={"memory_limit": f"{limit_mb}MB"}) as conn:
+            return conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+    ram_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    assert settings.INTEGRITY_MEMORY_SHARE == 0.125 and settings.DEFAULT_MEMORY_SHARE == 0.25
+    monkeypatch.delenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT", raising=False)
+    resources = build_resources(tmp_path / "landing", tmp_path / "home")
+
+    def limit(session) -> str:
+        return session.conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+    with dg.build_resources({"warehouse": resources["warehouse"]}) as built:
+        limits = []
+        with built.warehouse.session() as outer:  # the default share
+            limits.append(limit(outer))
+            # DuckDB refuses a second connection to the file with another config: the limit is set on the
+            # open connection (it is the database's: the outer session runs under it too), then put back
+            with built.warehouse.session(memory_share=settings.INTEGRITY_MEMORY_SHARE) as inner:
+                limits += [limit(inner), limit(outer)]
+            limits.append(limit(outer))
+        with built.warehouse.session(memory_share=settings.DEFAULT_MEMORY_SHARE) as s:
+            limits.append(limit(s))
+    quarter, eighth = (shown(max(512, int(ram_mb * share))) for share in (0.25, 0.125))
+    assert limits == [quarter, eighth, eighth, quarter, quarter] and quarter != eighth
+    monkeypatch.setenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT", "512MB")
+    resources = build_resources(tmp_path / "landing", tmp_path / "home2")
+    with (
+        dg.build_resources({"warehouse": resources["warehouse"]}) as built,
+        built.warehouse.session(memory_share=settings.INTEGRITY_MEMORY_SHARE) as s,
+    ):
+        assert s.conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "488.2 MiB"
+
+
 def test_spark_driver_memory_from_the_environment(monkeypatch):
     """A Spark on this machine gets the heap DuckDB gets (a quarter of RAM: Spark's 1g ran out on the 10M
     world); a cluster keeps its own setting; SHOWDOWN_SPARK_DRIVER_MEMORY wins, and a bad value is refused."""

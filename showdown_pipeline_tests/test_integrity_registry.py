@@ -222,3 +222,41 @@ def test_integrity_tables_are_typed_when_no_vote_is_before_the_cut(validated_war
     assert (
         ran["too_fast"] and not ran["favouritism"]
     )  # no preliminary ratings: the checks that need them skip
+
+
+def test_the_integrity_step_runs_on_an_eighth_of_ram_and_writes_what_a_quarter_writes(
+    validated_warehouse, tmp_path, monkeypatch
+):
+    """Integrity's statements fill whatever memory limit they get (at 10M votes a quarter of RAM let the step
+    peak at 9.9 GB): its session asks for settings.INTEGRITY_MEMORY_SHARE; its tables are the same as on a
+    session with the default share (the limit changes how much spills, never a row)."""
+    from showdown_pipeline import settings
+    from showdown_pipeline.defs import resources
+
+    monkeypatch.delenv("SHOWDOWN_DUCKDB_MEMORY_LIMIT", raising=False)
+    limits = []
+    opened = resources.duckdb_session
+
+    def spied(database, config=None, read_only=False, memory_limit=None):
+        limits.append(memory_limit or config["memory_limit"])  # the limit the session runs under
+        return opened(database, config, read_only, memory_limit)
+
+    monkeypatch.setattr(resources, "duckdb_session", spied)
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    eighth, quarter = _home(validated_warehouse, tmp_path / "a"), _home(validated_warehouse, tmp_path / "b")
+    assert _integrity(eighth).success
+    assert set(limits) == {settings.default_memory_limit(settings.INTEGRITY_MEMORY_SHARE)}
+    monkeypatch.setattr(settings, "INTEGRITY_MEMORY_SHARE", settings.DEFAULT_MEMORY_SHARE)
+    limits.clear()
+    assert _integrity(quarter).success
+    assert set(limits) == {settings.default_memory_limit()}
+    assert settings.default_memory_limit(0.125) != settings.default_memory_limit()
+    a, b = _tables(eighth), _tables(quarter)
+    for table in ("user_flags", "vote_exclusions", "vote_reviews"):
+        pd.testing.assert_frame_equal(a[table], b[table])
+    pd.testing.assert_frame_equal(  # votes_counted has no order of its own
+        *(t["votes_counted"].sort_values("row_key", ignore_index=True) for t in (a, b))
+    )
+    assert {k: v for k, v in a["summary"].items() if k != "run"} == {
+        k: v for k, v in b["summary"].items() if k != "run"
+    }

@@ -231,11 +231,31 @@ class DuckDBSession(RowResults):
 
 
 @contextmanager
-def duckdb_session(database: str | Path, config: Mapping[str, str] | None = None, read_only: bool = False):
-    """A session on the DuckDB file `database` (":memory:" for a scratch one) with the pipeline's settings."""
-    conn = duckdb.connect(str(database), read_only=read_only, config=dict(config or {}))
+def duckdb_session(
+    database: str | Path,
+    config: Mapping[str, str] | None = None,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+):
+    """A session on the DuckDB file `database` (":memory:" for a scratch one) with the pipeline's settings.
+
+    `memory_limit`, when it differs from `config`'s, holds while the session is open. DuckDB's limit belongs
+    to the database, not the connection (a second connection to the file with another config is refused), so
+    it is set on the open connection and put back to `config`'s when the session ends: a connection to the
+    same file open meanwhile in this process runs under it too."""
+    config = dict(config or {})
+    conn = duckdb.connect(str(database), read_only=read_only, config=config)
+    own = memory_limit if memory_limit and memory_limit != config.get("memory_limit") else None
     try:
         prepare_connection(conn)
+        if own:
+            conn.execute("SET memory_limit = $limit", {"limit": own})
         yield DuckDBSession(conn)
     finally:
+        if own:
+            with suppress(duckdb.Error):  # a connection the engine gave up on: its limit goes with it
+                if "memory_limit" in config:
+                    conn.execute("SET memory_limit = $limit", {"limit": config["memory_limit"]})
+                else:
+                    conn.execute("RESET memory_limit")
         conn.close()

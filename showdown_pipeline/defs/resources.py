@@ -134,15 +134,18 @@ class WarehouseResource(dg.ConfigurableResource):
         return self._spark
 
     @contextmanager
-    def session(self) -> Iterator[WarehouseSession]:
-        """A session on the warehouse, closed when the block ends (a failed step too)."""
+    def session(self, memory_share: float = settings.DEFAULT_MEMORY_SHARE) -> Iterator[WarehouseSession]:
+        """A session on the warehouse, closed when the block ends (a failed step too); DuckDB's memory limit
+        is `memory_share` of RAM unless one is set by hand (settings.warehouse_connection_config)."""
         if self.engine_name == "spark":
             from showdown_pipeline.core.spark_warehouse import spark_session
 
             with spark_session(self.spark_session(), self.spark_root) as session:
                 yield session
             return
-        with duckdb_session(settings.warehouse_path(self.home), self.connection_config()) as session:
+        config = self.connection_config()
+        own = settings.warehouse_connection_config(self.memory_limit, self.home, memory_share)["memory_limit"]
+        with duckdb_session(settings.warehouse_path(self.home), config, memory_limit=own) as session:
             yield session
 
 

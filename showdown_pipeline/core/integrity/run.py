@@ -80,6 +80,7 @@ def run_integrity(
     preliminary = preliminary_fit(session, cutoff)
     inputs, reviews = read_inputs(session, cutoff, t, preliminary, options.anomaly_seed)
     flags, report = registry.run_checks(inputs, t)
+    del inputs  # one row per vote among them: not held through the statements below
     flag_table = _arrow(flags, FLAG_SCHEMA)
     exclusions = vote_exclusions(session, cutoff, flag_table)
     with session.registered("integrity_exclusions", _arrow(exclusions, EXCLUSION_SCHEMA)):
@@ -136,14 +137,9 @@ def read_inputs(
     seed: int,
 ) -> tuple[registry.IntegrityInputs, pa.Table]:
     """The checks' inputs and the votes for review (winners the preliminary ratings gave < `upset_max_p`)."""
+    # the statements that fill the warehouse's memory (the (voter, model) aggregates) run first, while no
+    # frame is held; the largest frame (one row per vote) is read last, after every other statement
     cut = {"cutoff": cutoff}
-    stats = _frame(
-        session,
-        "integrity/user_vote_stats",
-        {**cut, "min_seconds": t.min_seconds, "max_tokens_per_second": t.max_tokens_per_second},
-    )
-    surprise = _frame(session, "integrity/vote_outcome_surprise", cut)
-    shared = _frame(session, "integrity/shared_identities", {**cut, "max_group": t.ring_max_group})
     scores = sweeps = None
     upsets = pd.DataFrame(columns=["row_key", "user_id", "winner_expected"])
     if preliminary is not None:
@@ -157,6 +153,13 @@ def read_inputs(
             scores = _frame(session, "integrity/user_model_scores", {**cut, "min_seen": SCORES_MIN_SEEN})
             sweeps = _frame(session, "integrity/user_model_sweeps", {**cut, "min_seen": t.sweep_min_seen})
             upsets = _frame(session, "integrity/upsets", {**cut, "max_p": t.upset_max_p})
+    stats = _frame(
+        session,
+        "integrity/user_vote_stats",
+        {**cut, "min_seconds": t.min_seconds, "max_tokens_per_second": t.max_tokens_per_second},
+    )
+    shared = _frame(session, "integrity/shared_identities", {**cut, "max_group": t.ring_max_group})
+    surprise = _frame(session, "integrity/vote_outcome_surprise", cut)
     inputs = registry.IntegrityInputs(stats, surprise, shared, scores, sweeps, seed)
     return inputs, _arrow(upsets.assign(reason="upset"), REVIEW_SCHEMA)
 

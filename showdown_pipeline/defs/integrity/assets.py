@@ -4,6 +4,7 @@ import dagster as dg
 import pyarrow as pa
 from pydantic import Field
 
+from showdown_pipeline import settings
 from showdown_pipeline.core.integrity import (
     IntegrityOptions,
     IntegrityThresholds,
@@ -92,7 +93,7 @@ def integrity_checks(
         fragility=config.fragility,
         anomaly_seed=config.anomaly_seed,
     )
-    with warehouse.session() as session:
+    with warehouse.session(memory_share=settings.INTEGRITY_MEMORY_SHARE) as session:
         result = run_integrity(session, run_cut.cut, options, run_cut.record())
         write_integrity(session, result)
     summary = result.summary
