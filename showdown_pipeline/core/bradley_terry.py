@@ -921,30 +921,34 @@ def shrunk_path(
     first at the prior): the same fits as that loop of shrunk_theta calls, to the bit, on one model, each
     start's probabilities and log-likelihood taken from the fit that ended there instead of computed again
     (one pass over the rows saved per fit: the held-out choice of the segments' prior sd)."""
-    m = counts.n_models
-    model, free = PairModel.of_counts(counts), np.ones(m, dtype=bool)
-    out, x, at_start = [], np.asarray(prior, dtype=float), None
+    model, out, x, at_start = PairModel.of_counts(counts), [], prior, None
     for penalty in penalties:
-        pull, notes = Penalty(m, ridge=penalty, centre=np.asarray(prior, dtype=float)), []
-        fit = penalised_newton(
-            model, pull, x, free, notes, what="segment fit", tol=tol, max_iter=max_iter, at_start=at_start
-        )
+        _, _, fit, notes = _shrunk_newton(counts, prior, penalty, tol, max_iter, x, model, at_start)
         out.append((fit.x, notes))
         x, at_start = fit.x, (None if math.isnan(fit.loglik) else (fit.p, fit.loglik))
     return out
 
 
 def _shrunk_newton(
-    counts: PairCounts, prior: np.ndarray, penalty: float, tol: float, max_iter: int, start=None
+    counts: PairCounts,
+    prior: np.ndarray,
+    penalty: float,
+    tol: float,
+    max_iter: int,
+    start=None,
+    model: PairModel | None = None,
+    at_start: tuple[np.ndarray, float] | None = None,
 ):
+    """The shrunk fit's Newton run: (model, pull, result, notes); `model` when one is built already (the
+    same counts), `at_start` the model's evaluation at `start` when known (penalised_newton)."""
     m = counts.n_models
-    model, pull = (
-        PairModel.of_counts(counts),
-        Penalty(m, ridge=penalty, centre=np.asarray(prior, dtype=float)),
-    )
+    model = PairModel.of_counts(counts) if model is None else model
+    pull = Penalty(m, ridge=penalty, centre=np.asarray(prior, dtype=float))
     free, notes = np.ones(m, dtype=bool), []
     x0 = prior if start is None else start
-    fit = penalised_newton(model, pull, x0, free, notes, what="segment fit", tol=tol, max_iter=max_iter)
+    fit = penalised_newton(
+        model, pull, x0, free, notes, what="segment fit", tol=tol, max_iter=max_iter, at_start=at_start
+    )
     return model, pull, fit, notes
 
 
