@@ -32,8 +32,8 @@ def pin_blas_threads() -> None:
     segment fits at once, DuckDB's threads. OpenBLAS's own threads only fought them: on a busy two-core
     machine a bootstrap chord step's 40 × 40 Cholesky solve took 3.7 ms instead of 31 µs, half of the raw
     segment boards' time. They also split float sums by the machine's core count, so the same votes gave
-    segment intervals 2e-13 Elo apart on machines with other core counts; on one thread they are the same
-    bits everywhere. scipy.linalg is imported first: a BLAS loaded later would not be held."""
+    segment bootstrap intervals up to 3.7e-8 Elo apart on machines with other core counts; on one thread
+    they are the same bits everywhere. scipy.linalg is imported first: a BLAS loaded later would not be held."""
     import scipy.linalg  # noqa: F401  (loads scipy's own OpenBLAS, so the limit reaches it)
     from threadpoolctl import threadpool_limits
 
@@ -46,8 +46,8 @@ def pin_blas_threads() -> None:
 DEFAULT_MEMORY_SHARE = 0.25
 # The integrity step's statements (hash aggregates of every (voter, model) sighting, a window over every vote)
 # fill whatever limit they are given, and the run's process already holds ~3 GB from the steps before it:
-# with a quarter of RAM that step peaked at 9.9 GB at 10M votes. An eighth (3 GB here) took its peak in a
-# fresh process from 6.9 to 4.2 GB at 10M, same outputs, no slower (it spills a little).
+# with a quarter of RAM that step peaked at 9.8 GB at 10M votes. With an eighth (3 GB here), same outputs: in
+# a fresh process 6.85 -> 3.71 GB; in the full 10M build 7.35 GiB, the build's peak (bench/bench_nightly.py).
 INTEGRITY_MEMORY_SHARE = 0.125
 MIN_MEMORY_LIMIT_MB = 512
 
