@@ -488,6 +488,7 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_rate(args: argparse.Namespace) -> int:
+    settings.pin_blas_threads()  # the one command that fits without the Dagster definitions (which pin it)
     from showdown_pipeline.core import rate_file
     from showdown_pipeline.core.bradley_terry import RatingError
     from showdown_pipeline.core.warehouse import WarehouseError
@@ -666,7 +667,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings.pin_blas_threads()  # `showdown rate` fits without the Dagster definitions
     try:
         return args.handler(args)
     except CliError as exc:

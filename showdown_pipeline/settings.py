@@ -26,7 +26,7 @@ def home_dir_from_env() -> Path:
 
 def pin_blas_threads() -> None:
     """Hold numpy's and scipy's BLAS and LAPACK to one thread in this process (the pipeline's processes
-    call this first: the Dagster definitions on import, the CLI in `main`).
+    call this first: the Dagster definitions on import, `showdown rate` before it fits).
 
     The matrices the ratings solve are small (one row per model), and the parallel work is ours: two
     segment fits at once, DuckDB's threads. OpenBLAS's own threads only fought them: on a busy two-core

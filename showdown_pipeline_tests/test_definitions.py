@@ -132,8 +132,6 @@ def test_a_step_may_ask_for_a_smaller_share_of_ram_unless_a_limit_is_set_by_hand
     """The integrity step's session gets an eighth of RAM by default (its statements fill whatever they are
     given, on top of what the run's process holds), every other session a quarter; a limit set by hand
     (SHOWDOWN_DUCKDB_MEMORY_LIMIT) holds for every session."""
-    import os
-
     import duckdb
 
     from showdown_pipeline import settings
@@ -213,7 +211,7 @@ def test_a_fresh_home_spills_what_does_not_fit(tmp_path, monkeypatch):
 
 
 def test_the_pipelines_processes_run_blas_on_one_thread(tmp_path):
-    """A process that loads the definitions, and the CLI, hold numpy's and scipy's BLAS to one thread (a
+    """A process that loads the definitions, and `showdown rate`, hold numpy's and scipy's BLAS to one thread (a
     threaded BLAS made the bootstrap's small solves 100× slower on a busy machine and its sums depend on the
     core count). A fresh process each, with BLAS free to use every core as it starts."""
     import json
@@ -228,7 +226,7 @@ def test_the_pipelines_processes_run_blas_on_one_thread(tmp_path):
     )
     loads = {
         "definitions": "import showdown_pipeline.definitions",
-        "cli": f"from showdown_pipeline import cli; cli.main(['show', '--home', {str(tmp_path)!r}])",
+        "showdown rate": f"from showdown_pipeline import cli; cli.main(['rate', {str(tmp_path / 'none.jsonl')!r}])",
     }
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     for name, load in loads.items():
