@@ -143,9 +143,12 @@ class WarehouseResource(dg.ConfigurableResource):
             with spark_session(self.spark_session(), self.spark_root) as session:
                 yield session
             return
-        config = self.connection_config()
-        own = settings.warehouse_connection_config(self.memory_limit, self.home, memory_share)["memory_limit"]
-        with duckdb_session(settings.warehouse_path(self.home), config, memory_limit=own) as session:
+        own = None  # the default share: the limit the connection opens with (connection_config, once per run)
+        if memory_share != settings.DEFAULT_MEMORY_SHARE:
+            config = settings.warehouse_connection_config(self.memory_limit, self.home, memory_share)
+            own = config["memory_limit"]
+        path = settings.warehouse_path(self.home)
+        with duckdb_session(path, self.connection_config(), memory_limit=own) as session:
             yield session
 
 
