@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 import pytest
 
@@ -657,3 +659,36 @@ def test_the_model_id_rule_matches_unicode_categories_and_spares_printable_ids()
     assert [m for m, hit in zip(refused, got[0], strict=True) if not hit] == []
     assert [m for m, hit in zip(printable, got[1], strict=True) if hit] == []
     assert len(refused) > 15_000 and len(printable) > 15_000
+
+
+def test_the_suite_skips_gx_s_batch_fingerprint_and_puts_its_threshold_back(messy_run, monkeypatch):
+    """GX hashes every row of a frame under 1 GB into a batch marker, twice, before checking anything (40% of
+    the suite's time at 1M votes); nothing reads it, so the suite runs without it: a hash that would raise is
+    never called, the outcomes are those of a run that hashes, and GX's threshold is back afterwards."""
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    from showdown_pipeline.core import expectations
+
+    _, home, _ = messy_run
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        frame = (
+            conn.sql("SELECT " + ", ".join(expectations.SUITE_COLUMNS) + " FROM votes_clean ORDER BY row_key")  # noqa: S608
+            .to_arrow_table()
+            .to_pandas()
+        )
+    frame.loc[0, "winner"] = "Left"  # one failure, so the outcomes carry a count and a sample
+    saved = engine.HASH_THRESHOLD
+    with monkeypatch.context() as patched:
+        hashed = []
+        patched.setattr(engine, "hash_pandas_dataframe", lambda df: hashed.append(len(df)) or "x")
+        with patched.context() as forced:  # what GX does on its own: hash, then check
+            forced.setattr(expectations, "_no_batch_fingerprint", contextlib.nullcontext)
+            with_hash = expectations.validate_votes(frame)
+        assert hashed and set(hashed) == {len(frame)}  # the spy sees GX's hashes (two) when not skipped
+        calls = len(hashed)
+        without_hash = expectations.validate_votes(frame)
+        assert len(hashed) == calls
+    assert saved == engine.HASH_THRESHOLD
+    assert without_hash == with_hash
+    assert not without_hash[0]
+    assert [(o.column, o.unexpected_count) for o in without_hash[1] if not o.success] == [("winner", 1)]
