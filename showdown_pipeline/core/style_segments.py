@@ -7,7 +7,8 @@ board, estimated once from every vote and held fixed here, so βᵀz is a known 
 segments are shrunk towards the overall raw board: the same prior sd chosen by held-out likelihood
 (`boards.choose_shrinkage_of`), the same shrunk fit and sandwich (`boards.segment_boards`, the one
 penalised Newton solver). The input is the style fit's aggregation (one row per distinct (value, models,
-score, features) with its count, from SQL), never a loop over votes.
+score, features) with its count), never a loop over votes; one SQL pass reads it for every dimension
+(`StyleVotes`).
 
 Where a segment value has at least STYLE_TEST_MIN_VOTES votes with features, a score (Rao) test asks
 whether its own coefficients differ from the overall ones: H0 δ = 0 in σ(θ_left − θ_right + (β + δ)ᵀz),
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from showdown_pipeline.core import boards
 from showdown_pipeline.core import bradley_terry as bt
@@ -61,32 +63,83 @@ def unit_coefficients(coefficients: list[dict]) -> tuple[np.ndarray, np.ndarray]
     return beta, scale
 
 
+@dataclass
+class StyleVotes:
+    """The style rows of every segment dimension, read once (sql/ratings/segment_style_votes.sql): `rows`
+    ordered by models, score and features, and per dimension each row's value as a code into that
+    dimension's sorted values (-1: none). `of` gives one dimension's rows as a GROUP BY per dimension
+    would, so one scan of the votes serves every dimension."""
+
+    rows: boards.StyleRows
+    values: dict[str, tuple[np.ndarray, list[str]]]
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, models: list[str], dims: tuple[str, ...]) -> StyleVotes:
+        values = {}
+        for dim in dims:
+            encoded = pc.dictionary_encode(table.column(dim)).combine_chunks()
+            names = encoded.dictionary.to_pylist()
+            rank = np.argsort(np.array(names, dtype=object), kind="stable")  # Python's order, as SQL's bytes
+            position = np.empty(len(names), dtype=np.int32)
+            position[rank] = np.arange(len(names), dtype=np.int32)
+            raw = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
+            codes = np.where(raw >= 0, position[np.maximum(raw, 0)] if len(names) else -1, -1)
+            values[dim] = (codes.astype(np.int32), [str(names[i]) for i in rank])
+        return cls(boards.StyleRows.from_arrow(table, models), values)
+
+    def of(self, dim: str) -> tuple[boards.StyleRows, np.ndarray, list[str]]:
+        """(rows, value codes, sorted values) of `dim`: the rows with a value, ordered by (value, models,
+        score, features), rows equal in all of these merged and counted (their counts summed)."""
+        codes, names = self.values[dim]
+        order = np.argsort(codes, kind="stable")
+        order = order[codes[order] >= 0]
+        rows, codes = self.rows.take(order), codes[order]
+        n = np.ones(len(order)) if rows.weight is None else rows.weight
+        if len(order):
+            same = np.ones(len(order), dtype=bool)
+            same[0] = False
+            for column in (codes, rows.left, rows.right, rows.score, *rows.features):
+                same[1:] &= column[1:] == column[:-1]
+            if same.any():
+                starts = np.flatnonzero(~same)
+                n = np.add.reduceat(n, starts)
+                rows, codes = rows.take(starts), codes[starts]
+        rows.weight = n
+        return rows, codes, names
+
+
 def style_segments(
-    table: pa.Table, models: list[str], known: set[str], beta: np.ndarray
+    table: pa.Table, models: list[str], known: set[str], beta: np.ndarray, dim: str = "segment_value"
 ) -> list[StyleSegment]:
-    """Each segment value (sorted) with its rows between `known` models (the overall style board's),
-    `table` from sql/ratings/segment_style_rows.sql (model codes are positions in `models`)."""
-    rows = boards.StyleRows.from_arrow(table, models)
-    if rows.weight is None:
-        rows.weight = np.ones(len(rows.score))
+    """Each segment value (sorted) with its rows between `known` models (the overall style board's), from a
+    table of style rows with the value in column `dim` (model codes are positions in `models`)."""
+    return segments_of(StyleVotes.from_arrow(table, models, (dim,)), dim, known, beta)
+
+
+def segments_of(votes: StyleVotes, dim: str, known: set[str], beta: np.ndarray) -> list[StyleSegment]:
+    """Each value of `dim` (sorted) with its rows between `known` models (the overall style board's)."""
+    rows, codes, names = votes.of(dim)
+    models = rows.models
     in_board = np.array([m in known for m in models] or [False])
     keep = in_board[rows.left] & in_board[rows.right] if len(rows.score) else np.zeros(0, dtype=bool)
-    rows = rows.take(keep)
-    values = np.asarray(table.column("segment_value").to_numpy(zero_copy_only=False), dtype=object)[keep]
-    codes, names = pd.factorize(values, sort=True)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    rows, codes = rows.take(keep), codes[keep]
+    bounds = np.searchsorted(
+        codes, np.arange(len(names) + 1)
+    )  # codes are sorted: each value's rows are a run
     out = []
     for v, name in enumerate(names):
-        idx = order[bounds[v] : bounds[v + 1]]
-        used, local = np.unique(np.concatenate([rows.left[idx], rows.right[idx]]), return_inverse=True)
-        features = rows.features[:, idx]
+        if bounds[v] == bounds[v + 1]:
+            continue
+        part = slice(bounds[v], bounds[v + 1])
+        left, right = rows.left[part], rows.right[part]
+        used, local = np.unique(np.concatenate([left, right]), return_inverse=True)
+        features = rows.features[:, part]
         counts = bt.PairCounts(
             tuple(models[i] for i in used),
-            local[: len(idx)],
-            local[len(idx) :],
-            rows.score[idx],
-            rows.weight[idx],
+            local[: len(left)],
+            local[len(left) :],
+            rows.score[part],
+            rows.weight[part],
             offset=beta @ features,
         )
         out.append(StyleSegment(str(name), counts, features))

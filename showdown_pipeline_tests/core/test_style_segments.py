@@ -44,7 +44,7 @@ def votes(n: int, seed: int, segment: str, shift: np.ndarray | None = None) -> p
 
 
 def aggregated(per_vote: pd.DataFrame) -> pa.Table:
-    """What sql/ratings/segment_style_rows.sql returns: identical rows counted."""
+    """One dimension's style rows (StyleVotes.of of sql/ratings/segment_style_votes.sql): identical rows counted."""
     keys = ["segment_value", "left_code", "right_code", "score", *boards.STYLE_FEATURES]
     rows = per_vote.groupby(keys, as_index=False).size().rename(columns={"size": "n"})
     rows["left_code"], rows["right_code"] = (
@@ -327,3 +327,40 @@ def test_a_consumer_that_stops_early_leaves_no_fit_running(monkeypatch):
     assert next(results) == 0
     results.close()
     assert 0 in started and set(started) <= {0, 1, 2}, started
+
+
+def test_style_rows_of_every_dimension_split_by_one_are_its_own_grouped_rows():
+    """StyleVotes.of against pandas: rows that differ only in another dimension's value merge (counts
+    summed), a missing value drops the row, and the rows come out ordered by (value, models, score,
+    features), values sorted as Python sorts them (accents and case included)."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    frame = pd.DataFrame(
+        {
+            "first": rng.choice(["b", "a", "É", "é", None], n),
+            "second": rng.choice(["x", "y", "Z"], n),
+            "left_code": rng.integers(0, 3, n).astype("int32"),
+            "right_code": rng.integers(3, 5, n).astype("int32"),
+            "score": rng.choice([0.0, 0.5, 1.0], n),
+            **{f: rng.choice([-0.5, 0.0, 0.5], n) for f in boards.STYLE_FEATURES},
+            "n": rng.integers(1, 4, n),
+        }
+    )
+    keys = ["left_code", "right_code", "score", *boards.STYLE_FEATURES]
+    rows_read = frame.groupby(["first", "second", *keys], dropna=False, as_index=False)["n"].sum()
+    rows_read = rows_read.sort_values(keys, kind="stable").sample(frac=1, random_state=1)  # any tie order
+    rows_read = rows_read.sort_values(keys, kind="stable")
+    votes = style_segments.StyleVotes.from_arrow(
+        pa.Table.from_pandas(rows_read, preserve_index=False), MODELS, ("first", "second")
+    )
+    for dim in ("first", "second"):
+        expected = frame.dropna(subset=[dim]).groupby([dim, *keys], as_index=False)["n"].sum()
+        expected = expected.sort_values([dim, *keys], key=lambda c: c.map(str) if c.name == dim else c)
+        rows, codes, names = votes.of(dim)
+        assert names == sorted(frame[dim].dropna().unique())
+        assert len(rows.score) == len(expected) < len(rows_read)  # merged
+        np.testing.assert_array_equal(np.array(names)[codes], expected[dim].to_numpy(dtype=str))
+        for column, got in (("left_code", rows.left), ("right_code", rows.right), ("score", rows.score)):
+            np.testing.assert_array_equal(got, expected[column])
+        np.testing.assert_array_equal(rows.features.T, expected[list(boards.STYLE_FEATURES)])
+        np.testing.assert_array_equal(rows.weight, expected["n"])

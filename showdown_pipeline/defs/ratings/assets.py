@@ -431,8 +431,11 @@ def _segment_frame(
     return frame, prior_sd, scores
 
 
-def _segment_board(context, config: SegmentConfig, warehouse: WarehouseResource, run_cut, dim: str):
-    """Fit and write one dimension's boards; returns (frame, parameters)."""
+def _segment_board(
+    context, config: SegmentConfig, warehouse: WarehouseResource, run_cut, dim: str, style_votes: dict
+):
+    """Fit and write one dimension's boards; returns (frame, parameters). `style_votes`: the run's style
+    rows of every dimension once read (`_style_votes`), shared by the dimensions of one materialization."""
     cutoff, seed = run_cut.cut.cutoff, run_cut.cut.seed
     with warehouse.session() as session:
         overall_params = board_parameters(session, "overall")
@@ -465,7 +468,7 @@ def _segment_board(context, config: SegmentConfig, warehouse: WarehouseResource,
         "notes": notes,
     }
     style_frame, parameters["style"] = _style_segment_board(
-        context, config, warehouse, run_cut, dim, stats, thresholds
+        context, config, warehouse, run_cut, dim, stats, thresholds, style_votes
     )
     if len(style_frame):
         frame = pd.concat([f for f in (frame, style_frame) if len(f)], ignore_index=True)
@@ -475,7 +478,14 @@ def _segment_board(context, config: SegmentConfig, warehouse: WarehouseResource,
 
 
 def _style_segment_board(
-    context, config: SegmentConfig, warehouse: WarehouseResource, run_cut, dim: str, stats, thresholds
+    context,
+    config: SegmentConfig,
+    warehouse: WarehouseResource,
+    run_cut,
+    dim: str,
+    stats,
+    thresholds,
+    style_votes: dict,
 ):
     """The dimension's style boards (core/style_segments.py) and their parameters, with the raw segments'
     vote stats and thresholds; none, with the reason, when the overall style board was not fitted or was
@@ -489,12 +499,10 @@ def _style_segment_board(
         style = session.read_table(BOARD_TABLES["style"]).to_pandas()
         if style_params.get("skipped") or style.empty:
             return empty, {"skipped": f"the overall style board was skipped: {style_params.get('skipped')}"}
-        models = [r["model_id"] for r in session.rows("ratings/counted_models")]
-        params = {"cutoff": run_cut.cut.cutoff, "segment_dim": dim, "models": models}
-        table = session.query("ratings/segment_style_rows", params)
+        votes = _style_votes(session, run_cut, style_votes)
     coefficients = style_params["coefficients"]
-    segments = style_segments.style_segments(
-        table, models, set(style["model_id"]), style_segments.unit_coefficients(coefficients)[0]
+    segments = style_segments.segments_of(
+        votes, dim, set(style["model_id"]), style_segments.unit_coefficients(coefficients)[0]
     )
     overall = boards.Board(
         frame=style, anchor=style_params["anchor"]["model_id"], anchor_rating=style_params["anchor"]["rating"]
@@ -513,6 +521,17 @@ def _style_segment_board(
         notes=notes,
     )
     return frame, {**parameters, "notes": notes}
+
+
+def _style_votes(session, run_cut, cache: dict) -> style_segments.StyleVotes:
+    """The style rows of every dimension (sql/ratings/segment_style_votes.sql), read by the first
+    dimension that needs them and kept in `cache` for the others of the same materialization: one scan
+    of the votes instead of one per dimension."""
+    if "votes" not in cache:
+        models = [r["model_id"] for r in session.rows("ratings/counted_models")]
+        table = session.query("ratings/segment_style_votes", {"cutoff": run_cut.cut.cutoff, "models": models})
+        cache["votes"] = style_segments.StyleVotes.from_arrow(table, models, boards.SEGMENT_DIMENSIONS)
+    return cache["votes"]
 
 
 def _differences(frame: pd.DataFrame) -> pd.DataFrame:
@@ -556,9 +575,10 @@ def segment_ratings(
     dimension's parameters are its row of segment_rating_parameters (selected alone: every dimension)."""
     board_keys = [f"{dim}_ratings" for dim in boards.SEGMENT_DIMENSIONS]
     selected = [k for k in board_keys if dg.AssetKey(k) in context.selected_asset_keys] or board_keys
+    style_votes: dict = {}  # read once, for every selected dimension
     for key in sorted(selected):
         dim = key.removesuffix("_ratings")
-        frame, parameters = _segment_board(context, config, warehouse, run_cut, dim)
+        frame, parameters = _segment_board(context, config, warehouse, run_cut, dim, style_votes)
         context.log.info(
             f"{dim}: {parameters['segments']} boards, prior sd {parameters['prior_sd']}, "
             f"{len(_differences(frame))} significant differences"
