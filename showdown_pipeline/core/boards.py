@@ -582,15 +582,21 @@ class StyleRows:
             weight=rows["n"].to_numpy(dtype=float),
         )
 
-    def take(self, mask: np.ndarray) -> StyleRows:
-        """The rows where `mask` holds (same model list)."""
+    def take(self, rows: np.ndarray) -> StyleRows:
+        """The rows a boolean mask marks, or those at the given positions in their order (same model
+        list). np.take/np.compress along the rows: twice as fast as `features[:, rows]` at 9M rows."""
+        pick = (
+            (lambda a: np.compress(rows, a, axis=-1))
+            if rows.dtype == bool
+            else (lambda a: np.take(a, rows, axis=-1))
+        )
         return StyleRows(
             self.models,
-            self.left[mask],
-            self.right[mask],
-            self.score[mask],
-            self.features[:, mask],
-            None if self.weight is None else self.weight[mask],
+            pick(self.left),
+            pick(self.right),
+            pick(self.score),
+            pick(self.features),
+            None if self.weight is None else pick(self.weight),
         )
 
     @property

@@ -87,12 +87,16 @@ class StyleVotes:
             values[dim] = (codes.astype(np.int32), [str(names[i]) for i in rank])
         return cls(boards.StyleRows.from_arrow(table, models), values)
 
-    def of(self, dim: str) -> tuple[boards.StyleRows, np.ndarray, list[str]]:
-        """(rows, value codes, sorted values) of `dim`: the rows with a value, ordered by (value, models,
-        score, features), rows equal in all of these merged and counted (their counts summed)."""
+    def of(self, dim: str, keep: np.ndarray | None = None) -> tuple[boards.StyleRows, np.ndarray, list[str]]:
+        """(rows, value codes, sorted values) of `dim`: the rows with a value (and `keep`, a mask over
+        `rows`, true), ordered by (value, models, score, features), rows equal in all of these merged and
+        counted (their counts summed). The rows are gathered once, in that order."""
         codes, names = self.values[dim]
         order = np.argsort(codes, kind="stable")
-        order = order[codes[order] >= 0]
+        wanted = codes[order] >= 0
+        if keep is not None:
+            wanted &= keep[order]
+        order = order[wanted]
         rows, codes = self.rows.take(order), codes[order]
         n = np.ones(len(order)) if rows.weight is None else rows.weight
         if len(order):
@@ -118,26 +122,29 @@ def style_segments(
 
 def segments_of(votes: StyleVotes, dim: str, known: set[str], beta: np.ndarray) -> list[StyleSegment]:
     """Each value of `dim` (sorted) with its rows between `known` models (the overall style board's)."""
-    rows, codes, names = votes.of(dim)
-    models = rows.models
+    models = votes.rows.models
     in_board = np.array([m in known for m in models] or [False])
-    keep = in_board[rows.left] & in_board[rows.right] if len(rows.score) else np.zeros(0, dtype=bool)
-    rows, codes = rows.take(keep), codes[keep]
+    rows, codes, names = votes.of(dim, in_board[votes.rows.left] & in_board[votes.rows.right])
     bounds = np.searchsorted(
         codes, np.arange(len(names) + 1)
     )  # codes are sorted: each value's rows are a run
+    position = np.empty(len(models), dtype=np.int64)
     out = []
     for v, name in enumerate(names):
         if bounds[v] == bounds[v + 1]:
             continue
         part = slice(bounds[v], bounds[v + 1])
-        left, right = rows.left[part], rows.right[part]
-        used, local = np.unique(np.concatenate([left, right]), return_inverse=True)
+        both = np.concatenate([rows.left[part], rows.right[part]])
+        # np.unique(both, return_inverse=True) without its sort: codes are positions in `models`
+        used = np.flatnonzero(np.bincount(both, minlength=len(models)))
+        position[used] = np.arange(len(used))
+        local = position[both]
+        n_rows = part.stop - part.start
         features = rows.features[:, part]
         counts = bt.PairCounts(
             tuple(models[i] for i in used),
-            local[: len(left)],
-            local[len(left) :],
+            local[:n_rows],
+            local[n_rows:],
             rows.score[part],
             rows.weight[part],
             offset=beta @ features,
