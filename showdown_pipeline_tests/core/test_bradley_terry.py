@@ -244,3 +244,55 @@ def test_a_fold_fitted_on_the_cells_it_counts_is_the_fold_fitted_with_zero_count
     assert scores == {f"{sd:g}": round(v, 3) for sd, v in before.items()}
     best = max(before.values())
     assert chosen == max(sd for sd, v in before.items() if v >= best - boards.SHRINKAGE_TOLERANCE_NATS)
+
+
+def test_a_pinned_level_is_a_term_that_vanishes_at_the_shrunk_optimum():
+    """Penalty.level_pinned adds κ/2 · (Σ (θ − centre))²: its gradient and Hessian are those of its value
+    (central differences), and at a shrunk optimum, where Σ (θ − centre) = 0, it adds nothing."""
+    m = 6
+    centre = np.linspace(-1.0, 1.0, m)
+    plain = bt.Penalty(m, ridge=0.3, centre=centre, precision=0.01)
+    pinned = plain.level_pinned(2.5)
+    x = np.array([0.4, -0.2, 1.3, 0.0, -0.9, 0.7])
+    h = 1e-6
+    numeric = np.array([(pinned.value(x + h * e) - pinned.value(x - h * e)) / (2 * h) for e in np.eye(m)])
+    np.testing.assert_allclose(pinned.gradient(x.copy()), numeric, rtol=1e-7, atol=1e-8)
+    hessian = np.array(
+        [(pinned.gradient(x + h * e) - pinned.gradient(x - h * e)) / (2 * h) for e in np.eye(m)]
+    )
+    np.testing.assert_allclose(pinned.hessian(m), hessian, rtol=1e-6, atol=1e-6)
+    assert pinned.value(x) - plain.value(x) == pytest.approx(2.5 / 2 * np.sum(x - centre) ** 2, rel=1e-12)
+    level = x - np.mean(x - centre)  # the same spread, Σ (θ − centre) = 0
+    assert pinned.value(level) == pytest.approx(plain.value(level), rel=1e-14)
+    np.testing.assert_allclose(
+        pinned.gradient(level.copy()), plain.gradient(level.copy()), rtol=0, atol=1e-13
+    )
+
+
+def test_the_unshrunk_fit_sits_at_the_plain_penalties_optimum_with_its_level_exact():
+    """The shrunk fits run Newton on the level-pinned penalty. On a million style rows under the unshrunk
+    ridge (1e-6), the fit is the plain penalty's optimum: its ratings' spread is the one a fit without the
+    pin reaches (to 1e-12), the plain objective's gradient vanishes there, and its level meets the
+    optimum's exact condition Σ (θ − prior) = 0 to rounding (without the pin the level is set by a
+    near-singular system: it drifted by 6e-8)."""
+    rng = np.random.default_rng(3)
+    m, n = 40, 1_000_000
+    truth = rng.normal(0, 0.6, m)
+    left = rng.integers(0, m, n)
+    right = (left + rng.integers(1, m, n)) % m
+    offset = rng.normal(0, 0.5, n)
+    p = 1 / (1 + np.exp(-(truth[left] - truth[right] + offset)))
+    score = np.where(rng.random(n) < 0.1, 0.5, (rng.random(n) < p).astype(float))
+    counts = bt.PairCounts(tuple(f"m{i}" for i in range(m)), left, right, score, np.ones(n), offset=offset)
+    prior = truth + rng.normal(0, 0.2, m)
+    start = bt.shrunk_theta(counts, prior, 1 / 0.3**2)[0]
+    theta, notes = bt.shrunk_theta(counts, prior, boards.UNSHRUNK_PENALTY, start=start)
+    assert notes == []
+    assert abs(np.sum(theta - prior)) < 1e-12
+    model, plain = bt.PairModel.of_counts(counts), bt.Penalty(m, ridge=boards.UNSHRUNK_PENALTY, centre=prior)
+    gradient = model.gradient(model.evaluate(theta, with_value=False)[0]) - plain.gradient(theta.copy())
+    assert np.max(np.abs(gradient)) < 1e-6 * n**0.5
+    unpinned = bt.penalised_newton(
+        model, plain, start, np.ones(m, dtype=bool), [], what="plain", tol=1e-10, max_iter=100
+    ).x
+    np.testing.assert_allclose(theta - theta.mean(), unpinned - unpinned.mean(), rtol=0, atol=1e-12)
