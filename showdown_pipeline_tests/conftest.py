@@ -205,7 +205,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     """One local Spark (local[2], 4 shuffle partitions: the settings of core/spark_warehouse.spark_config) for
     the tests that run the Spark engine. Without Java this fails, never skips: `make test` installs it."""
     from pyspark.sql import SparkSession
@@ -213,7 +213,7 @@ def spark():
     from showdown_pipeline.core.spark_warehouse import spark_config
 
     builder = SparkSession.builder
-    for key, value in spark_config("local[2]").items():
+    for key, value in spark_config("local[2]", tmp_path_factory.mktemp("spark-local")).items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

@@ -171,9 +171,10 @@ def test_a_step_may_ask_for_a_smaller_share_of_ram_unless_a_limit_is_set_by_hand
         assert s.conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "488.2 MiB"
 
 
-def test_spark_driver_memory_from_the_environment(monkeypatch):
+def test_spark_driver_memory_from_the_environment(monkeypatch, tmp_path):
     """A Spark on this machine gets the heap DuckDB gets (a quarter of RAM: Spark's 1g ran out on the 10M
-    world); a cluster keeps its own setting; SHOWDOWN_SPARK_DRIVER_MEMORY wins, and a bad value is refused."""
+    world); a cluster keeps its own setting; SHOWDOWN_SPARK_DRIVER_MEMORY wins, and a bad value is refused.
+    Spark's default database folder goes under the home (it made `spark-warehouse/` wherever it ran)."""
     import pytest
 
     from showdown_pipeline import settings
@@ -193,6 +194,9 @@ def test_spark_driver_memory_from_the_environment(monkeypatch):
             settings.spark_driver_memory_from_env("local[2]")
     assert spark_config("local[2]", None, "8g")["spark.driver.memory"] == "8g"
     assert "spark.driver.memory" not in spark_config("local[2]")
+    # Spark's default database folder goes under the home's local folder, not the working directory
+    local = tmp_path / "home" / ".staging" / "spark-local"
+    assert spark_config("local[2]", local)["spark.sql.warehouse.dir"] == str(local / "sql-warehouse")
 
 
 def test_a_fresh_home_spills_what_does_not_fit(tmp_path, monkeypatch):

@@ -79,6 +79,10 @@ def spark_config(
         config |= {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
     if local_dir is not None:
         config["spark.local.dir"] = str(local_dir)
+        # Spark makes its default database's folder on first use of the catalog, in the working directory
+        # unless told otherwise: a `spark-warehouse/` left wherever `showdown` was run. Ours is unused (the
+        # engine keeps its own catalog): it goes under the local folder.
+        config["spark.sql.warehouse.dir"] = str(local_dir / "sql-warehouse")
     if driver_memory is not None:  # settings.spark_driver_memory_from_env; only a JVM's start reads it
         config["spark.driver.memory"] = driver_memory
     return config
