@@ -414,13 +414,16 @@ class Penalty:
 
     def level_pinned(self, level: float = 1.0) -> Penalty:
         """This penalty plus κ/2 · (Σ (θ_i − centre_i))², for Newton's iterations only. With every θ free
-        and a likelihood that moves not when all θ shift together, the ridge alone sets the ratings'
-        level, and at the optimum Σ (θ_i − centre_i) = 0 exactly (the likelihood's gradient sums to 0): the
-        added term and its gradient vanish there, so the optimum is the same, and its curvature κ·m along
-        the shift makes a tiny ridge's near-singular system well conditioned. Without it the unshrunk fit
-        (ridge 1e-6, `boards.UNSHRUNK_PENALTY`) took 12-62 Newton steps on 10M style rows, its level
-        drifting by rounding, against a handful. The sandwich keeps the penalty without it (its meat has
-        no component along the shift, so the covariance would be the same)."""
+        and a likelihood that does not change when all θ shift together, one ridge on every rating alone
+        sets their level, and at the optimum Σ (θ_i − centre_i) = 0 exactly (the likelihood's gradient and
+        the spread prior's sum to 0): the added term and its gradient vanish there, so the optimum is the
+        same, and its curvature κ·m along the shift makes a tiny ridge's near-singular system well
+        conditioned. Without it the unshrunk fit (ridge 1e-6, `boards.UNSHRUNK_PENALTY`) took 12-62
+        Newton steps on 10M style rows, its level drifting by rounding, against 1-2. The sandwich keeps
+        the penalty without it (its meat has no component along the shift: the covariance is the same).
+        Only for one ridge (a number): with a ridge per rating the optimum's level condition differs."""
+        if np.ndim(self.ridge) != 0 or not self.ridge > 0:
+            raise ValueError("a pinned level needs one positive ridge on every rating")
         return dataclasses.replace(self, level=level)
 
 

@@ -125,9 +125,8 @@ def segments_of(votes: StyleVotes, dim: str, known: set[str], beta: np.ndarray) 
     models = votes.rows.models
     in_board = np.array([m in known for m in models] or [False])
     rows, codes, names = votes.of(dim, in_board[votes.rows.left] & in_board[votes.rows.right])
-    bounds = np.searchsorted(
-        codes, np.arange(len(names) + 1)
-    )  # codes are sorted: each value's rows are a run
+    # codes are sorted: each value's rows are one run
+    bounds = np.searchsorted(codes, np.arange(len(names) + 1))
     position = np.empty(len(models), dtype=np.int64)
     out = []
     for v, name in enumerate(names):

@@ -248,7 +248,8 @@ def test_a_fold_fitted_on_the_cells_it_counts_is_the_fold_fitted_with_zero_count
 
 def test_a_pinned_level_is_a_term_that_vanishes_at_the_shrunk_optimum():
     """Penalty.level_pinned adds κ/2 · (Σ (θ − centre))²: its gradient and Hessian are those of its value
-    (central differences), and at a shrunk optimum, where Σ (θ − centre) = 0, it adds nothing."""
+    (central differences), and at a shrunk optimum, where Σ (θ − centre) = 0, it adds nothing. It needs
+    one positive ridge (with a ridge per rating the optimum's level condition is another)."""
     m = 6
     centre = np.linspace(-1.0, 1.0, m)
     plain = bt.Penalty(m, ridge=0.3, centre=centre, precision=0.01)
@@ -262,6 +263,10 @@ def test_a_pinned_level_is_a_term_that_vanishes_at_the_shrunk_optimum():
     )
     np.testing.assert_allclose(pinned.hessian(m), hessian, rtol=1e-6, atol=1e-6)
     assert pinned.value(x) - plain.value(x) == pytest.approx(2.5 / 2 * np.sum(x - centre) ** 2, rel=1e-12)
+    with pytest.raises(ValueError, match="one positive ridge"):
+        bt.Penalty(m, ridge=np.full(m, 0.3), centre=centre).level_pinned()
+    with pytest.raises(ValueError, match="one positive ridge"):
+        bt.Penalty(m, ridge=0.0, centre=centre).level_pinned()
     level = x - np.mean(x - centre)  # the same spread, Σ (θ − centre) = 0
     assert pinned.value(level) == pytest.approx(plain.value(level), rel=1e-14)
     np.testing.assert_allclose(
