@@ -190,3 +190,24 @@ def test_to_json_writes_null_fields_as_duckdb_does(spark):
     select = "SELECT to_json({'a': 1, 'b': NULL, 'c': 'x'}) AS j, md5(to_json({'a': NULL})::VARCHAR) AS h"
     expected, got = _both(spark, select)
     assert got == expected
+
+
+def test_an_exact_float_sum_agrees(spark):
+    """Integrity's order-free float sums (user_model_scores, user_model_sweeps): terms rounded to multiples of
+    2^-52 and summed as integers (HUGEINT; on Spark DECIMAL(38, 0)). Terms both engines compute alike
+    (double arithmetic: a Spark literal like 1024.0 is a decimal) sum to the same bits; terms from ln and exp, whose last bit the JVM and C libraries may
+    round apart, to 1e-12."""
+    sums = """
+        SELECT g, sum(round(x * 4503599627370496)::HUGEINT)::DOUBLE / 4503599627370496 AS s
+        FROM (SELECT i % 3 AS g, {term} AS x FROM (SELECT unnest(range(1, 5001)) AS i))
+        GROUP BY g ORDER BY g
+    """
+    expected, got = _both(spark, sums.format(term="CAST(i % 997 AS DOUBLE) / 1024 - 0.3"))
+    assert got == expected and len(got) == 3
+    term = (
+        "CASE WHEN i % 2 = 0 THEN ln(0.01 + CAST(i % 97 AS DOUBLE) / 100) "
+        "ELSE 1.0 / (1.0 + exp(CAST(i AS DOUBLE) / 7 - 9)) END"
+    )
+    expected, got = _both(spark, sums.format(term=term))
+    assert [g for g, _ in got] == [g for g, _ in expected]
+    assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-12)

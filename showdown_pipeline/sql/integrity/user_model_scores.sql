@@ -1,8 +1,9 @@
 -- One row per (voter, model) among counted votes before the data cut: how often the voter saw the
 -- model, the model's score in those votes (votes_clean.score: win 1, tie ½) and what the preliminary ratings expect
--- (integrity_theta, registered by the caller), with its variance. Float sums run in the order of their
--- values (ORDER BY inside the aggregate): a parallel sum adds in whatever order the threads finish, which
--- moved the last bits from run to run; the scores are sums of halves, exact in any order.
+-- (integrity_theta, registered by the caller), with its variance. A parallel float sum adds in whatever
+-- order the threads finish, which moved the last bits from run to run; so each term is rounded to a
+-- multiple of 2^-52 and the integers are summed, exactly and in any order (a sum ordered by value, the
+-- rule before, cost 4x the statement's time at 10M votes); the scores are sums of halves, exact as they are.
 WITH v AS (
     SELECT c.user_id, c.model_left, c.model_right, c.score,
         1.0 / (1.0 + exp(tr.theta - tl.theta)) AS p_left
@@ -19,8 +20,8 @@ sides AS (
     FROM v
 )
 SELECT user_id, model_id, count(*) AS seen, sum(score)::DOUBLE AS score,
-    sum(expected ORDER BY expected)::DOUBLE AS expected,
-    sum(expected * (1.0 - expected) ORDER BY expected)::DOUBLE AS variance
+    sum(round(expected * 4503599627370496)::HUGEINT)::DOUBLE / 4503599627370496 AS expected,
+    sum(round(expected * (1.0 - expected) * 4503599627370496)::HUGEINT)::DOUBLE / 4503599627370496 AS variance
 FROM sides
 GROUP BY ALL
 HAVING count(*) >= $min_seen

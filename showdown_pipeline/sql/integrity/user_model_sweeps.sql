@@ -3,8 +3,9 @@
 -- voter would hand it every one of them: Σ log P(outright win), with P(outright win) = p − t/2
 -- (p from the preliminary ratings in integrity_theta, t the tie share of that pair of models: ties
 -- are rarer in lopsided pairs, so one population-wide share would understate a strong model's
--- outright wins), clamped. Counts are integers and the one float sum runs in the order of its terms, so
--- the result does not depend on how the warehouse split the work.
+-- outright wins), clamped. Counts are integers and the one float sum adds its terms rounded to multiples
+-- of 2^-52 as integers (exact in any order; |term| <= 4.61), so the result does not depend on how the
+-- warehouse split the work.
 WITH v AS (
     SELECT c.user_id, c.model_left, c.model_right, c.winner,
         least(c.model_left, c.model_right) AS pair_a, greatest(c.model_left, c.model_right) AS pair_b,
@@ -31,7 +32,8 @@ SELECT
     model_id,
     count(*) AS seen,
     count(*) FILTER (WHERE won) AS outright_wins,
-    sum(ln(least(greatest(p, 0.01), 0.99)) ORDER BY p)::DOUBLE AS log_p_sweep
+    sum(round(ln(least(greatest(p, 0.01), 0.99)) * 4503599627370496)::HUGEINT)::DOUBLE / 4503599627370496
+        AS log_p_sweep
 FROM sides
 GROUP BY ALL
 HAVING count(*) >= $min_seen

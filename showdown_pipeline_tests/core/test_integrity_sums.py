@@ -1,0 +1,99 @@
+"""The integrity statements' float sums (sql/integrity/user_model_scores.sql, user_model_sweeps.sql): the
+same bits whatever the number of threads and the order the rows were written in, and equal to an exact
+(math.fsum) sum of the same terms to 1e-12."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from showdown_pipeline.core.warehouse import duckdb_session
+
+MODELS = [f"m{i}" for i in range(8)]
+THETA = dict(zip(MODELS, np.linspace(-1.2, 1.4, len(MODELS)), strict=True))
+CUTOFF = "2026-06-01 00:00:00+00"
+
+
+def _votes(seed: int = 0, n: int = 400_000) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    left = rng.integers(0, len(MODELS), n)
+    right = (left + rng.integers(1, len(MODELS), n)) % len(MODELS)
+    winner = rng.choice(["left", "right", "both_good", "both_bad"], n, p=[0.4, 0.35, 0.15, 0.1])
+    score = np.select([winner == "left", winner == "right"], [1.0, 0.0], 0.5)
+    return pd.DataFrame(
+        {
+            "user_id": [
+                f"u{u}" for u in rng.integers(0, 40, n)
+            ],  # ~10,000 votes each, several row groups: long sums split between threads
+            "model_left": np.array(MODELS)[left],
+            "model_right": np.array(MODELS)[right],
+            "winner": winner,
+            "score": score,
+            "voted_at": pd.Timestamp("2026-05-01", tz="UTC")
+            + pd.to_timedelta(rng.integers(0, 86400 * 20, n), "s"),
+        }
+    )
+
+
+def _run(votes: pd.DataFrame, threads: int, tmp_path) -> dict[str, pd.DataFrame]:
+    out = {}
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    with duckdb_session(tmp_path / "warehouse.duckdb", {"threads": str(threads)}) as session:
+        session.conn.register("votes_frame", votes)
+        session.conn.execute("CREATE TABLE votes_clean AS SELECT * FROM votes_frame")
+        theta = pd.DataFrame({"model_id": list(THETA), "theta": list(THETA.values())})
+        session.conn.register("integrity_theta", theta)
+        for name in ("user_model_scores", "user_model_sweeps"):
+            params = {"cutoff": CUTOFF, "min_seen": 1}
+            out[name] = session.query(f"integrity/{name}", params).to_pandas()
+    return out
+
+
+def test_the_sums_are_the_same_bits_on_any_threads_and_in_any_row_order(tmp_path):
+    votes = _votes()
+    one = _run(votes, 1, tmp_path / "a")
+    shuffled = votes.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    four = _run(shuffled, 4, tmp_path / "b")
+    for name in one:
+        assert len(one[name]) == 40 * len(MODELS)  # every voter saw every model
+        pd.testing.assert_frame_equal(one[name], four[name], check_exact=True)
+
+
+def test_the_sums_are_the_exact_sums_of_their_terms(tmp_path):
+    votes = _votes(seed=1, n=60_000)
+    got = _run(votes, 2, tmp_path)
+    p_left = 1.0 / (1.0 + np.exp(votes["model_right"].map(THETA) - votes["model_left"].map(THETA)))
+    pair = votes[["model_left", "model_right"]].apply(lambda r: tuple(sorted(r)), axis=1)
+    tie = votes["winner"].isin(["both_good", "both_bad"]).groupby(pair).mean()
+    share = pair.map(tie)
+    sides = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "user_id": votes["user_id"],
+                    "model_id": votes["model_left"],
+                    "e": p_left,
+                    "p": p_left - share / 2,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "user_id": votes["user_id"],
+                    "model_id": votes["model_right"],
+                    "e": 1 - p_left,
+                    "p": 1 - p_left - share / 2,
+                }
+            ),
+        ]
+    )
+    scores = got["user_model_scores"].set_index(["user_id", "model_id"])
+    sweeps = got["user_model_sweeps"].set_index(["user_id", "model_id"])
+    for (user, model), group in sides.groupby(["user_id", "model_id"]):
+        e = group["e"].to_numpy()
+        assert scores.loc[(user, model), "expected"] == pytest.approx(math.fsum(e), rel=1e-12)
+        assert scores.loc[(user, model), "variance"] == pytest.approx(math.fsum(e * (1 - e)), rel=1e-12)
+        log_p = np.log(np.clip(group["p"].to_numpy(), 0.01, 0.99))
+        assert sweeps.loc[(user, model), "log_p_sweep"] == pytest.approx(math.fsum(log_p), rel=1e-12)
