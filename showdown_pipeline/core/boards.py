@@ -920,10 +920,15 @@ def segment_boards(
     difference from the overall rating with its 95% interval; `method` is appended to ci_method. The
     fits' fallbacks are appended to `notes` (each prefixed with its segment). A prior sd that is not a
     positive finite number is refused: 0 divided by zero, a negative one ran as its absolute value, and an
-    infinite one (no shrinkage) gave a model a zero-width interval from two tie votes."""
-    if not (np.isfinite(prior_sd) and prior_sd > 0):
+    infinite one (no shrinkage) gave a model a zero-width interval from two tie votes. So is one whose pull
+    1/sd² is not a positive finite number (above ~1e154 it underflows to 0, below ~1e-154 it overflows):
+    the shrunk fit needs a pull to set its level."""
+    with np.errstate(over="ignore", divide="ignore"):
+        pull = 1.0 / np.float64(prior_sd) ** 2 if np.isfinite(prior_sd) and prior_sd > 0 else np.nan
+    if not (np.isfinite(pull) and pull > 0):
         raise ValueError(
-            f"the segment boards' prior sd must be a positive finite number of logits, not {prior_sd}"
+            f"the segment boards' prior sd must be a positive finite number of logits whose pull 1/sd² is "
+            f"one too, not {prior_sd}"
         )
     prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
     prior_se_of = dict(zip(overall.frame["model_id"], overall.frame["se"], strict=True))

@@ -491,12 +491,14 @@ def test_segment_intervals_hold_the_segments_true_ratings(votes):
     assert ranks_held / seeds >= 0.9
 
 
-@pytest.mark.parametrize("prior_sd", [0.0, -0.5, float("inf"), float("nan")])
+@pytest.mark.parametrize("prior_sd", [0.0, -0.5, float("inf"), float("nan"), 1e155, 1e-160])
 def test_a_prior_sd_that_is_not_a_positive_finite_number_is_refused(prior_sd):
     """Attack 17: the prior sd comes from run config (SegmentConfig.prior_sd). 0 raised ZeroDivisionError, NaN
     a bare numpy "array must not contain infs or NaNs", -0.5 ran silently as 0.5 (its ci_method saying
     "-0.5"), and inf (no shrinkage, so no departure term) gave model A a zero-width interval and a p_top1 from
-    two tie votes. Each is now refused with a message naming the prior sd."""
+    two tie votes. Each is now refused with a message naming the prior sd; so are 1e155, whose pull 1/sd²
+    underflows to 0 (the shrunk fit's pinned level needs a pull: a review of stop 22 found it failing
+    there instead), and 1e-160, whose pull overflows."""
     two_ties = bt.PairCounts.from_cells(["A"], ["B"], [0.5], [2.0])
     stats = stats_for("AB").assign(segment_value="XX")
     with pytest.raises(ValueError, match="prior sd must be a positive finite number"):
