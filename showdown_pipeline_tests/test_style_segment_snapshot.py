@@ -74,8 +74,8 @@ def test_one_read_of_the_style_rows_gives_each_dimension_what_its_own_group_by_g
     cutoff = "2026-06-01 00:00:00+00"
     with duckdb.connect(str(published_template.home / "warehouse.duckdb"), read_only=True) as conn:
         models = [m for (m,) in conn.execute(sql_files.load_sql("ratings/counted_models")).fetchall()]
-        table = conn.execute(
-            sql_files.load_sql("ratings/segment_style_votes"), {"cutoff": cutoff, "models": models}
+        table = conn.sql(
+            sql_files.load_sql("ratings/segment_style_votes"), params={"cutoff": cutoff, "models": models}
         ).to_arrow_table()
         votes = style_segments.StyleVotes.from_arrow(table, models, SEGMENT_DIMENSIONS)
         assert votes.rows.votes > 100
