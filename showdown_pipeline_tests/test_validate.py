@@ -199,17 +199,21 @@ def test_gx_suite_blocks_ratings_when_counted_votes_break_it(messy_run, tmp_path
     assert any(f["column"] == "winner" and f["unexpected"] == 1 for f in failed)
 
 
+def _suite_frame(home):
+    """The counted votes' columns the GX suite reads, in row_key order."""
+    from showdown_pipeline.core import expectations
+
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        select = "SELECT " + ", ".join(expectations.SUITE_COLUMNS) + " FROM votes_clean ORDER BY row_key"  # noqa: S608 - the suite's own column names
+        return conn.sql(select).to_arrow_table().to_pandas()
+
+
 def test_gx_suite_rechecks_every_normalised_field(messy_run):
     """The suite independently re-checks the normaliser's output: one spelling per value, in its set."""
     from showdown_pipeline.core import expectations
 
     _, home, _ = messy_run
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
-        frame = (
-            conn.sql("SELECT " + ", ".join(expectations.SUITE_COLUMNS) + " FROM votes_clean ORDER BY row_key")  # noqa: S608
-            .to_arrow_table()
-            .to_pandas()
-        )
+    frame = _suite_frame(home)
     assert expectations.validate_votes(frame)[0]
     tampered = {
         "distribution": "Live",
@@ -663,19 +667,15 @@ def test_the_model_id_rule_matches_unicode_categories_and_spares_printable_ids()
 
 def test_the_suite_skips_gx_s_batch_fingerprint_and_puts_its_threshold_back(messy_run, monkeypatch):
     """GX hashes every row of a frame under 1 GB into a batch marker, twice, before checking anything (40% of
-    the suite's time at 1M votes); nothing reads it, so the suite runs without it: a hash that would raise is
-    never called, the outcomes are those of a run that hashes, and GX's threshold is back afterwards."""
+    the suite's time at 1M votes); nothing reads it, so the suite runs without it: a spy on GX's hash sees
+    it called when the skip is off and never when it is on, the outcomes are those of a run that hashes, and
+    GX's threshold is back afterwards."""
     from great_expectations.execution_engine import pandas_execution_engine as engine
 
     from showdown_pipeline.core import expectations
 
     _, home, _ = messy_run
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
-        frame = (
-            conn.sql("SELECT " + ", ".join(expectations.SUITE_COLUMNS) + " FROM votes_clean ORDER BY row_key")  # noqa: S608
-            .to_arrow_table()
-            .to_pandas()
-        )
+    frame = _suite_frame(home)
     frame.loc[0, "winner"] = "Left"  # one failure, so the outcomes carry a count and a sample
     saved = engine.HASH_THRESHOLD
     with monkeypatch.context() as patched:
