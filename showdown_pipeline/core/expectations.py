@@ -115,8 +115,9 @@ def _suite():
 def _no_batch_fingerprint() -> Iterator[None]:
     """GX's pandas engine hashes every row of a frame under 1 GB (`HASH_THRESHOLD`) into a batch marker,
     `pandas_data_fingerprint`, twice per batch, before it checks anything: 40% of the suite's time on a
-    slice of 1M votes (py-spy; 7.9 s -> 3.7 s without it). The marker names the batch in a stored context's results; our context is ephemeral and
-    nothing reads it, so it is skipped (the threshold at 0) while the suite runs and put back after."""
+    slice of 1M votes (py-spy; 7.9 s -> 3.7 s without it). The marker names the batch in a stored
+    context's results; our context is ephemeral and nothing reads it, so it is skipped (the threshold at
+    0) while the suite runs and put back after."""
     from great_expectations.execution_engine import pandas_execution_engine as engine
 
     saved = engine.HASH_THRESHOLD
