@@ -8,6 +8,8 @@ The world's landing zone is linked (hard links: same bytes, same landing day), n
 real `showdown run` in a child process; the figures are its wall time and peak RSS (wait4). The night's
 outputs equal a full rebuild's (showdown_pipeline_tests/test_incremental.py proves it on a small world).
 Without --full, the first run (a full build of all days but the last) stands in for the full build.
+After each run it prints the seconds of the run's steps, the largest first (from the home's own Dagster run
+record, as bench_nightly.py reads them): what a night still does for all the data.
 """
 
 from __future__ import annotations
@@ -39,6 +41,23 @@ def run(landing: Path, home: Path, as_of: str) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 2**20
 
 
+def print_steps(home: Path, top: int = 8) -> None:
+    """The `top` longest steps of the home's latest run (bench_nightly.step_seconds), the rest summed."""
+    from bench_nightly import step_seconds
+
+    before = os.environ.get("DAGSTER_HOME")
+    try:
+        steps = sorted(step_seconds(home).items(), key=lambda kv: -kv[1])
+    finally:  # step_seconds points this process at the home's instance; the next child must not inherit it
+        if before is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = before
+    for step, seconds in steps[:top]:
+        print(f"    {step:<48} {seconds:7.1f} s", flush=True)
+    print(f"    {f'{len(steps[top:])} other steps':<48} {sum(s for _, s in steps[top:]):7.1f} s", flush=True)
+
+
 def link_tree(source: Path, dest: Path, skip: set[Path]) -> None:
     """Hard-link every file of `source` under `dest` (mtimes are the files' own), except under `skip`."""
     for path in sorted(source.rglob("*")):
@@ -65,13 +84,16 @@ def main() -> None:
     print(f"world {args.world}: {len(days)} landing days; the night adds {last.name}", flush=True)
     first, first_rss = run(landing, home, args.as_of)
     print(f"full build of {len(days) - 1} days: {first:.1f} s, peak RSS {first_rss:.2f} GiB", flush=True)
+    print_steps(home)
     link_tree(args.world, landing, skip=set())
     night, night_rss = run(landing, home, args.as_of)
     print(f"night adding {last.name}: {night:.1f} s, peak RSS {night_rss:.2f} GiB", flush=True)
+    print_steps(home)
     full = first
     if args.full:
         full, full_rss = run(landing, args.work / "full-home", args.as_of)
         print(f"full build of {len(days)} days: {full:.1f} s, peak RSS {full_rss:.2f} GiB", flush=True)
+        print_steps(args.work / "full-home")
     print(f"night / full build: {night / full:.2f} (target <= 0.33)")
 
 
