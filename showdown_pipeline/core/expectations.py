@@ -9,6 +9,7 @@ need it.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,7 +130,21 @@ def _no_batch_fingerprint() -> Iterator[None]:
 
 
 def validate_votes(frame: pd.DataFrame) -> tuple[bool, list[ExpectationOutcome]]:
-    """Run the suite on a frame holding SUITE_COLUMNS; returns (all passed, one outcome per expectation)."""
+    """Run the suite on a frame holding SUITE_COLUMNS; returns (all passed, one outcome per expectation).
+
+    Nothing of a run may outlive it: GX's context, batch and result refer to one another, and through them
+    to the suite's copy of the frame. Such cycles are freed only by Python's cyclic collector, whose full
+    passes are rare, so the run ends with one (`gc.collect`); and GX keeps the last context as its current
+    project until the next, so the run deletes the context's data source. Without the two, each 1M-vote
+    slice left ~440 MB behind: over the 30M-vote world the suite grew from 3.4 to 11.3 GB of RSS, the
+    build's peak."""
+    try:
+        return _validate_votes(frame)
+    finally:
+        gc.collect()
+
+
+def _validate_votes(frame: pd.DataFrame) -> tuple[bool, list[ExpectationOutcome]]:
     gx = import_great_expectations()
 
     frame = frame.copy()
@@ -143,11 +158,15 @@ def validate_votes(frame: pd.DataFrame) -> tuple[bool, list[ExpectationOutcome]]
     asset = source.add_dataframe_asset("votes_clean")
     batch_definition = asset.add_batch_definition_whole_dataframe("all_rows")
     suite = context.suites.add(_suite())
-    with _no_batch_fingerprint():
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(
-            suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5}
-        )
+    try:
+        with _no_batch_fingerprint():
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            result = batch.validate(
+                suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5}
+            )
+    finally:  # GX keeps the last context as its current project (a module global) until the next one:
+        # without its data source, that context no longer reaches the batch and the frame
+        context.data_sources.delete("warehouse")
     outcomes = []
     for r in result.results:
         config = r.expectation_config
