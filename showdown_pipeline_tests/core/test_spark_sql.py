@@ -85,6 +85,7 @@ def test_the_rewrites_are_listed_in_order():
         "slices_and_row_structs",
         "regexp_full_match",
         "ordered_float_aggregates",
+        "hash_buckets",
         "named_parameters",
     ]
 
@@ -211,3 +212,24 @@ def test_an_exact_float_sum_agrees(spark):
     expected, got = _both(spark, sums.format(term=term))
     assert [g for g, _ in got] == [g for g, _ in expected]
     assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-12)
+
+
+def test_hash_buckets_hold_every_row_once(spark):
+    """`hash(x) % n = k` (the GX suite's slices of the votes) puts every row in exactly one of the n buckets
+    on both engines: Spark's hash is signed and its `%` keeps the sign, so without the rewrite to pmod the
+    rows with a negative hash were in no bucket (about half: this test saw them missing)."""
+    buckets = """
+        SELECT hash(CAST(i AS VARCHAR)) % $n AS k, count(*) AS rows
+        FROM (SELECT unnest(range(0, 5000)) AS i)
+        GROUP BY ALL ORDER BY k
+    """
+    for n in (1, 7, 10):
+        expected, got = _both(spark, buckets, {"n": n})
+        assert [k for k, _ in expected] == list(range(n))
+        assert [k for k, _ in got] == list(range(n))
+        assert sum(r for _, r in got) == sum(r for _, r in expected) == 5000
+
+
+def test_the_suite_s_slices_read_every_unchecked_vote_once_on_spark():
+    """The statement itself, as Spark runs it: its bucket test is a pmod."""
+    assert "PMOD(HASH(row_key), :chunks) = :chunk" in spark_statement("validate/votes_for_expectations").sql
