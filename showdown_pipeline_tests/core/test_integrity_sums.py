@@ -1,6 +1,6 @@
 """The integrity statements' float sums (sql/integrity/user_model_scores.sql, user_model_sweeps.sql): the
-same bits whatever the number of threads and the order the rows were written in, and equal to an exact
-(math.fsum) sum of the same terms to 1e-12."""
+same bits whatever the number of threads, the order the rows were written in and the passes over the voters
+they run in, and equal to an exact (math.fsum) sum of the same terms to 1e-12."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from showdown_pipeline.core.integrity import run
 from showdown_pipeline.core.warehouse import duckdb_session
 
 MODELS = [f"m{i}" for i in range(8)]
@@ -38,7 +39,7 @@ def _votes(seed: int = 0, n: int = 400_000) -> pd.DataFrame:
     )
 
 
-def _run(votes: pd.DataFrame, threads: int, tmp_path) -> dict[str, pd.DataFrame]:
+def _run(votes: pd.DataFrame, threads: int, tmp_path, passes: int = 1) -> dict[str, pd.DataFrame]:
     out = {}
     tmp_path.mkdir(parents=True, exist_ok=True)
     with duckdb_session(tmp_path / "warehouse.duckdb", {"threads": str(threads)}) as session:
@@ -48,7 +49,7 @@ def _run(votes: pd.DataFrame, threads: int, tmp_path) -> dict[str, pd.DataFrame]
         session.conn.register("integrity_theta", theta)
         for name in ("user_model_scores", "user_model_sweeps"):
             params = {"cutoff": CUTOFF, "min_seen": 1}
-            out[name] = session.query(f"integrity/{name}", params).to_pandas()
+            out[name] = run.by_voters(session, f"integrity/{name}", params, passes)
     return out
 
 
@@ -97,3 +98,22 @@ def test_the_sums_are_the_exact_sums_of_their_terms(tmp_path):
         assert scores.loc[(user, model), "variance"] == pytest.approx(math.fsum(e * (1 - e)), rel=1e-12)
         log_p = np.log(np.clip(group["p"].to_numpy(), 0.01, 0.99))
         assert sweeps.loc[(user, model), "log_p_sweep"] == pytest.approx(math.fsum(log_p), rel=1e-12)
+
+
+def test_passes_over_the_voters_give_the_rows_of_one_pass(tmp_path, monkeypatch):
+    """The (voter, model) statements run in passes over the voters to bound their memory (run.by_voters): any
+    number of passes gives one pass's rows, bit for bit and in its order. The tie shares of
+    user_model_sweeps are every voter's in every pass: a pass reading only its own voters' ties fails this.
+    `voter_passes` asks for one pass per VOTES_PER_PASS votes before the cut."""
+    votes = _votes(seed=2, n=60_000)
+    one = _run(votes, 2, tmp_path / "one")
+    for passes in (2, 7):
+        many = _run(votes, 2, tmp_path / f"p{passes}", passes=passes)
+        for name in one:
+            pd.testing.assert_frame_equal(one[name], many[name], check_exact=True)
+    with duckdb_session(tmp_path / "one" / "warehouse.duckdb") as session:
+        assert run.voter_passes(session, CUTOFF) == 1
+        monkeypatch.setattr(run, "VOTES_PER_PASS", 20_000)
+        assert run.voter_passes(session, CUTOFF) == 3
+        monkeypatch.setattr(run, "VOTES_PER_PASS", 19_999)
+        assert run.voter_passes(session, CUTOFF) == 4

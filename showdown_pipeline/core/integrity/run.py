@@ -10,6 +10,7 @@ engine.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -29,6 +30,12 @@ from showdown_pipeline.core.warehouse import WarehouseSession
 DEFAULT_ANOMALY_SEED = 7_919  # production runs set a private one: the checkpoints must not be guessable
 REVIEW_THRESHOLDS = ("upset_max_p",)  # read by the votes-for-review query, not by a check
 SCORES_MIN_SEEN = 3  # (voter, model) rows with fewer sightings tell no check anything
+# The (voter, model) statements (user_model_scores, user_model_sweeps) hold one hash-table entry per voter and
+# model seen, and DuckDB's aggregate did not keep that within its limit as it grew: at 10M votes
+# user_model_scores needed ~0.5 GB, at 30M more than the 2.8 GB integrity runs under, and the build failed
+# (out of memory). They run in passes over the voters instead, one pass per VOTES_PER_PASS votes (`by_voters`):
+# 10M votes in 4 passes ran under 300 MB, where one pass failed.
+VOTES_PER_PASS = 5_000_000
 
 FLAG_SCHEMA = pa.schema(
     [
@@ -149,9 +156,14 @@ def read_inputs(
                 "theta": pa.array(preliminary.theta, pa.float64()),
             }
         )
+        passes = voter_passes(session, cutoff)
         with session.registered("integrity_theta", theta):
-            scores = _frame(session, "integrity/user_model_scores", {**cut, "min_seen": SCORES_MIN_SEEN})
-            sweeps = _frame(session, "integrity/user_model_sweeps", {**cut, "min_seen": t.sweep_min_seen})
+            scores = by_voters(
+                session, "integrity/user_model_scores", {**cut, "min_seen": SCORES_MIN_SEEN}, passes
+            )
+            sweeps = by_voters(
+                session, "integrity/user_model_sweeps", {**cut, "min_seen": t.sweep_min_seen}, passes
+            )
             upsets = _frame(session, "integrity/upsets", {**cut, "max_p": t.upset_max_p})
     stats = _frame(
         session,
@@ -224,6 +236,25 @@ def _centred_elo(fit: bt.BTFit) -> pd.Series:
 def _largest_part(counts: bt.PairCounts) -> bt.PairCounts:
     groups = bt.components(counts)
     return counts.subset(groups[0]) if len(groups) > 1 else counts
+
+
+def voter_passes(session: WarehouseSession, cutoff: datetime) -> int:
+    """How many passes over the voters the (voter, model) statements take: one per VOTES_PER_PASS valid votes
+    before the cut (at least one)."""
+    votes = session.one("integrity/votes_before_cut", {"cutoff": cutoff})["votes"]
+    return max(1, math.ceil(votes / VOTES_PER_PASS))
+
+
+def by_voters(session: WarehouseSession, name: str, params: Mapping[str, Any], passes: int) -> pd.DataFrame:
+    """A (voter, model) statement run in `passes` passes, each over the voters with hash(user_id) % passes =
+    its number. A voter's rows are all in one pass, so each output row is the one a single statement over
+    every voter gives; the rows are put back in the statement's order (user_id, model_id: unique, compared
+    byte by byte as DuckDB and Spark compare text)."""
+    parts = [session.query(name, {**params, "voter_passes": passes, "voter_pass": k}) for k in range(passes)]
+    table = pa.concat_tables(parts)
+    if passes > 1:
+        table = table.sort_by([("user_id", "ascending"), ("model_id", "ascending")])
+    return table.to_pandas()
 
 
 def _frame(session: WarehouseSession, name: str, params: Mapping[str, Any]) -> pd.DataFrame:

@@ -5,7 +5,8 @@
 -- are rarer in lopsided pairs, so one population-wide share would understate a strong model's
 -- outright wins), clamped. Counts are integers and the one float sum adds its terms rounded to multiples
 -- of 2^-52 as integers (exact in any order; |term| <= 4.61), so the result does not depend on how the
--- warehouse split the work.
+-- warehouse split the work. Run in passes over the voters (core/integrity/run.by_voters: the voters with
+-- hash(user_id) % $voter_passes = $voter_pass); the tie shares are every voter's, in every pass.
 WITH v AS (
     SELECT c.user_id, c.model_left, c.model_right, c.winner,
         least(c.model_left, c.model_right) AS pair_a, greatest(c.model_left, c.model_right) AS pair_b,
@@ -20,12 +21,15 @@ tie AS (
     FROM v
     GROUP BY ALL
 ),
+in_pass AS (
+    SELECT * FROM v WHERE hash(user_id) % $voter_passes = $voter_pass
+),
 sides AS (
     SELECT v.user_id, v.model_left AS model_id, v.winner = 'left' AS won, v.p_left - tie.share / 2.0 AS p
-    FROM v JOIN tie USING (pair_a, pair_b)
+    FROM in_pass AS v JOIN tie USING (pair_a, pair_b)
     UNION ALL
     SELECT v.user_id, v.model_right AS model_id, v.winner = 'right' AS won, 1.0 - v.p_left - tie.share / 2.0 AS p
-    FROM v JOIN tie USING (pair_a, pair_b)
+    FROM in_pass AS v JOIN tie USING (pair_a, pair_b)
 )
 SELECT
     user_id,
