@@ -9,6 +9,7 @@ need it.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 from collections.abc import Iterator
@@ -158,15 +159,19 @@ def _validate_votes(frame: pd.DataFrame) -> tuple[bool, list[ExpectationOutcome]
     asset = source.add_dataframe_asset("votes_clean")
     batch_definition = asset.add_batch_definition_whole_dataframe("all_rows")
     suite = context.suites.add(_suite())
+    # GX keeps the last context as its current project (a module global) until the next one: without its
+    # data source, that context no longer reaches the batch and the frame
     try:
         with _no_batch_fingerprint():
             batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
             result = batch.validate(
                 suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5}
             )
-    finally:  # GX keeps the last context as its current project (a module global) until the next one:
-        # without its data source, that context no longer reaches the batch and the frame
-        context.data_sources.delete("warehouse")
+    except BaseException:
+        with contextlib.suppress(Exception):  # the suite's own failure is the one to report
+            context.data_sources.delete("warehouse")
+        raise
+    context.data_sources.delete("warehouse")
     outcomes = []
     for r in result.results:
         config = r.expectation_config

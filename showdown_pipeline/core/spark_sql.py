@@ -84,12 +84,10 @@ def hash_buckets(tree: exp.Expression) -> exp.Expression:
     pmod's remainder is never negative."""
 
     def fix(node):
-        if (
-            isinstance(node, exp.Mod)
-            and isinstance(node.this, exp.Anonymous)
-            and node.this.name.lower() == "hash"
-        ):
-            return _func("pmod", node.this, node.expression)
+        if isinstance(node, exp.Mod):
+            dividend = node.this.unnest() if isinstance(node.this, exp.Paren) else node.this
+            if isinstance(dividend, exp.Anonymous) and dividend.name.lower() == "hash":
+                return _func("pmod", dividend, node.expression)
         return node
 
     return tree.transform(fix)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+import sqlglot
 
 from showdown_pipeline.core.spark_sql import (
     DUCKDB_ONLY,
@@ -13,6 +14,7 @@ from showdown_pipeline.core.spark_sql import (
     SparkStatement,
     duckdb_only,
     expand_stars,
+    hash_buckets,
     spark_overrides,
     spark_statement,
 )
@@ -230,6 +232,14 @@ def test_hash_buckets_hold_every_row_once(spark):
         assert sum(r for _, r in got) == sum(r for _, r in expected) == 5000
 
 
-def test_the_suite_s_slices_read_every_unchecked_vote_once_on_spark():
-    """The statement itself, as Spark runs it: its bucket test is a pmod."""
+def test_every_hash_bucket_of_a_statement_is_a_pmod_on_spark():
+    """The statements themselves, as Spark runs them: the GX suite's slices and integrity's passes over the
+    voters (core/integrity/run.by_voters) bucket by pmod; a parenthesised hash is rewritten too."""
     assert "PMOD(HASH(row_key), :chunks) = :chunk" in spark_statement("validate/votes_for_expectations").sql
+    for name, voter in (
+        ("integrity/user_model_scores", "c.user_id"),
+        ("integrity/user_model_sweeps", "user_id"),
+    ):
+        assert f"PMOD(HASH({voter}), :voter_passes) = :voter_pass" in spark_statement(name).sql, name
+    tree = hash_buckets(sqlglot.parse_one("SELECT (hash(x)) % $n AS k", read="duckdb"))
+    assert tree.sql(dialect="duckdb") == "SELECT PMOD(HASH(x), $n) AS k"

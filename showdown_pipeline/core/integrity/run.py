@@ -250,9 +250,10 @@ def by_voters(session: WarehouseSession, name: str, params: Mapping[str, Any], p
     its number. A voter's rows are all in one pass, so each output row is the one a single statement over
     every voter gives; the rows are put back in the statement's order (user_id, model_id: unique, compared
     byte by byte as DuckDB and Spark compare text)."""
-    parts = [session.query(name, {**params, "voter_passes": passes, "voter_pass": k}) for k in range(passes)]
-    table = pa.concat_tables(parts)
-    if passes > 1:
+    table = pa.concat_tables(
+        [session.query(name, {**params, "voter_passes": passes, "voter_pass": k}) for k in range(passes)]
+    )
+    if passes > 1:  # the unsorted table is let go as the sorted one replaces it
         table = table.sort_by([("user_id", "ascending"), ("model_id", "ascending")])
     return table.to_pandas()
 
