@@ -31,10 +31,10 @@ DEFAULT_ANOMALY_SEED = 7_919  # production runs set a private one: the checkpoin
 REVIEW_THRESHOLDS = ("upset_max_p",)  # read by the votes-for-review query, not by a check
 SCORES_MIN_SEEN = 3  # (voter, model) rows with fewer sightings tell no check anything
 # The (voter, model) statements (user_model_scores, user_model_sweeps) hold one hash-table entry per voter and
-# model seen, and DuckDB's aggregate did not keep that within its limit as it grew: at 10M votes
-# user_model_scores needed ~0.5 GB, at 30M more than the 2.8 GB integrity runs under, and the build failed
-# (out of memory). They run in passes over the voters instead, one pass per VOTES_PER_PASS votes (`by_voters`):
-# 10M votes in 4 passes ran under 300 MB, where one pass failed.
+# model seen, and DuckDB's aggregate did not keep that within its limit as it grew: in one pass over 10M votes
+# user_model_scores failed under a 400 MB limit (it ran under 600 MB), and over 30M votes it ran out of the
+# 2.8 GB integrity runs under here, failing the build. They run in passes over the voters instead, one pass
+# per VOTES_PER_PASS votes (`by_voters`): 10M votes in two passes ran under 300 MB (spilling; slowly).
 VOTES_PER_PASS = 5_000_000
 
 FLAG_SCHEMA = pa.schema(
