@@ -155,7 +155,7 @@ def test_integrity_at_a_cut_ignores_votes_landed_after_it(validated_template, tm
     def integrity():
         with duckdb_session(warehouse) as session:
             result = run_integrity(session, cut, options, {"run": "test"})
-            inputs, _ = read_inputs(session, cut.cutoff, options.thresholds, None, options.anomaly_seed)
+            inputs, _ = read_inputs(session, cut.cutoff, options.thresholds, None, 0, options.anomaly_seed)
         return result, inputs.shared.sort_values("identity").reset_index(drop=True)
 
     first, first_shared = integrity()

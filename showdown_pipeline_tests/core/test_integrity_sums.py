@@ -111,9 +111,27 @@ def test_passes_over_the_voters_give_the_rows_of_one_pass(tmp_path, monkeypatch)
         many = _run(votes, 2, tmp_path / f"p{passes}", passes=passes)
         for name in one:
             pd.testing.assert_frame_equal(one[name], many[name], check_exact=True)
-    with duckdb_session(tmp_path / "one" / "warehouse.duckdb") as session:
-        assert run.voter_passes(session, CUTOFF) == 1
-        monkeypatch.setattr(run, "VOTES_PER_PASS", 20_000)
-        assert run.voter_passes(session, CUTOFF) == 3
-        monkeypatch.setattr(run, "VOTES_PER_PASS", 19_999)
-        assert run.voter_passes(session, CUTOFF) == 4
+    assert run.voter_passes(0) == 1
+    assert run.voter_passes(60_000) == 1
+    monkeypatch.setattr(run, "VOTES_PER_PASS", 20_000)
+    assert run.voter_passes(60_000) == 3
+    monkeypatch.setattr(run, "VOTES_PER_PASS", 19_999)
+    assert run.voter_passes(60_000) == 4
+
+
+def test_the_passes_count_the_votes_before_the_cut(tmp_path):
+    """preliminary_fit's count (which sets the passes) is the valid votes before the cut, those of no time
+    included, those at or after it not: counted here from the frame itself."""
+    votes = _votes(seed=4, n=5_000)
+    late = votes["voted_at"] >= pd.Timestamp("2026-05-11", tz="UTC")
+    votes.loc[late, "voted_at"] += pd.Timedelta(days=21)  # on or after the cut (2026-06-01)
+    votes.loc[votes.index[:37], "voted_at"] = pd.NaT
+    expected = int((votes["voted_at"].isna() | (votes["voted_at"] < pd.Timestamp(CUTOFF))).sum())
+    assert 37 < expected < len(votes)
+    with duckdb_session(tmp_path / "warehouse.duckdb") as session:
+        session.conn.register("votes_frame", votes)
+        session.conn.execute("CREATE TABLE votes_clean AS SELECT * FROM votes_frame")
+        fit, counted = run.preliminary_fit(session, CUTOFF)
+        assert fit is not None and counted == expected
+        session.conn.execute("DELETE FROM votes_clean")
+        assert run.preliminary_fit(session, CUTOFF) == (None, 0)

@@ -84,8 +84,8 @@ def run_integrity(
     """Integrity on the valid votes (`votes_clean`) before the run's cut; `run_record` (the run and its cut,
     `RunCutResource.record()`) is kept in the summary, so later steps refuse a summary of another cut."""
     t, cutoff = options.thresholds, cut.cutoff
-    preliminary = preliminary_fit(session, cutoff)
-    inputs, reviews = read_inputs(session, cutoff, t, preliminary, options.anomaly_seed)
+    preliminary, votes = preliminary_fit(session, cutoff)
+    inputs, reviews = read_inputs(session, cutoff, t, preliminary, votes, options.anomaly_seed)
     flags, report = registry.run_checks(inputs, t)
     del inputs  # one row per vote among them: not held through the statements below
     flag_table = _arrow(flags, FLAG_SCHEMA)
@@ -126,14 +126,15 @@ def write_integrity(session: WarehouseSession, result: IntegrityResult) -> None:
         records.save_integrity_summary(session, summary)
 
 
-def preliminary_fit(session: WarehouseSession, cutoff: datetime) -> bt.BTFit | None:
+def preliminary_fit(session: WarehouseSession, cutoff: datetime) -> tuple[bt.BTFit | None, int]:
     """Plain Bradley-Terry on every valid vote before the cut (largest connected part): what the
-    favouritism checks compare each voter with. None without any such vote."""
+    favouritism checks compare each voter with (None without any such vote); and how many such votes
+    there are (the cells' sum)."""
     cells = _frame(session, "integrity/clean_pair_counts", {"cutoff": cutoff})
     if cells.empty:
-        return None
+        return None, 0
     counts = _largest_part(boards.pair_counts_from_frame(cells))
-    return bt.fit_bradley_terry(counts, counts.models[0])
+    return bt.fit_bradley_terry(counts, counts.models[0]), int(cells["n"].sum())
 
 
 def read_inputs(
@@ -141,9 +142,11 @@ def read_inputs(
     cutoff: datetime,
     t: IntegrityThresholds,
     preliminary: bt.BTFit | None,
+    votes: int,
     seed: int,
 ) -> tuple[registry.IntegrityInputs, pa.Table]:
-    """The checks' inputs and the votes for review (winners the preliminary ratings gave < `upset_max_p`)."""
+    """The checks' inputs and the votes for review (winners the preliminary ratings gave < `upset_max_p`);
+    `votes`: how many valid votes precede the cut (preliminary_fit's count), which sets the passes."""
     # the statements that fill the warehouse's memory (the (voter, model) aggregates) run first, while no
     # frame is held; the largest frame (one row per vote) is read last, after every other statement
     cut = {"cutoff": cutoff}
@@ -156,7 +159,7 @@ def read_inputs(
                 "theta": pa.array(preliminary.theta, pa.float64()),
             }
         )
-        passes = voter_passes(session, cutoff)
+        passes = voter_passes(votes)
         with session.registered("integrity_theta", theta):
             scores = by_voters(
                 session, "integrity/user_model_scores", {**cut, "min_seen": SCORES_MIN_SEEN}, passes
@@ -238,10 +241,9 @@ def _largest_part(counts: bt.PairCounts) -> bt.PairCounts:
     return counts.subset(groups[0]) if len(groups) > 1 else counts
 
 
-def voter_passes(session: WarehouseSession, cutoff: datetime) -> int:
-    """How many passes over the voters the (voter, model) statements take: one per VOTES_PER_PASS valid votes
-    before the cut (at least one)."""
-    votes = session.one("integrity/votes_before_cut", {"cutoff": cutoff})["votes"]
+def voter_passes(votes: int) -> int:
+    """How many passes over the voters the (voter, model) statements take: one per VOTES_PER_PASS of the
+    `votes` valid votes before the cut (at least one)."""
     return max(1, math.ceil(votes / VOTES_PER_PASS))
 
 
