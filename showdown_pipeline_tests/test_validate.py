@@ -715,3 +715,52 @@ def test_the_suite_leaves_no_copy_of_its_frame_behind(messy_run):
         gc.enable()
     assert passed
     assert left == []
+
+
+def test_the_suite_reads_every_unchecked_vote_once_in_slices(messy_run, tmp_path, monkeypatch):
+    """The suite's votes are one statement's result, streamed in slices of SLICE_ROWS
+    (core/expectations.validate_unchecked_votes; a filter per slice re-read the whole table for each slice,
+    which grew with the square of the votes): every unchecked vote reaches the suite exactly once, a bad row
+    fails the check whichever slice holds it and leaves every vote unchecked, and once the row is mended
+    the suite passes and forgets them."""
+    import shutil
+
+    from showdown_pipeline.core import expectations
+    from showdown_pipeline.core.warehouse import duckdb_session
+
+    _, home, _ = messy_run
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(home / "warehouse.duckdb", warehouse)
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("INSERT INTO votes_clean_unchecked SELECT row_key FROM votes_clean")
+        (total,) = conn.execute("SELECT count(*) FROM votes_clean").fetchone()
+        (bad,) = conn.execute("SELECT vote_id FROM votes_clean ORDER BY row_key DESC LIMIT 1").fetchone()
+        conn.execute("UPDATE votes_clean SET winner = 'tie' WHERE vote_id = $v", {"v": bad})
+    assert total > 20
+    seen: list[list[str]] = []
+    suite = expectations.validate_votes
+
+    def recording(frame):
+        seen.append(frame["vote_id"].tolist())
+        return suite(frame)
+
+    monkeypatch.setattr(expectations, "SLICE_ROWS", 7)
+    monkeypatch.setattr(expectations, "validate_votes", recording)
+    with duckdb_session(warehouse) as session:
+        passed, outcomes, rows = expectations.validate_unchecked_votes(session)
+        assert not passed and rows == total
+        assert [(o.column, o.unexpected_count) for o in outcomes if not o.success] == [("winner", 1)]
+        assert [len(s) for s in seen] == [7] * (total // 7) + ([total % 7] if total % 7 else [])
+        every = [v for s in seen for v in s]
+        assert len(every) == len(set(every)) == total
+    with duckdb.connect(str(warehouse)) as conn:
+        assert conn.execute("SELECT count(*) FROM votes_clean_unchecked").fetchone() == (total,)
+        conn.execute("UPDATE votes_clean SET winner = 'left' WHERE vote_id = $v", {"v": bad})
+    seen.clear()
+    with duckdb_session(warehouse) as session:
+        assert expectations.validate_unchecked_votes(session)[0::2] == (True, total)
+        assert sum(len(s) for s in seen) == total
+        again = expectations.validate_unchecked_votes(session)
+    assert again[0] and again[2] == 0 and [len(s) for s in seen[-1:]] == [0]
+    with duckdb.connect(str(warehouse)) as conn:
+        assert conn.execute("SELECT count(*) FROM votes_clean_unchecked").fetchone() == (0,)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -190,8 +189,9 @@ def _validate_votes(frame: pd.DataFrame) -> tuple[bool, list[ExpectationOutcome]
 
 def validate_unchecked_votes(session: WarehouseSession) -> tuple[bool, list[ExpectationOutcome], int]:
     """Run the suite on the counted votes written since it last passed (votes_clean_unchecked), in slices
-    of about SLICE_ROWS; when every slice passes, they are checked (the table is emptied). Returns (all
-    passed, the outcomes of every slice, rows checked).
+    of SLICE_ROWS rows of one statement's result, streamed (session.query_slices); when every slice
+    passes, they are checked (the table is emptied). Returns (all passed, the outcomes of every slice,
+    rows checked).
 
     Why not every row, every night: each expectation but the two uniqueness ones holds or fails row by
     row (or value by value), and a counted vote's row is only ever written by validation, which puts it in
@@ -199,16 +199,18 @@ def validate_unchecked_votes(session: WarehouseSession) -> tuple[bool, list[Expe
     the whole table (vote_id, (user_id, battle_id)) is what the blocking SQL check no_duplicate_vote_ids
     proves on every row, every run; the suite re-checks it within each slice. Rows of a failed run stay
     unchecked, so the next run checks them again."""
-    total = session.one("validate/unchecked_vote_count")["n"]
-    chunks = max(1, math.ceil(total / SLICE_ROWS))
-    success, outcomes = True, []
-    for chunk in range(chunks):
-        frame = session.query(
-            "validate/votes_for_expectations", {"chunks": chunks, "chunk": chunk}
-        ).to_pandas()
-        passed, found = validate_votes(frame)
-        success, outcomes = success and passed, outcomes + found
-        del frame
+    success, outcomes, total = True, [], 0
+    # closed on any way out, so the session can run statements again (it cannot while a result streams)
+    with contextlib.closing(
+        session.query_slices("validate/votes_for_expectations", rows=SLICE_ROWS)
+    ) as slices:
+        for table in slices:
+            frame = table.to_pandas()
+            del table
+            total += len(frame)
+            passed, found = validate_votes(frame)
+            success, outcomes = success and passed, outcomes + found
+            del frame
     if success:
         session.run("validate/forget_votes_clean_unchecked")
     return success, outcomes, total

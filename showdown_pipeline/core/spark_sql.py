@@ -80,8 +80,8 @@ def hash_buckets(tree: exp.Expression) -> exp.Expression:
     """hash(x) % n → pmod(hash(x), n). DuckDB's hash is an unsigned 64-bit number, so `hash(x) % n = k`
     over k in 0 … n−1 puts every row in exactly one bucket; Spark's hash is a signed 32-bit one and its `%`
     keeps the dividend's sign, so the rows whose hash is negative fell in no bucket (the GX suite's slices,
-    validate/votes_for_expectations.sql, then skipped about half the votes and marked them checked).
-    pmod's remainder is never negative."""
+    then buckets of validate/votes_for_expectations.sql, skipped about half the votes and marked them
+    checked). pmod's remainder is never negative."""
 
     def fix(node):
         if isinstance(node, exp.Mod):

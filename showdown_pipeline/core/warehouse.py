@@ -14,8 +14,8 @@ either); results always come back as Arrow.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,6 +29,8 @@ from showdown_pipeline.core.sql import load_sql, prepare_connection
 from showdown_pipeline.core.staging import duckdb_literal
 
 TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# rows per batch DuckDB streams to query_slices (its row group's size): a slice gathers several
+_STREAM_BATCH_ROWS = 122_880
 FILE_FORMATS = ("parquet", "json", "csv")  # file_view: csv has a header row and every column read as text
 
 
@@ -63,6 +65,12 @@ class WarehouseSession(Protocol):
 
     def query(self, name: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         """The statement's result as an Arrow table."""
+
+    def query_slices(
+        self, name: str, params: Mapping[str, Any] | None = None, rows: int = 1_000_000
+    ) -> Iterator[pa.Table]:
+        """The statement's result, run once, as consecutive tables of `rows` rows (the last one fewer; one
+        empty table for an empty result). No other statement may run on the session until the last slice."""
 
     def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """A small result as one dict per row, by column name."""
@@ -102,6 +110,13 @@ class RowResults:
     def query(self, name: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         raise NotImplementedError
 
+    def query_slices(
+        self, name: str, params: Mapping[str, Any] | None = None, rows: int = 1_000_000
+    ) -> Iterator[pa.Table]:
+        """From `query`: the whole result, then cut (an engine that can stream its result overrides this)."""
+        table = self.query(name, params)
+        yield from slices_of(table.schema, table.to_batches(), rows)
+
     def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         return self.query(name, params).to_pylist()
 
@@ -110,6 +125,25 @@ class RowResults:
         if len(rows) != 1:
             raise WarehouseError(name, f"expected one row, got {len(rows)}")
         return rows[0]
+
+
+def slices_of(schema: pa.Schema, batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """`batches` regrouped into consecutive tables of `rows` rows (the last one fewer), in order; one empty
+    table (of `schema`) when there is no row. A batch is cut where a slice ends."""
+    if rows < 1:
+        raise ValueError(f"a slice holds at least one row, not {rows}")
+    pending: list[pa.RecordBatch] = []
+    held = sent = 0
+    for batch in batches:
+        while batch.num_rows:
+            take = min(rows - held, batch.num_rows)
+            pending.append(batch.slice(0, take))
+            held, batch = held + take, batch.slice(take)
+            if held == rows:
+                yield pa.Table.from_batches(pending, schema)
+                pending, held, sent = [], 0, sent + 1
+    if held or not sent:
+        yield pa.Table.from_batches(pending, schema)
 
 
 class DuckDBSession(RowResults):
@@ -135,6 +169,23 @@ class DuckDBSession(RowResults):
             return self.conn.sql(load_sql(name), params=dict(params or {}) or None).to_arrow_table()
         except duckdb.Error as exc:
             raise WarehouseError.wrapping(name, exc) from exc
+
+    def query_slices(
+        self, name: str, params: Mapping[str, Any] | None = None, rows: int = 1_000_000
+    ) -> Iterator[pa.Table]:
+        """Streamed: DuckDB hands the result over in batches as it makes it, so no more than about a slice
+        of it is held here at once."""
+        try:
+            reader = self.conn.sql(load_sql(name), params=dict(params or {}) or None).to_arrow_reader(
+                min(rows, _STREAM_BATCH_ROWS)
+            )
+        except duckdb.Error as exc:
+            raise WarehouseError.wrapping(name, exc) from exc
+        with closing(reader):
+            try:
+                yield from slices_of(reader.schema, reader, rows)
+            except (duckdb.Error, pa.ArrowException, OSError) as exc:  # Arrow's reader raises OSError for it
+                raise WarehouseError.wrapping(name, exc) from exc
 
     def replace_table(self, table: str, data: pa.Table | pd.DataFrame) -> None:
         view = f"_replace_{checked_table_name(table)}"

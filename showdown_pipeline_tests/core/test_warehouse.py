@@ -161,3 +161,93 @@ def test_swap_and_append_agree_on_both_engines(spark, tmp_path):
         on_spark = _swap_and_append(wh)
     expected = {"rows": [(2, "new"), (3, ""), (4, "by name")], "tables": {"kept_table"}}
     assert on_duckdb == expected and on_spark == expected
+
+
+# ------------------------------------------------------------------------------------ results in slices
+# session.query_slices: a statement's result run once and handed over in slices (the GX suite reads the
+# votes it checks this way, core/expectations.validate_unchecked_votes).
+
+SUITE_SQL = "validate/votes_for_expectations"
+
+
+def _suite_tables(n: int) -> tuple[pa.Table, pa.Table]:
+    """votes_clean with the columns the suite's statement reads (and row_key), and the keys of every third
+    row as votes_clean_unchecked."""
+    from showdown_pipeline.core.expectations import SUITE_COLUMNS
+
+    keys = [f"k{i:06d}" for i in range(n)]
+    columns = {"row_key": keys} | {c: [f"{c}-{i}" for i in range(n)] for c in SUITE_COLUMNS}
+    return pa.table(columns), pa.table({"row_key": keys[::3]})
+
+
+def _sizes(total: int, rows: int) -> list[int]:
+    return [rows] * (total // rows) + ([total % rows] if total % rows or not total else [])
+
+
+def test_slices_regroup_batches_in_order_and_cut_them_where_a_slice_ends():
+    from showdown_pipeline.core.warehouse import slices_of
+
+    schema = pa.schema([("i", pa.int64())])
+    batches = [
+        pa.record_batch([pa.array(range(a, b), pa.int64())], schema=schema)
+        for a, b in ((0, 3), (3, 3), (3, 8), (8, 10))
+    ]
+    got = list(slices_of(schema, batches, 4))
+    assert [t.column("i").to_pylist() for t in got] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert [t.num_rows for t in slices_of(schema, batches, 5)] == [5, 5]
+    (empty,) = slices_of(schema, [], 4)
+    assert empty.num_rows == 0 and empty.schema == schema
+    with pytest.raises(ValueError, match="at least one row"):
+        list(slices_of(schema, batches, 0))
+
+
+def test_duckdb_streams_a_result_once_in_slices_of_the_size_asked(tmp_path):
+    """Every row once, in the statement's order, in slices of `rows` (the last fewer); an empty result is one
+    empty slice with the statement's columns; the session runs statements again after the last slice."""
+    votes, unchecked = _suite_tables(1_000)
+    with duckdb_session(tmp_path / "w.duckdb") as wh:
+        wh.replace_table("votes_clean", votes)
+        wh.replace_table("votes_clean_unchecked", unchecked)
+        whole = wh.query(SUITE_SQL)
+        assert whole.num_rows == 334
+        for rows in (1, 7, 100, 334, 335, 1_000_000):
+            slices = list(wh.query_slices(SUITE_SQL, rows=rows))
+            assert [s.num_rows for s in slices] == _sizes(334, rows), rows
+            assert pa.concat_tables(slices).equals(whole)
+        wh.replace_table("votes_clean_unchecked", unchecked.slice(0, 0))
+        (only,) = wh.query_slices(SUITE_SQL, rows=10)
+        assert only.num_rows == 0 and only.schema == whole.schema
+        assert "votes_clean" in wh.table_names()  # a statement runs again once the slices are read
+
+
+def test_a_statement_failing_while_streamed_is_an_error_naming_it(tmp_path, monkeypatch):
+    """A row that fails the statement deep in its result (after the first slices went out) raises the
+    statement's WarehouseError, as `query` would."""
+    from showdown_pipeline.core import warehouse
+
+    failing = (
+        "SELECT CAST(CASE WHEN i < 250000 THEN '1' ELSE 'x' END AS INTEGER) AS v FROM range(300000) AS t (i)"
+    )
+    monkeypatch.setattr(warehouse, "load_sql", lambda name: failing)
+    with duckdb_session(tmp_path / "w.duckdb") as wh:
+        with pytest.raises(WarehouseError, match="^some/statement: .*Conversion"):
+            for _ in wh.query_slices("some/statement", rows=1_000):
+                pass
+        with pytest.raises(WarehouseError, match="^some/statement: .*Conversion"):
+            wh.query("some/statement")
+
+
+def test_spark_gives_the_same_slices(spark, tmp_path):
+    from showdown_pipeline.core.spark_warehouse import spark_session
+
+    votes, unchecked = _suite_tables(1_000)
+    with spark_session(spark, tmp_path / "tables") as wh:
+        wh.replace_table("votes_clean", votes)
+        wh.replace_table("votes_clean_unchecked", unchecked)
+        slices = list(wh.query_slices(SUITE_SQL, rows=100))
+        assert [s.num_rows for s in slices] == _sizes(334, 100)
+        keys = sorted(v for s in slices for v in s.column("vote_id").to_pylist())
+        assert keys == sorted(f"vote_id-{i}" for i in range(0, 1_000, 3))
+        wh.replace_table("votes_clean_unchecked", unchecked.slice(0, 0))
+        (only,) = wh.query_slices(SUITE_SQL, rows=100)
+        assert only.num_rows == 0 and "vote_id" in only.column_names
