@@ -140,10 +140,18 @@ def slices_of(schema: pa.Schema, batches: Iterable[pa.RecordBatch], rows: int) -
             pending.append(batch.slice(0, take))
             held, batch = held + take, batch.slice(take)
             if held == rows:
-                yield pa.Table.from_batches(pending, schema)
-                pending, held, sent = [], 0, sent + 1
+                held, sent = 0, sent + 1
+                yield _handed_over(pending, schema)
     if held or not sent:
-        yield pa.Table.from_batches(pending, schema)
+        yield _handed_over(pending, schema)
+
+
+def _handed_over(pending: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+    """`pending` as one table, the list emptied: the generator keeps no reference to a slice it handed over
+    (the caller can free it while the next one is read)."""
+    table = pa.Table.from_batches(pending, schema)
+    pending.clear()
+    return table
 
 
 class DuckDBSession(RowResults):
