@@ -42,7 +42,13 @@ import pyarrow as pa
 
 from showdown_pipeline.core.spark_sql import SparkStatement, expand_stars, spark_statement
 from showdown_pipeline.core.sql import rule_relations
-from showdown_pipeline.core.warehouse import FILE_FORMATS, RowResults, WarehouseError, checked_table_name
+from showdown_pipeline.core.warehouse import (
+    FILE_FORMATS,
+    RowResults,
+    WarehouseError,
+    checked_table_name,
+    slices_of,
+)
 from showdown_pipeline.settings import spark_on_this_machine
 
 if TYPE_CHECKING:
@@ -181,6 +187,47 @@ class SparkWarehouseSession(RowResults):
                 return result
         except Exception as exc:
             raise WarehouseError.wrapping(name, exc) from exc
+
+    def query_slices(
+        self, name: str, params: Mapping[str, Any] | None = None, rows: int = 1_000_000
+    ) -> Iterator[pa.Table]:
+        """The result computed once and kept on the executors' disks while it is read, split round-robin
+        into partitions of at most `rows` rows, each collected alone (a collect of the whole result would
+        hold it all in the driver, and above `spark.driver.maxResultSize`, 1 GB by default, fail); cut into
+        slices of `rows`. In no set order."""
+        statement = spark_statement(name)
+        if statement.kind != "query" or statement.returning:
+            raise WarehouseError(name, f"a {statement.kind} statement is not read in slices")
+        try:
+            with self._files(statement, params):
+                yield from self._partitions_in_slices(self._sql(statement.sql, params), rows)
+        except WarehouseError:
+            raise
+        except Exception as exc:
+            raise WarehouseError.wrapping(name, exc) from exc
+
+    def _partitions_in_slices(self, frame: DataFrame, rows: int) -> Iterator[pa.Table]:
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        if rows < 1:
+            raise ValueError(f"a slice holds at least one row, not {rows}")
+        kept = frame.persist(StorageLevel.DISK_ONLY)
+        try:
+            parts = max(1, -(-kept.count() // rows))
+            spread = kept.repartition(parts).persist(StorageLevel.DISK_ONLY)  # round-robin: even parts
+            try:
+                schema = spread.limit(0).toArrow().schema
+                pieces = (
+                    batch
+                    for part in range(parts)
+                    for batch in spread.where(F.spark_partition_id() == part).toArrow().to_batches()
+                )
+                yield from slices_of(schema, pieces, rows)
+            finally:
+                spread.unpersist()
+        finally:
+            kept.unpersist()
 
     def replace_table(self, table: str, data: pa.Table | pd.DataFrame) -> None:
         try:

@@ -70,7 +70,9 @@ class WarehouseSession(Protocol):
         self, name: str, params: Mapping[str, Any] | None = None, rows: int = 1_000_000
     ) -> Iterator[pa.Table]:
         """The statement's result, run once, as consecutive tables of `rows` rows (the last one fewer; one
-        empty table for an empty result). No other statement may run on the session until the last slice."""
+        empty table for an empty result), no more than about one slice of it held in this process at once;
+        in the statement's order on DuckDB, in no set order on Spark. No other statement may run on the
+        session until the iterator is exhausted or closed (contextlib.closing)."""
 
     def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """A small result as one dict per row, by column name."""
@@ -109,13 +111,6 @@ class RowResults:
 
     def query(self, name: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         raise NotImplementedError
-
-    def query_slices(
-        self, name: str, params: Mapping[str, Any] | None = None, rows: int = 1_000_000
-    ) -> Iterator[pa.Table]:
-        """From `query`: the whole result, then cut (an engine that can stream its result overrides this)."""
-        table = self.query(name, params)
-        yield from slices_of(table.schema, table.to_batches(), rows)
 
     def rows(self, name: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         return self.query(name, params).to_pylist()

@@ -237,20 +237,39 @@ def test_a_statement_failing_while_streamed_is_an_error_naming_it(tmp_path, monk
             wh.query("some/statement")
 
 
-def test_spark_gives_the_same_slices(spark, tmp_path):
+def test_spark_gives_the_same_rows_in_slices_and_never_collects_more_than_one(spark, tmp_path, monkeypatch):
+    """On Spark too, every row once in slices of `rows`; no collect into the driver holds more than a slice
+    (a collect of the whole result fails above spark.driver.maxResultSize, 1 GB by default)."""
     from showdown_pipeline.core.spark_warehouse import spark_session
 
+    DataFrame = type(spark.range(1))  # Spark 4's classic DataFrame, the class that collects
+    collected: list[int] = []
+    to_arrow = DataFrame.toArrow
+
+    def counting(frame):
+        table = to_arrow(frame)
+        collected.append(table.num_rows)
+        return table
+
+    monkeypatch.setattr(DataFrame, "toArrow", counting)
     votes, unchecked = _suite_tables(1_000)
     with spark_session(spark, tmp_path / "tables") as wh:
         wh.replace_table("votes_clean", votes)
         wh.replace_table("votes_clean_unchecked", unchecked)
-        slices = list(wh.query_slices(SUITE_SQL, rows=100))
-        assert [s.num_rows for s in slices] == _sizes(334, 100)
-        keys = sorted(v for s in slices for v in s.column("vote_id").to_pylist())
-        assert keys == sorted(f"vote_id-{i}" for i in range(0, 1_000, 3))
+        for rows in (100, 334, 1_000):
+            collected.clear()
+            slices = list(wh.query_slices(SUITE_SQL, rows=rows))
+            assert [s.num_rows for s in slices] == _sizes(334, rows), rows
+            keys = sorted(v for s in slices for v in s.column("vote_id").to_pylist())
+            assert keys == sorted(f"vote_id-{i}" for i in range(0, 1_000, 3))
+            assert sum(collected) == 334 and max(collected) <= rows
+        assert len([n for n in collected if n]) == 1  # a result within one slice: one collect
         wh.replace_table("votes_clean_unchecked", unchecked.slice(0, 0))
         (only,) = wh.query_slices(SUITE_SQL, rows=100)
-        assert only.num_rows == 0 and "vote_id" in only.column_names
+        assert only.num_rows == 0 and only.schema == slices[0].schema
+        assert "votes_clean" in wh.table_names()
+        with pytest.raises(WarehouseError, match="is not read in slices"):
+            next(wh.query_slices("validate/forget_votes_clean_unchecked"))
 
 
 def test_a_slice_handed_over_is_not_held_by_the_slicer():
