@@ -92,7 +92,7 @@ def run_integrity(
     exclusions = vote_exclusions(session, cutoff, flag_table)
     with session.registered("integrity_exclusions", _arrow(exclusions, EXCLUSION_SCHEMA)):
         counted_cells = _frame(session, "integrity/counted_pair_counts", {"cutoff": cutoff})
-        counted = session.one("integrity/counted_votes", {"cutoff": cutoff})["votes"]
+    counted = int(counted_cells["n"].sum())  # the votes that count: every one is in exactly one cell
     movement, fragile = board_movement(preliminary, counted_cells, options.fragility)
     summary = {
         "as_of": cut.as_of.isoformat(),
