@@ -195,6 +195,8 @@ class SparkWarehouseSession(RowResults):
         into partitions of at most `rows` rows, each collected alone (a collect of the whole result would
         hold it all in the driver, and above `spark.driver.maxResultSize`, 1 GB by default, fail); cut into
         slices of `rows`. In no set order."""
+        if rows < 1:
+            raise ValueError(f"a slice holds at least one row, not {rows}")
         statement = spark_statement(name)
         if statement.kind != "query" or statement.returning:
             raise WarehouseError(name, f"a {statement.kind} statement is not read in slices")
@@ -210,8 +212,6 @@ class SparkWarehouseSession(RowResults):
         from pyspark import StorageLevel
         from pyspark.sql import functions as F
 
-        if rows < 1:
-            raise ValueError(f"a slice holds at least one row, not {rows}")
         kept = frame.persist(StorageLevel.DISK_ONLY)
         try:
             parts = max(1, -(-kept.count() // rows))
