@@ -4,8 +4,9 @@
 
 Without --home, builds one first (`showdown demo-data --votes N --days 30`, then `showdown run`) in a temporary
 folder. Copies the home's warehouse into --work (default: a temporary folder beside the home; the home is never
-written), marks every counted vote unchecked, and runs `core/expectations.validate_unchecked_votes` in a child process: its wall
-time, CPU time (every thread of the child: on a shared machine the steadier figure) and peak RSS (`wait4`).
+written), marks every counted vote unchecked, and runs `core/expectations.validate_unchecked_votes` in a child
+process: its wall time, CPU time (every thread of the child: on a shared machine the steadier figure) and peak
+RSS (`wait4`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import measure_child  # noqa: E402
+
+from showdown_pipeline.core import provenance  # noqa: E402
 
 
 def child(warehouse: Path) -> None:
@@ -88,10 +91,8 @@ def measure(args: argparse.Namespace) -> None:
         shutil.copyfile(source, copy)
         seconds, peak, out = measure_child([sys.executable, __file__, "--child", str(copy)])
         result = json.loads(out.strip().splitlines()[-1])
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        ).stdout
-        print(f"code {commit.strip() or '?'}: {result['rows']:,} votes, passed {result['passed']}")
+        commit = provenance.code_version()["git_commit"] or "?"
+        print(f"code {commit[:12]}: {result['rows']:,} votes, passed {result['passed']}")
         print(
             f"suite {result['seconds']:.1f} s wall, {result['cpu']:.1f} s CPU; child {seconds:.1f} s, peak {peak:,.0f} MiB"
         )

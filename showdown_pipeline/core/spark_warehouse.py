@@ -47,6 +47,7 @@ from showdown_pipeline.core.warehouse import (
     RowResults,
     WarehouseError,
     checked_table_name,
+    slice_rows,
     slices_of,
 )
 from showdown_pipeline.settings import spark_on_this_machine
@@ -195,8 +196,7 @@ class SparkWarehouseSession(RowResults):
         into partitions of at most `rows` rows, each collected alone (a collect of the whole result would
         hold it all in the driver, and above `spark.driver.maxResultSize`, 1 GB by default, fail); cut into
         slices of `rows`. In no set order."""
-        if rows < 1:
-            raise ValueError(f"a slice holds at least one row, not {rows}")
+        slice_rows(rows)
         statement = spark_statement(name)
         if statement.kind != "query" or statement.returning:
             raise WarehouseError(name, f"a {statement.kind} statement is not read in slices")

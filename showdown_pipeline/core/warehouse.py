@@ -122,11 +122,17 @@ class RowResults:
         return rows[0]
 
 
+def slice_rows(rows: int) -> int:
+    """`rows` as a slice's size (query_slices on every engine, slices_of), refused before any work if below one."""
+    if rows < 1:
+        raise ValueError(f"a slice holds at least one row, not {rows}")
+    return rows
+
+
 def slices_of(schema: pa.Schema, batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
     """`batches` regrouped into consecutive tables of `rows` rows (the last one fewer), in order; one empty
     table (of `schema`) when there is no row. A batch is cut where a slice ends."""
-    if rows < 1:
-        raise ValueError(f"a slice holds at least one row, not {rows}")
+    slice_rows(rows)
     pending: list[pa.RecordBatch] = []
     held = sent = 0
     for batch in batches:
@@ -180,7 +186,7 @@ class DuckDBSession(RowResults):
         of it is held here at once."""
         try:
             reader = self.conn.sql(load_sql(name), params=dict(params or {}) or None).to_arrow_reader(
-                min(rows, _STREAM_BATCH_ROWS)
+                min(slice_rows(rows), _STREAM_BATCH_ROWS)
             )
         except duckdb.Error as exc:
             raise WarehouseError.wrapping(name, exc) from exc

@@ -218,6 +218,8 @@ def test_duckdb_streams_a_result_once_in_slices_of_the_size_asked(tmp_path):
         (only,) = wh.query_slices(SUITE_SQL, rows=10)
         assert only.num_rows == 0 and only.schema == whole.schema
         assert "votes_clean" in wh.table_names()  # a statement runs again once the slices are read
+        with pytest.raises(ValueError, match="at least one row"):
+            next(wh.query_slices(SUITE_SQL, rows=0))
 
 
 def test_a_statement_failing_while_streamed_is_an_error_naming_it(tmp_path, monkeypatch):
