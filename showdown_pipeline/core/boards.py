@@ -163,6 +163,11 @@ def pair_counts_from_frame(cells: pd.DataFrame) -> bt.PairCounts:
     observation as i against j with the score flipped, and both tie kinds score ½: the cells are
     folded into one orientation per pair and one row per score. The likelihood is unchanged and the
     fit and every bootstrap round touch about three times fewer cells."""
+    return _pair_counts(_folded_cells(cells))
+
+
+def _folded_cells(cells: pd.DataFrame, by: tuple[str, ...] = ()) -> pd.DataFrame:
+    """`cells` folded (pair_counts_from_frame), one row per (*by, a, b, score) with a < b, sorted so."""
     score = cells["winner"].map(WINNER_SCORE)
     if score.isna().any():
         bad = sorted(cells.loc[score.isna(), "winner"].astype(str).unique())
@@ -173,15 +178,27 @@ def pair_counts_from_frame(cells: pd.DataFrame) -> bt.PairCounts:
     y = score.to_numpy(dtype=float)
     folded = pd.DataFrame(
         {
+            **{key: cells[key].to_numpy() for key in by},
             "a": np.where(flip, right, left),
             "b": np.where(flip, left, right),
             "score": np.where(flip, 1.0 - y, y),
             "n": cells["n"].to_numpy(dtype=float),
         }
     )
-    folded = folded.groupby(["a", "b", "score"], as_index=False, sort=True)["n"].sum()
-    return bt.PairCounts.from_cells(
-        list(folded["a"]), list(folded["b"]), folded["score"].to_numpy(), folded["n"].to_numpy()
+    return folded.groupby([*by, "a", "b", "score"], as_index=False, sort=True)["n"].sum()
+
+
+def _pair_counts(folded: pd.DataFrame) -> bt.PairCounts:
+    """PairCounts.from_cells of folded cells, with numpy's sorted unique names instead of a loop per cell."""
+    a = folded["a"].to_numpy(dtype=object)
+    b = folded["b"].to_numpy(dtype=object)
+    models = np.unique(np.concatenate([a, b]))
+    return bt.PairCounts(
+        models=tuple(models),
+        left=np.searchsorted(models, a).astype(np.int64),
+        right=np.searchsorted(models, b).astype(np.int64),
+        score=folded["score"].to_numpy(dtype=float),
+        count=folded["n"].to_numpy(dtype=float),
     )
 
 
@@ -752,19 +769,15 @@ def _style_coefficients(fit: bt.StyleFit) -> list[dict]:
 # Segment boards
 
 
-def _segment_counts(cells: pd.DataFrame, known: set[str]) -> bt.PairCounts | None:
-    cells = cells[cells["model_left"].isin(known) & cells["model_right"].isin(known)]
-    if cells.empty:
-        return None
-    return pair_counts_from_frame(cells)
-
-
 def segment_counts(cells: pd.DataFrame, known: set[str]) -> list[tuple[str, bt.PairCounts | None]]:
     """Each value of one dimension (sorted) with its fit-ready counts among the `known` models (None:
-    no vote between two of them)."""
-    return [
-        (value, _segment_counts(group, known)) for value, group in cells.groupby("segment_value", sort=True)
-    ]
+    no vote between two of them). One fold and one sort of every value's cells, then a slice per value:
+    per value, the same counts as pair_counts_from_frame of its cells (a test holds them equal)."""
+    values = cells.groupby("segment_value", sort=True).size().index
+    inside = cells[cells["model_left"].isin(known) & cells["model_right"].isin(known)]
+    folded = _folded_cells(inside, by=("segment_value",))
+    counts = {value: _pair_counts(part) for value, part in folded.groupby("segment_value", sort=True)}
+    return [(value, counts.get(value)) for value in values]
 
 
 def choose_shrinkage(
@@ -897,6 +910,43 @@ def build_segment_boards(
         seed=seed,
         notes=notes,
     )
+
+
+def dimension_boards(
+    cells: pd.DataFrame,
+    stats: pd.DataFrame,
+    overall: Board,
+    segment_dim: str,
+    thresholds: Thresholds = Thresholds(),
+    *,
+    prior_sd: float | None = None,
+    folds: int = SegmentSettings.folds,
+    bootstrap_rounds: int = 0,
+    seed: int = 0,
+    notes: list[str] | None = None,
+) -> tuple[pd.DataFrame, float | None, dict[str, float]]:
+    """Every raw board of one dimension: (the boards, the prior sd, the held-out scores that chose it).
+    The prior sd is `prior_sd` when given, else chosen by held-out likelihood (choose_shrinkage_of). The
+    cells are folded once (segment_counts) for both steps. `cells` and `stats` as in build_segment_boards."""
+    if cells.empty:
+        return pd.DataFrame(columns=[*LEADERBOARD_COLUMNS, "theta", "se"]), None, {}
+    segments = segment_counts(cells, set(overall.frame["model_id"]))
+    scores: dict[str, float] = {}
+    if prior_sd is None:
+        prior_of = dict(zip(overall.frame["model_id"], overall.frame["theta"], strict=True))
+        prior_sd, scores = choose_shrinkage_of(segments, prior_of, folds=folds, seed=seed, notes=notes)
+    frame = segment_boards(
+        segments,
+        stats,
+        overall,
+        segment_dim,
+        prior_sd,
+        thresholds,
+        bootstrap_rounds=bootstrap_rounds,
+        seed=seed,
+        notes=notes,
+    )
+    return frame, prior_sd, scores
 
 
 def segment_boards(

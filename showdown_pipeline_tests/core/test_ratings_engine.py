@@ -565,3 +565,65 @@ def test_showdown_rate_refuses_a_model_id_that_prints_as_another(tmp_path, capsy
     fine = tmp_path / f"fine{suffix}"
     _write_vote_table(fine, {("X", "X Y"): 3, ("X Y", "X"): 2})
     assert set(rate_file.rate_table(fine, bootstrap=0).board["model_id"]) == {"X", "X Y"}
+
+
+def test_segment_counts_fold_every_value_as_one_value_alone_would_be_folded():
+    """segment_counts folds every value's cells in one pass; each value's counts must be what folding its
+    cells alone gives, written out here the plain way: each cell turned to (a, b, score) with a < b by
+    hand, summed per key in a dict, models sorted by Python (a value whose cells all name an unknown
+    model: None; a NULL value: no board)."""
+    rng = np.random.default_rng(7)
+    names = ["m-b", "m-a", "Zed", "zed", "m\u00e9", "m10", "m9", "ghost"]  # case, accents, digits
+    winners = list(boards.WINNER_SCORE)
+    n = 4000
+    cells = pd.DataFrame(
+        {
+            "segment_value": rng.choice(["FR", "de", "DE", "only-ghost", None], n),
+            "model_left": rng.choice(names, n),
+            "model_right": rng.choice(names, n),
+            "winner": rng.choice(winners, n),
+            "n": rng.integers(1, 50, n),
+        }
+    )
+    cells = cells[cells["model_left"] != cells["model_right"]]
+    cells.loc[cells["segment_value"] == "only-ghost", "model_left"] = "ghost"
+    known = set(names) - {"ghost"}
+
+    got = boards.segment_counts(cells, known)
+
+    assert [value for value, _ in got] == sorted({"FR", "de", "DE", "only-ghost"})
+    for value, counts in got:
+        rows = cells[(cells["segment_value"] == value)]
+        sums: dict[tuple[str, str, float], float] = {}
+        for row in rows.itertuples():
+            if row.model_left not in known or row.model_right not in known:
+                continue
+            y = boards.WINNER_SCORE[row.winner]
+            a, b, y = (
+                (row.model_left, row.model_right, y)
+                if row.model_left < row.model_right
+                else (row.model_right, row.model_left, 1.0 - y)
+            )
+            sums[(a, b, y)] = sums.get((a, b, y), 0.0) + float(row.n)
+        if not sums:
+            assert counts is None, value
+            continue
+        keys = sorted(sums)
+        expected = bt.PairCounts.from_cells(
+            [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [sums[k] for k in keys]
+        )
+        assert counts.models == expected.models == tuple(sorted({k[0] for k in keys} | {k[1] for k in keys}))
+        for column in ("left", "right", "score", "count"):
+            np.testing.assert_array_equal(getattr(counts, column), getattr(expected, column), err_msg=column)
+        assert counts.left.dtype == counts.right.dtype == np.int64
+    # the one-frame form (the overall board's) is the same fold
+    one = cells[
+        (cells["segment_value"] == "FR") & cells["model_left"].isin(known) & cells["model_right"].isin(known)
+    ]
+    assert _same_counts(boards.pair_counts_from_frame(one), dict(got)["FR"])
+
+
+def _same_counts(x: bt.PairCounts, y: bt.PairCounts) -> bool:
+    return x.models == y.models and all(
+        np.array_equal(getattr(x, c), getattr(y, c)) for c in ("left", "right", "score", "count")
+    )

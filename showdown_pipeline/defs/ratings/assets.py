@@ -399,38 +399,6 @@ SEGMENT_SPECS = [
 ]
 
 
-def _segment_frame(
-    config: SegmentConfig,
-    cells,
-    stats,
-    overall: boards.Board,
-    thresholds: boards.Thresholds,
-    dim: str,
-    seed,
-    notes: list[str],
-):
-    """(the dimension's boards, the prior sd, the held-out scores that chose it); the fits' fallbacks are
-    appended to `notes`."""
-    if cells.empty:
-        return pd.DataFrame(columns=[*boards.LEADERBOARD_COLUMNS, "theta", "se"]), None, {}
-    if config.prior_sd is not None:
-        prior_sd, scores = config.prior_sd, {}
-    else:
-        prior_sd, scores = boards.choose_shrinkage(cells, overall, folds=config.folds, seed=seed, notes=notes)
-    frame = boards.build_segment_boards(
-        cells,
-        stats,
-        overall,
-        dim,
-        prior_sd,
-        thresholds,
-        bootstrap_rounds=config.bootstrap_rounds,
-        seed=seed,
-        notes=notes,
-    )
-    return frame, prior_sd, scores
-
-
 def _segment_board(
     context, config: SegmentConfig, warehouse: WarehouseResource, run_cut, dim: str, style_votes: dict
 ):
@@ -452,7 +420,18 @@ def _segment_board(
     )
     thresholds = boards.Thresholds(**overall_params["thresholds"])
     notes: list[str] = []  # the fits' fallbacks, into the parameters (never silent)
-    frame, prior_sd, scores = _segment_frame(config, cells, stats, overall, thresholds, dim, seed, notes)
+    frame, prior_sd, scores = boards.dimension_boards(
+        cells,
+        stats,
+        overall,
+        dim,
+        thresholds,
+        prior_sd=config.prior_sd,
+        folds=config.folds,
+        bootstrap_rounds=config.bootstrap_rounds,
+        seed=seed,
+        notes=notes,
+    )
     parameters = {
         "run": run_cut.record(),
         "dimension": dim,
