@@ -226,9 +226,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def _loglik(d: np.ndarray, y: np.ndarray, w: np.ndarray | float) -> float:
-    """Σ w·[y·log σ(d) + (1−y)·log σ(−d)] = Σ w·[y·d − log(1 + e^d)], for scores y in [0, 1]."""
-    return float(np.sum(w * (y * d - np.logaddexp(0.0, d))))
+def _loglik(d: np.ndarray, p: np.ndarray, y: np.ndarray, w: np.ndarray | float) -> float:
+    """Σ w·[y·log σ(d) + (1−y)·log σ(−d)] = Σ w·[y·d − log(1 + e^d)], for scores y in [0, 1], given
+    p = σ(d). log(1 + e^d) = max(d, 0) − log σ(|d|), and σ(|d|) is p or 1 − p, in [½, 1] where a log is
+    accurate to 1e-16 absolute: one log per row on top of the sigmoid already paid for, where
+    np.logaddexp took an exp and a log1p and was four fifths of the fits' passes over the rows."""
+    softplus = np.maximum(d, 0.0) - np.log(np.where(d > 0.0, p, 1.0 - p))
+    return float(np.sum(w * (y * d - softplus)))
 
 
 def tie_coin_share(m: int, pair: np.ndarray, score: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
@@ -334,8 +338,9 @@ class PairModel:
             d = d + self.offset
         if self.k:
             d += x[self.m :] @ self.features
-        value = _loglik(d, self.score, 1.0 if self.weight is None else self.weight) if with_value else None
-        return _sigmoid(d), value
+        p = _sigmoid(d)
+        value = _loglik(d, p, self.score, 1.0 if self.weight is None else self.weight) if with_value else None
+        return p, value
 
     def gradient(self, p: np.ndarray) -> np.ndarray:
         """∂ log-likelihood / ∂x, given the probabilities at x."""

@@ -301,3 +301,28 @@ def test_the_unshrunk_fit_sits_at_the_plain_penalties_optimum_with_its_level_exa
         model, plain, start, np.ones(m, dtype=bool), [], what="plain", tol=1e-10, max_iter=100
     ).x
     np.testing.assert_allclose(theta - theta.mean(), unpinned - unpinned.mean(), rtol=0, atol=1e-12)
+
+
+def test_log_likelihood_from_the_sigmoid_matches_logaddexp_row_by_row():
+    """_loglik reads log(1 + e^d) off σ(d) (one log per row); numpy's logaddexp is the independent
+    reference, row by row, from far below to far above 0 and at the infinities (both round at the scale
+    of d, so they agree to a few ulps of max(1, |d|), not to the last bit of a small result)."""
+    d = np.concatenate(
+        [np.array([-np.inf, -800.0, -40.0, -36.5, -1e-9, 0.0, 1e-12, 1e-3, 5.0, 36.0, 40.0, 800.0, np.inf]),
+         np.random.default_rng(3).normal(0.0, 4.0, 10_000)]
+    )  # fmt: skip
+    p = bt._sigmoid(d)
+    for y in (0.0, 0.5, 1.0):
+        rows = [bt._loglik(d[i : i + 1], p[i : i + 1], np.array([y]), 1.0) for i in range(len(d))]
+        expected = y * d - np.logaddexp(0.0, d)
+        finite = np.isfinite(expected)
+        # both round y·d − log(1 + e^d) at the scale of d: within a few ulps of max(1, |d|)
+        error = np.abs(np.array(rows)[finite] - expected[finite])
+        assert np.all(error <= 4 * np.finfo(float).eps * np.maximum(1.0, np.abs(d[finite]))), error.max()
+        assert np.array_equal(np.isnan(rows), np.isnan(expected))  # ±inf·0 stays NaN, as before
+    finite = d[np.isfinite(d)]
+    weights = np.random.default_rng(4).integers(1, 9, len(finite)).astype(float)
+    y = np.random.default_rng(5).choice([0.0, 0.5, 1.0], len(finite))
+    total = bt._loglik(finite, bt._sigmoid(finite), y, weights)
+    expected = float(np.sum(weights * (y * finite - np.logaddexp(0.0, finite))))
+    assert total == pytest.approx(expected, rel=1e-13)
