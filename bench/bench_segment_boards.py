@@ -1,0 +1,100 @@
+"""The segment boards step alone (every dimension's raw and style boards) over a built warehouse.
+
+    python bench/bench_segment_boards.py [--votes 1000000] | --home H [--work DIR] [--as-of 2026-11-01]
+
+Without --home, builds one first (bench_gx_suite.built_home: `showdown demo-data --votes N --days 30`, then
+`showdown run`) in a temporary folder. Copies the home's warehouse into --work (default: a temporary folder
+beside the home; the home is never written) and materializes the `segment_ratings` assets on the copy in a
+child process, with the cut the home was built with (--as-of: bench_nightly's worlds use 2026-11-01): its
+wall time, CPU time (every thread of the child: on a shared machine the steadier figure) and peak RSS
+(`wait4`). The segment boards are the nightly build's largest step at 10M votes (bench_nightly.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import measure_child  # noqa: E402
+from bench_gx_suite import built_home  # noqa: E402
+
+from showdown_pipeline.core import provenance  # noqa: E402
+
+
+def child(home: Path, as_of: str) -> None:
+    """In the child: the segment_ratings assets materialized on `home` (a copy), the cut's tags as `showdown
+    run` sends them."""
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    import dagster as dg
+
+    from showdown_pipeline.core import run_cut
+    from showdown_pipeline.defs.ratings.assets import segment_ratings
+    from showdown_pipeline.defs.resources import build_resources
+
+    start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+    result = dg.materialize(
+        [segment_ratings],
+        resources=build_resources(None, home),
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={run_cut.TAG_AS_OF: as_of},
+        raise_on_error=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    boards = sum(1 for event in result.get_asset_materialization_events())
+    print(json.dumps({"boards": boards, "seconds": time.perf_counter() - start, "cpu": cpu}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--home", type=Path, help="a built home (its warehouse is copied, never written)")
+    parser.add_argument(
+        "--work", type=Path, help="where the copy goes (default: a temporary folder beside the home)"
+    )
+    parser.add_argument("--votes", type=int, default=1_000_000, help="the demo world built without --home")
+    parser.add_argument("--as-of", default="2026-11-01", help="the cut the home was built with")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.as_of)
+        return
+    if args.home is None:
+        with tempfile.TemporaryDirectory(prefix="segment-boards-home-") as built:
+            args.home = built_home(Path(built), args.votes)
+            measure(args)
+        return
+    measure(args)
+
+
+def measure(args: argparse.Namespace) -> None:
+    source = args.home / "warehouse.duckdb"
+    if not source.is_file():
+        raise SystemExit(f"no warehouse at {source}")
+    work = Path(tempfile.mkdtemp(prefix="segment-boards-", dir=args.work or args.home.parent))
+    try:
+        shutil.copyfile(source, work / "warehouse.duckdb")
+        command = [sys.executable, __file__, "--child", str(work), "--as-of", args.as_of]
+        seconds, peak, out = measure_child(command)
+        result = json.loads(out.strip().splitlines()[-1])
+        commit = provenance.code_version()["git_commit"] or "?"
+        print(f"code {commit[:12]}: {result['boards']} assets materialized (as of {args.as_of})")
+        print(
+            f"segment boards {result['seconds']:.1f} s wall, {result['cpu']:.1f} s CPU; "
+            f"child {seconds:.1f} s, peak {peak:,.0f} MiB"
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
