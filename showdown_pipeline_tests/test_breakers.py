@@ -184,7 +184,8 @@ def _tamper(monkeypatch, builder: str, change):
 
     def crafted(*args, **kwargs):
         out = original(*args, **kwargs)
-        change(out.frame if hasattr(out, "frame") else out)
+        frame = out.frame if hasattr(out, "frame") else out[0] if isinstance(out, tuple) else out
+        change(frame)  # a Board, a dimension's (boards, prior sd, scores) or a frame
         return out
 
     monkeypatch.setattr(boards, builder, crafted)
@@ -236,7 +237,7 @@ CASES = {
     ),
     "movement": ("build_board", lambda f: _shift(f, "m-c", 40.0), br.MOVEMENT, "overall_ratings"),
     "segment_finite": (
-        "build_segment_boards",
+        "dimension_boards",  # what the segment_ratings asset calls
         lambda f: f.__setitem__(
             "rating", f["rating"].where(~((f["segment_dim"] == "country") & (f.index == 0)), np.nan)
         ),
