@@ -774,7 +774,8 @@ def segment_counts(cells: pd.DataFrame, known: set[str]) -> list[tuple[str, bt.P
     no vote between two of them). One fold and one sort of every value's cells, then a slice per value:
     per value, the same counts as pair_counts_from_frame of its cells (a test holds them equal)."""
     values = cells.groupby("segment_value", sort=True).size().index
-    inside = cells[cells["model_left"].isin(known) & cells["model_right"].isin(known)]
+    valued = cells["segment_value"].notna()  # what a groupby drops: never folded (nor its labels judged)
+    inside = cells[valued & cells["model_left"].isin(known) & cells["model_right"].isin(known)]
     folded = _folded_cells(inside, by=("segment_value",))
     counts = {value: _pair_counts(part) for value, part in folded.groupby("segment_value", sort=True)}
     return [(value, counts.get(value)) for value in values]

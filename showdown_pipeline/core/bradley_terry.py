@@ -230,11 +230,15 @@ def _loglik(d: np.ndarray, p: np.ndarray, y: np.ndarray, w: np.ndarray | float) 
     """Σ w·[y·log σ(d) + (1−y)·log σ(−d)] = Σ w·[y·d − log(1 + e^d)], for scores y in [0, 1], given
     p = σ(d). log(1 + e^d) = max(d, 0) − log σ(|d|), and σ(|d|) is p or 1 − p, in [½, 1] where a log is
     accurate to 1e-16 absolute: one log per row on top of the sigmoid already paid for, where
-    np.logaddexp took an exp and a log1p and was four fifths of the fits' passes over the rows."""
+    np.logaddexp took an exp and a log1p and was four fifths of the fits' passes over the rows. Summed by
+    numpy, never by a BLAS dot product: at ten million rows the line search's decisions turn on the sum's
+    last bits, and OpenBLAS's dot gives other bits on other CPU kernels (the ratings would then differ by
+    machine; test_the_log_likelihood_has_the_same_bits_on_every_cpu_kernel)."""
     terms = np.log(np.where(d > 0.0, p, 1.0 - p))  # −log(1 + e^d) + max(d, 0), built in place
     terms -= np.maximum(d, 0.0)
     terms += y * d
-    return float(np.dot(w, terms)) if np.ndim(w) else float(w) * float(terms.sum())
+    terms *= w
+    return float(terms.sum())  # numpy's pairwise sum: BLAS's dot rounds differently per CPU kernel
 
 
 def tie_coin_share(m: int, pair: np.ndarray, score: np.ndarray, weight: np.ndarray | None) -> np.ndarray:

@@ -326,3 +326,37 @@ def test_log_likelihood_from_the_sigmoid_matches_logaddexp_row_by_row():
     total = bt._loglik(finite, bt._sigmoid(finite), y, weights)
     expected = float(np.sum(weights * (y * finite - np.logaddexp(0.0, finite))))
     assert total == pytest.approx(expected, rel=1e-13)
+
+
+_LOGLIK_BITS = """
+import numpy as np
+from showdown_pipeline.core import bradley_terry as bt
+rng = np.random.default_rng(11)
+d = rng.normal(0.0, 3.0, 1_000_000)
+y = rng.choice([0.0, 0.5, 1.0], len(d))
+w = rng.integers(1, 5, len(d)).astype(float)
+print(bt._loglik(d, bt._sigmoid(d), y, w).hex())
+"""
+
+
+def test_the_log_likelihood_has_the_same_bits_on_every_cpu_kernel():
+    """At ten million rows the line search's decisions turn on the log-likelihood's last bits, so a sum
+    whose rounding depends on the CPU makes the published ratings depend on the machine. OpenBLAS picks a
+    kernel per CPU (forced here with OPENBLAS_CORETYPE: SSE3 Prescott and AVX2 Haswell, which any x86-64
+    CI machine of today runs); on this million-row sum a BLAS dot product gave other bits under the two
+    (…f284 and …f292 against numpy's …f298 on an AMD EPYC), numpy's sum gives one answer."""
+    import os
+    import subprocess
+    import sys
+
+    bits = {
+        kernel: subprocess.run(
+            [sys.executable, "-c", _LOGLIK_BITS],
+            env={**os.environ, "OPENBLAS_CORETYPE": kernel},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for kernel in ("Prescott", "Haswell")
+    }
+    assert len(set(bits.values())) == 1, bits

@@ -587,6 +587,9 @@ def test_segment_counts_fold_every_value_as_one_value_alone_would_be_folded():
     )
     cells = cells[cells["model_left"] != cells["model_right"]]
     cells.loc[cells["segment_value"] == "only-ghost", "model_left"] = "ghost"
+    # a row of no value is never folded, so its label is never judged (a groupby per value dropped it)
+    junk = {"segment_value": None, "model_left": "m-a", "model_right": "m-b", "winner": "tie?", "n": 1}
+    cells = pd.concat([cells, pd.DataFrame([junk])], ignore_index=True)
     known = set(names) - {"ghost"}
 
     got = boards.segment_counts(cells, known)
@@ -627,3 +630,26 @@ def _same_counts(x: bt.PairCounts, y: bt.PairCounts) -> bool:
     return x.models == y.models and all(
         np.array_equal(getattr(x, c), getattr(y, c)) for c in ("left", "right", "score", "count")
     )
+
+
+def test_dimension_boards_are_the_shrinkage_choice_then_the_boards():
+    """The asset's one call (boards.dimension_boards, cells folded once) gives exactly what the two steps
+    pinned by core/test_one_solver.py give: choose_shrinkage, then build_segment_boards with its sd."""
+    cells, stats, overall = _segment_world(effect=0.8, seed=20)
+    notes: list[str] = []
+    frame, sd, scores = boards.dimension_boards(
+        cells, stats, overall, "country", bootstrap_rounds=30, seed=2, notes=notes
+    )
+    chosen, expected_scores = boards.choose_shrinkage(cells, overall, seed=2)
+    expected = boards.build_segment_boards(
+        cells, stats, overall, "country", chosen, bootstrap_rounds=30, seed=2
+    )
+    assert (sd, scores) == (chosen, expected_scores)
+    pd.testing.assert_frame_equal(frame, expected)
+    given = boards.dimension_boards(cells, stats, overall, "country", prior_sd=0.4, seed=2)
+    assert given[1:] == (0.4, {})
+    pd.testing.assert_frame_equal(
+        given[0], boards.build_segment_boards(cells, stats, overall, "country", 0.4, seed=2)
+    )
+    empty = boards.dimension_boards(cells.iloc[:0], stats, overall, "country", seed=2)
+    assert empty[0].empty and empty[1:] == (None, {})
