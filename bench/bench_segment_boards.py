@@ -1,13 +1,14 @@
 """The segment boards step alone (every dimension's raw and style boards) over a built warehouse.
 
-    python bench/bench_segment_boards.py [--votes 1000000] | --home H [--work DIR] [--as-of 2026-11-01]
+    python bench/bench_segment_boards.py [--votes 1000000] | --home H [--work DIR] [--keep] [--as-of 2026-11-01]
 
 Without --home, builds one first (bench_gx_suite.built_home: `showdown demo-data --votes N --days 30`, then
 `showdown run`) in a temporary folder. Copies the home's warehouse into --work (default: a temporary folder
 beside the home; the home is never written) and materializes the `segment_ratings` assets on the copy in a
 child process, with the cut the home was built with (--as-of: bench_nightly's worlds use 2026-11-01): its
 wall time, CPU time (every thread of the child: on a shared machine the steadier figure) and peak RSS
-(`wait4`). The segment boards are the nightly build's largest step at 10M votes (bench_nightly.py).
+(`wait4`). --keep leaves the copy, its boards written, to compare with the home's. The segment boards are
+the nightly build's largest step at 10M votes (bench_nightly.py).
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def main() -> None:
     )
     parser.add_argument("--votes", type=int, default=1_000_000, help="the demo world built without --home")
     parser.add_argument("--as-of", default="2026-11-01", help="the cut the home was built with")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the copy (with --home), to compare its boards"
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -93,7 +97,10 @@ def measure(args: argparse.Namespace) -> None:
             f"child {seconds:.1f} s, peak {peak:,.0f} MiB"
         )
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
