@@ -4,6 +4,8 @@ Spark twins are listed and pinned."""
 
 from __future__ import annotations
 
+import itertools
+
 import duckdb
 import pytest
 import sqlglot
@@ -82,12 +84,12 @@ def test_the_rewrites_are_listed_in_order():
         "json_functions",
         "time_functions",
         "list_functions",
+        "hash_buckets",
         "integer_types",
         "interval_and_zone",
         "slices_and_row_structs",
         "regexp_full_match",
         "ordered_float_aggregates",
-        "hash_buckets",
         "named_parameters",
     ]
 
@@ -221,12 +223,12 @@ def test_hash_buckets_hold_every_row_once(spark):
     on both engines: Spark's hash is signed and its `%` keeps the sign, so without the rewrite to pmod the
     rows with a negative hash were in no bucket (about half: this test saw them missing)."""
     buckets = """
-        SELECT hash(CAST(i AS VARCHAR)) % $n AS k, count(*) AS rows
+        SELECT hash(CAST(i AS VARCHAR)) % {divisor} AS k, count(*) AS rows
         FROM (SELECT unnest(range(0, 5000)) AS i)
         GROUP BY ALL ORDER BY k
     """
-    for n in (1, 7, 10):
-        expected, got = _both(spark, buckets, {"n": n})
+    for n, divisor in itertools.product((1, 7, 10), ("$n", "CAST($n AS UBIGINT)")):  # the statements' form
+        expected, got = _both(spark, buckets.format(divisor=divisor), {"n": n})
         assert [k for k, _ in expected] == list(range(n))
         assert [k for k, _ in got] == list(range(n))
         assert sum(r for _, r in got) == sum(r for _, r in expected) == 5000
@@ -241,4 +243,6 @@ def test_every_hash_bucket_of_a_statement_is_a_pmod_on_spark():
     ):
         assert f"PMOD(HASH({voter}), :voter_passes) = :voter_pass" in spark_statement(name).sql, name
     tree = hash_buckets(sqlglot.parse_one("SELECT (hash(x)) % $n AS k", read="duckdb"))
+    assert tree.sql(dialect="duckdb") == "SELECT PMOD(HASH(x), $n) AS k"
+    tree = hash_buckets(sqlglot.parse_one("SELECT hash(x) % CAST($n AS UBIGINT) AS k", read="duckdb"))
     assert tree.sql(dialect="duckdb") == "SELECT PMOD(HASH(x), $n) AS k"
