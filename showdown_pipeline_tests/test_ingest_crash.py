@@ -203,3 +203,38 @@ def test_rows_left_without_a_ledger_row_are_recovered_on_the_next_run(tmp_path):
     for state in (clean, recovered):  # the re-ingested files were delivered again: a later ingest_seq
         state["ledger"] = sorted(row[:ingest_seq] + row[ingest_seq + 1 :] for row in state["ledger"])
     assert recovered == clean and clean["reconcile"][0] is True
+
+
+@pytest.mark.parametrize("kind", ["votes", "contributors"])
+def test_the_ledger_key_refuses_a_file_twice_and_takes_its_rows_back(tmp_path, kind):
+    """The raw tables carry no primary key (its index cost half a second of each file's load and commit at
+    10M votes): the ledger's key guards them. A file committed again under a ledger key already taken (two
+    runs racing past the ledger lookup: the home lock stops them first) fails in the ledger insert, and the
+    same transaction takes its rows back: no raw row is there twice."""
+    from showdown_pipeline.core import landing as core_landing
+    from showdown_pipeline.core import staging
+
+    root = tmp_path / "landing"
+    write_models(root / "models.csv", [(m, m, "p", "2025-01-01", None) for m in MODELS])
+    write_jsonl(root / "votes" / "a.jsonl", random_valid_votes(0, 40, MODELS, seed=3))
+    write_jsonl(
+        root / "contributors" / "people.jsonl", [{"user_id": f"u-{u}", "country": "BR"} for u in range(9)]
+    )
+    home = tmp_path / "home"
+    run_ingest(root, home)
+    table = f"raw_{kind}"
+    count_sql = f"SELECT count(*), count(DISTINCT (source_sha256, source_row)) FROM {table}"  # noqa: S608
+    lf = next(f for f in core_landing.discover_landing_files(root) if f.kind == kind)
+    staged = staging.stage_file(
+        lf.target, root.resolve(), lf.format, tmp_path / "staged", staging.IngestLimits(), kind
+    )
+    with duckdb_session(settings.warehouse_path(home)) as session:
+        before = session.conn.execute(count_sql).fetchone()
+        read = core_landing._Read(staged.sha256, staged.sha256, None)  # as a racing run would have read it
+        with pytest.raises(core_landing._NotTheBytes, match="ConstraintException"):
+            core_landing._commit_staged(
+                session, lf, "racing-run", staged, read, staging.IngestLimits(), core_landing._quiet
+            )
+        after = session.conn.execute(count_sql).fetchone()
+    assert before[0] == before[1] > 0
+    assert after == before

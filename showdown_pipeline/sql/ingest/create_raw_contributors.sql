@@ -1,4 +1,5 @@
 -- One row per non-blank line (or Parquet row) of every ingested contributors file (DESIGN §2.2), as text.
+-- No primary key, as raw_votes (create_raw_votes.sql): the ledger's key guards a file's rows.
 CREATE TABLE IF NOT EXISTS raw_contributors (
     source_sha256 VARCHAR NOT NULL,
     source_row BIGINT NOT NULL,
@@ -12,6 +13,5 @@ CREATE TABLE IF NOT EXISTS raw_contributors (
     languages VARCHAR,
     verified VARCHAR,
     verified_at VARCHAR,
-    account_created_at VARCHAR,
-    PRIMARY KEY (source_sha256, source_row)
+    account_created_at VARCHAR
 )

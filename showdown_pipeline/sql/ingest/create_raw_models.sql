@@ -1,4 +1,5 @@
 -- One row per line of every ingested models.csv (DESIGN §2.3), as text.
+-- No primary key, as raw_votes (create_raw_votes.sql): the ledger's key guards a file's rows.
 CREATE TABLE IF NOT EXISTS raw_models (
     source_sha256 VARCHAR NOT NULL,
     source_row BIGINT NOT NULL,
@@ -7,6 +8,5 @@ CREATE TABLE IF NOT EXISTS raw_models (
     provider VARCHAR,
     released_at VARCHAR,
     deprecated_at VARCHAR,
-    pre_release VARCHAR,  -- optional column (vote_schema.MODEL_OPTIONAL_FIELDS)
-    PRIMARY KEY (source_sha256, source_row)
+    pre_release VARCHAR  -- optional column (vote_schema.MODEL_OPTIONAL_FIELDS)
 )
