@@ -1282,6 +1282,80 @@ def test_a_file_moved_to_another_kind_is_read_as_that_kind_and_the_accounting_st
     assert query(home, "SELECT count(DISTINCT content_sha256), count(*) FROM landing_files") == [(2, 4)]
 
 
+def _read_key_material(kind: str, fmt: str, path: Path) -> bytes:
+    """The bytes whose sha256 was the ledger key of a later read of `path`'s bytes as kind/fmt (before
+    `read_key` took its prefix): anyone can write them into a file."""
+    import hashlib
+
+    return f"read\0{kind}\0{fmt}\0{hashlib.sha256(path.read_bytes()).hexdigest()}".encode()
+
+
+@pytest.mark.parametrize("crafted_first", [True, False])
+def test_a_file_made_of_another_reads_key_material_cannot_take_its_key(tmp_path, crafted_first):
+    """The hostile review's reproducer. Contributor records `b.jsonl` are ingested; then `votes/zz.jsonl`
+    holds the bytes whose sha256 was the key `votes/b.jsonl` (the same bytes read as votes) would get, and
+    `votes/b.jsonl` arrives, in either order. Both keys were one: every run after failed on the ledger's
+    key (`IngestFailed`, reported as a fault of the warehouse). Now a later read's key is never a file's
+    hash: both files are read, once, and a rerun changes nothing."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "contributors" / "b.jsonl", [{"user_id": f"u-{k}", "country": "BR"} for k in range(3)])
+    run_ingest(root, home)
+    crafted = root / "votes" / "zz.jsonl"
+    crafted.parent.mkdir(parents=True)
+    crafted.write_bytes(_read_key_material("votes", "jsonl", root / "contributors" / "b.jsonl"))
+    if crafted_first:
+        run_ingest(root, home)
+    shutil.copyfile(root / "contributors" / "b.jsonl", root / "votes" / "b.jsonl")
+    run_ingest(root, home)
+    run_ingest(root, home)
+    got = ledger(home)
+    assert got["votes/zz.jsonl"] == ("ingested", 1, None)  # one line that is not JSON: a quarantine row
+    assert got["votes/b.jsonl"] == ("ingested", 3, None)
+    assert got["contributors/b.jsonl"] == ("ingested", 3, None)
+    keys = [r[0] for r in query(home, "SELECT sha256 FROM landing_files")]
+    assert len(keys) == len(set(keys)) == 3
+    assert query(home, "SELECT count(*), count(DISTINCT (source_sha256, source_row)) FROM raw_votes") == [
+        (4, 4)
+    ]
+
+
+def test_a_ledger_from_before_the_prefix_keeps_its_keys_and_refuses_no_file(tmp_path):
+    """A ledger made before `read_key` took its `r` holds a later read's key in hex: the sha256 of bytes
+    anyone can deliver. Such a file, delivered, is a first read whose hash is already a key: it is keyed
+    by `read_key` instead and read; the old read stays as it was, and a rerun changes nothing."""
+    import hashlib
+
+    from showdown_pipeline.core import landing as core_landing
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "contributors" / "b.jsonl", [{"user_id": f"u-{k}", "country": "BR"} for k in range(3)])
+    run_ingest(root, home)
+    (root / "votes").mkdir()
+    shutil.copyfile(root / "contributors" / "b.jsonl", root / "votes" / "b.jsonl")
+    run_ingest(root, home)
+    material = _read_key_material("votes", "jsonl", root / "contributors" / "b.jsonl")
+    legacy = hashlib.sha256(material).hexdigest()
+    with duckdb.connect(str(settings.warehouse_path(home))) as conn:  # the key as the old code wrote it
+        (new,) = conn.execute("SELECT sha256 FROM landing_files WHERE path = 'votes/b.jsonl'").fetchone()
+        assert new.startswith(core_landing.READ_KEY_PREFIX) and new[1:] == legacy
+        conn.execute(
+            "UPDATE raw_votes SET source_sha256 = $legacy WHERE source_sha256 = $new",
+            {"legacy": legacy, "new": new},
+        )
+        conn.execute(
+            "UPDATE landing_files SET sha256 = $legacy WHERE sha256 = $new", {"legacy": legacy, "new": new}
+        )
+    (root / "votes" / "zz.jsonl").write_bytes(material)
+    run_ingest(root, home)
+    run_ingest(root, home)
+    got = ledger(home)
+    assert got["votes/zz.jsonl"] == ("ingested", 1, None)
+    assert got["votes/b.jsonl"] == ("ingested", 3, None)
+    keys = dict(query(home, "SELECT path, sha256 FROM landing_files"))
+    assert keys["votes/b.jsonl"] == legacy
+    assert keys["votes/zz.jsonl"] == core_landing.read_key(legacy, "votes", "jsonl")
+
+
 def test_the_same_votes_delivered_twice_count_once(tmp_path):
     """Two copies of the same bytes in votes/ are one read (the second `unchanged`); the same records
     gzipped are other bytes, read, and every one of their rows is an exact duplicate of the first delivery:

@@ -6,8 +6,8 @@ per *read*: some bytes (their sha256) read as one kind and format. The same byte
 any name, are a no-op; the same bytes under another kind or format (a vote file moved out of
 `contributors/`, `day.json` renamed `day.jsonl`) are another read, and are read. The first read of some
 bytes is keyed by their sha256 (so every ledger made before reads were told apart stays valid), a later
-read of them by `read_key`. A file that cannot be read completely is rejected whole, with the error, and
-the rest of the run goes on.
+read of them by `read_key` (`r` + a sha256: never a content hash, so no file can take another read's key).
+A file that cannot be read completely is rejected whole, with the error, and the rest of the run goes on.
 
 What is read, and what is not (the README's "Landing files" says the same for operators):
 - Hidden files and folders (any path component starting with `.`) are partial uploads by convention:
@@ -52,6 +52,7 @@ from showdown_pipeline.core.warehouse import WarehouseError, WarehouseSession
 
 KINDS = ("contributors", "votes", "arena")
 UNREAD_PREFIX = "unread:"
+READ_KEY_PREFIX = "r"  # a later read of some bytes (read_key): a content hash is lowercase hex
 
 _FORMATS_BY_KIND: dict[str, tuple[str, ...]] = {
     "votes": ("jsonl.gz", "jsonl", "parquet"),
@@ -566,17 +567,24 @@ class _Read:
 
 
 def read_key(content: str, kind: str, fmt: str | None) -> str:
-    """The ledger key of the read of `content` as `kind`/`fmt` when those bytes were read before as another
-    kind or format (the first read of some bytes is keyed by their sha256 alone; see the module docstring)."""
-    return hashlib.sha256(f"read\0{kind}\0{fmt}\0{content}".encode()).hexdigest()
+    """The ledger key of the read of `content` as `kind`/`fmt` when its first key is taken: `r` and the
+    sha256 of ('read', kind, format, content). Never the sha256 of any file, which is lowercase hex: keyed
+    by that hash alone, a file whose bytes are that tuple (a few dozen bytes anyone can write) took the
+    key of another file's later read, and every run after failed on the ledger's key."""
+    return READ_KEY_PREFIX + hashlib.sha256(f"read\0{kind}\0{fmt}\0{content}".encode()).hexdigest()
 
 
 def _find_read(session: WarehouseSession, lf: LandingFile, content: str) -> _Read:
+    """The read of `content` as `lf`'s kind and format: its ledger row when there is one; else a new key,
+    the content's sha256 for the first read of those bytes, `read_key` for a later one or when that hash is
+    already another read's key (a ledger from before `read_key`'s prefix holds later reads' keys in hex)."""
     rows = session.rows("ingest/landing_reads_of_content", {"content_sha256": content})
     for row in rows:
         if row["kind"] == lf.kind and row["format"] == lf.format:
             return _Read(row["sha256"], content, row)
-    return _Read(read_key(content, lf.kind, lf.format) if rows else content, content, None)
+    if rows or session.rows("ingest/landing_file_status", {"sha256": content}):
+        return _Read(read_key(content, lf.kind, lf.format), content, None)
+    return _Read(content, content, None)
 
 
 def _retry(seen: dict) -> bool:

@@ -1,10 +1,12 @@
 -- One row per non-blank line (or Parquet row) of every ingested vote file, canonical and arena alike.
 -- Fields stay text here: typing and every rule happen in validate/votes_checked.sql, so a bad value
 -- becomes a quarantine reason instead of a failed load.
--- No primary key: (source_sha256, source_row) is unique by construction. A file's rows are inserted only in
--- the transaction that inserts its ledger row, whose key (landing_files.sha256) refuses a second one and
--- takes the rows back with it; staging numbers a file's rows once. The key's index cost each file's load and
--- commit about half a second at 10M votes (bench/bench_nightly.py). A warehouse made with the key keeps it.
+-- No primary key: (source_sha256, source_row) is unique by construction. Staging numbers a file's rows once,
+-- and they are inserted only in the transaction that inserts the file's ledger row, after the ledger was
+-- looked up for that key (core/landing._find_read; no file can take another read's key). On DuckDB the
+-- ledger's own key (landing_files.sha256) also refuses a second row and takes the rows back with it; Spark's
+-- table store enforces no key, so there the lookup under the home's lock (one writer) is the guard. The raw
+-- key's index cost each file's load and commit about half a second at 10M votes. Old warehouses keep it.
 CREATE TABLE IF NOT EXISTS raw_votes (
     source_sha256 VARCHAR NOT NULL,
     source_row BIGINT NOT NULL,
