@@ -4,9 +4,10 @@
 -- read. Key (`sha256`): the content sha256 for the first read of those bytes (every ledger made before
 -- reads were told apart holds only such keys), 'r' || sha256('read', kind, format, content) for a later read
 -- of the same bytes, or for a first read whose content hash is already a key (core/landing.read_key; never
--- lowercase hex, so no file's hash can take it; older ledgers hold such keys without the 'r'). An entry rejected without being read (a symlink out of the root,
--- a FIFO, a symlinked directory, an unsupported extension, a name that is not UTF-8, a file over the size
--- limit) has no content: its key is 'unread:' + sha256 of (reason, path, link target, size, mtime).
+-- lowercase hex, so no file's hash can take it; older ledgers hold such keys without the 'r'). An entry
+-- rejected without being read (a symlink out of the root, a FIFO, a symlinked directory, an unsupported
+-- extension, a name that is not UTF-8, a file over the size limit) has no content: its key is 'unread:' +
+-- sha256 of (reason, path, link target, size, mtime).
 -- A file's ledger row commits in the same transaction as its raw rows. Columns added later are appended by
 -- the add_landing_files_* statements, so old and new ledgers have one column order.
 CREATE TABLE IF NOT EXISTS landing_files (

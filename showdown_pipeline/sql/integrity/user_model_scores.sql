@@ -14,7 +14,7 @@ WITH v AS (
     FROM votes_clean AS c
     JOIN integrity_theta AS tl ON tl.model_id = c.model_left
     JOIN integrity_theta AS tr ON tr.model_id = c.model_right
-    WHERE (c.voted_at < $cutoff OR c.voted_at IS NULL) AND hash(c.user_id) % CAST($voter_passes AS UBIGINT) = $voter_pass
+    WHERE (c.voted_at < $cutoff OR c.voted_at IS NULL) AND hash(c.user_id) % $voter_passes::UBIGINT = $voter_pass
 ),
 sides AS (
     SELECT user_id, model_left AS model_id, score, p_left AS expected

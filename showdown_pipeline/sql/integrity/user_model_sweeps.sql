@@ -24,7 +24,7 @@ tie AS (
     GROUP BY ALL
 ),
 in_pass AS (
-    SELECT * FROM v WHERE hash(user_id) % CAST($voter_passes AS UBIGINT) = $voter_pass
+    SELECT * FROM v WHERE hash(user_id) % $voter_passes::UBIGINT = $voter_pass
 ),
 sides AS (
     SELECT v.user_id, v.model_left AS model_id, v.winner = 'left' AS won, v.p_left - tie.share / 2.0 AS p
