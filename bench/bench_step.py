@@ -3,7 +3,7 @@
     python bench/bench_step.py [--step segments|integrity] [--votes 1000000] | --home H [--work DIR] [--keep]
         [--as-of 2026-11-01]
 
-Without --home, builds one first (bench_gx_suite.built_home: `showdown demo-data --votes N --days 30`, then
+Without --home, builds one first (_built_home.built_home: `showdown demo-data --votes N --days 30`, then
 `showdown run`) in a temporary folder. Copies the home's warehouse into --work (default: a temporary folder
 beside the home; the home is never written) and materializes the step's assets on the copy in a child
 process, with the cut the home was built with (--as-of: bench_nightly's worlds use 2026-11-01):
@@ -23,17 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _built_home import add_home_arguments, cpu_seconds, run_on_home, warehouse_copy  # noqa: E402
 from _measure import measure_child  # noqa: E402
-from bench_gx_suite import built_home  # noqa: E402
 
 from showdown_pipeline.core import provenance  # noqa: E402
 
@@ -77,7 +74,7 @@ def child(home: Path, step: str, as_of: str) -> None:
     module, name = STEPS[step]
     assets = getattr(importlib.import_module(module), name)
     seconds = timed_statements()
-    start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+    start, before = time.perf_counter(), cpu_seconds()
     result = dg.materialize(
         [assets],
         resources=build_resources(None, home),
@@ -85,8 +82,7 @@ def child(home: Path, step: str, as_of: str) -> None:
         tags={run_cut.TAG_AS_OF: as_of},
         raise_on_error=True,
     )
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = cpu_seconds() - before
     materialized = sum(1 for event in result.get_asset_materialization_events())
     print(
         json.dumps(
@@ -105,11 +101,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--step", choices=sorted(STEPS), default="segments", help="the step to time")
-    parser.add_argument("--home", type=Path, help="a built home (its warehouse is copied, never written)")
-    parser.add_argument(
-        "--work", type=Path, help="where the copy goes (default: a temporary folder beside the home)"
-    )
-    parser.add_argument("--votes", type=int, default=1_000_000, help="the demo world built without --home")
+    add_home_arguments(parser)
     parser.add_argument("--as-of", default="2026-11-01", help="the cut the home was built with")
     parser.add_argument(
         "--keep", action="store_true", help="keep the copy (with --home), to compare its tables"
@@ -119,21 +111,11 @@ def main() -> None:
     if args.child:
         child(args.child, args.step, args.as_of)
         return
-    if args.home is None:
-        with tempfile.TemporaryDirectory(prefix="step-home-") as built:
-            args.home = built_home(Path(built), args.votes)
-            measure(args)
-        return
-    measure(args)
+    run_on_home(args, measure, f"step-{args.step}")
 
 
 def measure(args: argparse.Namespace) -> None:
-    source = args.home / "warehouse.duckdb"
-    if not source.is_file():
-        raise SystemExit(f"no warehouse at {source}")
-    work = Path(tempfile.mkdtemp(prefix=f"step-{args.step}-", dir=args.work or args.home.parent))
-    try:
-        shutil.copyfile(source, work / "warehouse.duckdb")
+    with warehouse_copy(args, f"step-{args.step}", keep=args.keep) as work:
         command = [
             sys.executable, __file__, "--child", str(work), "--step", args.step, "--as-of", args.as_of
         ]  # fmt: skip
@@ -150,11 +132,6 @@ def measure(args: argparse.Namespace) -> None:
         print("longest statements (seconds, summed over their runs):")
         for name, spent in result["statements"]:
             print(f"  {spent:8.2f}  {name}")
-    finally:
-        if args.keep:
-            print(f"kept: {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
