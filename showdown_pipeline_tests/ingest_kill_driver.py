@@ -7,7 +7,10 @@ Test-only hook: with `SHOWDOWN_TEST_KILL_AT=EVENT:N[:DELAY]` in its environment 
 (SIGKILL, as `kill -9` or a power cut would) at the N-th EVENT. With a DELAY (seconds) the ingest goes on
 meanwhile (so the kill may land inside a COMMIT or a staged copy's write), and the process waits at the next
 named point for the kill: it lands before the next step starts, however fast or slow the machine. A kill
-point whose event never comes lets the process finish (the test sees it: "finished")."""
+point whose event never comes lets the process finish (the test sees it: "finished").
+
+Test-only hook: `SHOWDOWN_TEST_BATCH_RECORDS=N` loads the staged files in batches of N records
+(`core.landing.BATCH_RECORDS`), so a landing zone of small files makes many batches of a few files each."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from showdown_pipeline.core.staging import IngestLimits
 from showdown_pipeline.core.warehouse import duckdb_session
 
 KILL_AT = "SHOWDOWN_TEST_KILL_AT"
+BATCH_RECORDS = "SHOWDOWN_TEST_BATCH_RECORDS"
 
 
 class KillAt:
@@ -57,6 +61,8 @@ def main(landing_dir: str, home_dir: str) -> None:
     home.mkdir(parents=True, exist_ok=True)
     place = landing.IngestPlace(Path(landing_dir), settings.ingest_staging_dir(home), IngestLimits.from_env())
     files = landing.discover_landing_files(Path(landing_dir))
+    if os.environ.get(BATCH_RECORDS):
+        landing.BATCH_RECORDS = int(os.environ[BATCH_RECORDS])
     kill_at = KillAt(os.environ.get(KILL_AT))
     kill_at("started", "-")  # the warehouse opens next (a kill may land while it replays its WAL)
     with duckdb_session(settings.warehouse_path(home)) as session:

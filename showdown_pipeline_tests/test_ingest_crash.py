@@ -19,7 +19,7 @@ from showdown_pipeline.core.warehouse import duckdb_session
 from showdown_pipeline.definitions import ASSET_CHECKS, ASSETS
 from showdown_pipeline.defs.resources import build_resources
 from showdown_pipeline_tests.conftest import check_evaluations, materialization_metadata
-from showdown_pipeline_tests.ingest_kill_driver import KILL_AT
+from showdown_pipeline_tests.ingest_kill_driver import BATCH_RECORDS, KILL_AT
 from showdown_pipeline_tests.landing_builder import (
     random_valid_votes,
     write_jsonl,
@@ -71,13 +71,18 @@ def build_landing(root: Path, files: int = 36) -> Path:
     return root
 
 
-def run_driver(landing: Path, home: Path, kill_at: tuple[str, int, float] | None = None) -> tuple[str, str]:
+def run_driver(
+    landing: Path, home: Path, kill_at: tuple[str, int, float] | None = None, batch_records: int | None = None
+) -> tuple[str, str]:
     """Run the ingest process; with `kill_at` = (event, n, delay) it kills itself at its n-th `event` (after
-    `delay` seconds, holding at the next named point until the kill lands: `ingest_kill_driver`). Returns
-    how it ended ("killed" | "finished") and what it printed."""
+    `delay` seconds, holding at the next named point until the kill lands: `ingest_kill_driver`), with
+    `batch_records` its batches hold that many records (default: core.landing.BATCH_RECORDS). Returns how
+    it ended ("killed" | "finished") and what it printed."""
     env = dict(os.environ)
     if kill_at is not None:
         env[KILL_AT] = ":".join(str(part) for part in kill_at)
+    if batch_records is not None:
+        env[BATCH_RECORDS] = str(batch_records)
     run = subprocess.run(
         [sys.executable, "-m", "showdown_pipeline_tests.ingest_kill_driver", str(landing), str(home)],
         capture_output=True,
@@ -124,45 +129,56 @@ def accounting(landing: Path, home: Path) -> dict:
     return state
 
 
-# Kill points (event, n, delay): the ingest process kills itself at its n-th `event` (core.landing.Progress),
-# or `delay` seconds later while it goes on, waiting at the next named point for the kill. Each lands at a
-# named place whatever the machine's speed: while the warehouse opens or before recovery, between the rows and the ledger row of a file,
-# before its COMMIT, inside or just after it, while staging, between files. Each run commits at most n files
-# of the landing zone's 39 before its kill (hashing counts files already in the ledger too), 22 in all: work
-# is left for every run, the last one included.
+# Kill points (event, n, delay, batch records): the ingest process kills itself at its n-th `event`
+# (core.landing.Progress), or `delay` seconds later while it goes on, waiting at the next named point for the
+# kill. Each lands at a named place whatever the machine's speed: while the warehouse opens or before
+# recovery, between the rows and the ledger row of a file, before its COMMIT, inside or just after it, while
+# staging, between files. The first 18 load each file alone (batches of one record): each run commits at most
+# n files before its kill (hashing counts files already in the ledger too), 22 in all. The last 4 load
+# batches of 2,000 records (two or three of these files), so the kill lands between two files of a batch,
+# before its COMMIT, inside it and just after it: each commits at most n batches, ~8 files in all. The
+# landing zone's 45 files leave work for every run, the last one included.
 KILL_POINTS = [
-    ("started", 1, 0.02),
-    ("loading", 1, 0),
-    ("loaded", 1, 0),
-    ("committing", 1, 0),
-    ("committing", 1, 0.005),
-    ("done", 1, 0),
-    ("staging", 2, 0),
-    ("recovered", 1, 0),
-    ("loaded", 2, 0),
-    ("committing", 2, 0.02),
-    ("hashing", 4, 0),
-    ("staging", 1, 0.01),
-    ("committing", 3, 0.002),
-    ("loading", 2, 0.03),
-    ("done", 2, 0.001),
-    ("committing", 2, 0.1),
-    ("loading", 4, 0),
-    ("loaded", 3, 0.01),
+    ("started", 1, 0.02, 1),
+    ("loading", 1, 0, 1),
+    ("loaded", 1, 0, 1),
+    ("committing", 1, 0, 1),
+    ("committing", 1, 0.005, 1),
+    ("done", 1, 0, 1),
+    ("staging", 2, 0, 1),
+    ("recovered", 1, 0, 1),
+    ("loaded", 2, 0, 1),
+    ("committing", 2, 0.02, 1),
+    ("hashing", 4, 0, 1),
+    ("staging", 1, 0.01, 1),
+    ("committing", 3, 0.002, 1),
+    ("loading", 2, 0.03, 1),
+    ("done", 2, 0.001, 1),
+    ("committing", 2, 0.1, 1),
+    ("loading", 4, 0, 1),
+    ("loaded", 3, 0.01, 1),
+    ("loaded", 3, 0, 2_000),
+    ("committing", 2, 0, 2_000),
+    ("committing", 2, 0.005, 2_000),
+    ("done", 4, 0, 2_000),
 ]
 
 
 @pytest.mark.slow
 def test_killing_the_ingest_at_many_points_then_rerunning_equals_a_clean_run(tmp_path):
-    """18 `kill -9`s of a real ingest process, each at a named point (opening the warehouse, between a file's rows
-    and its ledger row, before, inside and just after its COMMIT, while staging, between files), each
-    followed by the next run on the same home. Every kill lands, and the run after the last still finds
-    work; the final run's ledger, raw tables, per-file accounting and reconciliation check equal a clean
-    run's exactly, and no staged copy is left behind."""
-    landing = build_landing(tmp_path / "landing")
+    """22 `kill -9`s of a real ingest process, each at a named point (opening the warehouse, between a file's rows
+    and its ledger row, between two files of a batch, before, inside and just after a COMMIT, while staging,
+    between files), each followed by the next run on the same home. Every kill lands, and the run after the
+    last still finds work; the final run's ledger, raw tables, per-file accounting and reconciliation check
+    equal a clean run's exactly (one run with the default batches: the vote files in one batch), and no
+    staged copy is left behind."""
+    landing = build_landing(tmp_path / "landing", files=42)
     clean_home, killed_home = tmp_path / "clean", tmp_path / "killed"
     assert run_driver(landing, clean_home)[0] == "finished"
-    ends = [run_driver(landing, killed_home, kill_at=point)[0] for point in KILL_POINTS]
+    ends = [
+        run_driver(landing, killed_home, kill_at=point[:3], batch_records=point[3])[0]
+        for point in KILL_POINTS
+    ]
     assert ends == ["killed"] * len(KILL_POINTS)
     end, printed = run_driver(landing, killed_home)
     assert end == "finished"

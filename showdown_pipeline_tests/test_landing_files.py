@@ -823,13 +823,20 @@ class _Interrupted(BaseException):
     """What a cancelled run raises in the ingest's thread (Dagster's interrupt, a KeyboardInterrupt)."""
 
 
-def test_an_ingest_interrupted_while_choosing_the_next_file_leaves_no_staged_copy(tmp_path, monkeypatch):
+@pytest.mark.parametrize("batched", [False, True])
+def test_an_ingest_interrupted_while_choosing_the_next_file_leaves_no_staged_copy(
+    tmp_path, monkeypatch, batched
+):
     """Attack 18: the read-ahead hands over the copy of b it made, then looks for the file to stage next; a
     run cancelled during that look (it opens and looks up every following file until one is not known by
     stat) lost the copy it was handing over: it stayed in the staging folder. Nothing is recorded for b,
-    nothing is left, and the next run reads b and c as a run never interrupted does."""
+    nothing is left, and the next run reads b and c as a run never interrupted does. Loaded alone (a batch
+    of one record), a is committed before the interrupt; batched (the default), a still waits in the batch
+    with b, so the interrupt commits neither and the next run reads a too."""
     from showdown_pipeline.core import landing
 
+    if not batched:
+        monkeypatch.setattr(landing, "BATCH_RECORDS", 1)
     root, home = tmp_path / "landing", tmp_path / "home"
     for tag in "abc":
         write_jsonl(root / "votes" / f"{tag}.jsonl", tagged_votes(tag))
@@ -845,10 +852,10 @@ def test_an_ingest_interrupted_while_choosing_the_next_file_leaves_no_staged_cop
     with pytest.raises(_Interrupted):
         _ingest_once(root, home, "run-1")
     assert list(settings.ingest_staging_dir(home).iterdir()) == []
-    assert set(ledger(home)) == {"votes/a.jsonl"}
+    assert set(ledger(home)) == (set() if batched else {"votes/a.jsonl"})
     monkeypatch.setattr(landing, "_next_to_stage", real_next)
     assert _ingest_once(root, home, "run-2") == [
-        ("votes/a.jsonl", "unchanged", 3),
+        ("votes/a.jsonl", "ingested" if batched else "unchanged", 3),
         ("votes/b.jsonl", "ingested", 3),
         ("votes/c.jsonl", "ingested", 3),
     ]
@@ -903,7 +910,8 @@ def test_a_failed_or_interrupted_read_ahead_starts_no_other_read(tmp_path, monke
     """Attack 18: staging b on the read-ahead thread failed for a reason that is not its bytes (out of memory,
     a cancelled run): the ingest handed the failure over, and first started reading c, a file the old code
     (and this run, which stops) never reads, then waited for that read to end before stopping. The run stops
-    on b, c is not opened, nothing is left in the staging folder, and the next run reads b and c."""
+    on b, c is not opened, nothing is left in the staging folder, and the next run reads a, b and c (a
+    waited in the batch with b: the run that stopped committed none of it)."""
     from showdown_pipeline.core import staging
 
     root, home = tmp_path / "landing", tmp_path / "home"
@@ -923,11 +931,7 @@ def test_a_failed_or_interrupted_read_ahead_starts_no_other_read(tmp_path, monke
     assert staged_on == ["a.jsonl", "b.jsonl"]
     assert list(settings.ingest_staging_dir(home).iterdir()) == []
     monkeypatch.setattr(staging, "stage_file", real_stage)
-    assert [status for _, status, _ in _ingest_once(root, home, "run-2")] == [
-        "unchanged",
-        "ingested",
-        "ingested",
-    ]
+    assert [status for _, status, _ in _ingest_once(root, home, "run-2")] == ["ingested"] * 3
 
 
 @pytest.mark.parametrize(

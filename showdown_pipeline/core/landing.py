@@ -28,8 +28,9 @@ What is read, and what is not (the README's "Landing files" says the same for op
   recorded when its bytes were last hashed there is unchanged without being read (`_known_by_stat`); any
   difference, a new path, or no fingerprint (too fresh, changed while hashed) makes it hashed. The trust
   trade-off (the kernel's ctime) is in the README; `SHOWDOWN_INGEST_TRUST_STAT=0` hashes every file.
-- One transaction per file holds its rows and its ledger row; `recover_ingest` clears what a killed
-  run may have left (raw rows whose file has no ledger row, staged copies).
+- One transaction holds a file's rows and its ledger row (with the other files of its batch on DuckDB, see
+  `_Batch`); `recover_ingest` clears what a killed run may have left (raw rows whose file has no ledger row,
+  staged copies).
 """
 
 from __future__ import annotations
@@ -330,18 +331,21 @@ def ingest_landing(
     note("recovering", "-")
     recovered = recover_ingest(session, place.staging_dir)
     note("recovered", "-")
-    outcomes, failures = [], []
+    results, failures = [], []
     root = Path(os.path.realpath(place.landing_root))
-    with _ReadAhead(place, root) as ahead:
+    with _ReadAhead(place, root) as ahead, _Batch(session, run_id, place.limits, note) as batch:
         for at, lf in enumerate(files):
             ahead.after(lambda at=at: _next_to_stage(session, files[at + 1 :], root, place))
             try:
-                outcomes.append(ingest_file(session, lf, run_id, place, ahead, note))
+                results.append(ingest_file(session, lf, run_id, place, ahead, note, batch))
             except _NotTheBytes as fault:
                 failures.append((fault.rel_path, fault.why))
+        batch.flush()
+    outcomes = [r.outcome if isinstance(r, _Pending) else r for r in results]
+    failures += batch.failures
     if failures:
         raise IngestFailed(failures)
-    return outcomes, recovered
+    return [o for o in outcomes if o is not None], recovered
 
 
 def _unread_why(lf: LandingFile, place: IngestPlace) -> str | None:
@@ -465,19 +469,132 @@ class _ReadAhead:
         self.ahead = None
 
 
+# When a batch of staged files is loaded (DuckDB; Spark loads each file alone): once it holds this many records,
+# or staged copies of this many bytes. One INSERT over several files fills whole row groups (122,880 rows),
+# which DuckDB parses on both cores and writes while inserting, so the commit writes almost nothing; a file
+# alone (~110k records a day at 10M votes: less than a row group) was parsed on one core and written again by
+# its commit, ~0.4-0.6 s a file (bench/bench_ingest_batch.py). The bounds keep what a crash makes the next
+# run read again, and the staged lines the warehouse holds at once, to a few files' worth.
+BATCH_RECORDS = 300_000
+BATCH_BYTES = 256 * 2**20
+
+
+@dataclass
+class _Pending:
+    """A staged file waiting in a batch; `outcome` is set once the batch is loaded (None: the warehouse
+    failed on it, see _Batch.failures)."""
+
+    lf: LandingFile
+    staged: staging.StagedFile
+    read: _Read
+    fingerprint: str | None = None
+    outcome: IngestOutcome | None = None
+
+
+class _Batch:
+    """Staged files of one kind (new reads whose copy holds the bytes hashed: JSON Lines, JSON arrays or
+    Parquet), loaded together in one transaction: each file's rows under its own ledger key, and its ledger
+    row. The ledger is written in the files' order: ingest_file loads the batch before anything else
+    writes the ledger, and before judging bytes the batch holds. A batch the warehouse refuses (a file
+    rejected, an error of the warehouse) is rolled back and each of its files committed alone, as without
+    batches, so each file's fate is its own. A run killed meanwhile committed none of the batch: the next
+    run reads its files again."""
+
+    def __init__(self, session: WarehouseSession, run_id: str, limits: IngestLimits, note: Progress):
+        self.session, self.run_id, self.limits, self.note = session, run_id, limits, note
+        self.batched = session.engine == "duckdb"
+        self.pending: list[_Pending] = []
+        self.records = self.bytes = 0  # of the pending files' staged copies
+        self.failures: list[tuple[str, str]] = []  # files the warehouse failed on, when loaded alone
+
+    def __enter__(self) -> _Batch:
+        return self
+
+    def __exit__(self, *exc) -> None:  # left by an error or an interrupt: the copies never loaded go
+        for p in self.pending:
+            p.staged.path.unlink(missing_ok=True)
+        self.pending = []
+
+    def takes(self, lf: LandingFile, staged: staging.StagedFile, read: _Read) -> bool:
+        return (
+            self.batched
+            and staged.form in ("lines", "parquet")
+            and lf.kind in _INSERT_SQL
+            and read.seen is None  # a limit's rejection tried again is replaced in a transaction of its own
+            and staged.sha256 == read.content
+        )
+
+    def holds(self, content: str) -> bool:
+        return any(p.read.content == content for p in self.pending)
+
+    def add(self, pending: _Pending) -> _Pending:
+        if self.pending and self.pending[0].lf.kind != pending.lf.kind:
+            self.flush()
+        self.pending.append(pending)
+        self.records += pending.staged.rows
+        self.bytes += pending.staged.path.stat().st_size
+        if self.records >= BATCH_RECORDS or self.bytes >= BATCH_BYTES:
+            self.flush()
+        return pending
+
+    def flush(self) -> None:
+        """Load the batch: one transaction, or each file alone when the warehouse refuses it."""
+        batch, self.pending, self.records, self.bytes = self.pending, [], 0, 0
+        if not batch:
+            return
+        try:
+            try:
+                self._load(batch)
+            except (FileRejected, WarehouseError):
+                for p in batch:
+                    p.outcome = None
+                    try:
+                        p.outcome = _commit_staged(
+                            self.session, p.lf, self.run_id, p.staged, p.read, self.limits, self.note
+                        )
+                    except _NotTheBytes as fault:
+                        self.failures.append((fault.rel_path, fault.why))
+        finally:
+            for p in batch:
+                p.staged.path.unlink(missing_ok=True)
+        for p in batch:
+            if p.fingerprint is not None and p.outcome is not None and p.outcome.sha256:
+                _remember_stat(self.session, p.lf, p.outcome.sha256, p.read.content, p.fingerprint)
+
+    def _load(self, batch: list[_Pending]) -> None:
+        for p in batch:
+            self.note("loading", p.lf.rel_path)
+        with self.session.transaction():
+            counts = _load_lines(
+                self.session, batch[0].lf.kind, [(p.staged, p.read.key) for p in batch], self.limits
+            )
+            for p, (rows_in, blank_lines) in zip(batch, counts, strict=True):
+                self.note("loaded", p.lf.rel_path)
+                p.outcome = _record(
+                    self.session, p.lf, self.run_id, p.read, "ingested", rows_in, blank_lines, None
+                )
+            self.note("committing", batch[-1].lf.rel_path)
+        for p in batch:
+            self.note("done", p.lf.rel_path)
+
+
 def ingest_file(
     session: WarehouseSession,
     lf: LandingFile,
     run_id: str,
     place: IngestPlace,
     ahead: _ReadAhead,
-    progress: Progress | None = None,
-) -> IngestOutcome:
-    """Ingest one landing file: its rows and its ledger row in one transaction; a read already in the ledger
-    (same bytes, kind and format) is a no-op. A rejection is recorded only for a defect of the bytes read
-    (or of the entry, unread); a file that changed while read is skipped, unrecorded."""
+    progress: Progress | None,
+    batch: _Batch,
+) -> IngestOutcome | _Pending:
+    """Ingest one landing file: its rows and its ledger row in one transaction (with the other files of its
+    `batch`, when it joins one: then its outcome is the _Pending's once the batch is loaded); a read already
+    in the ledger (same bytes, kind and format) is a no-op. A rejection is recorded only for a defect of the
+    bytes read (or of the entry, unread); a file that changed while read is skipped, unrecorded. Whatever
+    writes the ledger here loads the batch first, so the ledger is written in the files' order."""
     note = progress or _quiet
     if (why := _unread_why(lf, place)) is not None:
+        batch.flush()
         return _record_unread(session, lf, run_id, why)
     note("hashing", lf.rel_path)
     root = ahead.root  # the landing root, resolved once per ingest
@@ -489,19 +606,32 @@ def ingest_file(
     except FileUnavailable as exc:
         return _skipped(lf, str(exc))
     except FileRejected as exc:  # it changed into something unreadable since discovery
+        batch.flush()
         return _record_unread(session, lf, run_id, str(exc))
     except OSError as exc:  # reading failed (a disk, a network mount): no defect of the bytes
         raise _NotTheBytes(lf.rel_path, f"I/O error: {exc.strerror or exc}") from exc
-    outcome = _read_hashed(session, lf, run_id, place, _find_read(session, lf, content), note, ahead)
-    if fingerprint is not None and outcome.sha256:
-        _remember_stat(session, lf, outcome.sha256, content, fingerprint)
+    if batch.holds(content):  # the same bytes again: judged against the ledger once those are in it
+        batch.flush()
+    read = _find_read(session, lf, content)
+    outcome = _read_hashed(session, lf, run_id, place, read, note, ahead, batch, fingerprint)
+    if not isinstance(outcome, _Pending) and fingerprint is not None and outcome.sha256:
+        _remember_stat(session, lf, outcome.sha256, content, fingerprint)  # a batched file's: by the batch
     return outcome
 
 
 def _read_hashed(
-    session: WarehouseSession, lf: LandingFile, run_id: str, place: IngestPlace, read, note, ahead
-) -> IngestOutcome:
-    """A hashed file: unchanged when its read is in the ledger, else staged and committed (see ingest_file)."""
+    session: WarehouseSession,
+    lf: LandingFile,
+    run_id: str,
+    place: IngestPlace,
+    read,
+    note,
+    ahead,
+    batch,
+    fingerprint: str | None,
+) -> IngestOutcome | _Pending:
+    """A hashed file: unchanged when its read is in the ledger, else staged, then committed alone or added
+    to the batch with the stat fingerprint it had when hashed (see ingest_file)."""
     if read.seen is not None and not _retry(read.seen):
         return _unchanged(session, lf, read)
     note("staging", lf.rel_path)
@@ -510,10 +640,14 @@ def _read_hashed(
     except FileUnavailable as exc:
         return _skipped(lf, str(exc))
     except FileRejected as exc:
+        batch.flush()
         return _rejected_while_staging(session, lf, run_id, read, exc)
     except OSError as exc:  # reading the file or writing its copy failed (a disk, a mount): not the bytes
         raise _NotTheBytes(lf.rel_path, f"I/O error: {exc.strerror or exc}") from exc
+    if batch.takes(lf, staged, read):
+        return batch.add(_Pending(lf, staged, read, fingerprint))
     try:
+        batch.flush()
         return _commit_staged(session, lf, run_id, staged, read, place.limits, note)
     finally:
         staged.path.unlink(missing_ok=True)
@@ -751,25 +885,49 @@ def _load_rows(
 ) -> tuple[int, int]:
     """Insert the staged rows of one file into its raw table, under its ledger key; returns (rows_in,
     blank_lines). The reader must see exactly the records staging counted: anything else rejects the file."""
-    path = staging.duckdb_literal(staged.path)
     if lf.kind == "models":
+        path = staging.duckdb_literal(staged.path)
         session.run("ingest/raw_models_insert", {"path": path, "sha256": key})
         read = session.one("ingest/raw_models_count", {"sha256": key})["rows"]
         _same_count(read, staged.rows)
         return staged.rows, 0
-    if staged.form == "parquet":
-        with session.registered("parquet_records", staging.parquet_records(staged)):
-            session.run("ingest/lines_from_parquet")
-    else:
-        session.run("ingest/lines_from_staged", {"path": path})
-    summary = session.one("ingest/landing_lines_summary")
-    total, blank_lines = summary["lines"], summary["blank_lines"]
-    _same_count(total, staged.rows)
-    if (summary["longest"] or 0) > limits.line_bytes:  # a Parquet row, as JSON
-        raise limits.too_long(f"row {summary['longest_row']}")
-    session.run(_INSERT_SQL[lf.kind], {"sha256": key})
+    return _load_lines(session, lf.kind, [(staged, key)], limits)[0]
+
+
+def _load_lines(
+    session: WarehouseSession, kind: str, files: list[tuple[staging.StagedFile, str]], limits: IngestLimits
+) -> list[tuple[int, int]]:
+    """Insert the staged records of `files` (staged copy, ledger key; JSON Lines, JSON arrays or Parquet, all
+    of `kind`) into their raw table in one statement; (rows_in, blank_lines) of each. See _load_rows."""
+    for at, (staged, key) in enumerate(files):
+        if staged.form == "parquet":
+            with session.registered("parquet_records", staging.parquet_records(staged)):
+                session.run(
+                    "ingest/lines_from_parquet_add" if at else "ingest/lines_from_parquet", {"sha256": key}
+                )
+        else:
+            session.run(
+                "ingest/lines_from_staged_add" if at else "ingest/lines_from_staged",
+                {"path": staging.duckdb_literal(staged.path), "sha256": key},
+            )
+    return _insert_lines(session, kind, files, limits)
+
+
+def _insert_lines(
+    session: WarehouseSession, kind: str, files: list[tuple[staging.StagedFile, str]], limits: IngestLimits
+) -> list[tuple[int, int]]:
+    """The staged lines (`landing_lines`) of `files` checked against what staging counted, then inserted."""
+    summary = {row["source_sha256"]: row for row in session.rows("ingest/landing_lines_summary")}
+    counts = []
+    for staged, key in files:
+        row = summary.get(key, {"lines": 0, "blank_lines": 0, "longest": None, "longest_row": None})
+        _same_count(row["lines"], staged.rows)
+        if (row["longest"] or 0) > limits.line_bytes:  # a Parquet row, as JSON
+            raise limits.too_long(f"row {row['longest_row']}")
+        counts.append((int(row["lines"] - row["blank_lines"]), int(row["blank_lines"])))
+    session.run(_INSERT_SQL[kind])
     session.run("ingest/drop_landing_lines")
-    return int(total - blank_lines), int(blank_lines)
+    return counts
 
 
 def _same_count(read: int, staged: int) -> None:

@@ -487,6 +487,8 @@ def _type_ddl(kind: exp.DataType) -> str:
 DUCKDB_ONLY = {
     "rate": "`showdown rate` reads one plain vote file on a scratch DuckDB (core/rate_file.py), not the warehouse",
     "warehouse/table_names": "the Spark session lists its tables from its own catalog (spark_warehouse.py)",
+    "ingest/lines_from_staged_add": "Spark loads each staged file alone, never a batch of them (core/landing._Batch)",
+    "ingest/lines_from_parquet_add": "Spark loads each staged file alone, never a batch of them (core/landing._Batch)",
 }
 
 

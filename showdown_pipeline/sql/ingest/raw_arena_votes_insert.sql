@@ -9,7 +9,7 @@
 -- `{}` records took 13 GB; bench/bench_ingest_limits.py).
 INSERT INTO raw_votes
 SELECT
-    $sha256 AS source_sha256,
+    source_sha256,
     source_row,
     'arena' AS source_kind,
     CASE WHEN NOT is_object THEN 'unparseable_line' END AS parse_error,
@@ -55,6 +55,7 @@ SELECT
     NULL AS json_types
 FROM (
     SELECT
+        source_sha256,
         source_row,
         line,
         is_object,
@@ -65,6 +66,7 @@ FROM (
         ) AS rec
     FROM (
         SELECT
+            source_sha256,
             source_row,
             line,
             coalesce(json_valid(line), FALSE) AND coalesce(try(json_type(line)) = 'OBJECT', FALSE) AS is_object

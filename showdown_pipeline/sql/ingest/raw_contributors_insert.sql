@@ -3,7 +3,7 @@
 -- `{}` records took 13 GB; bench/bench_ingest_limits.py).
 INSERT INTO raw_contributors
 SELECT
-    $sha256 AS source_sha256,
+    source_sha256,
     source_row,
     CASE WHEN NOT is_object THEN 'unparseable_line' END AS parse_error,
     CASE WHEN NOT is_object THEN line END AS raw_line,
@@ -18,12 +18,14 @@ SELECT
     rec.account_created_at
 FROM (
     SELECT
+        source_sha256,
         source_row,
         line,
         is_object,
         json_transform(CASE WHEN is_object THEN line END, '{"user_id":"VARCHAR","country":"VARCHAR","age_band":"VARCHAR","education":"VARCHAR","profession":"VARCHAR","languages":"VARCHAR","verified":"VARCHAR","verified_at":"VARCHAR","account_created_at":"VARCHAR"}') AS rec
     FROM (
         SELECT
+            source_sha256,
             source_row,
             line,
             coalesce(json_valid(line), FALSE) AND coalesce(try(json_type(line)) = 'OBJECT', FALSE) AS is_object

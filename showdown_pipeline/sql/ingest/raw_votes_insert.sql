@@ -8,7 +8,7 @@
 -- `{}` records took 13 GB; bench/bench_ingest_limits.py).
 INSERT INTO raw_votes
 SELECT
-    $sha256 AS source_sha256,
+    source_sha256,
     source_row,
     'votes' AS source_kind,
     CASE WHEN NOT is_object THEN 'unparseable_line' END AS parse_error,
@@ -62,12 +62,14 @@ SELECT
     ), '') AS json_types
 FROM (
     SELECT
+        source_sha256,
         source_row,
         line,
         is_object,
         json_transform(CASE WHEN is_object THEN line END, '{"vote_id":"JSON","battle_id":"JSON","user_id":"JSON","session_id":"JSON","voted_at":"VARCHAR","shown_at":"VARCHAR","exported_at":"VARCHAR","model_left":"JSON","model_right":"JSON","in_flow_side":"JSON","winner":"JSON","distribution":"JSON","language":"JSON","category":"JSON","prompt_hash":"JSON","identities_hidden":"VARCHAR","tokens_left":"VARCHAR","tokens_right":"VARCHAR","headers_left":"VARCHAR","headers_right":"VARCHAR","lists_left":"VARCHAR","lists_right":"VARCHAR","bold_left":"VARCHAR","bold_right":"VARCHAR","latency_ms_left":"VARCHAR","latency_ms_right":"VARCHAR","error_left":"VARCHAR","error_right":"VARCHAR","ip_hash":"JSON","device_hash":"JSON"}') AS rec
     FROM (
         SELECT
+            source_sha256,
             source_row,
             line,
             coalesce(json_valid(line), FALSE) AND coalesce(try(json_type(line)) = 'OBJECT', FALSE) AS is_object
