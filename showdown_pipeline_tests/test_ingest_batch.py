@@ -4,6 +4,7 @@ in test_ingest_crash.py."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -151,3 +152,87 @@ def test_a_batch_the_warehouse_refuses_is_loaded_file_by_file(tmp_path, monkeypa
     assert by_file == {path: rows for path, _, rows in expected}
     assert len(state["raw_votes"]) == sum(rows for _, _, rows in expected)
     assert list(settings.ingest_staging_dir(home).iterdir()) == []
+
+
+class _Interrupted(BaseException):
+    """What a cancelled run raises in the ingest's thread (Dagster's interrupt, a KeyboardInterrupt)."""
+
+
+@pytest.mark.parametrize("failure", [_Interrupted, RuntimeError])
+def test_a_run_stopped_while_a_batch_loads_at_a_change_of_kind_leaves_no_staged_copy(
+    tmp_path, monkeypatch, failure
+):
+    """The votes' batch is loaded when the first arena file, staged, arrives (another kind, another batch); a
+    run cancelled then (DuckDB raises RuntimeError('Query interrupted') for a signal during a statement)
+    left the arena file's copy in the staging folder: it was in neither batch. Now nothing is left, nothing is
+    recorded, and the next run reads both files."""
+    root, home = tmp_path / "landing", tmp_path / "home"
+    write_jsonl(root / "votes" / "a.jsonl", random_valid_votes(0, 50, MODELS, seed=1))
+    write_jsonl(root / "arena" / "b.jsonl", [{"model_a": "m-a", "model_b": "m-b", "winner": "model_a"}] * 5)
+    real_load = landing._Batch._load
+    loads = []
+
+    def load(self, batch):
+        loads.append([p.lf.rel_path for p in batch])
+        raise failure("Query interrupted")
+
+    monkeypatch.setattr(landing._Batch, "_load", load)
+    with pytest.raises(failure):
+        _ingest_once(root, home, "run-1")
+    assert loads == [["votes/a.jsonl"]]  # the flush at the change of kind, the arena file staged
+    assert list(settings.ingest_staging_dir(home).iterdir()) == []
+    monkeypatch.setattr(landing._Batch, "_load", real_load)
+    assert [status for _, status, _ in _ingest_once(root, home, "run-2")] == ["ingested", "ingested"]
+
+
+def test_a_commit_that_fails_after_writing_its_batch_stops_the_run_without_loading_it_again(
+    tmp_path, monkeypatch
+):
+    """The COMMIT of a batch reports an error after the batch is written (an auto-checkpoint that fails once the
+    transaction is durable). Loading each file again, as after a batch the warehouse refused, met the ledger's
+    key on every file and reported them all as duplicate keys, hiding the error. Now the run stops on the
+    warehouse's own error; every file is in the ledger once with its rows once, and the next run finds them
+    unchanged."""
+    from showdown_pipeline.core.warehouse import DuckDBSession
+
+    root, home = tmp_path / "landing", tmp_path / "home"
+    for tag, start in (("a", 0), ("b", 100), ("c", 200)):
+        write_jsonl(root / "votes" / f"{tag}.jsonl", random_valid_votes(start, 100, MODELS, seed=start))
+    real_transaction, failed = DuckDBSession.transaction, []
+
+    @contextlib.contextmanager
+    def transaction(self):
+        with real_transaction(self):
+            yield
+        if not failed:
+            failed.append(True)
+            raise WarehouseError("COMMIT", "checkpoint failed after the commit", kind="IOException")
+
+    monkeypatch.setattr(DuckDBSession, "transaction", transaction)
+    with pytest.raises(WarehouseError, match="checkpoint failed after the commit"):
+        _ingest_once(root, home, "run-1")
+    monkeypatch.setattr(DuckDBSession, "transaction", real_transaction)
+    state = warehouse_state(home)
+    assert [(row[0], row[6], row[7]) for row in state["ledger"]] == [
+        (f"votes/{tag}.jsonl", "ingested", 100) for tag in "abc"
+    ]
+    assert len(state["raw_votes"]) == len({(v[0], v[1]) for v in state["raw_votes"]}) == 300
+    assert list(settings.ingest_staging_dir(home).iterdir()) == []
+    assert [status for _, status, _ in _ingest_once(root, home, "run-2")] == ["unchanged"] * 3
+
+
+def test_a_batch_is_bounded_by_the_bytes_of_its_records_not_of_their_compressed_copies(tmp_path, monkeypatch):
+    """Three gzip files of 1 MiB of lines each, a few KiB compressed, under a bound of 1.5 MiB: a batch closes
+    at two files (a and b), c loads alone. Bounded by the staged copies' size (compressed too), one batch took
+    all three: 254x more lines than a bound on the copies suggests."""
+    root = tmp_path / "landing"
+    line = {"vote_id": "x", "category": "y" * 10_000}
+    for tag in "abc":
+        write_jsonl(
+            root / "votes" / f"{tag}.jsonl.gz", [dict(line, vote_id=f"{tag}{i}") for i in range(105)], gz=True
+        )
+        assert (root / "votes" / f"{tag}.jsonl.gz").stat().st_size < 64 * 1024
+    monkeypatch.setattr(landing, "BATCH_BYTES", 3 * 2**19)
+    calls = spy_on_loads(monkeypatch)
+    assert [status for _, status, _ in _ingest_once(root, tmp_path / "home", "run-1")] == ["ingested"] * 3
+    assert [len(call) for call in calls] == [2, 1]

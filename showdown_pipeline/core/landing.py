@@ -470,7 +470,7 @@ class _ReadAhead:
 
 
 # When a batch of staged files is loaded (DuckDB; Spark loads each file alone): once it holds this many records,
-# or staged copies of this many bytes. One INSERT over several files fills whole row groups (122,880 rows),
+# or records of this many bytes (as read: lines, Parquet's columns decoded; `StagedFile.text_bytes`). One INSERT over several files fills whole row groups (122,880 rows),
 # which DuckDB parses on both cores and writes while inserting, so the commit writes almost nothing; a file
 # alone (~110k records a day at 10M votes: less than a row group) was parsed on one core and written again by
 # its commit, ~0.4-0.6 s a file (bench/bench_ingest_batch.py). The bounds keep what a crash makes the next
@@ -504,7 +504,7 @@ class _Batch:
         self.session, self.run_id, self.limits, self.note = session, run_id, limits, note
         self.batched = session.engine == "duckdb"
         self.pending: list[_Pending] = []
-        self.records = self.bytes = 0  # of the pending files' staged copies
+        self.records = self.bytes = 0  # of the pending files' records
         self.failures: list[tuple[str, str]] = []  # files the warehouse failed on, when loaded alone
 
     def __enter__(self) -> _Batch:
@@ -529,10 +529,14 @@ class _Batch:
 
     def add(self, pending: _Pending) -> _Pending:
         if self.pending and self.pending[0].lf.kind != pending.lf.kind:
-            self.flush()
+            try:
+                self.flush()
+            except BaseException:  # an interrupt, a failed run: the copy neither loaded nor pending goes too
+                pending.staged.path.unlink(missing_ok=True)
+                raise
         self.pending.append(pending)
         self.records += pending.staged.rows
-        self.bytes += pending.staged.path.stat().st_size
+        self.bytes += pending.staged.text_bytes
         if self.records >= BATCH_RECORDS or self.bytes >= BATCH_BYTES:
             self.flush()
         return pending
@@ -546,6 +550,10 @@ class _Batch:
             try:
                 self._load(batch)
             except (FileRejected, WarehouseError):
+                if self._written(
+                    batch
+                ):  # the COMMIT failed after the batch was written (say, its checkpoint)
+                    raise  # the run stops on the warehouse's error; its files are in the ledger, not read again
                 for p in batch:
                     p.outcome = None
                     try:
@@ -560,6 +568,9 @@ class _Batch:
         for p in batch:
             if p.fingerprint is not None and p.outcome is not None and p.outcome.sha256:
                 _remember_stat(self.session, p.lf, p.outcome.sha256, p.read.content, p.fingerprint)
+
+    def _written(self, batch: list[_Pending]) -> bool:
+        return bool(self.session.rows("ingest/landing_file_status", {"sha256": batch[0].read.key}))
 
     def _load(self, batch: list[_Pending]) -> None:
         for p in batch:

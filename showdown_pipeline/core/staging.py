@@ -303,6 +303,7 @@ class StagedFile:
     rows: int  # records counted while staging (the reader must see exactly these)
     columns: tuple[str, ...] = ()  # parquet: the contract's fields the file holds, the only columns read
     batch_rows: int = _BATCH_ROWS  # parquet: rows per batch handed to the warehouse (bounded in bytes)
+    text_bytes: int = 0  # the records' bytes as the warehouse will read them: lines; Parquet: decoded columns
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,7 @@ class _Shape:
     rows: int
     columns: tuple[str, ...] = ()
     batch_rows: int = _BATCH_ROWS
+    text_bytes: int = 0
 
 
 def stage_file(
@@ -339,13 +341,13 @@ def stage_file(
         os.replace(partial, staged)
     finally:
         partial.unlink(missing_ok=True)
-    return StagedFile(staged, sha256, form, shape.rows, shape.columns, shape.batch_rows)
+    return StagedFile(staged, sha256, form, shape.rows, shape.columns, shape.batch_rows, shape.text_bytes)
 
 
 def _stage_jsonl(source: _HashingReader, out: Path, limits: IngestLimits, kind: str) -> _Shape:
     with _LineSink(out) as sink:
         _split_lines(io.BufferedReader(source, _BLOCK), sink, limits)
-        return _Shape(sink.rows)
+        return _Shape(sink.rows, text_bytes=sink.text_bytes)
 
 
 def _stage_jsonl_gz(source: _HashingReader, out: Path, limits: IngestLimits, kind: str) -> _Shape:
@@ -356,7 +358,7 @@ def _stage_jsonl_gz(source: _HashingReader, out: Path, limits: IngestLimits, kin
             raise FileRejected(f"truncated gzip: {exc}") from exc
         except (gzip.BadGzipFile, zlib.error) as exc:
             raise FileRejected("not a readable gzip file") from exc
-        return _Shape(sink.rows)
+        return _Shape(sink.rows, text_bytes=sink.text_bytes)
 
 
 def _stage_json_array(source: _HashingReader, out: Path, limits: IngestLimits, kind: str) -> _Shape:
@@ -368,7 +370,7 @@ def _stage_json_array(source: _HashingReader, out: Path, limits: IngestLimits, k
                 sink.add(pa.array(batch, pa.binary()))
                 batch = []
         sink.add(pa.array(batch, pa.binary()))
-        return _Shape(sink.rows)
+        return _Shape(sink.rows, text_bytes=sink.text_bytes)
 
 
 def _stage_parquet(source: _HashingReader, out: Path, limits: IngestLimits, kind: str) -> _Shape:
@@ -395,7 +397,7 @@ def _stage_parquet(source: _HashingReader, out: Path, limits: IngestLimits, kind
         _check_list_values(meta, parquet.schema_arrow, columns)
     decoded = _decoded_size(out, meta, columns, limits)
     per_row = max(1, decoded // max(1, meta.num_rows))
-    return _Shape(meta.num_rows, columns, max(1, min(_BATCH_ROWS, _BATCH_BYTES // per_row)))
+    return _Shape(meta.num_rows, columns, max(1, min(_BATCH_ROWS, _BATCH_BYTES // per_row)), decoded)
 
 
 def _check_footer_size(path: Path) -> None:
@@ -583,6 +585,7 @@ class _LineSink:
     def __init__(self, path: Path):
         self.writer = pq.ParquetWriter(path, LINES_SCHEMA, **_STAGED_PARQUET)
         self.rows = 0  # records written or pending
+        self.text_bytes = 0  # their bytes
         self.pending: list[pa.Array] = []
         self.pending_rows = self.pending_bytes = 0
 
@@ -604,6 +607,7 @@ class _LineSink:
             raise FileRejected(f"invalid UTF-8 on line {self.rows + bad + 1}") from exc
         self.pending.append(text)
         self.rows += len(text)
+        self.text_bytes += text.nbytes
         self.pending_rows += len(text)
         self.pending_bytes += text.nbytes
         if self.pending_rows >= _BATCH_ROWS or self.pending_bytes >= _BATCH_BYTES:
