@@ -6,8 +6,9 @@
 Without --landing, writes a demo world first (`showdown demo-data --votes N --days D`, into a temporary
 folder; its vote files alternate JSON Lines gzip and Parquet, ~110k votes a day at 10M over 90 days). For
 each --records setting (1: every file alone, one INSERT and one COMMIT each, the code before batches), the
-real ingest (`core.landing.ingest_landing`, what the `landing_zone_ingest` asset runs) reads the whole
-landing zone into a fresh home in a child process of its own. It prints the wall time, the child's CPU time
+real ingest (`core.landing.ingest_landing`, what the `landing_zone_ingest` asset runs, with the warehouse's
+settings: `settings.warehouse_connection_config`) reads the whole landing zone into a fresh home in a child
+process of its own. It prints the wall time, the child's CPU time
 (every thread), its peak RSS (`wait4`), the seconds per file read, and the seconds spent loading and
 committing (the progress events from `loading` to `done`: the warehouse's share; the rest is hashing,
 staging and waiting for the read-ahead). Each setting's raw tables and ledger are compared with the first's:
@@ -56,7 +57,10 @@ def child(landing: Path, home: Path, records: int) -> None:
             warehouse["since"] = None
 
     start, before = time.perf_counter(), os.times()
-    with duckdb_session(settings.warehouse_path(home)) as session:
+    config = settings.warehouse_connection_config(
+        home=home
+    )  # the pipeline's memory limit, threads, spill folder
+    with duckdb_session(settings.warehouse_path(home), config) as session:
         outcomes, _ = core_landing.ingest_landing(session, files, "bench", place, progress)
     after = os.times()
     print(
