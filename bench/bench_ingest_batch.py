@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -132,7 +133,7 @@ def main() -> None:
                     first = now
                 elif now != first:
                     raise SystemExit(f"batches of {records} records left another ledger or raw tables")
-                subprocess.run(["rm", "-rf", str(home)], check=True)
+                shutil.rmtree(home)
         print("every setting left the same ledger and raw tables")
 
 

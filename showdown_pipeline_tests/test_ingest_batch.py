@@ -123,15 +123,15 @@ def test_a_batch_the_warehouse_refuses_is_loaded_file_by_file(tmp_path, monkeypa
         write_jsonl(root / "votes" / f"{tag}.jsonl", random_valid_votes(start, 100, MODELS, seed=start))
     b_key = landing.staging.hash_file(root / "votes" / "b.jsonl", root)
     calls = spy_on_loads(monkeypatch)
-    real_insert = landing._insert_lines
+    real_load = landing._load_lines
 
-    def insert_lines(session, kind, files, limits):
-        counts = real_insert(session, kind, files, limits)
+    def load_lines(session, kind, files, limits):  # refuses once the rows are inserted, as the engine would
+        counts = real_load(session, kind, files, limits)
         if b_key in [key for _, key in files]:
             raise refusal
         return counts
 
-    monkeypatch.setattr(landing, "_insert_lines", insert_lines)
+    monkeypatch.setattr(landing, "_load_lines", load_lines)
     home = tmp_path / "home"
     if refusal.__class__ is WarehouseError and refusal.kind == "IOException":
         with pytest.raises(landing.IngestFailed, match=r"votes/b\.jsonl \(IOException: No space left"):

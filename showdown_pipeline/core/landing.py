@@ -469,12 +469,13 @@ class _ReadAhead:
         self.ahead = None
 
 
-# When a batch of staged files is loaded (DuckDB; Spark loads each file alone): once it holds this many records,
-# or records of this many bytes (as read: lines, Parquet's columns decoded; `StagedFile.text_bytes`). One INSERT over several files fills whole row groups (122,880 rows),
-# which DuckDB parses on both cores and writes while inserting, so the commit writes almost nothing; a file
-# alone (~110k records a day at 10M votes: less than a row group) was parsed on one core and written again by
-# its commit, ~0.4-0.6 s a file (bench/bench_ingest_batch.py). The bounds keep what a crash makes the next
-# run read again, and the staged lines the warehouse holds at once, to a few files' worth.
+# When a batch of staged files is loaded (DuckDB; Spark loads each file alone): once it holds this many
+# records, or records of this many bytes (as read: lines, Parquet's columns decoded; `StagedFile.text_bytes`).
+# One INSERT over several files fills whole row groups (122,880 rows), which DuckDB parses on both cores and
+# writes while inserting, so the commit writes almost nothing; a file alone (~110k records a day at 10M votes:
+# less than a row group) was parsed on one core and written again by its commit, ~0.4-0.6 s a file
+# (bench/bench_ingest_batch.py). The bounds keep what a crash makes the next run read again, and the staged
+# lines the warehouse holds at once, to a few files' worth.
 BATCH_RECORDS = 300_000
 BATCH_BYTES = 256 * 2**20
 
@@ -550,10 +551,10 @@ class _Batch:
             try:
                 self._load(batch)
             except (FileRejected, WarehouseError):
-                if self._written(
-                    batch
-                ):  # the COMMIT failed after the batch was written (say, its checkpoint)
-                    raise  # the run stops on the warehouse's error; its files are in the ledger, not read again
+                # the COMMIT failed after the batch was written (say, its checkpoint): the run stops on the
+                # warehouse's error; its files are in the ledger, not read again
+                if self._written(batch):
+                    raise
                 for p in batch:
                     p.outcome = None
                     try:
@@ -921,13 +922,6 @@ def _load_lines(
                 "ingest/lines_from_staged_add" if at else "ingest/lines_from_staged",
                 {"path": staging.duckdb_literal(staged.path), "sha256": key},
             )
-    return _insert_lines(session, kind, files, limits)
-
-
-def _insert_lines(
-    session: WarehouseSession, kind: str, files: list[tuple[staging.StagedFile, str]], limits: IngestLimits
-) -> list[tuple[int, int]]:
-    """The staged lines (`landing_lines`) of `files` checked against what staging counted, then inserted."""
     summary = {row["source_sha256"]: row for row in session.rows("ingest/landing_lines_summary")}
     counts = []
     for staged, key in files:
