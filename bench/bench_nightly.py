@@ -34,6 +34,11 @@ TEN_MILLION = 10_000_000
 # Steps of the full rebuild, grouped as the issue's targets are (a step not named here is shown as itself).
 INGEST_STEPS = ("landing_zone_ingest",)
 VALIDATE_STEPS = ("model_registry", "validated_contributors", "validated_votes")
+# Steps a night runs for the new landing day's records only (the ledger, the checked state per record, the GX
+# suite over the unchecked ones); every other step is over every counted vote, on a night as on a full build,
+# since a night must publish what a full rebuild publishes (the fits' inputs, bootstrap draws, held-out folds
+# and integrity's preliminary fit are over all the votes).
+NIGHT_SCALED_STEPS = (*INGEST_STEPS, *VALIDATE_STEPS, "votes_clean_")
 # The floor's one pass (bench only: the pipeline's SQL lives in showdown_pipeline/sql/), by which formats exist.
 _JSONL = "SELECT model_left, model_right, winner FROM read_json($jsonl, format = 'newline_delimited')"
 _PARQUET = "SELECT model_left, model_right, winner FROM read_parquet($parquet)"
@@ -137,6 +142,18 @@ def report(votes: int, floor: tuple[float, float], built: tuple[float, float, di
     for step, seconds in sorted(steps.items(), key=lambda kv: -kv[1]):
         print(f"  {step:<48} {seconds:8.1f} {seconds / build_s:6.1%}")
     print(f"  {'(outside steps: start-up, planning)':<48} {build_s - sum(steps.values()):8.1f}")
+    if steps:
+        night_bound(build_s, steps)
+
+
+def night_bound(build_s: float, steps: dict[str, float]) -> None:
+    """The least share of this build an incremental night can take: the steps over every counted vote, which
+    a night repeats in full (an upper bound on what reading only the new day can save)."""
+    whole = sum(s for step, s in steps.items() if not step.startswith(NIGHT_SCALED_STEPS))
+    print(
+        f"  over every counted vote (a night repeats them) {whole:8.1f} s = {whole / build_s:.2f} of the build: "
+        f"the least night / build; <= 0.33 needs them <= half of the rest ({(build_s - whole) / 2:.1f} s)"
+    )
 
 
 def main() -> None:
