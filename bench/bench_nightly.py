@@ -13,9 +13,9 @@ descendants' high-water mark, from `wait4`) reported:
 It prints the floor, the build, their ratio, ingest + validate + dedupe and its ratio to the floor, each
 step's seconds and share of the build (from the Dagster run's own STEP_START / STEP_SUCCESS events in the
 home's instance: the run's record of itself, not a log parsed), the peaks, and the share of the build
-spent over every counted vote: the least share an incremental night can take (`night_bound`). Worlds are generated once,
-kept under --worlds (outside the repository; a world is complete once its COMPLETE marker is written) and
-reused. The machine is shared: compare ratios measured in one run, and repeat (`--repeat`).
+spent over every counted vote: the least share an incremental night can take (`night_bound`). Worlds are
+generated once, kept under --worlds (outside the repository; a world is complete once its COMPLETE marker is
+written) and reused. The machine is shared: compare ratios measured in one run, and repeat (`--repeat`).
 """
 
 from __future__ import annotations
